@@ -1,0 +1,77 @@
+# gotk: every workflow starts here. `make help` lists the targets.
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+export GOPRIVATE := gotk.dev
+export GOFLAGS := -buildvcs=false
+
+MODULES ?= pkg source-controller kustomize-controller helm-controller image-automation-controller notification-controller cli
+CONTROLLERS := source-controller kustomize-controller helm-controller image-automation-controller notification-controller
+RUN ?=
+TEST_TIMEOUT ?= 20m
+BIN := $(CURDIR)/bin
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+$(BIN)/controller-gen $(BIN)/servedversion: hack/tools/go.mod hack/tools/go.sum hack/tools/servedversion/main.go
+	cd hack/tools && GOWORK=off go build -o $(BIN)/controller-gen sigs.k8s.io/controller-tools/cmd/controller-gen
+	cd hack/tools && GOWORK=off go build -o $(BIN)/servedversion ./servedversion
+
+.PHONY: generate
+generate: $(BIN)/controller-gen $(BIN)/servedversion ## deepcopy and CRDs from pkg/apis
+	cd pkg && $(BIN)/controller-gen object:headerFile=../hack/boilerplate.go.txt paths=./apis/...
+	rm -f manifests/crds/*.toolkit.fluxcd.io_*.yaml
+	cd pkg && $(BIN)/controller-gen crd:crdVersions=v1 paths=./apis/... output:crd:artifacts:config=../manifests/crds
+	$(BIN)/servedversion -version v1beta2 manifests/crds/image.toolkit.fluxcd.io_*.yaml
+
+.PHONY: manifests
+manifests: generate ## regenerate the CRDs under manifests/
+
+.PHONY: controlplane
+controlplane: ## build the local control plane once per pin (cached in ~/.cache/gotk)
+	hack/controlplane/build.sh
+
+.PHONY: build
+build: ## build the controllers and the gotk CLI into bin/
+	@mkdir -p $(BIN)
+	for m in $(CONTROLLERS); do go build -o $(BIN)/$$m ./$$m; done
+	go build -o $(BIN)/gotk ./cli
+
+.PHONY: test
+test: controlplane ## run the tests (MODULES="pkg cli" RUN=regex to narrow)
+	@failed=""; for m in $(MODULES); do \
+		echo "== $$m"; \
+		(cd $$m && go test -p 1 -count=1 -timeout $(TEST_TIMEOUT) $(if $(RUN),-run '$(RUN)') ./...) || failed="$$failed $$m"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "FAIL in:$$failed"; exit 1; fi
+
+.PHONY: bench
+bench: controlplane ## run the benchmarks and print comparable figures
+	@for m in $(MODULES); do \
+		(cd $$m && go test -run '^$$' -bench . -benchmem -count=1 -timeout $(TEST_TIMEOUT) ./... | grep -E '^(Benchmark|ok|FAIL|pkg:)' ) || exit 1; \
+	done
+
+.PHONY: run
+run: controlplane build ## run the local control plane and the controllers (Ctrl-C stops)
+	$(BIN)/gotk dev --state-dir $(CURDIR)/.run
+
+.PHONY: fmt
+fmt: ## gofmt every module
+	gofmt -s -w $(MODULES) hack
+
+.PHONY: vet
+vet: ## go vet every module
+	for m in $(MODULES); do (cd $$m && go vet ./...); done
+
+.PHONY: tidy
+tidy: ## go mod tidy every module
+	for m in $(MODULES); do (cd $$m && go mod tidy); done
+	for m in hack/tools hack/controlplane/kube hack/controlplane/kwok; do (cd $$m && GOWORK=off go mod tidy); done
+
+.PHONY: verify
+verify: generate fmt tidy vet ## regenerate and fail if the tree changed
+	@if [ -n "$$(git status --porcelain)" ]; then git status --porcelain; git --no-pager diff --stat; \
+		echo "verify: generated or formatted files differ from the commit"; exit 1; fi

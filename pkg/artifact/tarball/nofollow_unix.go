@@ -1,0 +1,8 @@
+//go:build unix
+
+package tarball
+
+import "syscall"
+
+// oNoFollow makes opening an extracted file fail if it is a symlink.
+const oNoFollow = syscall.O_NOFOLLOW

@@ -1,0 +1,108 @@
+package manager
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/fluxcd/pkg/runtime/client"
+	"github.com/fluxcd/pkg/runtime/events"
+	"github.com/fluxcd/pkg/runtime/logger"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	ctrlclient "sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+)
+
+// Controller is a started manager with the pieces reconcilers need.
+type Controller struct {
+	// Manager runs the reconcilers, probes and metrics.
+	Manager ctrl.Manager
+	// Events records Kubernetes events and POSTs them to --events-addr.
+	Events events.Recorder
+}
+
+// New sets up logging, the manager (leader election, cache scoped by the
+// watch flags, probes, metrics) and the event recorder for a controller.
+// Objects listed in uncached are read straight from the API server
+// (Secrets, typically, so the controller need not list them all).
+func New(name string, scheme *runtime.Scheme, o Options, uncached ...ctrlclient.Object) (*Controller, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	log := logger.NewLogger(o.Logger)
+	ctrl.SetLogger(log)
+	if err := o.Jitter.SetGlobalJitter(nil); err != nil {
+		return nil, fmt.Errorf("--interval-jitter-percentage: %w", err)
+	}
+
+	cacheOpts := cache.Options{}
+	if o.WatchLabelSelector != "" {
+		sel, err := labels.Parse(o.WatchLabelSelector)
+		if err != nil {
+			return nil, err
+		}
+		cacheOpts.DefaultLabelSelector = sel
+	}
+	if !o.WatchAllNamespaces {
+		cacheOpts.DefaultNamespaces = map[string]cache.Config{RuntimeNamespace(): {}}
+	}
+
+	restConfig := client.GetConfigOrDie(o.Client)
+	lease, renew, retry := o.LeaderElection.LeaseDuration, o.LeaderElection.RenewDeadline, o.LeaderElection.RetryPeriod
+	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{
+		Scheme:                        scheme,
+		Cache:                         cacheOpts,
+		Client:                        ctrlclient.Options{Cache: &ctrlclient.CacheOptions{DisableFor: uncached}},
+		Metrics:                       metricsserver.Options{BindAddress: o.MetricsAddr},
+		HealthProbeBindAddress:        o.HealthAddr,
+		LeaderElection:                o.LeaderElection.Enable,
+		LeaderElectionID:              name + "-leader-election",
+		LeaderElectionNamespace:       RuntimeNamespace(),
+		LeaderElectionReleaseOnCancel: o.LeaderElection.ReleaseOnCancel,
+		LeaseDuration:                 &lease,
+		RenewDeadline:                 &renew,
+		RetryPeriod:                   &retry,
+		GracefulShutdownTimeout:       durationPtr(30 * time.Second),
+		Logger:                        log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("unable to create the manager: %w", err)
+	}
+	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return nil, err
+	}
+	if err := mgr.AddReadyzCheck("ping", healthz.Ping); err != nil {
+		return nil, err
+	}
+	recorder, err := events.NewRecorder(log.WithName("events"), o.EventsAddr, name, events.WithManager(mgr))
+	if err != nil {
+		return nil, fmt.Errorf("unable to create the event recorder: %w", err)
+	}
+	return &Controller{Manager: mgr, Events: recorder}, nil
+}
+
+// Run builds the controller, lets setup register its reconcilers and
+// runnables, and runs until SIGTERM/SIGINT. It exits the process on error.
+func Run(name string, scheme *runtime.Scheme, o Options, setup func(*Controller) error, uncached ...ctrlclient.Object) {
+	c, err := New(name, scheme, o, uncached...)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+		os.Exit(1)
+	}
+	log := ctrl.Log.WithName("setup")
+	if err := setup(c); err != nil {
+		log.Error(err, "unable to set up the controller")
+		os.Exit(1)
+	}
+	log.Info("starting manager", "controller", name)
+	if err := c.Manager.Start(ctrl.SetupSignalHandler()); err != nil {
+		log.Error(err, "manager stopped with an error")
+		os.Exit(1)
+	}
+}
+
+func durationPtr(d time.Duration) *time.Duration { return &d }

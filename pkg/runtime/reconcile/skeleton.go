@@ -1,0 +1,155 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/fluxcd/pkg/apis/meta"
+	"github.com/fluxcd/pkg/runtime/conditions"
+	"github.com/fluxcd/pkg/runtime/patch"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	kerrors "k8s.io/apimachinery/pkg/util/errors"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+)
+
+// Finalizer is the finalizer every gotk controller puts on its objects.
+const Finalizer = "finalizers.fluxcd.io"
+
+// Kind is what a controller supplies to the skeleton for one API kind.
+type Kind[T Object] interface {
+	// Reconcile runs the kind's ordered steps (see RunSteps) and returns
+	// Ready's reason and message for success.
+	Reconcile(ctx context.Context, obj T) (reason, message string, err error)
+	// Finalize releases what the object holds before its finalizer goes.
+	Finalize(ctx context.Context, obj T) error
+}
+
+// Reconciler is the one reconcile skeleton: get → patcher → deferred
+// summarize-and-patch → delete path → finalizer → suspend → steps.
+type Reconciler[T Object] struct {
+	// Client reads and patches the objects.
+	Client client.Client
+	// Events records Kubernetes events and forwards them to --events-addr.
+	Events events.EventRecorder
+	// ControllerName is the field owner of status patches.
+	ControllerName string
+	// NewObject returns an empty object of the kind.
+	NewObject func() T
+	// Owned lists the conditions the kind's steps set, besides Ready,
+	// Reconciling and Stalled.
+	Owned []string
+	// Negative lists Owned's negative-polarity conditions in priority order.
+	Negative []string
+	// Kind is the controller's logic.
+	Kind Kind[T]
+}
+
+// Reconcile implements reconcile.Reconciler.
+func (r *Reconciler[T]) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
+	start := time.Now()
+	logger := log.FromContext(ctx)
+	obj := r.NewObject()
+	if err := r.Client.Get(ctx, req.NamespacedName, obj); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	patcher := patch.NewSerialPatcher(obj, r.Client)
+
+	if !obj.GetDeletionTimestamp().IsZero() {
+		return r.finalize(ctx, obj, patcher)
+	}
+	if obj.IsSuspended() {
+		logger.Info("reconciliation is suspended for this object")
+		return ctrl.Result{}, nil
+	}
+
+	wasReady := conditions.IsReady(obj)
+	controllerutil.AddFinalizer(obj, Finalizer)
+	if r.markProgressing(obj) {
+		if err := patcher.Patch(ctx, obj, r.patchOptions()...); err != nil {
+			return ctrl.Result{}, client.IgnoreNotFound(err)
+		}
+	}
+
+	reason, message, err := r.Kind.Reconcile(ctx, obj)
+	if token, ok := meta.ReconcileAnnotationValue(obj.GetAnnotations()); ok {
+		obj.SetLastHandledReconcileRequest(token)
+	}
+	result, retErr = Summarize(obj, Outcome{Err: err, SuccessReason: reason, SuccessMessage: message, Negative: r.Negative})
+	r.emit(obj, err, wasReady)
+
+	if perr := patcher.Patch(ctx, obj, r.patchOptions()...); perr != nil && !apierrors.IsNotFound(perr) {
+		retErr = kerrors.NewAggregate([]error{retErr, perr})
+	}
+	logger.V(1).Info("reconcile finished", "duration", time.Since(start).String(), "result", result, "error", retErr)
+	return result, retErr
+}
+
+// markProgressing marks Reconciling/Ready=Unknown when there is new work
+// (a new generation or a reconcile request) and reports whether it did.
+func (r *Reconciler[T]) markProgressing(obj T) bool {
+	token, requested := meta.ReconcileAnnotationValue(obj.GetAnnotations())
+	newRequest := requested && token != obj.GetLastHandledReconcileRequest()
+	newGeneration := obj.GetGeneration() != obj.GetObservedGeneration()
+	if !newRequest && !newGeneration {
+		return false
+	}
+	msg := "reconciliation in progress"
+	if newGeneration {
+		msg = "reconciling new object generation"
+	}
+	conditions.MarkReconciling(obj, ReasonProgressing, "%s", msg)
+	conditions.MarkUnknown(obj, meta.ReadyCondition, ReasonProgressing, "%s", msg)
+	return true
+}
+
+func (r *Reconciler[T]) finalize(ctx context.Context, obj T, patcher *patch.SerialPatcher) (ctrl.Result, error) {
+	if !controllerutil.ContainsFinalizer(obj, Finalizer) {
+		return ctrl.Result{}, nil
+	}
+	if err := r.Kind.Finalize(ctx, obj); err != nil {
+		e := Classify(err, ReasonFailed)
+		r.event(obj, corev1.EventTypeWarning, e.Reason, e.Error())
+		return ctrl.Result{}, err
+	}
+	controllerutil.RemoveFinalizer(obj, Finalizer)
+	if err := patcher.Patch(ctx, obj, r.patchOptions()...); err != nil && !apierrors.IsNotFound(err) {
+		return ctrl.Result{}, err
+	}
+	return ctrl.Result{}, nil
+}
+
+// emit records a warning for every failure and a normal event when the
+// object recovers; steps emit their own news (new artifact, applied set).
+func (r *Reconciler[T]) emit(obj T, err error, wasReady bool) {
+	if err != nil {
+		e := Classify(err, ReasonFailed)
+		r.event(obj, corev1.EventTypeWarning, e.Reason, e.Error())
+		return
+	}
+	if !wasReady && conditions.IsReady(obj) && obj.GetGeneration() > 1 {
+		r.event(obj, corev1.EventTypeNormal, conditions.GetReason(obj, meta.ReadyCondition), conditions.GetMessage(obj, meta.ReadyCondition))
+	}
+}
+
+func (r *Reconciler[T]) event(obj T, eventType, reason, message string) {
+	if r.Events != nil {
+		r.Events.Eventf(obj, nil, eventType, reason, "Reconcile", "%s", message)
+	}
+}
+
+func (r *Reconciler[T]) patchOptions() []patch.Option {
+	owned := append([]string{meta.ReadyCondition, meta.ReconcilingCondition, meta.StalledCondition}, r.Owned...)
+	return []patch.Option{patch.WithOwnedConditions{Conditions: owned}, patch.WithFieldOwner(r.ControllerName)}
+}
+
+// IsStalling reports whether err is a Stalling error.
+func IsStalling(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Class == Stalling
+}

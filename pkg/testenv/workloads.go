@@ -1,0 +1,75 @@
+package testenv
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// FakeNodeName is the simulated node kwok manages.
+const FakeNodeName = "kwok-node-0"
+
+type workloads struct {
+	procs []*Process
+}
+
+// startWorkloads runs the controller-manager, scheduler and kwok against
+// the environment and registers one simulated node.
+func startWorkloads(ctx context.Context, e *Environment, bin string) (*workloads, error) {
+	w := &workloads{}
+	kc := "--kubeconfig=" + e.Kubeconfig
+	cmds := []struct {
+		name string
+		args []string
+	}{
+		{"kube-controller-manager", []string{kc, "--controllers=*,-serviceaccount-token", "--secure-port=0",
+			"--leader-elect=false", "--use-service-account-credentials=false", "--concurrent-deployment-syncs=10"}},
+		{"kube-scheduler", []string{kc, "--secure-port=0", "--leader-elect=false"}},
+		{"kwok", []string{kc, "--manage-all-nodes=true", "--config=" + filepath.Join(bin, "kwok-stages.yaml")}},
+	}
+	for _, c := range cmds {
+		p, err := StartProcess(filepath.Join(bin, c.name), filepath.Join(e.Dir, c.name+".log"), nil, c.args...)
+		if err != nil {
+			w.stop()
+			return nil, err
+		}
+		w.procs = append(w.procs, p)
+	}
+	if err := e.Client.Create(ctx, fakeNode()); err != nil && !apierrors.IsAlreadyExists(err) {
+		w.stop()
+		return nil, fmt.Errorf("registering the simulated node: %w", err)
+	}
+	return w, nil
+}
+
+// stop ends the processes in reverse order.
+func (w *workloads) stop() {
+	for i := len(w.procs) - 1; i >= 0; i-- {
+		w.procs[i].Stop(10 * time.Second)
+	}
+	w.procs = nil
+}
+
+func fakeNode() *corev1.Node {
+	capacity := corev1.ResourceList{
+		corev1.ResourceCPU:    resource.MustParse("32"),
+		corev1.ResourceMemory: resource.MustParse("256Gi"),
+		corev1.ResourcePods:   resource.MustParse("250"),
+	}
+	return &corev1.Node{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:        FakeNodeName,
+			Annotations: map[string]string{"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"},
+			Labels: map[string]string{
+				"type": "kwok", "kubernetes.io/hostname": FakeNodeName, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
+			},
+		},
+		Status: corev1.NodeStatus{Capacity: capacity, Allocatable: capacity},
+	}
+}

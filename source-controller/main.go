@@ -1,0 +1,76 @@
+// Command source-controller runs gotk's source-controller: it turns Git,
+// OCI, Helm and S3 sources into artifacts served over HTTP.
+package main
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/spf13/pflag"
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+
+	"gotk.dev/pkg/apis"
+	"gotk.dev/pkg/artifact"
+	gotkmanager "gotk.dev/pkg/runtime/manager"
+)
+
+const controllerName = "source-controller"
+
+func main() {
+	var (
+		opts             gotkmanager.Options
+		storagePath      string
+		storageAddr      string
+		storageAdvAddr   string
+		retentionRecords int
+		retentionTTL     time.Duration
+	)
+	opts.BindFlags(pflag.CommandLine, 2, true)
+	pflag.StringVar(&storagePath, "storage-path", "/data", "The local storage path.")
+	pflag.StringVar(&storageAddr, "storage-addr", ":9090", "The address the static file server binds to.")
+	pflag.StringVar(&storageAdvAddr, "storage-adv-addr", envOr("STORAGE_ADV_ADDR", ""), "The advertised address of the static file server.")
+	pflag.IntVar(&retentionRecords, "artifact-retention-records", 2, "The number of artifacts kept per object.")
+	pflag.DurationVar(&retentionTTL, "artifact-retention-ttl", time.Minute, "How long a superseded artifact is kept.")
+	pflag.Parse()
+
+	gotkmanager.Run(controllerName, apis.MustNewScheme(), opts, func(c *gotkmanager.Controller) error {
+		if storageAdvAddr == "" {
+			host, _ := os.Hostname()
+			storageAdvAddr = host + storageAddr
+		}
+		storage, err := artifact.NewStorage(storagePath, storageAdvAddr, retentionRecords, retentionTTL)
+		if err != nil {
+			return err
+		}
+		return c.Manager.Add(artifactServer(storageAddr, storage))
+	}, &corev1.Secret{}, &corev1.ConfigMap{})
+}
+
+// artifactServer serves the storage on the elected leader only, as the
+// leader is the one writing artifacts.
+func artifactServer(addr string, storage *artifact.Storage) manager.Runnable {
+	return manager.RunnableFunc(func(ctx context.Context) error {
+		srv := &http.Server{Addr: addr, Handler: artifact.NewServer(storage), ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			<-ctx.Done()
+			shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_ = srv.Shutdown(shutdown)
+		}()
+		if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
