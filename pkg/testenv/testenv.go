@@ -41,6 +41,7 @@ type options struct {
 	dataDir   string
 	stateDir  string
 	logs      bool
+	stages    []string
 }
 
 // Option changes how Start runs the control plane.
@@ -122,7 +123,7 @@ func (e *Environment) setup(ctx context.Context, bin string, o options) error {
 		return err
 	}
 	if o.workloads {
-		if e.workloads, err = startWorkloads(ctx, e, bin); err != nil {
+		if e.workloads, err = startWorkloads(ctx, e, bin, o.stages); err != nil {
 			return fmt.Errorf("starting workload components: %w", err)
 		}
 	}

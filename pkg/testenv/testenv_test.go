@@ -17,7 +17,9 @@ import (
 
 var env *testenv.Environment
 
-func TestMain(m *testing.M) { testenv.Main(m, &env, testenv.WithWorkloads()) }
+func TestMain(m *testing.M) {
+	testenv.Main(m, &env, testenv.WithWorkloads(), testenv.WithStages(testenv.PodExitStages...))
+}
 
 func TestServerReportsPinnedVersion(t *testing.T) {
 	g := NewWithT(t)
@@ -66,4 +68,24 @@ func deploymentCondition(d *appsv1.Deployment, t appsv1.DeploymentConditionType)
 		}
 	}
 	return corev1.ConditionUnknown
+}
+
+// TestBarePodsFinishAsAnnotated proves tests can make a Helm test or hook
+// Pod succeed or fail.
+func TestBarePodsFinishAsAnnotated(t *testing.T) {
+	ctx := context.Background()
+	ns := env.NewNamespace(t)
+	for code, phase := range map[string]corev1.PodPhase{"0": corev1.PodSucceeded, "1": corev1.PodFailed} {
+		g := NewWithT(t)
+		pod := &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: "exit-" + code, Namespace: ns, Annotations: map[string]string{testenv.ExitAnnotation: code}},
+			Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever,
+				Containers: []corev1.Container{{Name: "test", Image: "busybox"}}},
+		}
+		g.Expect(env.Client.Create(ctx, pod)).To(Succeed())
+		g.Eventually(func(g Gomega) {
+			g.Expect(env.Client.Get(ctx, client.ObjectKeyFromObject(pod), pod)).To(Succeed())
+			g.Expect(pod.Status.Phase).To(Equal(phase))
+		}, 60*time.Second, 250*time.Millisecond).Should(Succeed(), "pod annotated %s", code)
+	}
 }

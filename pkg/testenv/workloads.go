@@ -21,8 +21,12 @@ type workloads struct {
 
 // startWorkloads runs the controller-manager, scheduler and kwok against
 // the environment and registers one simulated node.
-func startWorkloads(ctx context.Context, e *Environment, bin string) (*workloads, error) {
+func startWorkloads(ctx context.Context, e *Environment, bin string, stages []string) (*workloads, error) {
 	w := &workloads{}
+	stagesFile, err := writeStages(bin, e.Dir, stages)
+	if err != nil {
+		return nil, err
+	}
 	kc := "--kubeconfig=" + e.Kubeconfig
 	cmds := []struct {
 		name string
@@ -31,7 +35,7 @@ func startWorkloads(ctx context.Context, e *Environment, bin string) (*workloads
 		{"kube-controller-manager", []string{kc, "--controllers=*,-serviceaccount-token", "--secure-port=0",
 			"--leader-elect=false", "--use-service-account-credentials=false", "--concurrent-deployment-syncs=10"}},
 		{"kube-scheduler", []string{kc, "--secure-port=0", "--leader-elect=false"}},
-		{"kwok", []string{kc, "--manage-all-nodes=true", "--config=" + filepath.Join(bin, "kwok-stages.yaml")}},
+		{"kwok", []string{kc, "--manage-all-nodes=true", "--config=" + stagesFile}},
 	}
 	for _, c := range cmds {
 		p, err := StartProcess(filepath.Join(bin, c.name), filepath.Join(e.Dir, c.name+".log"), nil, c.args...)

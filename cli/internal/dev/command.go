@@ -47,16 +47,45 @@ func NewCommand() *cobra.Command {
 	return cmd
 }
 
+// session is a running local control plane with its controllers.
+type session struct {
+	env   *testenv.Environment
+	procs *controllers
+}
+
 func run(ctx context.Context, o options) error {
-	stateDir, err := filepath.Abs(o.stateDir)
+	s, err := start(ctx, o)
 	if err != nil {
 		return err
+	}
+	defer s.stop()
+
+	fmt.Printf("✔ control plane and controllers are running (state in %s)\n\n", s.env.Dir)
+	fmt.Printf("  export KUBECONFIG=%s\n", s.env.Kubeconfig)
+	fmt.Printf("  kubectl get gitrepositories,kustomizations -A\n\n")
+	s.procs.printEndpoints()
+	fmt.Println("\nPress Ctrl-C to stop.")
+
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-s.procs.exited:
+		return err
+	}
+}
+
+// start brings up the control plane and the controllers and waits until
+// every controller reports ready.
+func start(ctx context.Context, o options) (*session, error) {
+	stateDir, err := filepath.Abs(o.stateDir)
+	if err != nil {
+		return nil, err
 	}
 	binDir := o.binDir
 	if binDir == "" {
 		exe, err := os.Executable()
 		if err != nil {
-			return err
+			return nil, err
 		}
 		binDir = filepath.Dir(exe)
 	}
@@ -64,36 +93,29 @@ func run(ctx context.Context, o options) error {
 	fmt.Println("► starting the local control plane (kube-apiserver, etcd, controller-manager, scheduler, kwok)")
 	env, err := testenv.Start(ctx, testenv.WithStateDir(stateDir), testenv.WithWorkloads())
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer func() {
-		fmt.Println("► stopping the control plane")
-		_ = env.Stop()
-	}()
+	s := &session{env: env}
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: Namespace}}
 	if err := env.Client.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("creating namespace %s: %w", Namespace, err)
+		s.stop()
+		return nil, fmt.Errorf("creating namespace %s: %w", Namespace, err)
 	}
+	if s.procs, err = startControllers(ctx, binDir, stateDir, env.Kubeconfig); err != nil {
+		s.stop()
+		return nil, err
+	}
+	if err := s.procs.waitReady(ctx, o.timeout); err != nil {
+		s.stop()
+		return nil, err
+	}
+	return s, nil
+}
 
-	procs, err := startControllers(ctx, binDir, stateDir, env.Kubeconfig)
-	if err != nil {
-		return err
+func (s *session) stop() {
+	if s.procs != nil {
+		s.procs.stop()
 	}
-	defer procs.stop()
-	if err := procs.waitReady(ctx, o.timeout); err != nil {
-		return err
-	}
-
-	fmt.Printf("✔ control plane and controllers are running (state in %s)\n\n", stateDir)
-	fmt.Printf("  export KUBECONFIG=%s\n", env.Kubeconfig)
-	fmt.Printf("  kubectl get gitrepositories,kustomizations -A\n\n")
-	procs.printEndpoints()
-	fmt.Println("\nPress Ctrl-C to stop.")
-
-	select {
-	case <-ctx.Done():
-		return nil
-	case err := <-procs.exited:
-		return err
-	}
+	fmt.Println("► stopping the control plane")
+	_ = s.env.Stop()
 }
