@@ -49,10 +49,12 @@ test: controlplane ## run the tests (MODULES="pkg cli" RUN=regex to narrow)
 	if [ -n "$$failed" ]; then echo "FAIL in:$$failed"; exit 1; fi
 
 .PHONY: bench
-bench: controlplane ## run the benchmarks and print comparable figures
-	@for m in $(MODULES); do \
-		(cd $$m && go test -run '^$$' -bench . -benchmem -count=1 -timeout $(TEST_TIMEOUT) ./... | grep -E '^(Benchmark|ok|FAIL|pkg:)' ) || exit 1; \
-	done
+bench: controlplane ## run the benchmarks and print comparable figures (BENCH=regex)
+	@failed=""; for m in $(MODULES); do \
+		out=$$(cd $$m && go test -run '^$$' -bench '$(or $(BENCH),.)' -benchmem -count=1 -timeout $(TEST_TIMEOUT) ./... 2>&1) || failed="$$failed $$m"; \
+		echo "$$out" | grep -E '^(Benchmark|pkg:|FAIL|---)' || true; \
+	done; \
+	if [ -n "$$failed" ]; then echo "FAIL in:$$failed"; exit 1; fi
 
 .PHONY: run
 run: controlplane build ## run the local control plane and the controllers (Ctrl-C stops)
