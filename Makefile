@@ -28,7 +28,8 @@ generate: $(BIN)/controller-gen $(BIN)/servedversion ## deepcopy and CRDs from p
 	$(BIN)/servedversion -version v1beta2 manifests/crds/image.toolkit.fluxcd.io_*.yaml
 
 .PHONY: manifests
-manifests: generate ## regenerate the CRDs under manifests/
+manifests: generate ## regenerate the CRDs and the install file the gotk binary embeds
+	go run ./cli/internal/install/gen manifests cli/internal/install/gotk-components.yaml
 
 .PHONY: controlplane
 controlplane: ## build the local control plane once per pin (cached in ~/.cache/gotk)
@@ -74,6 +75,6 @@ tidy: ## go mod tidy every module
 	for m in hack/tools hack/controlplane/kube hack/controlplane/kwok; do (cd $$m && GOWORK=off go mod tidy); done
 
 .PHONY: verify
-verify: generate fmt tidy vet ## regenerate and fail if the tree changed
+verify: manifests fmt tidy vet ## regenerate and fail if the tree changed
 	@if [ -n "$$(git status --porcelain)" ]; then git status --porcelain; git --no-pager diff --stat; \
 		echo "verify: generated or formatted files differ from the commit"; exit 1; fi

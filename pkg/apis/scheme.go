@@ -3,6 +3,7 @@
 package apis
 
 import (
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -27,10 +28,13 @@ var groups = runtime.NewSchemeBuilder(
 // AddToScheme registers every gotk API group.
 func AddToScheme(s *runtime.Scheme) error { return groups.AddToScheme(s) }
 
-// NewScheme returns a scheme with the core Kubernetes kinds and every gotk kind.
+// NewScheme returns a scheme with the core Kubernetes kinds, CRDs and every gotk kind.
 func NewScheme() (*runtime.Scheme, error) {
 	s := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(s); err != nil {
+		return nil, err
+	}
+	if err := apiextensionsv1.AddToScheme(s); err != nil {
 		return nil, err
 	}
 	if err := AddToScheme(s); err != nil {

@@ -1,0 +1,98 @@
+package cmd
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fluxcd/pkg/apis/meta"
+	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	sourcev1 "gotk.dev/pkg/apis/source/v1"
+	"gotk.dev/pkg/runtime/predicates"
+	"gotk.dev/pkg/runtime/reconcile"
+)
+
+// stampKind stands in for source-controller's Git logic: it publishes a
+// fixed revision, so the CLI can be driven through the real skeleton.
+type stampKind struct{}
+
+func (stampKind) Reconcile(_ context.Context, obj *sourcev1.GitRepository) (string, string, error) {
+	obj.Status.Artifact = &meta.Artifact{Revision: "main@sha1:0123456789abcdef0123456789abcdef01234567", Path: "x", URL: "http://x/x",
+		Digest: "sha256:00", LastUpdateTime: metav1.Now()}
+	return "Succeeded", "stored artifact for revision " + obj.Status.Artifact.Revision, nil
+}
+
+func (stampKind) Finalize(context.Context, *sourcev1.GitRepository) error { return nil }
+
+func startGitReconciler(t *testing.T) {
+	t.Helper()
+	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{Scheme: env.Scheme, Metrics: metricsserver.Options{BindAddress: "0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &reconcile.Reconciler[*sourcev1.GitRepository]{
+		Client: mgr.GetClient(), ControllerName: "test", Kind: stampKind{},
+		NewObject: func() *sourcev1.GitRepository { return &sourcev1.GitRepository{} },
+	}
+	if err := ctrl.NewControllerManagedBy(mgr).For(&sourcev1.GitRepository{}).
+		WithEventFilter(predicates.GenerationOrRequest()).Complete(r); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = mgr.Start(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+}
+
+func TestDayTwoCommands(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	startGitReconciler(t)
+	ns := env.NewNamespace(t)
+	repo := &sourcev1.GitRepository{
+		ObjectMeta: metav1.ObjectMeta{Name: "podinfo", Namespace: ns},
+		Spec:       sourcev1.GitRepositorySpec{URL: "https://example.com/podinfo", Interval: metav1.Duration{Duration: time.Hour}},
+	}
+	g.Expect(env.Client.Create(ctx, repo)).To(Succeed())
+
+	out, err := run(t, "-n", ns, "reconcile", "source", "git", "podinfo")
+	g.Expect(err).NotTo(HaveOccurred(), out)
+	g.Expect(out).To(ContainSubstring("revision main@sha1:0123456789abcdef"))
+
+	out, err = run(t, "-n", ns, "get", "sources", "git")
+	g.Expect(err).NotTo(HaveOccurred())
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	g.Expect(lines).To(HaveLen(2))
+	g.Expect(strings.Fields(lines[0])).To(Equal([]string{"NAME", "REVISION", "SUSPENDED", "READY", "MESSAGE"}))
+	g.Expect(strings.Fields(lines[1])[:4]).To(Equal([]string{"podinfo", "main@sha1:0123456789abcdef0123456789abcdef01234567", "false", "True"}))
+
+	out, err = run(t, "-n", ns, "suspend", "source", "git", "podinfo")
+	g.Expect(err).NotTo(HaveOccurred(), out)
+	g.Expect(env.Client.Get(ctx, client.ObjectKeyFromObject(repo), repo)).To(Succeed())
+	g.Expect(repo.Spec.Suspend).To(BeTrue())
+	_, err = run(t, "-n", ns, "reconcile", "gitrepository", "podinfo")
+	g.Expect(err).To(MatchError(ContainSubstring("gotk resume source git podinfo")))
+
+	out, err = run(t, "-n", ns, "resume", "source", "git", "podinfo")
+	g.Expect(err).NotTo(HaveOccurred(), out)
+	g.Expect(out).To(ContainSubstring("reconciliation completed"))
+
+	out, err = run(t, "get", "all", "-A")
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(out).To(MatchRegexp(`(?m)^%s\s+gitrepository/podinfo\s`, ns))
+
+	out, err = run(t, "-n", ns, "get", "source", "git", "--status-selector", "ready=false")
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(out).To(ContainSubstring("no source git objects found"))
+
+	_, err = run(t, "get", "widgets")
+	g.Expect(err).To(MatchError(ContainSubstring("unknown kind \"widgets\"")))
+	_, err = run(t, "-n", ns, "reconcile", "source", "git", "missing")
+	g.Expect(err).To(MatchError(ContainSubstring("not found")))
+}

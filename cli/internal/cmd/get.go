@@ -1,0 +1,197 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/fluxcd/pkg/apis/meta"
+	"github.com/fluxcd/pkg/runtime/conditions"
+	"github.com/spf13/cobra"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"gotk.dev/cli/internal/kinds"
+)
+
+type getFlags struct {
+	allNamespaces  bool
+	watch          bool
+	statusSelector string
+}
+
+func newGetCommand(g *Globals) *cobra.Command {
+	f := &getFlags{}
+	cmd := &cobra.Command{
+		Use:   "get KIND [NAME]",
+		Short: "List gotk objects with their revision and readiness",
+		Long: "List gotk objects. KIND is one of: " + strings.Join(kinds.Names(), ", ") +
+			", or `all` / `sources all`.",
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			selected, name, err := getSelection(args)
+			if err != nil {
+				return err
+			}
+			for {
+				if err := printTables(cmd.Context(), g, f, selected, name); err != nil {
+					return err
+				}
+				if !f.watch {
+					return nil
+				}
+				select {
+				case <-cmd.Context().Done():
+					return nil
+				case <-time.After(2 * time.Second):
+					fmt.Fprintln(g.Out)
+				}
+			}
+		},
+	}
+	cmd.Flags().BoolVarP(&f.allNamespaces, "all-namespaces", "A", false, "list across all namespaces")
+	cmd.Flags().BoolVarP(&f.watch, "watch", "w", false, "print the table again every 2s until interrupted")
+	cmd.Flags().StringVar(&f.statusSelector, "status-selector", "", "only objects whose condition matches, e.g. ready=false")
+	return cmd
+}
+
+// getSelection turns `all`, `sources all`, `source git` or `ks NAME` into kinds and an optional name.
+func getSelection(args []string) ([]kinds.Kind, string, error) {
+	switch strings.Join(args, " ") {
+	case "all":
+		return kinds.All, "", nil
+	case "sources all", "source all", "sources":
+		var out []kinds.Kind
+		for _, k := range kinds.All {
+			if k.Words[0] == "source" {
+				out = append(out, k)
+			}
+		}
+		return out, "", nil
+	}
+	k, rest, err := kindArgs(args)
+	if err != nil {
+		return nil, "", err
+	}
+	if len(rest) > 1 {
+		return nil, "", fmt.Errorf("unexpected arguments %v", rest[1:])
+	}
+	name := ""
+	if len(rest) == 1 {
+		name = rest[0]
+	}
+	return []kinds.Kind{k}, name, nil
+}
+
+func printTables(ctx context.Context, g *Globals, f *getFlags, selected []kinds.Kind, name string) error {
+	c, err := g.Client()
+	if err != nil {
+		return err
+	}
+	for i, k := range selected {
+		objs, err := listKind(ctx, c, k, g.Namespace, f.allNamespaces, name)
+		if err != nil {
+			if apimeta.IsNoMatchError(err) && len(selected) > 1 {
+				continue
+			}
+			return fmt.Errorf("listing %s: %w", k.Name(), err)
+		}
+		objs = filterStatus(objs, f.statusSelector)
+		if len(selected) > 1 && len(objs) == 0 {
+			continue
+		}
+		if i > 0 && len(selected) > 1 {
+			fmt.Fprintln(g.Out)
+		}
+		writeTable(g.Out, k, objs, f.allNamespaces, len(selected) > 1)
+	}
+	return nil
+}
+
+func listKind(ctx context.Context, c client.Client, k kinds.Kind, ns string, all bool, name string) ([]client.Object, error) {
+	if name != "" {
+		obj := k.New()
+		if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, obj); err != nil {
+			return nil, err
+		}
+		return []client.Object{obj}, nil
+	}
+	list := k.NewList()
+	var opts []client.ListOption
+	if !all {
+		opts = append(opts, client.InNamespace(ns))
+	}
+	if err := c.List(ctx, list, opts...); err != nil {
+		return nil, err
+	}
+	items, err := apimeta.ExtractList(list)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]client.Object, 0, len(items))
+	for _, it := range items {
+		out = append(out, it.(client.Object))
+	}
+	return out, nil
+}
+
+// filterStatus keeps objects whose condition matches `type=status` (case-insensitive).
+func filterStatus(objs []client.Object, selector string) []client.Object {
+	if selector == "" {
+		return objs
+	}
+	typ, want, _ := strings.Cut(selector, "=")
+	var out []client.Object
+	for _, o := range objs {
+		if getter, ok := o.(conditions.Getter); ok {
+			for _, c := range getter.GetConditions() {
+				if strings.EqualFold(c.Type, typ) && strings.EqualFold(string(c.Status), want) {
+					out = append(out, o)
+				}
+			}
+		}
+	}
+	return out
+}
+
+func writeTable(out io.Writer, k kinds.Kind, objs []client.Object, allNamespaces, prefixKind bool) {
+	if len(objs) == 0 {
+		fmt.Fprintf(out, "no %s objects found\n", k.Name())
+		return
+	}
+	tw := tabwriter.NewWriter(out, 0, 4, 3, ' ', 0)
+	header := "NAME\tREVISION\tSUSPENDED\tREADY\tMESSAGE"
+	if allNamespaces {
+		header = "NAMESPACE\t" + header
+	}
+	fmt.Fprintln(tw, header)
+	for _, o := range objs {
+		name := o.GetName()
+		if prefixKind {
+			name = strings.ToLower(k.GVK.Kind) + "/" + name
+		}
+		ready, message := readiness(o)
+		row := fmt.Sprintf("%s\t%s\t%t\t%s\t%s", name, k.Revision(o), kinds.Suspended(o), ready, message)
+		if allNamespaces {
+			row = o.GetNamespace() + "\t" + row
+		}
+		fmt.Fprintln(tw, row)
+	}
+	_ = tw.Flush()
+}
+
+// readiness is the Ready condition's status and message, Unknown when absent.
+func readiness(o client.Object) (string, string) {
+	getter, ok := o.(conditions.Getter)
+	if !ok {
+		return "-", ""
+	}
+	c := conditions.Get(getter, meta.ReadyCondition)
+	if c == nil {
+		return "Unknown", "waiting to be reconciled"
+	}
+	return string(c.Status), c.Message
+}

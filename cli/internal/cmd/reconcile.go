@@ -1,0 +1,121 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/fluxcd/pkg/apis/meta"
+	"github.com/fluxcd/pkg/runtime/conditions"
+	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"gotk.dev/cli/internal/kinds"
+)
+
+func newReconcileCommand(g *Globals) *cobra.Command {
+	var withSource bool
+	cmd := &cobra.Command{
+		Use:   "reconcile KIND NAME",
+		Short: "Ask a controller to reconcile an object now and wait until it has",
+		Args:  cobra.MinimumNArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			k, rest, err := kindArgs(args)
+			if err != nil {
+				return err
+			}
+			if len(rest) != 1 {
+				return fmt.Errorf("name one %s to reconcile", k.Name())
+			}
+			if !k.Reconcilable {
+				return fmt.Errorf("%s objects have no reconciler; nothing to do", k.Name())
+			}
+			return runReconcile(cmd.Context(), g, k, client.ObjectKey{Namespace: g.Namespace, Name: rest[0]}, withSource)
+		},
+	}
+	cmd.Flags().BoolVar(&withSource, "with-source", false, "reconcile the object's source first")
+	return cmd
+}
+
+func runReconcile(ctx context.Context, g *Globals, k kinds.Kind, key client.ObjectKey, withSource bool) error {
+	c, err := g.Client()
+	if err != nil {
+		return err
+	}
+	obj := k.New()
+	if err := c.Get(ctx, key, obj); err != nil {
+		return fmt.Errorf("%s %s: %w", k.Name(), key, err)
+	}
+	if kinds.Suspended(obj) {
+		return fmt.Errorf("%s %s is suspended; run `gotk resume %s %s` first", k.Name(), key, k.Name(), key.Name)
+	}
+	if withSource && k.Source != nil {
+		if srcKind, ns, name, ok := k.Source(obj); ok {
+			sk, err := kinds.ByKind(srcKind)
+			if err != nil {
+				return err
+			}
+			if err := runReconcile(ctx, g, sk, client.ObjectKey{Namespace: ns, Name: name}, false); err != nil {
+				return err
+			}
+		}
+	}
+	fmt.Fprintf(g.Out, "► annotating %s %s for reconciliation\n", k.Name(), key)
+	token, err := requestReconcile(ctx, c, obj)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(g.Out, "◎ waiting for %s reconciliation\n", k.Name())
+	obj, err = waitHandled(ctx, c, k, key, token, g.Timeout)
+	if err != nil {
+		return err
+	}
+	getter := obj.(conditions.Getter)
+	if !conditions.IsReady(getter) {
+		return fmt.Errorf("%s %s reconciled but not ready: %s", k.Name(), key, conditions.GetMessage(getter, meta.ReadyCondition))
+	}
+	if rev := k.Revision(obj); rev != "" {
+		fmt.Fprintf(g.Out, "✔ %s reconciliation completed: revision %s\n", k.Name(), rev)
+	} else {
+		fmt.Fprintf(g.Out, "✔ %s reconciliation completed\n", k.Name())
+	}
+	return nil
+}
+
+// requestReconcile sets reconcile.fluxcd.io/requestedAt and returns its token.
+func requestReconcile(ctx context.Context, c client.Client, obj client.Object) (string, error) {
+	token := time.Now().Format(time.RFC3339Nano)
+	patch := client.MergeFrom(obj.DeepCopyObject().(client.Object))
+	ann := obj.GetAnnotations()
+	if ann == nil {
+		ann = map[string]string{}
+	}
+	ann[meta.ReconcileRequestAnnotation] = token
+	obj.SetAnnotations(ann)
+	if err := c.Patch(ctx, obj, patch); err != nil {
+		return "", fmt.Errorf("annotating %s/%s: %w", obj.GetNamespace(), obj.GetName(), err)
+	}
+	return token, nil
+}
+
+// waitHandled polls until the controller reports it handled the token and
+// Ready is no longer Unknown.
+func waitHandled(ctx context.Context, c client.Client, k kinds.Kind, key client.ObjectKey, token string, timeout time.Duration) (client.Object, error) {
+	obj := k.New()
+	err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+		if err := c.Get(ctx, key, obj); err != nil {
+			return false, nil
+		}
+		r, ok := obj.(kinds.Reconciled)
+		if !ok || r.GetLastHandledReconcileRequest() != token {
+			return false, nil
+		}
+		ready := conditions.Get(r, meta.ReadyCondition)
+		return ready != nil && ready.Status != "Unknown", nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s %s was not reconciled within %s: is its controller running? (`gotk check`)", k.Name(), key, timeout)
+	}
+	return obj, nil
+}

@@ -1,0 +1,94 @@
+// Package cmd holds the gotk commands, one file per command.
+package cmd
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"gotk.dev/cli/internal/dev"
+	"gotk.dev/pkg/apis"
+)
+
+// Globals are the flags every command shares.
+type Globals struct {
+	Kubeconfig string
+	Context    string
+	Namespace  string
+	Timeout    time.Duration
+	Out        io.Writer
+}
+
+// RESTConfig loads the kubeconfig the flags (or KUBECONFIG) point at.
+func (g *Globals) RESTConfig() (*rest.Config, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	if g.Kubeconfig != "" {
+		rules.ExplicitPath = g.Kubeconfig
+	}
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules,
+		&clientcmd.ConfigOverrides{CurrentContext: g.Context}).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("no cluster to talk to: %w (set --kubeconfig or KUBECONFIG)", err)
+	}
+	cfg.Timeout = g.Timeout
+	return cfg, nil
+}
+
+// Client returns an uncached client that knows every gotk kind.
+func (g *Globals) Client() (client.Client, error) {
+	cfg, err := g.RESTConfig()
+	if err != nil {
+		return nil, err
+	}
+	scheme, err := apis.NewScheme()
+	if err != nil {
+		return nil, err
+	}
+	return client.New(cfg, client.Options{Scheme: scheme})
+}
+
+// NewRoot returns the gotk command tree writing to out.
+func NewRoot(out io.Writer) *cobra.Command {
+	g := &Globals{Out: out}
+	root := &cobra.Command{
+		Use:           "gotk",
+		Short:         "gotk keeps a cluster equal to what Git declares",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(out)
+	pf := root.PersistentFlags()
+	pf.StringVar(&g.Kubeconfig, "kubeconfig", "", "path to the kubeconfig file (default $KUBECONFIG or ~/.kube/config)")
+	pf.StringVar(&g.Context, "context", "", "kubeconfig context to use")
+	pf.StringVarP(&g.Namespace, "namespace", "n", "flux-system", "namespace of the objects")
+	pf.DurationVar(&g.Timeout, "timeout", 5*time.Minute, "how long to wait for an operation")
+	root.AddCommand(
+		dev.NewCommand(),
+		newVersionCommand(g),
+		newInstallCommand(g),
+		newUninstallCommand(g),
+		newCheckCommand(g),
+		newGetCommand(g),
+		newReconcileCommand(g),
+		newSuspendCommand(g, true),
+		newSuspendCommand(g, false),
+	)
+	return root
+}
+
+// Execute runs the CLI and returns the process exit code.
+func Execute(args []string) int {
+	root := NewRoot(os.Stdout)
+	root.SetArgs(args)
+	if err := root.Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "✗", err)
+		return 1
+	}
+	return 0
+}
