@@ -8,11 +8,13 @@ import (
 
 	"github.com/fluxcd/pkg/apis/meta"
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	kustomizev1 "gotk.dev/pkg/apis/kustomize/v1"
 	sourcev1 "gotk.dev/pkg/apis/source/v1"
 	"gotk.dev/pkg/runtime/predicates"
 	"gotk.dev/pkg/runtime/reconcile"
@@ -90,6 +92,42 @@ func TestDayTwoCommands(t *testing.T) {
 	out, err = run(t, "-n", ns, "get", "source", "git", "--status-selector", "ready=false")
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(out).To(ContainSubstring("no source git objects found"))
+
+	out, err = run(t, "-n", ns, "export", "source", "git", "podinfo")
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(out).To(ContainSubstring("kind: GitRepository"))
+	g.Expect(out).To(ContainSubstring("url: https://example.com/podinfo"))
+	g.Expect(out).NotTo(ContainSubstring("status:"))
+	g.Expect(out).NotTo(ContainSubstring("requestedAt"))
+
+	// events reads the Kubernetes events of gotk objects.
+	g.Expect(env.Client.Get(ctx, client.ObjectKeyFromObject(repo), repo)).To(Succeed())
+	ev := &corev1.Event{
+		ObjectMeta:     metav1.ObjectMeta{Name: "podinfo.1", Namespace: ns},
+		InvolvedObject: corev1.ObjectReference{Kind: "GitRepository", Name: "podinfo", Namespace: ns, UID: repo.UID},
+		Type:           corev1.EventTypeNormal, Reason: "NewArtifact", Message: "stored artifact for commit 'init'",
+		LastTimestamp: metav1.Now(), Count: 1,
+	}
+	g.Expect(env.Client.Create(ctx, ev)).To(Succeed())
+	out, err = run(t, "-n", ns, "events", "--for", "GitRepository/podinfo")
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(out).To(MatchRegexp(`Normal\s+NewArtifact\s+GitRepository/podinfo\s+stored artifact for commit 'init'`))
+
+	// trace follows owner labels to the Kustomization and its source.
+	ks := &kustomizev1.Kustomization{
+		ObjectMeta: metav1.ObjectMeta{Name: "apps", Namespace: ns},
+		Spec: kustomizev1.KustomizationSpec{Interval: metav1.Duration{Duration: time.Hour}, Prune: true,
+			SourceRef: kustomizev1.CrossNamespaceSourceReference{Kind: "GitRepository", Name: "podinfo"}},
+	}
+	g.Expect(env.Client.Create(ctx, ks)).To(Succeed())
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "settings", Namespace: ns,
+		Labels: map[string]string{"kustomize.toolkit.fluxcd.io/name": "apps", "kustomize.toolkit.fluxcd.io/namespace": ns}}}
+	g.Expect(env.Client.Create(ctx, cm)).To(Succeed())
+	out, err = run(t, "-n", ns, "trace", "settings", "--kind", "ConfigMap", "--api-version", "v1")
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(out).To(MatchRegexp(`Kustomization:\s+apps`))
+	g.Expect(out).To(MatchRegexp(`GitRepository:\s+podinfo`))
+	g.Expect(out).To(ContainSubstring("main@sha1:0123456789abcdef"))
 
 	_, err = run(t, "get", "widgets")
 	g.Expect(err).To(MatchError(ContainSubstring("unknown kind \"widgets\"")))

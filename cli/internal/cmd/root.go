@@ -78,6 +78,10 @@ func NewRoot(out io.Writer) *cobra.Command {
 		newReconcileCommand(g),
 		newSuspendCommand(g, true),
 		newSuspendCommand(g, false),
+		newEventsCommand(g),
+		newExportCommand(g),
+		newTreeCommand(g),
+		newTraceCommand(g),
 	)
 	return root
 }

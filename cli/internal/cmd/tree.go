@@ -1,0 +1,120 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	helmv2 "gotk.dev/pkg/apis/helm/v2"
+	kustomizev1 "gotk.dev/pkg/apis/kustomize/v1"
+)
+
+func newTreeCommand(g *Globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "tree kustomization NAME",
+		Short: "Show what a Kustomization applied, descending into nested Kustomizations and HelmReleases",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			k, rest, err := kindArgs(args)
+			if err != nil {
+				return err
+			}
+			if k.GVK.Kind != kustomizev1.KustomizationKind {
+				return fmt.Errorf("tree works on kustomizations, not %s", k.Name())
+			}
+			c, err := g.Client()
+			if err != nil {
+				return err
+			}
+			root := inventoryEntry{Namespace: g.Namespace, Name: rest[0], Group: kustomizev1.GroupVersion.Group, Kind: kustomizev1.KustomizationKind}
+			fmt.Fprintln(g.Out, root.String())
+			return printTree(cmd.Context(), c, g.Out, root, "", map[string]bool{})
+		},
+	}
+}
+
+// inventoryEntry is a parsed inventory id `<namespace>_<name>_<group>_<kind>`.
+type inventoryEntry struct {
+	Namespace, Name, Group, Kind string
+}
+
+// parseInventoryID reads Flux's inventory id format.
+func parseInventoryID(id string) (inventoryEntry, error) {
+	parts := strings.Split(id, "_")
+	if len(parts) != 4 || parts[1] == "" || parts[3] == "" {
+		return inventoryEntry{}, fmt.Errorf("malformed inventory id %q", id)
+	}
+	return inventoryEntry{Namespace: parts[0], Name: parts[1], Group: parts[2], Kind: parts[3]}, nil
+}
+
+func (e inventoryEntry) String() string {
+	if e.Namespace == "" {
+		return e.Kind + "/" + e.Name
+	}
+	return e.Kind + "/" + e.Namespace + "/" + e.Name
+}
+
+// children lists what an applier object's inventory holds.
+func children(ctx context.Context, c client.Client, e inventoryEntry) ([]inventoryEntry, error) {
+	var ids []string
+	key := client.ObjectKey{Namespace: e.Namespace, Name: e.Name}
+	switch {
+	case e.Group == kustomizev1.GroupVersion.Group && e.Kind == kustomizev1.KustomizationKind:
+		ks := &kustomizev1.Kustomization{}
+		if err := c.Get(ctx, key, ks); err != nil {
+			return nil, err
+		}
+		if ks.Status.Inventory != nil {
+			for _, r := range ks.Status.Inventory.Entries {
+				ids = append(ids, r.ID)
+			}
+		}
+	case e.Group == helmv2.GroupVersion.Group && e.Kind == helmv2.HelmReleaseKind:
+		hr := &helmv2.HelmRelease{}
+		if err := c.Get(ctx, key, hr); err != nil {
+			return nil, err
+		}
+		if hr.Status.Inventory != nil {
+			for _, r := range hr.Status.Inventory.Entries {
+				ids = append(ids, r.ID)
+			}
+		}
+	default:
+		return nil, nil
+	}
+	var out []inventoryEntry
+	for _, id := range ids {
+		entry, err := parseInventoryID(id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, entry)
+	}
+	return out, nil
+}
+
+func printTree(ctx context.Context, c client.Client, out io.Writer, e inventoryEntry, indent string, visited map[string]bool) error {
+	if visited[e.String()] {
+		return nil // a cycle in nested Kustomizations: print each once
+	}
+	visited[e.String()] = true
+	kids, err := children(ctx, c, e)
+	if err != nil {
+		return fmt.Errorf("%s: %w", e, err)
+	}
+	for i, kid := range kids {
+		branch, next := "├── ", "│   "
+		if i == len(kids)-1 {
+			branch, next = "└── ", "    "
+		}
+		fmt.Fprintln(out, indent+branch+kid.String())
+		if err := printTree(ctx, c, out, kid, indent+next, visited); err != nil {
+			return err
+		}
+	}
+	return nil
+}
