@@ -61,9 +61,11 @@ func TestDayTwoCommands(t *testing.T) {
 		ObjectMeta: metav1.ObjectMeta{Name: "podinfo", Namespace: ns},
 		Spec:       sourcev1.GitRepositorySpec{URL: "https://example.com/podinfo", Interval: metav1.Duration{Duration: time.Hour}},
 	}
-	g.Expect(env.Client.Create(ctx, repo)).To(Succeed())
+	out, err := run(t, "-n", ns, "create", "source", "git", "podinfo", "--url", "https://example.com/podinfo", "--interval", "1h")
+	g.Expect(err).NotTo(HaveOccurred(), out)
+	g.Expect(out).To(ContainSubstring("is ready: stored artifact for revision main@sha1:"))
 
-	out, err := run(t, "-n", ns, "reconcile", "source", "git", "podinfo")
+	out, err = run(t, "-n", ns, "reconcile", "source", "git", "podinfo")
 	g.Expect(err).NotTo(HaveOccurred(), out)
 	g.Expect(out).To(ContainSubstring("revision main@sha1:0123456789abcdef"))
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -39,6 +40,8 @@ func (g *Globals) RESTConfig() (*rest.Config, error) {
 	cfg.Timeout = g.Timeout
 	return cfg, nil
 }
+
+func (g *Globals) scheme() (*runtime.Scheme, error) { return apis.NewScheme() }
 
 // Client returns an uncached client that knows every gotk kind.
 func (g *Globals) Client() (client.Client, error) {
@@ -82,6 +85,7 @@ func NewRoot(out io.Writer) *cobra.Command {
 		newExportCommand(g),
 		newTreeCommand(g),
 		newTraceCommand(g),
+		newCreateCommand(g),
 	)
 	return root
 }
