@@ -33,7 +33,7 @@ func newExportCommand(g *Globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			objs, err := listKind(cmd.Context(), c, k, g.Namespace, false, name)
+			objs, err := kinds.List(cmd.Context(), c, k, g.Namespace, false, name)
 			if err != nil {
 				return err
 			}

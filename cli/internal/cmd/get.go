@@ -3,12 +3,9 @@ package cmd
 import (
 	"context"
 	"fmt"
-	"io"
 	"strings"
-	"text/tabwriter"
 	"time"
 
-	"github.com/fluxcd/pkg/apis/meta"
 	"github.com/fluxcd/pkg/runtime/conditions"
 	"github.com/spf13/cobra"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
@@ -92,7 +89,7 @@ func printTables(ctx context.Context, g *Globals, f *getFlags, selected []kinds.
 		return err
 	}
 	for i, k := range selected {
-		objs, err := listKind(ctx, c, k, g.Namespace, f.allNamespaces, name)
+		objs, err := kinds.List(ctx, c, k, g.Namespace, f.allNamespaces, name)
 		if err != nil {
 			if apimeta.IsNoMatchError(err) && len(selected) > 1 {
 				continue
@@ -106,36 +103,9 @@ func printTables(ctx context.Context, g *Globals, f *getFlags, selected []kinds.
 		if i > 0 && len(selected) > 1 {
 			fmt.Fprintln(g.Out)
 		}
-		writeTable(g.Out, k, objs, f.allNamespaces, len(selected) > 1)
+		kinds.WriteTable(g.Out, k, objs, f.allNamespaces, len(selected) > 1)
 	}
 	return nil
-}
-
-func listKind(ctx context.Context, c client.Client, k kinds.Kind, ns string, all bool, name string) ([]client.Object, error) {
-	if name != "" {
-		obj := k.New()
-		if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, obj); err != nil {
-			return nil, err
-		}
-		return []client.Object{obj}, nil
-	}
-	list := k.NewList()
-	var opts []client.ListOption
-	if !all {
-		opts = append(opts, client.InNamespace(ns))
-	}
-	if err := c.List(ctx, list, opts...); err != nil {
-		return nil, err
-	}
-	items, err := apimeta.ExtractList(list)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]client.Object, 0, len(items))
-	for _, it := range items {
-		out = append(out, it.(client.Object))
-	}
-	return out, nil
 }
 
 // filterStatus keeps objects whose condition matches `type=status` (case-insensitive).
@@ -157,41 +127,3 @@ func filterStatus(objs []client.Object, selector string) []client.Object {
 	return out
 }
 
-func writeTable(out io.Writer, k kinds.Kind, objs []client.Object, allNamespaces, prefixKind bool) {
-	if len(objs) == 0 {
-		fmt.Fprintf(out, "no %s objects found\n", k.Name())
-		return
-	}
-	tw := tabwriter.NewWriter(out, 0, 4, 3, ' ', 0)
-	header := "NAME\tREVISION\tSUSPENDED\tREADY\tMESSAGE"
-	if allNamespaces {
-		header = "NAMESPACE\t" + header
-	}
-	fmt.Fprintln(tw, header)
-	for _, o := range objs {
-		name := o.GetName()
-		if prefixKind {
-			name = strings.ToLower(k.GVK.Kind) + "/" + name
-		}
-		ready, message := readiness(o)
-		row := fmt.Sprintf("%s\t%s\t%t\t%s\t%s", name, k.Revision(o), kinds.Suspended(o), ready, message)
-		if allNamespaces {
-			row = o.GetNamespace() + "\t" + row
-		}
-		fmt.Fprintln(tw, row)
-	}
-	_ = tw.Flush()
-}
-
-// readiness is the Ready condition's status and message, Unknown when absent.
-func readiness(o client.Object) (string, string) {
-	getter, ok := o.(conditions.Getter)
-	if !ok {
-		return "-", ""
-	}
-	c := conditions.Get(getter, meta.ReadyCondition)
-	if c == nil {
-		return "Unknown", "waiting to be reconciled"
-	}
-	return string(c.Status), c.Message
-}

@@ -4,19 +4,20 @@
 package dev
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"gotk.dev/cli/internal/install"
+	"gotk.dev/cli/internal/kinds"
 	"gotk.dev/pkg/testenv"
 )
 
@@ -27,6 +28,9 @@ type options struct {
 	stateDir string
 	binDir   string
 	timeout  time.Duration
+	repo     string
+	path     string
+	noDemo   bool
 }
 
 // NewCommand returns `gotk dev`.
@@ -44,6 +48,9 @@ func NewCommand() *cobra.Command {
 	cmd.Flags().StringVar(&o.stateDir, "state-dir", ".run", "directory for etcd data, the kubeconfig, artifacts and logs")
 	cmd.Flags().StringVar(&o.binDir, "bin-dir", "", "directory of the controller binaries (default: next to gotk)")
 	cmd.Flags().DurationVar(&o.timeout, "timeout", 2*time.Minute, "how long to wait for the controllers to be ready")
+	cmd.Flags().StringVar(&o.repo, "repo", "", "repository to sync: a local directory (served over Git) or a Git URL (default: the seed guide's app)")
+	cmd.Flags().StringVar(&o.path, "path", "./overlays/production", "path in the repository to apply")
+	cmd.Flags().BoolVar(&o.noDemo, "no-demo", false, "start the control plane and controllers only")
 	return cmd
 }
 
@@ -51,6 +58,7 @@ func NewCommand() *cobra.Command {
 type session struct {
 	env   *testenv.Environment
 	procs *controllers
+	demo  *demo
 }
 
 func run(ctx context.Context, o options) error {
@@ -62,16 +70,46 @@ func run(ctx context.Context, o options) error {
 
 	fmt.Printf("✔ control plane and controllers are running (state in %s)\n\n", s.env.Dir)
 	fmt.Printf("  export KUBECONFIG=%s\n", s.env.Kubeconfig)
-	fmt.Printf("  kubectl get gitrepositories,kustomizations -A\n\n")
+	fmt.Printf("  gotk get all -A\n\n")
 	s.procs.printEndpoints()
-	fmt.Println("\nPress Ctrl-C to stop.")
-
-	select {
-	case <-ctx.Done():
-		return nil
-	case err := <-s.procs.exited:
-		return err
+	if s.demo != nil {
+		fmt.Printf("\n  repository: %s  (git clone it, change replicas, git push)\n", s.demo.repoURL)
+		fmt.Printf("  webhook:    curl -X POST %s\n", s.demo.hookURL)
 	}
+	fmt.Println("\nPress Ctrl-C to stop.")
+	return s.watch(ctx)
+}
+
+// watch prints the sync status whenever it changes, until interrupted.
+func (s *session) watch(ctx context.Context) error {
+	last := ""
+	for {
+		if table := s.statusTable(ctx); table != last {
+			fmt.Printf("\n%s  %s", time.Now().Format(time.TimeOnly), strings.ReplaceAll(table, "\n", "\n  "))
+			last = table
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-s.procs.exited:
+			return err
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func (s *session) statusTable(ctx context.Context) string {
+	var buf bytes.Buffer
+	for _, name := range []string{"source git", "kustomization", "receiver"} {
+		k, _ := kinds.Lookup(name)
+		objs, err := kinds.List(ctx, s.env.Client, k, Namespace, false, "")
+		if err != nil {
+			fmt.Fprintf(&buf, "%s: %v\n", name, err)
+			continue
+		}
+		kinds.WriteTable(&buf, k, objs, false, true)
+	}
+	return buf.String()
 }
 
 // start brings up the control plane and the controllers and waits until
@@ -96,10 +134,14 @@ func start(ctx context.Context, o options) (*session, error) {
 		return nil, err
 	}
 	s := &session{env: env}
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: Namespace}}
-	if err := env.Client.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
+	// The controllers run here as processes: install everything but their Deployments.
+	objs, err := install.Objects(install.Options{Components: install.Components, WatchAllNamespaces: true})
+	if err == nil {
+		err = install.Apply(ctx, env.Client, objs)
+	}
+	if err != nil {
 		s.stop()
-		return nil, fmt.Errorf("creating namespace %s: %w", Namespace, err)
+		return nil, fmt.Errorf("installing CRDs, namespace and RBAC: %w", err)
 	}
 	if s.procs, err = startControllers(ctx, binDir, stateDir, env.Kubeconfig); err != nil {
 		s.stop()
@@ -109,10 +151,19 @@ func start(ctx context.Context, o options) (*session, error) {
 		s.stop()
 		return nil, err
 	}
+	if !o.noDemo {
+		if s.demo, err = startDemo(ctx, env.Client, stateDir, o.repo, o.path, s.procs.receiverPort); err != nil {
+			s.stop()
+			return nil, err
+		}
+	}
 	return s, nil
 }
 
 func (s *session) stop() {
+	if s.demo != nil {
+		s.demo.close()
+	}
 	if s.procs != nil {
 		s.procs.stop()
 	}

@@ -33,7 +33,7 @@ func TestDevStartsEverything(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	state := t.TempDir()
-	s, err := start(ctx, options{stateDir: state, binDir: binDir, timeout: 2 * time.Minute})
+	s, err := start(ctx, options{stateDir: state, binDir: binDir, timeout: 2 * time.Minute, noDemo: true})
 	if err != nil {
 		t.Fatal(err)
 	}

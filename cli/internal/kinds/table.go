@@ -1,0 +1,82 @@
+package kinds
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/fluxcd/pkg/apis/meta"
+	"github.com/fluxcd/pkg/runtime/conditions"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// List returns the objects of kind k: one by name, a namespace, or all namespaces.
+func List(ctx context.Context, c client.Client, k Kind, ns string, all bool, name string) ([]client.Object, error) {
+	if name != "" {
+		obj := k.New()
+		if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, obj); err != nil {
+			return nil, err
+		}
+		return []client.Object{obj}, nil
+	}
+	list := k.NewList()
+	var opts []client.ListOption
+	if !all {
+		opts = append(opts, client.InNamespace(ns))
+	}
+	if err := c.List(ctx, list, opts...); err != nil {
+		return nil, err
+	}
+	items, err := apimeta.ExtractList(list)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]client.Object, 0, len(items))
+	for _, it := range items {
+		out = append(out, it.(client.Object))
+	}
+	return out, nil
+}
+
+// WriteTable prints NAME, REVISION, SUSPENDED, READY, MESSAGE (and NAMESPACE).
+func WriteTable(out io.Writer, k Kind, objs []client.Object, allNamespaces, prefixKind bool) {
+	if len(objs) == 0 {
+		fmt.Fprintf(out, "no %s objects found\n", k.Name())
+		return
+	}
+	tw := tabwriter.NewWriter(out, 0, 4, 3, ' ', 0)
+	header := "NAME\tREVISION\tSUSPENDED\tREADY\tMESSAGE"
+	if allNamespaces {
+		header = "NAMESPACE\t" + header
+	}
+	fmt.Fprintln(tw, header)
+	for _, o := range objs {
+		name := o.GetName()
+		if prefixKind {
+			name = strings.ToLower(k.GVK.Kind) + "/" + name
+		}
+		ready, message := readiness(o)
+		row := fmt.Sprintf("%s\t%s\t%t\t%s\t%s", name, k.Revision(o), Suspended(o), ready, message)
+		if allNamespaces {
+			row = o.GetNamespace() + "\t" + row
+		}
+		fmt.Fprintln(tw, row)
+	}
+	_ = tw.Flush()
+}
+
+// readiness is the Ready condition's status and message, Unknown when absent.
+func readiness(o client.Object) (string, string) {
+	getter, ok := o.(conditions.Getter)
+	if !ok {
+		return "-", ""
+	}
+	c := conditions.Get(getter, meta.ReadyCondition)
+	if c == nil {
+		return "Unknown", "waiting to be reconciled"
+	}
+	return string(c.Status), c.Message
+}
