@@ -34,7 +34,12 @@ type Environment struct {
 
 	env       *envtest.Environment
 	workloads *workloads
+	cleanups  []func()
 }
+
+// AddCleanup registers fn to run when the environment stops, before the
+// control plane does (e.g. to stop a manager a test package started).
+func (e *Environment) AddCleanup(fn func()) { e.cleanups = append(e.cleanups, fn) }
 
 type options struct {
 	workloads bool
@@ -146,6 +151,9 @@ func (e *Environment) writeAdminKubeconfig() (string, error) {
 // Stop stops every process and removes temporary files.
 func (e *Environment) Stop() error {
 	var errs []error
+	for i := len(e.cleanups) - 1; i >= 0; i-- {
+		e.cleanups[i]()
+	}
 	if e.workloads != nil {
 		e.workloads.stop()
 	}
