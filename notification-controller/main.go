@@ -3,8 +3,16 @@
 package main
 
 import (
-	"github.com/spf13/pflag"
+	"context"
+	"fmt"
+	"time"
 
+	"github.com/spf13/pflag"
+	corev1 "k8s.io/api/core/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	"gotk.dev/notification-controller/internal/controller"
+	"gotk.dev/notification-controller/internal/server"
 	"gotk.dev/pkg/apis"
 	"gotk.dev/pkg/runtime/manager"
 )
@@ -13,18 +21,46 @@ const controllerName = "notification-controller"
 
 func main() {
 	var (
-		opts              manager.Options
-		eventsAddr        string
-		receiverAddr      string
-		rateLimitInterval string
+		opts                 manager.Options
+		eventsAddr           string
+		receiverAddr         string
+		rateLimitInterval    time.Duration
+		noCrossNamespaceRefs bool
 	)
 	// Here --events-addr is where events arrive, not where they are sent.
 	opts.BindFlags(pflag.CommandLine, 4, false)
 	pflag.StringVar(&eventsAddr, "events-addr", ":9090", "The address the event endpoint binds to.")
 	pflag.StringVar(&receiverAddr, "receiverAddr", ":9292", "The address the webhook receiver endpoint binds to.")
-	pflag.StringVar(&rateLimitInterval, "rate-limit-interval", "5m", "Interval in which duplicate events are dropped.")
+	pflag.DurationVar(&rateLimitInterval, "rate-limit-interval", 5*time.Minute, "Interval in which duplicate events are dropped.")
+	pflag.BoolVar(&noCrossNamespaceRefs, "no-cross-namespace-refs", false,
+		"When set to true, references between custom resources are allowed only if the reference and the referee are in the same namespace.")
 	pflag.Parse()
-	manager.Run(controllerName, apis.MustNewScheme(), opts, func(*manager.Controller) error {
-		return nil
+	manager.Run(controllerName, apis.MustNewScheme(), opts, func(c *manager.Controller) error {
+		return setup(c, opts, eventsAddr, receiverAddr, rateLimitInterval, noCrossNamespaceRefs)
+	}, &corev1.Secret{})
+}
+
+// setup wires the Receiver reconciler and the two servers into the manager.
+func setup(c *manager.Controller, opts manager.Options, eventsAddr, receiverAddr string, rateLimit time.Duration, noCrossNS bool) error {
+	mgr := c.Manager
+	ctx := context.Background()
+	if err := server.IndexReceivers(ctx, mgr); err != nil {
+		return fmt.Errorf("indexing Receivers: %w", err)
+	}
+	rec := &controller.ReceiverReconciler{APIReader: mgr.GetAPIReader(), NoCrossNamespaceRefs: noCrossNS}
+	if err := rec.SetupWithManager(ctx, mgr, controller.ReceiverOptions{
+		ControllerName: controllerName, Events: c.Events, Concurrent: opts.Concurrent,
+	}); err != nil {
+		return fmt.Errorf("setting up the Receiver controller: %w", err)
+	}
+	if err := mgr.Add(&server.EventServer{
+		Addr: eventsAddr, Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: c.Events,
+		RateLimit: rateLimit, NoCrossNamespaceRefs: noCrossNS, Log: ctrl.Log.WithName("event-server"),
+	}); err != nil {
+		return err
+	}
+	return mgr.Add(&server.ReceiverServer{
+		Addr: receiverAddr, Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), SecretMeta: mgr.GetCache(),
+		NoCrossNamespaceRefs: noCrossNS, Log: ctrl.Log.WithName("receiver-server"),
 	})
 }

@@ -1,0 +1,125 @@
+// Package notifier sends events to the services a Provider names: chat
+// webhooks, generic webhooks, Alertmanager and Git hosting commit statuses.
+// One file per provider type; http.go holds the shared transport with
+// bounded retries.
+package notifier
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	eventv1 "github.com/fluxcd/pkg/apis/event/v1"
+
+	notificationv1 "gotk.dev/pkg/apis/notification/v1beta3"
+)
+
+// Notifier sends one event to a service.
+type Notifier interface {
+	// Post delivers the event; it retries what is worth retrying and returns
+	// the last error, which never contains the Provider's secrets.
+	Post(ctx context.Context, ev *eventv1.Event) error
+}
+
+// Config is a Provider resolved with its Secrets.
+type Config struct {
+	// Type is spec.type.
+	Type string
+	// Address is the destination (the Secret's `address` wins over spec.address).
+	Address string
+	// Channel and Username are spec.channel and spec.username.
+	Channel, Username string
+	// Token is the Secret's `token`.
+	Token string
+	// BasicUser and BasicPassword are the Secret's `username` and `password`.
+	BasicUser, BasicPassword string
+	// Headers are extra HTTP headers from the Secret's `headers`.
+	Headers map[string]string
+	// Proxy is the proxy URL, nil for none.
+	Proxy *url.URL
+	// TLS holds the CA and client certificate from certSecretRef, nil for defaults.
+	TLS *tls.Config
+	// Timeout bounds one HTTP attempt.
+	Timeout time.Duration
+	// Retry bounds the attempts; zero means DefaultRetry.
+	Retry Retry
+	// ProviderUID distinguishes commit statuses of different Providers.
+	ProviderUID string
+}
+
+// ErrNotSupported is returned by New for provider types of the API that
+// are not implemented yet.
+var ErrNotSupported = errors.New("not supported yet")
+
+// New returns the Notifier for cfg.Type.
+func New(cfg Config) (Notifier, error) {
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = notificationv1.DefaultProviderTimeout
+	}
+	if cfg.Retry.Attempts <= 0 {
+		cfg.Retry = DefaultRetry
+	}
+	h := newHTTP(cfg)
+	switch cfg.Type {
+	case notificationv1.SlackProvider:
+		return newSlack(cfg, h)
+	case notificationv1.RocketProvider:
+		return newRocket(cfg, h)
+	case notificationv1.DiscordProvider:
+		return newDiscord(cfg, h)
+	case notificationv1.MSTeamsProvider:
+		return newMSTeams(cfg, h)
+	case notificationv1.GoogleChatProvider:
+		return newGoogleChat(cfg, h)
+	case notificationv1.WebexProvider:
+		return newWebex(cfg, h)
+	case notificationv1.TelegramProvider:
+		return newTelegram(cfg, h)
+	case notificationv1.MatrixProvider:
+		return newMatrix(cfg, h)
+	case notificationv1.GenericProvider:
+		return newGeneric(cfg, h, false)
+	case notificationv1.GenericHMACProvider:
+		return newGeneric(cfg, h, true)
+	case notificationv1.AlertManagerProvider:
+		return newAlertmanager(cfg, h)
+	case notificationv1.GitHubProvider:
+		return newGitHub(cfg, h)
+	case notificationv1.GitLabProvider:
+		return newGitLab(cfg, h)
+	case notificationv1.GiteaProvider:
+		return newGitea(cfg, h)
+	case notificationv1.BitbucketProvider:
+		return newBitbucket(cfg, h)
+	case notificationv1.GitHubDispatchProvider:
+		return newGitHubDispatch(cfg, h)
+	default:
+		return nil, fmt.Errorf("provider type %q is %w", cfg.Type, ErrNotSupported)
+	}
+}
+
+// IsCommitStatus reports whether the type sets Git commit statuses; those
+// only want error events and the success events marked for them.
+func IsCommitStatus(providerType string) bool {
+	switch providerType {
+	case notificationv1.GitHubProvider, notificationv1.GitLabProvider, notificationv1.GiteaProvider,
+		notificationv1.BitbucketProvider, notificationv1.BitbucketServerProvider, notificationv1.AzureDevOpsProvider:
+		return true
+	}
+	return false
+}
+
+func requireAddress(cfg Config) error {
+	if cfg.Address == "" {
+		return fmt.Errorf("%s provider: an address is required (spec.address or the Secret's `address`)", cfg.Type)
+	}
+	u, err := url.Parse(cfg.Address)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		// The address may hold a token, so it is not echoed.
+		return fmt.Errorf("%s provider: the address is not an http(s) URL", cfg.Type)
+	}
+	return nil
+}
