@@ -2,8 +2,14 @@
 package main
 
 import (
-	"github.com/spf13/pflag"
+	"context"
 
+	fluxcontroller "github.com/fluxcd/pkg/runtime/controller"
+	"github.com/spf13/pflag"
+	corev1 "k8s.io/api/core/v1"
+
+	"gotk.dev/image-automation-controller/internal/controller"
+	"gotk.dev/image-automation-controller/internal/tagstore"
 	"gotk.dev/pkg/apis"
 	"gotk.dev/pkg/runtime/manager"
 )
@@ -19,7 +25,32 @@ func main() {
 	// The scanned tag lists are kept under --storage-path so a restart keeps them.
 	pflag.StringVar(&storagePath, "storage-path", "/data", "The local storage path for scanned image tags.")
 	pflag.Parse()
-	manager.Run(controllerName, apis.MustNewScheme(), opts, func(*manager.Controller) error {
-		return nil
-	})
+	manager.Run(controllerName, apis.MustNewScheme(), opts, func(c *manager.Controller) error {
+		store, err := tagstore.Open(storagePath)
+		if err != nil {
+			return err
+		}
+		repos := &controller.ImageRepositoryReconciler{
+			Client: c.Manager.GetClient(), Events: c.Events, Store: store, ControllerName: controllerName,
+		}
+		if err := repos.SetupWithManager(c.Manager, controller.ImageRepositoryOptions{
+			MaxConcurrentReconciles: opts.Concurrent, RateLimiter: fluxcontroller.GetRateLimiter(opts.RateLimiter),
+		}); err != nil {
+			return err
+		}
+		policies := &controller.ImagePolicyReconciler{
+			Client: c.Manager.GetClient(), Events: c.Events, Store: store, ControllerName: controllerName,
+		}
+		if err := policies.SetupWithManager(context.Background(), c.Manager, controller.ImagePolicyOptions{
+			MaxConcurrentReconciles: opts.Concurrent, RateLimiter: fluxcontroller.GetRateLimiter(opts.RateLimiter),
+		}); err != nil {
+			return err
+		}
+		automations := &controller.ImageUpdateAutomationReconciler{
+			Client: c.Manager.GetClient(), Events: c.Events, ControllerName: controllerName,
+		}
+		return automations.SetupWithManager(c.Manager, controller.ImageUpdateAutomationOptions{
+			MaxConcurrentReconciles: opts.Concurrent, RateLimiter: fluxcontroller.GetRateLimiter(opts.RateLimiter),
+		})
+	}, &corev1.Secret{}, &corev1.ServiceAccount{}, &corev1.Namespace{})
 }

@@ -16,6 +16,7 @@ import (
 	"gotk.dev/pkg/apis"
 	"gotk.dev/pkg/artifact"
 	gotkmanager "gotk.dev/pkg/runtime/manager"
+	"gotk.dev/source-controller/internal/controller"
 )
 
 const controllerName = "source-controller"
@@ -28,6 +29,7 @@ func main() {
 		storageAdvAddr   string
 		retentionRecords int
 		retentionTTL     time.Duration
+		gitOpts          controller.GitRepositoryOptions
 	)
 	opts.BindFlags(pflag.CommandLine, 2, true)
 	pflag.StringVar(&storagePath, "storage-path", "/data", "The local storage path.")
@@ -35,6 +37,10 @@ func main() {
 	pflag.StringVar(&storageAdvAddr, "storage-adv-addr", envOr("STORAGE_ADV_ADDR", ""), "The advertised address of the static file server.")
 	pflag.IntVar(&retentionRecords, "artifact-retention-records", 2, "The number of artifacts kept per object.")
 	pflag.DurationVar(&retentionTTL, "artifact-retention-ttl", time.Minute, "How long a superseded artifact is kept.")
+	pflag.StringVar(&gitOpts.CacheDir, "git-cache-path", "", "The directory of shared Git checkouts, cleared on start (default: a new directory under the system temporary directory).")
+	pflag.IntVar(&gitOpts.CacheEntries, "git-cache-entries", 32, "How many Git checkouts are kept for reuse by GitRepositories on the same URL and commit.")
+	pflag.DurationVar(&gitOpts.RefCacheTTL, "git-ref-cache-ttl", 2*time.Second, "How long a remote ref listing is reused by GitRepositories on the same URL and credentials.")
+	pflag.Int64Var(&gitOpts.MaxCheckoutBytes, "git-max-checkout-size", 1<<30, "The largest Git checkout in bytes a GitRepository may fetch (0: no limit).")
 	pflag.Parse()
 
 	gotkmanager.Run(controllerName, apis.MustNewScheme(), opts, func(c *gotkmanager.Controller) error {
@@ -46,7 +52,10 @@ func main() {
 		if err != nil {
 			return err
 		}
-		return c.Manager.Add(artifactServer(storageAddr, storage))
+		if err := c.Manager.Add(artifactServer(storageAddr, storage)); err != nil {
+			return err
+		}
+		return setupGitRepository(c, storage, gitOpts, opts.Concurrent)
 	}, &corev1.Secret{}, &corev1.ConfigMap{})
 }
 
@@ -66,6 +75,14 @@ func artifactServer(addr string, storage *artifact.Storage) manager.Runnable {
 		}
 		return nil
 	})
+}
+
+// setupGitRepository wires the GitRepository reconciler to the storage.
+func setupGitRepository(c *gotkmanager.Controller, storage *artifact.Storage, o controller.GitRepositoryOptions, concurrent int) error {
+	o.ControllerName = controllerName
+	o.Concurrent = concurrent
+	_, err := controller.SetupGitRepository(context.Background(), c.Manager, c.Events, storage, o)
+	return err
 }
 
 func envOr(key, def string) string {

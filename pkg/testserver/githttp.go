@@ -34,6 +34,7 @@ type GitHTTP struct {
 	srv       *httptest.Server
 	caPEM     []byte
 	ownsRepos bool
+	counter   requestCounter
 }
 
 // NewGitHTTP starts a Git smart-HTTP server on 127.0.0.1 at a random port.
@@ -77,7 +78,7 @@ func NewGitHTTP(opts GitHTTPOptions) (*GitHTTP, error) {
 		ch := &cgi.Handler{Path: backend, Env: cgiEnv, Dir: s.Root()}
 		ch.ServeHTTP(w, r)
 	})
-	s.srv, s.caPEM, err = startHTTP(requireBasicAuth(h, opts.Auth, "git"), opts.TLS)
+	s.srv, s.caPEM, err = startHTTP(s.counter.wrap(requireBasicAuth(h, opts.Auth, "git")), opts.TLS)
 	if err != nil {
 		s.closeRepos()
 		return nil, err

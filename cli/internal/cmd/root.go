@@ -86,6 +86,8 @@ func NewRoot(out io.Writer) *cobra.Command {
 		newTreeCommand(g),
 		newTraceCommand(g),
 		newCreateCommand(g),
+		newBootstrapCommand(g),
+		newLogsCommand(g),
 	)
 	return root
 }

@@ -59,7 +59,7 @@ func startControllers(ctx context.Context, binDir, stateDir, kubeconfig string) 
 		args := append([]string{
 			fmt.Sprintf("--metrics-addr=127.0.0.1:%d", ctl.metricsPort),
 			fmt.Sprintf("--health-addr=127.0.0.1:%d", ctl.healthPort),
-			"--log-level=info", "--log-encoding=console",
+			"--log-level=info", "--log-encoding=json",
 		}, extra[name]...)
 		ctl.proc, err = testenv.StartProcess(filepath.Join(binDir, name), filepath.Join(logDir, name+".log"), env, args...)
 		if err != nil {
@@ -75,9 +75,19 @@ func startControllers(ctx context.Context, binDir, stateDir, kubeconfig string) 
 	return c, nil
 }
 
-// waitReady polls each controller's /readyz until it answers 200.
+// waitReady polls each controller's /readyz until it answers 200, then
+// the artifact server, which consumers need and which starts on its own.
 func (c *controllers) waitReady(ctx context.Context, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
+	defer func() {
+		for time.Now().Before(deadline) {
+			if conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", c.storagePort), time.Second); err == nil {
+				conn.Close()
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}()
 	for _, ctl := range c.list {
 		url := fmt.Sprintf("http://127.0.0.1:%d/readyz", ctl.healthPort)
 		for {

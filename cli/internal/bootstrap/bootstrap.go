@@ -1,0 +1,196 @@
+package bootstrap
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/fluxcd/pkg/apis/meta"
+	"github.com/fluxcd/pkg/runtime/conditions"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"gotk.dev/cli/internal/install"
+	kustomizev1 "gotk.dev/pkg/apis/kustomize/v1"
+	sourcev1 "gotk.dev/pkg/apis/source/v1"
+	"gotk.dev/pkg/artifact/securepath"
+	"gotk.dev/pkg/git"
+)
+
+// Options say where and how to bootstrap.
+type Options struct {
+	// URL of the repository (https://, http://, ssh://).
+	URL string
+	// Branch to commit to and sync from.
+	Branch string
+	// Path of the cluster's folder in the repository, e.g. clusters/dev.
+	Path string
+	// Namespace of the install.
+	Namespace string
+	// Auth pushes to the repository; SecretData is what the in-cluster
+	// GitRepository gets (never committed).
+	Auth       *git.Auth
+	SecretData map[string][]byte
+	// Author signs the commits.
+	Author git.Signature
+	// Install selects and customises the components.
+	Install install.Options
+	// Timeout bounds the wait for the sync.
+	Timeout time.Duration
+	// Log receives progress lines.
+	Log io.Writer
+}
+
+// Run commits the manifests (only what differs), pushes, applies the
+// components and the sync objects, and waits until the cluster reports the
+// pushed revision. It returns that revision.
+func Run(ctx context.Context, c client.Client, o Options) (string, error) {
+	u, err := git.ParseURL(o.URL)
+	if err != nil {
+		return "", err
+	}
+	dir, err := os.MkdirTemp("", "gotk-bootstrap-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(dir)
+
+	logf(o, "► cloning branch %q from %s", o.Branch, u.String())
+	if _, err := git.Clone(ctx, u, dir, git.CloneOptions{Auth: o.Auth, Ref: git.Reference{Branch: o.Branch}}); err != nil {
+		if !git.IsRefNotFound(err) {
+			return "", fmt.Errorf("cloning %s: %w", u.String(), err)
+		}
+		logf(o, "◎ branch %q does not exist yet: starting it", o.Branch)
+		if err := os.RemoveAll(dir); err != nil {
+			return "", err
+		}
+		if err := git.InitEmpty(dir, u, o.Branch); err != nil {
+			return "", err
+		}
+	}
+
+	files, err := Files(o.Install, o.Namespace, o.URL, o.Branch, o.Path)
+	if err != nil {
+		return "", err
+	}
+	target, err := securepath.Join(dir, filepath.Join(o.Path, Name))
+	if err != nil {
+		return "", fmt.Errorf("--path %q: %w", o.Path, err)
+	}
+	if err := os.MkdirAll(target, 0o755); err != nil {
+		return "", err
+	}
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(target, name), data, 0o644); err != nil {
+			return "", err
+		}
+	}
+	sha, err := git.CommitAll(dir, o.Branch, o.Author, fmt.Sprintf("Add gotk %s component and sync manifests", install.Version))
+	if err != nil {
+		return "", err
+	}
+	if sha == "" {
+		logf(o, "✔ manifests in the repository are up to date")
+		if sha, err = headCommit(dir); err != nil {
+			return "", err
+		}
+	} else {
+		ref := "refs/heads/" + o.Branch
+		if err := git.Push(ctx, dir, u, git.PushOptions{Auth: o.Auth, RefSpecs: []string{ref + ":" + ref}}); err != nil {
+			return "", fmt.Errorf("pushing to %s: %w", u.String(), err)
+		}
+		logf(o, "✔ committed and pushed %s", sha)
+	}
+
+	if err := applyCluster(ctx, c, o); err != nil {
+		return "", err
+	}
+	revision := o.Branch + "@sha1:" + sha
+	logf(o, "◎ waiting for the cluster to sync %s", revision)
+	if err := waitSynced(ctx, c, o, revision); err != nil {
+		return "", err
+	}
+	logf(o, "✔ bootstrap finished: the cluster syncs %s from %s", o.Path, u.String())
+	return revision, nil
+}
+
+// applyCluster installs the components, the credentials Secret and the
+// sync objects, then waits for the controllers.
+func applyCluster(ctx context.Context, c client.Client, o Options) error {
+	objs, err := install.Objects(o.Install)
+	if err != nil {
+		return err
+	}
+	logf(o, "► applying %d component objects", len(objs))
+	if err := install.Apply(ctx, c, objs); err != nil {
+		return err
+	}
+	secret := &corev1.Secret{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
+		ObjectMeta: metav1.ObjectMeta{Name: Name, Namespace: o.Namespace},
+		Data:       o.SecretData,
+	}
+	repo, ks := SyncObjects(o.Namespace, o.URL, o.Branch, o.Path)
+	for _, obj := range []client.Object{secret, repo, ks} {
+		if err := c.Patch(ctx, obj, client.Apply, client.FieldOwner(install.FieldOwner), client.ForceOwnership); err != nil {
+			return fmt.Errorf("applying %s %s: %w", obj.GetObjectKind().GroupVersionKind().Kind, obj.GetName(), err)
+		}
+	}
+	logf(o, "✔ credentials and sync objects applied")
+	return nil
+}
+
+// waitSynced waits until the GitRepository has the revision and the
+// Kustomization applied it, printing what blocks it on timeout.
+func waitSynced(ctx context.Context, c client.Client, o Options, revision string) error {
+	key := client.ObjectKey{Namespace: o.Namespace, Name: Name}
+	var last string
+	err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, o.Timeout, true, func(ctx context.Context) (bool, error) {
+		repo := &sourcev1.GitRepository{}
+		if err := c.Get(ctx, key, repo); err != nil {
+			last = err.Error()
+			return false, nil
+		}
+		if repo.Status.Artifact == nil || repo.Status.Artifact.Revision != revision {
+			last = "GitRepository: " + conditions.GetMessage(repo, meta.ReadyCondition)
+			return false, nil
+		}
+		ks := &kustomizev1.Kustomization{}
+		if err := c.Get(ctx, key, ks); err != nil {
+			last = err.Error()
+			return false, nil
+		}
+		if ks.Status.LastAppliedRevision != revision || !conditions.IsReady(ks) {
+			last = "Kustomization: " + conditions.GetMessage(ks, meta.ReadyCondition)
+			return false, nil
+		}
+		return true, nil
+	})
+	if err != nil {
+		if last == "" {
+			last = "no status yet: are the controllers running?"
+		}
+		return fmt.Errorf("the cluster did not sync %s within %s: %s", revision, o.Timeout, last)
+	}
+	return nil
+}
+
+func headCommit(dir string) (string, error) {
+	sha, err := git.HeadCommit(dir)
+	if err != nil {
+		return "", errors.New("reading the checked-out commit: " + err.Error())
+	}
+	return sha, nil
+}
+
+func logf(o Options, format string, args ...any) {
+	if o.Log != nil {
+		fmt.Fprintf(o.Log, format+"\n", args...)
+	}
+}

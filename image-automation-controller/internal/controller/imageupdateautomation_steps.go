@@ -1,0 +1,310 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/fluxcd/pkg/apis/meta"
+	gogit "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"gotk.dev/image-automation-controller/internal/setters"
+	imagev1 "gotk.dev/pkg/apis/image/v1"
+	sourcev1 "gotk.dev/pkg/apis/source/v1"
+	"gotk.dev/pkg/git"
+	"gotk.dev/pkg/runtime/reconcile"
+)
+
+// DefaultMaxPushAttempts bounds how often an automation re-applies its
+// changes on a moved branch before giving up until the next run.
+const DefaultMaxPushAttempts = 3
+
+// SigningNotSupportedReason means spec.git.commit.signingKey is set;
+// commit signing is not implemented yet.
+const SigningNotSupportedReason = "SigningNotSupported"
+
+// automationRun is the state shared by the steps of one reconcile.
+type automationRun struct {
+	r        *ImageUpdateAutomationReconciler
+	selector labels.Selector
+	tmpl     *template.Template
+
+	url        *git.URL
+	auth       *git.Auth
+	checkout   git.Reference
+	pushBranch string
+	refspecs   []string
+	timeout    time.Duration
+	policies   setters.Policies
+
+	readyReason, readyMessage string
+}
+
+// validate checks what needs no network: strategy, source kind, git
+// settings, policy selector and message template. Each problem stalls
+// with its own reason.
+func (run *automationRun) validate(_ context.Context, obj *imagev1.ImageUpdateAutomation) error {
+	if s := obj.GetUpdateStrategy(); s.Strategy != imagev1.UpdateStrategySetters {
+		return reconcile.Stall(imagev1.InvalidUpdateStrategyReason, "update strategy %q is not supported; use %q", s.Strategy, imagev1.UpdateStrategySetters)
+	}
+	if k := obj.Spec.SourceRef.Kind; k != imagev1.GitRepositoryKind {
+		return reconcile.Stall(imagev1.InvalidSourceConfigReason, "sourceRef.kind %q is not supported; use %q", k, imagev1.GitRepositoryKind)
+	}
+	if obj.Spec.GitSpec == nil {
+		return reconcile.Stall(imagev1.InvalidSourceConfigReason, "spec.git is required")
+	}
+	if obj.Spec.GitSpec.Commit.SigningKey != nil {
+		return reconcile.Stall(SigningNotSupportedReason, "commit signing (spec.git.commit.signingKey) is not supported yet")
+	}
+	sel := labels.Everything()
+	if ps := obj.Spec.PolicySelector; ps != nil {
+		s, err := metav1.LabelSelectorAsSelector(ps)
+		if err != nil {
+			return reconcile.Stall(imagev1.InvalidPolicySelectorReason, "invalid policySelector: %s", err)
+		}
+		sel = s
+	}
+	run.selector = sel
+	tmpl, err := parseMessageTemplate(obj)
+	if err != nil {
+		return err
+	}
+	run.tmpl = tmpl
+	return nil
+}
+
+// source reads the GitRepository: URL, credentials (secretRef,
+// proxySecretRef), the reference to check out and the branch to push.
+// A missing GitRepository waits; unusable settings stall with
+// InvalidSourceConfiguration; unreadable secrets retry with
+// AuthenticationFailed.
+func (run *automationRun) source(ctx context.Context, obj *imagev1.ImageUpdateAutomation) error {
+	key := types.NamespacedName{Namespace: obj.Spec.SourceRef.Namespace, Name: obj.Spec.SourceRef.Name}
+	if key.Namespace == "" {
+		key.Namespace = obj.Namespace
+	}
+	var repo sourcev1.GitRepository
+	if err := run.r.Client.Get(ctx, key, &repo); err != nil {
+		if apierrors.IsNotFound(err) {
+			return reconcile.Wait(dependencyRetry, imagev1.DependencyNotReadyReason, "GitRepository %s not found", key)
+		}
+		return reconcile.Retry(imagev1.SourceManagerFailedReason, "getting GitRepository %s: %s", key, err)
+	}
+	if p := repo.Spec.Provider; p != "" && p != "generic" {
+		return reconcile.Stall(imagev1.InvalidSourceConfigReason, "GitRepository %s uses provider %q, which is not supported yet", key, p)
+	}
+	u, err := git.ParseURL(repo.Spec.URL)
+	if err != nil {
+		return reconcile.Stall(imagev1.InvalidSourceConfigReason, "GitRepository %s: %s", key, err)
+	}
+	run.url = u
+	run.auth = &git.Auth{}
+	if ref := repo.Spec.SecretRef; ref != nil {
+		s, err := getSecret(ctx, run.r.Client, key.Namespace, ref.Name)
+		if err != nil {
+			return reconcile.Retry(imagev1.AuthenticationFailedReason, "%s", err)
+		}
+		if run.auth, err = git.AuthFromSecret(u, s.Data); err != nil {
+			return reconcile.Retry(imagev1.AuthenticationFailedReason, "secret %s/%s: %s", key.Namespace, ref.Name, err)
+		}
+	}
+	if ref := repo.Spec.ProxySecretRef; ref != nil {
+		s, err := getSecret(ctx, run.r.Client, key.Namespace, ref.Name)
+		if err != nil {
+			return reconcile.Retry(imagev1.AuthenticationFailedReason, "%s", err)
+		}
+		if err := run.auth.ProxyFromSecret(s.Data); err != nil {
+			return reconcile.Retry(imagev1.AuthenticationFailedReason, "secret %s/%s: %s", key.Namespace, ref.Name, err)
+		}
+	}
+	run.timeout = repo.GetTimeout()
+
+	gs := obj.Spec.GitSpec
+	switch {
+	case gs.Checkout != nil:
+		r := gs.Checkout.Reference
+		run.checkout = git.Reference{Branch: r.Branch, Tag: r.Tag, SemVer: r.SemVer, Name: r.Name, Commit: r.Commit}
+	case repo.Spec.Reference != nil:
+		r := repo.Spec.Reference
+		run.checkout = git.Reference{Branch: r.Branch, Tag: r.Tag, SemVer: r.SemVer, Name: r.Name, Commit: r.Commit}
+	}
+	if err := run.checkout.Validate(); err != nil {
+		return reconcile.Stall(imagev1.InvalidSourceConfigReason, "checkout reference: %s", err)
+	}
+	if gs.Push != nil {
+		run.pushBranch = gs.Push.Branch
+		if gs.Push.Refspec != "" {
+			run.refspecs = append(run.refspecs, gs.Push.Refspec)
+		}
+	}
+	if run.pushBranch == "" && run.checkout.Kind() == "branch" {
+		run.pushBranch = run.checkout.Branch
+		if run.pushBranch == "" {
+			run.pushBranch = git.DefaultBranch
+		}
+	}
+	if run.pushBranch == "" {
+		return reconcile.Stall(imagev1.InvalidSourceConfigReason,
+			"spec.git.push.branch is required when checking out a %s", run.checkout.Kind())
+	}
+	return nil
+}
+
+// collectPolicies collects the chosen images of the ImagePolicies in the
+// automation's namespace that match policySelector.
+func (run *automationRun) collectPolicies(ctx context.Context, obj *imagev1.ImageUpdateAutomation) error {
+	var list imagev1.ImagePolicyList
+	if err := run.r.Client.List(ctx, &list, client.InNamespace(obj.Namespace), client.MatchingLabelsSelector{Selector: run.selector}); err != nil {
+		return reconcile.Retry(imagev1.DependencyNotReadyReason, "listing ImagePolicies: %s", err)
+	}
+	run.policies = setters.Policies{}
+	observed := imagev1.ObservedPolicies{}
+	for _, p := range list.Items {
+		if p.Status.LatestRef == nil {
+			continue
+		}
+		run.policies[types.NamespacedName{Namespace: p.Namespace, Name: p.Name}] = *p.Status.LatestRef
+		observed[p.Name] = *p.Status.LatestRef
+	}
+	obj.Status.ObservedPolicies = observed
+	return nil
+}
+
+// update clones, rewrites the markers under spec.update.path, and when
+// anything changed commits and pushes. When the push is refused because
+// the branch moved, it starts again from the new head (go-git has no
+// rebase), at most MaxPushAttempts times. Malformed markers or YAML fail
+// with UpdateFailed and push nothing; Git failures with
+// GitOperationFailed (AuthenticationFailed for refused credentials).
+func (run *automationRun) update(ctx context.Context, obj *imagev1.ImageUpdateAutomation) error {
+	now := metav1.Now()
+	obj.Status.LastAutomationRunTime = &now
+	attempts := run.r.MaxPushAttempts
+	if attempts <= 0 {
+		attempts = DefaultMaxPushAttempts
+	}
+	var lastErr error
+	for attempt := 1; attempt <= attempts; attempt++ {
+		done, err := run.attempt(ctx, obj, attempt)
+		if done {
+			return err
+		}
+		lastErr = err
+	}
+	return reconcile.Retry(imagev1.GitOperationFailedReason, "branch '%s' kept moving: gave up after %d push attempts: %s", run.pushBranch, attempts, lastErr)
+}
+
+// attempt runs one clone-update-commit-push round. It returns done=false
+// only when the push was refused as not fast-forward.
+func (run *automationRun) attempt(ctx context.Context, obj *imagev1.ImageUpdateAutomation, attempt int) (bool, error) {
+	actx, cancel := context.WithTimeout(ctx, run.timeout)
+	defer cancel()
+	dir, err := os.MkdirTemp("", "image-update-")
+	if err != nil {
+		return true, reconcile.Retry(imagev1.GitOperationFailedReason, "creating a checkout directory: %s", err)
+	}
+	defer os.RemoveAll(dir)
+
+	refs, err := git.ListRefs(actx, run.url, run.auth)
+	if err != nil {
+		return true, gitError(err)
+	}
+	// Work on the push branch when it exists and differs from the
+	// checkout: earlier automation commits live there.
+	ref := run.checkout
+	pushRef := "refs/heads/" + run.pushBranch
+	if ref.Kind() != "branch" || ref.Branch != run.pushBranch {
+		for _, r := range refs {
+			if r.Name == pushRef {
+				ref = git.Reference{Branch: run.pushBranch}
+				break
+			}
+		}
+	}
+	res, err := git.Resolve(ref, refs)
+	if err != nil {
+		return true, gitError(err)
+	}
+	head, err := git.Clone(actx, run.url, dir, git.CloneOptions{Auth: run.auth, Ref: ref, Resolution: res})
+	if err != nil {
+		return true, gitError(err)
+	}
+	obj.Status.ObservedSourceRevision = head.Revision
+
+	path := obj.GetUpdateStrategy().Path
+	result, err := setters.UpdateDir(dir, path, run.policies)
+	if err != nil {
+		return true, reconcile.Wait(obj.Spec.Interval.Duration, imagev1.UpdateFailedReason, "%s", err)
+	}
+	if len(result.Changes) == 0 {
+		run.readyReason = meta.SucceededReason
+		run.readyMessage = "repository up-to-date"
+		return true, nil
+	}
+	msg, err := renderMessage(run.tmpl, obj, result)
+	if err != nil {
+		return true, err
+	}
+	author := obj.Spec.GitSpec.Commit.Author
+	hash, err := git.CommitAll(dir, run.pushBranch, git.Signature{Name: author.Name, Email: author.Email}, msg)
+	if err != nil {
+		return true, reconcile.Retry(imagev1.GitOperationFailedReason, "%s", err)
+	}
+	if run.r.beforePush != nil {
+		run.r.beforePush(attempt)
+	}
+	specs := append([]string{pushRef + ":" + pushRef}, run.refspecs...)
+	var opts map[string]string
+	if p := obj.Spec.GitSpec.Push; p != nil {
+		opts = p.Options
+	}
+	if err := git.Push(actx, dir, run.url, git.PushOptions{Auth: run.auth, RefSpecs: specs, Options: opts}); err != nil {
+		if isNotFastForward(err) {
+			return false, err
+		}
+		return true, gitError(err)
+	}
+	pushed := metav1.Now()
+	obj.Status.LastPushCommit = hash
+	obj.Status.LastPushTime = &pushed
+	run.readyReason = meta.SucceededReason
+	run.readyMessage = describeCommit(hash, run.pushBranch)
+	if run.r.Events != nil {
+		run.r.Events.AnnotatedEventf(obj, nil, map[string]string{RevisionAnnotation: run.pushBranch + "@sha1:" + hash},
+			corev1.EventTypeNormal, meta.SucceededReason, "Push", "%s", run.readyMessage+"\n"+msg)
+	}
+	return true, nil
+}
+
+// isNotFastForward reports a push refused because the remote branch has
+// commits the clone lacks, whether go-git noticed before sending (it
+// cannot find the remote's new head in the shallow clone, or finds it is
+// no ancestor) or the server refused.
+func isNotFastForward(err error) bool {
+	if errors.Is(err, gogit.ErrForceNeeded) || errors.Is(err, plumbing.ErrObjectNotFound) {
+		return true
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "non-fast-forward") || strings.Contains(msg, "fetch first")
+}
+
+func gitError(err error) error {
+	switch {
+	case git.IsAuthError(err):
+		return reconcile.Retry(imagev1.AuthenticationFailedReason, "%s", err)
+	case git.IsRefNotFound(err):
+		return reconcile.Retry(imagev1.SourceManagerFailedReason, "%s", err)
+	}
+	return reconcile.Retry(imagev1.GitOperationFailedReason, "%s", fmt.Sprint(err))
+}

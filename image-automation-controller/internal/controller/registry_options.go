@@ -1,0 +1,125 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"gotk.dev/image-automation-controller/internal/registry"
+	imagev1 "gotk.dev/pkg/apis/image/v1"
+	"gotk.dev/pkg/runtime/reconcile"
+)
+
+// Reasons this controller adds to those of the image API.
+const (
+	// InvalidExclusionListReason means an exclusionList entry is not a
+	// valid regular expression.
+	InvalidExclusionListReason = "InvalidExclusionList"
+	// ProviderNotSupportedReason means spec.provider asks for a cloud
+	// workload identity, which gotk does not implement yet.
+	ProviderNotSupportedReason = "ProviderNotSupported"
+	// StorageOperationFailedReason means the local tag store could not be
+	// read or written.
+	StorageOperationFailedReason = "StorageOperationFailed"
+	// NoMatchingTagReason means no tag of the repository passes the
+	// ImagePolicy's filter and rule yet.
+	NoMatchingTagReason = "NoMatchingTag"
+)
+
+// registryOptions builds the registry client settings of an
+// ImageRepository: credentials from secretRef or the service account's
+// image pull secrets, TLS from certSecretRef, proxy from proxySecretRef.
+// Its errors are typed for the skeleton and never carry secret values.
+func registryOptions(ctx context.Context, c client.Client, obj *imagev1.ImageRepository, repoHost string) (registry.Options, error) {
+	// spec.insecure is applied when parsing the image (plain HTTP allowed).
+	opts := registry.Options{UserAgent: "gotk-image-automation-controller"}
+	if p := obj.GetProvider(); p != imagev1.GenericProvider {
+		return opts, reconcile.Stall(ProviderNotSupportedReason, "provider %q (workload identity) is not supported yet; use secretRef or serviceAccountName", p)
+	}
+	ns := obj.Namespace
+
+	var pullSecrets []string
+	if obj.Spec.SecretRef != nil {
+		pullSecrets = append(pullSecrets, obj.Spec.SecretRef.Name)
+	}
+	if sa := obj.Spec.ServiceAccountName; sa != "" {
+		var acct corev1.ServiceAccount
+		if err := c.Get(ctx, types.NamespacedName{Namespace: ns, Name: sa}, &acct); err != nil {
+			return opts, reconcile.Retry(imagev1.AuthenticationFailedReason, "getting service account %s/%s: %s", ns, sa, apiErrorText(err))
+		}
+		for _, ref := range acct.ImagePullSecrets {
+			pullSecrets = append(pullSecrets, ref.Name)
+		}
+	}
+	for _, name := range pullSecrets {
+		secret, err := getSecret(ctx, c, ns, name)
+		if err != nil {
+			return opts, reconcile.Retry(imagev1.AuthenticationFailedReason, "%s", err)
+		}
+		data, ok := secret.Data[corev1.DockerConfigJsonKey]
+		if !ok {
+			return opts, reconcile.Retry(imagev1.AuthenticationFailedReason, "secret %s/%s has no %q key; create it with type kubernetes.io/dockerconfigjson", ns, name, corev1.DockerConfigJsonKey)
+		}
+		auth, err := registry.AuthFromDockerConfig(data, repoHost)
+		if errors.Is(err, registry.ErrNoCredentials) {
+			continue
+		}
+		if err != nil {
+			return opts, reconcile.Retry(imagev1.AuthenticationFailedReason, "secret %s/%s: %s", ns, name, err)
+		}
+		opts.Auth = auth
+		break
+	}
+	if obj.Spec.SecretRef != nil && opts.Auth == nil {
+		return opts, reconcile.Retry(imagev1.AuthenticationFailedReason, "secret %s/%s holds no credentials for registry %s", ns, obj.Spec.SecretRef.Name, repoHost)
+	}
+
+	if ref := obj.Spec.CertSecretRef; ref != nil {
+		secret, err := getSecret(ctx, c, ns, ref.Name)
+		if err != nil {
+			return opts, reconcile.Retry(imagev1.AuthenticationFailedReason, "%s", err)
+		}
+		cfg, err := registry.TLSConfig(secret.Data["ca.crt"], secret.Data["tls.crt"], secret.Data["tls.key"])
+		if err != nil {
+			return opts, reconcile.Retry(imagev1.AuthenticationFailedReason, "certSecretRef %s/%s: %s", ns, ref.Name, err)
+		}
+		opts.TLS = cfg
+	}
+
+	if ref := obj.Spec.ProxySecretRef; ref != nil {
+		secret, err := getSecret(ctx, c, ns, ref.Name)
+		if err != nil {
+			return opts, reconcile.Retry(imagev1.AuthenticationFailedReason, "%s", err)
+		}
+		u, err := url.Parse(string(secret.Data["address"]))
+		if err != nil || u.Host == "" {
+			return opts, reconcile.Retry(imagev1.AuthenticationFailedReason, "proxySecretRef %s/%s: key address is not a proxy URL", ns, ref.Name)
+		}
+		if user := string(secret.Data["username"]); user != "" {
+			u.User = url.UserPassword(user, string(secret.Data["password"]))
+		}
+		opts.Proxy = u
+	}
+	return opts, nil
+}
+
+func getSecret(ctx context.Context, c client.Client, ns, name string) (*corev1.Secret, error) {
+	var s corev1.Secret
+	if err := c.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, &s); err != nil {
+		return nil, fmt.Errorf("getting secret %s/%s: %s", ns, name, apiErrorText(err))
+	}
+	return &s, nil
+}
+
+func apiErrorText(err error) string {
+	if apierrors.IsNotFound(err) {
+		return "not found"
+	}
+	return err.Error()
+}

@@ -1,0 +1,90 @@
+package git
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	gogit "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
+)
+
+// Signature is a commit author.
+type Signature struct {
+	Name, Email string
+}
+
+// InitEmpty starts a repository in dir whose origin is u and whose HEAD
+// is branch, for pushing the first commit to an empty remote.
+func InitEmpty(dir string, u *URL, branch string) error {
+	repo, err := gogit.PlainInit(dir, false)
+	if err != nil {
+		return fmt.Errorf("init repository: %w", err)
+	}
+	if _, err := repo.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{u.String()}}); err != nil {
+		return fmt.Errorf("init repository: %w", err)
+	}
+	head := plumbing.NewSymbolicReference(plumbing.HEAD, plumbing.NewBranchReferenceName(branch))
+	return repo.Storer.SetReference(head)
+}
+
+// CommitAll stages every change in the checkout at dir (additions,
+// modifications, deletions), commits it on branch and returns the new
+// commit's hash; it returns "" when there was nothing to commit. The
+// checkout may be detached (as Clone leaves it): branch is moved to the
+// new commit and HEAD attached to it, ready for Push with
+// "refs/heads/<branch>:refs/heads/<branch>".
+func CommitAll(dir, branch string, author Signature, message string) (string, error) {
+	repo, err := gogit.PlainOpen(dir)
+	if err != nil {
+		return "", fmt.Errorf("open repository: %w", err)
+	}
+	wt, err := repo.Worktree()
+	if err != nil {
+		return "", err
+	}
+	if err := wt.AddWithOptions(&gogit.AddOptions{All: true}); err != nil {
+		return "", fmt.Errorf("stage changes: %w", err)
+	}
+	status, err := wt.Status()
+	if err != nil {
+		return "", fmt.Errorf("status: %w", err)
+	}
+	if status.IsClean() {
+		return "", nil
+	}
+	var parents []plumbing.Hash
+	if head, err := repo.Head(); err == nil {
+		parents = []plumbing.Hash{head.Hash()}
+	} else if !errors.Is(err, plumbing.ErrReferenceNotFound) {
+		return "", fmt.Errorf("read HEAD: %w", err)
+	}
+	sig := &object.Signature{Name: author.Name, Email: author.Email, When: time.Now()}
+	hash, err := wt.Commit(message, &gogit.CommitOptions{Author: sig, Committer: sig, Parents: parents, AllowEmptyCommits: false})
+	if err != nil {
+		return "", fmt.Errorf("commit: %w", err)
+	}
+	ref := plumbing.NewBranchReferenceName(branch)
+	if err := repo.Storer.SetReference(plumbing.NewHashReference(ref, hash)); err != nil {
+		return "", fmt.Errorf("move %s: %w", ref, err)
+	}
+	if err := repo.Storer.SetReference(plumbing.NewSymbolicReference(plumbing.HEAD, ref)); err != nil {
+		return "", fmt.Errorf("attach HEAD: %w", err)
+	}
+	return hash.String(), nil
+}
+
+// HeadCommit returns the hash HEAD points at in the checkout at dir.
+func HeadCommit(dir string) (string, error) {
+	repo, err := gogit.PlainOpen(dir)
+	if err != nil {
+		return "", fmt.Errorf("open repository: %w", err)
+	}
+	head, err := repo.Head()
+	if err != nil {
+		return "", err
+	}
+	return head.Hash().String(), nil
+}

@@ -1,0 +1,187 @@
+// Package controller holds source-controller's reconcilers, one kind per
+// set of files (<kind>_controller.go wiring and Reconcile, <kind>_steps.go
+// the ordered steps).
+package controller
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/fluxcd/pkg/apis/meta"
+	"github.com/fluxcd/pkg/runtime/events"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	ctrlreconcile "sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	sourcev1 "gotk.dev/pkg/apis/source/v1"
+	"gotk.dev/pkg/artifact"
+	"gotk.dev/pkg/runtime/predicates"
+	"gotk.dev/pkg/runtime/reconcile"
+	"gotk.dev/source-controller/internal/gitcache"
+)
+
+// includeIndexKey indexes GitRepositories by the names they include, so
+// a new artifact of an included repository re-reconciles its includers.
+const includeIndexKey = ".spec.include.repository.name"
+
+// gitRepositoryConditions are the conditions the GitRepository steps own;
+// the negative ones, in priority order, make Ready False when left True.
+var (
+	gitRepositoryOwned = []string{
+		sourcev1.ArtifactInStorageCondition, sourcev1.ArtifactOutdatedCondition, sourcev1.FetchFailedCondition,
+		sourcev1.BuildFailedCondition, sourcev1.StorageOperationFailedCondition, sourcev1.IncludeUnavailableCondition,
+		sourcev1.SourceVerifiedCondition,
+	}
+	gitRepositoryNegative = []string{
+		sourcev1.StorageOperationFailedCondition, sourcev1.FetchFailedCondition, sourcev1.IncludeUnavailableCondition,
+		sourcev1.BuildFailedCondition,
+	}
+)
+
+// GitRepositoryOptions configures SetupGitRepository.
+type GitRepositoryOptions struct {
+	// ControllerName is the field owner and event reporter.
+	ControllerName string
+	// Concurrent is the number of parallel reconciles.
+	Concurrent int
+	// CacheDir holds shared checkouts; empty means a new private directory
+	// under the system temporary directory.
+	CacheDir string
+	// CacheEntries is how many checkouts are kept for reuse.
+	CacheEntries int
+	// RefCacheTTL is how long a ref listing is reused by other
+	// GitRepositories on the same URL and credentials.
+	RefCacheTTL time.Duration
+	// MaxCheckoutBytes refuses checkouts larger than this (0: no limit).
+	MaxCheckoutBytes int64
+}
+
+// GitRepositoryReconciler turns GitRepositories into artifacts. It is
+// the Kind of the shared reconcile skeleton.
+type GitRepositoryReconciler struct {
+	// Client reads GitRepositories and Secrets.
+	Client client.Client
+	// Events posts NewArtifact events with revision metadata.
+	Events events.Recorder
+	// Storage holds and serves the artifacts.
+	Storage *artifact.Storage
+	// Cache shares ref listings and checkouts.
+	Cache *gitcache.Cache
+	// MaxCheckoutBytes refuses checkouts larger than this (0: no limit).
+	MaxCheckoutBytes int64
+
+	// shared links identical artifacts of different objects.
+	shared contentIndex
+}
+
+// SetupGitRepository registers the GitRepository controller with mgr.
+func SetupGitRepository(ctx context.Context, mgr ctrl.Manager, rec events.Recorder, storage *artifact.Storage, o GitRepositoryOptions) (*GitRepositoryReconciler, error) {
+	if o.CacheDir == "" {
+		// A private directory: the cache clears its leftovers on start, so
+		// two processes must never share the default.
+		dir, err := os.MkdirTemp("", "gotk-git-cache-")
+		if err != nil {
+			return nil, fmt.Errorf("git cache: %w", err)
+		}
+		o.CacheDir = dir
+	}
+	if o.CacheEntries == 0 {
+		o.CacheEntries = 32
+	}
+	if o.Concurrent < 1 {
+		o.Concurrent = 1
+	}
+	cache, err := gitcache.New(o.CacheDir, o.RefCacheTTL, o.CacheEntries)
+	if err != nil {
+		return nil, err
+	}
+	r := &GitRepositoryReconciler{Client: mgr.GetClient(), Events: rec, Storage: storage, Cache: cache, MaxCheckoutBytes: o.MaxCheckoutBytes}
+	err = mgr.GetFieldIndexer().IndexField(ctx, &sourcev1.GitRepository{}, includeIndexKey, func(obj client.Object) []string {
+		var names []string
+		for _, inc := range obj.(*sourcev1.GitRepository).Spec.Include {
+			names = append(names, inc.GitRepositoryRef.Name)
+		}
+		return names
+	})
+	if err != nil {
+		return nil, fmt.Errorf("index GitRepository includes: %w", err)
+	}
+	skeleton := &reconcile.Reconciler[*sourcev1.GitRepository]{
+		Client:         mgr.GetClient(),
+		Events:         rec,
+		ControllerName: o.ControllerName,
+		NewObject:      func() *sourcev1.GitRepository { return &sourcev1.GitRepository{} },
+		Owned:          gitRepositoryOwned,
+		Negative:       gitRepositoryNegative,
+		Kind:           r,
+	}
+	err = ctrl.NewControllerManagedBy(mgr).
+		Named("gitrepository").
+		For(&sourcev1.GitRepository{}, builder.WithPredicates(predicates.GenerationOrRequest())).
+		Watches(&sourcev1.GitRepository{}, handler.EnqueueRequestsFromMapFunc(r.includers),
+			builder.WithPredicates(predicates.SourceRevisionChanged{})).
+		WithOptions(controller.Options{MaxConcurrentReconciles: o.Concurrent}).
+		Complete(&measured[*sourcev1.GitRepository]{inner: skeleton, kind: sourcev1.GitRepositoryKind})
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// includers maps a GitRepository to the GitRepositories that include it.
+func (r *GitRepositoryReconciler) includers(ctx context.Context, obj client.Object) []ctrlreconcile.Request {
+	var list sourcev1.GitRepositoryList
+	if err := r.Client.List(ctx, &list, client.InNamespace(obj.GetNamespace()), client.MatchingFields{includeIndexKey: obj.GetName()}); err != nil {
+		log.FromContext(ctx).Error(err, "listing includers")
+		return nil
+	}
+	reqs := make([]ctrlreconcile.Request, 0, len(list.Items))
+	for _, o := range list.Items {
+		reqs = append(reqs, ctrlreconcile.Request{NamespacedName: types.NamespacedName{Namespace: o.Namespace, Name: o.Name}})
+	}
+	return reqs
+}
+
+// Reconcile runs the GitRepository steps in order: check what storage
+// holds, resolve includes, list the remote and fetch when it changed,
+// verify signatures, then build and publish the artifact.
+func (r *GitRepositoryReconciler) Reconcile(ctx context.Context, obj *sourcev1.GitRepository) (string, string, error) {
+	run := &gitRun{r: r}
+	defer run.cleanup()
+	err := reconcile.RunSteps(ctx, obj,
+		reconcile.Step[*sourcev1.GitRepository]{Name: "storage", Run: run.reconcileStorage},
+		reconcile.Step[*sourcev1.GitRepository]{Name: "include", Run: run.resolveIncludes},
+		reconcile.Step[*sourcev1.GitRepository]{Name: "source", Run: run.reconcileSource},
+		reconcile.Step[*sourcev1.GitRepository]{Name: "verify", Run: run.reconcileVerify},
+		reconcile.Step[*sourcev1.GitRepository]{Name: "artifact", Run: run.reconcileArtifact},
+	)
+	if err != nil {
+		return "", "", err
+	}
+	return meta.SucceededReason, fmt.Sprintf("stored artifact for revision '%s'", obj.Status.Artifact.Revision), nil
+}
+
+// Finalize removes every artifact of the object from storage.
+func (r *GitRepositoryReconciler) Finalize(ctx context.Context, obj *sourcev1.GitRepository) error {
+	art := r.Storage.NewArtifactFor(sourcev1.GitRepositoryKind, obj, "", "deleted.tar.gz")
+	unlock, err := r.Storage.Lock(art)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	dir, err := r.Storage.RemoveAll(art)
+	if err != nil {
+		return reconcile.Retry(sourcev1.StorageOperationFailedCondition, "garbage collecting artifacts: %v", err)
+	}
+	if dir != "" {
+		log.FromContext(ctx).V(1).Info("removed artifacts", "dir", dir)
+	}
+	return nil
+}

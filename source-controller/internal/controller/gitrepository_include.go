@@ -1,0 +1,143 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/fluxcd/pkg/apis/meta"
+	"github.com/fluxcd/pkg/runtime/conditions"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	sourcev1 "gotk.dev/pkg/apis/source/v1"
+	"gotk.dev/pkg/artifact/securepath"
+	"gotk.dev/pkg/runtime/reconcile"
+)
+
+// Reasons of IncludeUnavailable.
+const (
+	reasonIncludeNotFound   = "NotFound"
+	reasonIncludeNoArtifact = "NoArtifact"
+)
+
+// includeRetry is how soon a missing include is looked at again (its own
+// artifact appearing also triggers a reconcile through the watch).
+const includeRetry = 30 * time.Second
+
+// resolvedInclude is one spec.include entry with the artifact it brings.
+type resolvedInclude struct {
+	spec     sourcev1.GitRepositoryInclude
+	artifact meta.Artifact
+}
+
+// resolveIncludes looks up the GitRepositories named in spec.include and
+// their current artifacts. Sets IncludeUnavailable (NotFound, NoArtifact)
+// and waits when one is missing; deletes it otherwise.
+func (run *gitRun) resolveIncludes(ctx context.Context, obj *sourcev1.GitRepository) error {
+	run.includes = nil
+	for _, inc := range obj.Spec.Include {
+		var dep sourcev1.GitRepository
+		key := client.ObjectKey{Namespace: obj.Namespace, Name: inc.GitRepositoryRef.Name}
+		if err := run.r.Client.Get(ctx, key, &dep); err != nil {
+			reason := reconcile.ReasonFailed
+			if apierrors.IsNotFound(err) {
+				reason = reasonIncludeNotFound
+			}
+			conditions.MarkTrue(obj, sourcev1.IncludeUnavailableCondition, reason, "could not get GitRepository '%s' for include: %v", key.Name, err)
+			return reconcile.Wait(includeRetry, reason, "could not get GitRepository '%s' for include: %v", key.Name, err)
+		}
+		if dep.Status.Artifact == nil || !run.r.Storage.ArtifactExist(*dep.Status.Artifact) {
+			conditions.MarkTrue(obj, sourcev1.IncludeUnavailableCondition, reasonIncludeNoArtifact, "no artifact available for include '%s'", key.Name)
+			return reconcile.Wait(includeRetry, reasonIncludeNoArtifact, "no artifact available for include '%s'", key.Name)
+		}
+		run.includes = append(run.includes, resolvedInclude{spec: inc, artifact: *dep.Status.Artifact})
+	}
+	conditions.Delete(obj, sourcev1.IncludeUnavailableCondition)
+	return nil
+}
+
+// buildDir returns the tree to archive: the shared checkout itself when
+// nothing is included (it is only read), otherwise a private copy with
+// each included artifact's fromPath extracted at its toPath.
+func (run *gitRun) buildDir() (string, error) {
+	if len(run.includes) == 0 {
+		return run.lease.Dir, nil
+	}
+	tmp, err := os.MkdirTemp("", "gitrepository-build-")
+	if err != nil {
+		return "", reconcile.Retry(sourcev1.DirCreationFailedReason, "creating build directory: %v", err)
+	}
+	run.tmpDirs = append(run.tmpDirs, tmp)
+	dir := filepath.Join(tmp, "src")
+	if err := copyTree(run.lease.Dir, dir); err != nil {
+		return "", reconcile.Retry(sourcev1.ArchiveOperationFailedReason, "copying checkout: %v", err)
+	}
+	for _, inc := range run.includes {
+		to, err := securepath.Join(dir, inc.spec.GetToPath())
+		if err != nil || to == dir {
+			return "", reconcile.Stall(sourcev1.InvalidPathReason, "include '%s': invalid toPath %q", inc.spec.GitRepositoryRef.Name, inc.spec.GetToPath())
+		}
+		if err := os.RemoveAll(to); err != nil {
+			return "", reconcile.Retry(sourcev1.ArchiveOperationFailedReason, "include '%s': %v", inc.spec.GitRepositoryRef.Name, err)
+		}
+		if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+			return "", reconcile.Retry(sourcev1.DirCreationFailedReason, "include '%s': %v", inc.spec.GitRepositoryRef.Name, err)
+		}
+		from := inc.spec.GetFromPath()
+		if from == "" {
+			from = "."
+		}
+		if err := run.r.Storage.CopyToPath(inc.artifact, from, to); err != nil {
+			return "", reconcile.Retry(sourcev1.ArchiveOperationFailedReason, "include '%s': %v", inc.spec.GitRepositoryRef.Name, err)
+		}
+	}
+	return dir, nil
+}
+
+// copyTree copies the regular files and directories of src to dst
+// (symlinks are not archived, so they are not copied).
+func copyTree(src, dst string) error {
+	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, p)
+		if err != nil {
+			return err
+		}
+		target := filepath.Join(dst, rel)
+		switch {
+		case d.IsDir():
+			return os.MkdirAll(target, 0o755)
+		case d.Type().IsRegular():
+			info, err := d.Info()
+			if err != nil {
+				return err
+			}
+			return copyFile(p, target, info.Mode().Perm())
+		}
+		return nil
+	})
+}
+
+func copyFile(src, dst string, mode fs.FileMode) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_EXCL, mode)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return fmt.Errorf("copy %s: %w", filepath.Base(src), err)
+	}
+	return out.Close()
+}

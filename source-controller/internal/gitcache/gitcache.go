@@ -1,0 +1,341 @@
+// Package gitcache shares Git network work between GitRepositories that
+// point at the same repository: one in-flight ref listing per URL and
+// credentials (reused for a short TTL), and one clone per URL, resolved
+// commit and credentials, kept on disk for later reconciles.
+//
+// Keys always include the credentials' identity (git.Auth.ID), so an
+// object never receives refs or content fetched with another object's
+// credentials.
+package gitcache
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	"gotk.dev/pkg/git"
+)
+
+// Cache holds the shared ref listings and checkouts. The zero value is
+// not usable; see New.
+type Cache struct {
+	dir        string
+	refTTL     time.Duration
+	maxEntries int
+
+	refFlight   singleflight.Group
+	cloneFlight singleflight.Group
+
+	mu        sync.Mutex
+	refs      map[string]refEntry
+	checkouts map[string]*checkout
+}
+
+type refEntry struct {
+	refs []git.RemoteRef
+	at   time.Time
+}
+
+type checkout struct {
+	// origin is the key of the URL and credentials it was fetched with.
+	origin   string
+	dir      string
+	commit   git.Commit
+	leases   int
+	lastUsed time.Time
+}
+
+// New returns a cache keeping up to maxEntries checkouts under dir
+// (created if needed) and reusing ref listings for refTTL (0: only
+// concurrent listings are shared).
+func New(dir string, refTTL time.Duration, maxEntries int) (*Cache, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("git cache: %w", err)
+	}
+	// Leftovers of a previous process are not trusted.
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), "clone-") {
+			_ = os.RemoveAll(filepath.Join(dir, e.Name()))
+		}
+	}
+	if maxEntries < 1 {
+		maxEntries = 1
+	}
+	return &Cache{dir: dir, refTTL: refTTL, maxEntries: maxEntries, refs: map[string]refEntry{}, checkouts: map[string]*checkout{}}, nil
+}
+
+func key(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		fmt.Fprintf(h, "%d:%s\n", len(p), p)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// entryKey keys a checkout by URL, commit and credentials, plus the tag
+// when a tag was fetched: the annotated tag object (and its signature) is
+// part of what a checkout of a tag holds.
+func entryKey(u *git.URL, commit string, auth *git.Auth, res *git.Resolution, o Options) string {
+	tag := ""
+	if strings.HasPrefix(res.RefName, "refs/tags/") {
+		tag = res.RefName
+	}
+	return key(u.String(), commit, auth.ID(), tag, fmt.Sprint(o.RecurseSubmodules))
+}
+
+// Options shape what a checkout holds.
+type Options struct {
+	// MaxBytes refuses checkouts larger than this (0: no limit).
+	MaxBytes int64
+	// RecurseSubmodules also checks out submodules (a separate entry).
+	RecurseSubmodules bool
+}
+
+// removeGitDirs deletes the repository metadata of a checkout: the .git
+// directory and the .git files of submodules.
+func removeGitDirs(dir string) error {
+	var gitPaths []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.Name() == ".git" {
+			gitPaths = append(gitPaths, p)
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+		}
+		return nil
+	})
+	for _, p := range gitPaths {
+		if rerr := os.RemoveAll(p); rerr != nil && err == nil {
+			err = rerr
+		}
+	}
+	return err
+}
+
+// ListRefs lists u's refs, sharing one in-flight listing per URL and
+// credentials and reusing its result for the TTL.
+func (c *Cache) ListRefs(ctx context.Context, u *git.URL, auth *git.Auth) ([]git.RemoteRef, error) {
+	k := key(u.String(), auth.ID())
+	c.mu.Lock()
+	ttl := c.refTTL
+	if e, ok := c.refs[k]; ok && ttl > 0 && time.Since(e.at) < ttl {
+		c.mu.Unlock()
+		return e.refs, nil
+	}
+	c.mu.Unlock()
+	v, err, _ := c.refFlight.Do(k, func() (any, error) {
+		refs, err := git.ListRefs(ctx, u, auth)
+		if err != nil {
+			return nil, err
+		}
+		c.mu.Lock()
+		c.refs[k] = refEntry{refs: refs, at: time.Now()}
+		for other, e := range c.refs {
+			if time.Since(e.at) > c.refTTL && other != k {
+				delete(c.refs, other)
+			}
+		}
+		c.mu.Unlock()
+		return refs, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.([]git.RemoteRef), nil
+}
+
+// SetRefTTL changes how long ref listings are reused.
+func (c *Cache) SetRefTTL(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.refTTL = d
+}
+
+// Lease is a read-only checkout (no .git) held until Release.
+type Lease struct {
+	// Dir is the checkout; callers must not modify it.
+	Dir string
+	// Commit is the checked-out commit, with the caller's revision.
+	Commit git.Commit
+	// Cached reports that no clone was needed.
+	Cached  bool
+	release func()
+}
+
+// Release lets the cache evict the checkout.
+func (l *Lease) Release() { l.release() }
+
+// Checkout returns a leased checkout of res on u, cloning it once for all
+// concurrent and later callers with the same URL, commit and credentials.
+func (c *Cache) Checkout(ctx context.Context, u *git.URL, auth *git.Auth, res *git.Resolution, o Options) (*Lease, error) {
+	k := entryKey(u, res.Commit, auth, res, o)
+	if l := c.lease(k, res); l != nil {
+		l.Cached = true
+		return l, nil
+	}
+	_, err, _ := c.cloneFlight.Do(k, func() (any, error) {
+		if l := c.lease(k, res); l != nil {
+			l.Release()
+			return nil, nil
+		}
+		_, err := c.clone(ctx, u, auth, res, o)
+		return nil, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if l := c.lease(k, res); l != nil {
+		return l, nil
+	}
+	return nil, fmt.Errorf("git cache: checkout of %s evicted before use", res.Commit)
+}
+
+// FirstCheckout checks out ref for an object that has no artifact yet,
+// where there is nothing to compare a listing with. When the cache knows
+// the URL and credentials (a fresh listing or a kept checkout) it lists
+// and reuses; otherwise a branch, tag or name is fetched directly, saving
+// the separate ref listing. It returns the lease and the resolution.
+func (c *Cache) FirstCheckout(ctx context.Context, u *git.URL, auth *git.Auth, ref git.Reference, o Options) (*Lease, *git.Resolution, error) {
+	unres, err := git.Unresolved(ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	if unres == nil || c.knows(u, auth) {
+		var refs []git.RemoteRef
+		if ref.Kind() != "commit" {
+			if refs, err = c.ListRefs(ctx, u, auth); err != nil {
+				return nil, nil, err
+			}
+		}
+		res, err := git.Resolve(ref, refs)
+		if err != nil {
+			return nil, nil, err
+		}
+		l, err := c.Checkout(ctx, u, auth, res, o)
+		return l, res, err
+	}
+	v, err, _ := c.cloneFlight.Do(key(u.String(), auth.ID(), unres.RefName, unres.Short, fmt.Sprint(o.RecurseSubmodules)), func() (any, error) {
+		return c.clone(ctx, u, auth, unres, o)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	commit := v.(*git.Commit)
+	res := *unres
+	res.Commit, res.Revision = commit.Hash, commit.Revision
+	if l := c.lease(entryKey(u, res.Commit, auth, &res, o), &res); l != nil {
+		return l, &res, nil
+	}
+	return nil, nil, fmt.Errorf("git cache: checkout of %s evicted before use", res.Commit)
+}
+
+// clone fetches res into a new cache entry keyed by the fetched commit.
+func (c *Cache) clone(ctx context.Context, u *git.URL, auth *git.Auth, res *git.Resolution, o Options) (*git.Commit, error) {
+	tmp, err := os.MkdirTemp(c.dir, "clone-")
+	if err != nil {
+		return nil, err
+	}
+	commit, err := git.Clone(ctx, u, tmp, git.CloneOptions{Auth: auth, Resolution: res, MaxBytes: o.MaxBytes, RecurseSubmodules: o.RecurseSubmodules})
+	if err == nil {
+		err = removeGitDirs(tmp)
+	}
+	if err != nil {
+		_ = os.RemoveAll(tmp)
+		return nil, err
+	}
+	k := entryKey(u, commit.Hash, auth, res, o)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if old, ok := c.checkouts[k]; ok && old.leases == 0 {
+		_ = os.RemoveAll(old.dir)
+	} else if ok {
+		// In use: keep the leased copy, drop the new one.
+		_ = os.RemoveAll(tmp)
+		return commit, nil
+	}
+	c.checkouts[k] = &checkout{dir: tmp, commit: *commit, origin: key(u.String(), auth.ID()), lastUsed: time.Now()}
+	c.evictLocked()
+	return commit, nil
+}
+
+// knows reports whether a fresh listing or a kept checkout exists for u
+// with these credentials.
+func (c *Cache) knows(u *git.URL, auth *git.Auth) bool {
+	origin := key(u.String(), auth.ID())
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.refs[origin]; ok && c.refTTL > 0 && time.Since(e.at) < c.refTTL {
+		return true
+	}
+	for _, e := range c.checkouts {
+		if e.origin == origin {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *Cache) lease(k string, res *git.Resolution) *Lease {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.checkouts[k]
+	if !ok {
+		return nil
+	}
+	e.leases++
+	e.lastUsed = time.Now()
+	commit := e.commit
+	if commit.Hash == res.Commit {
+		commit.Revision = res.Revision
+	}
+	var once sync.Once
+	return &Lease{Dir: e.dir, Commit: commit, release: func() {
+		once.Do(func() {
+			c.mu.Lock()
+			e.leases--
+			e.lastUsed = time.Now()
+			c.evictLocked()
+			c.mu.Unlock()
+		})
+	}}
+}
+
+// evictLocked removes the least recently used unleased checkouts beyond
+// maxEntries.
+func (c *Cache) evictLocked() {
+	if len(c.checkouts) <= c.maxEntries {
+		return
+	}
+	type kv struct {
+		k string
+		e *checkout
+	}
+	var idle []kv
+	for k, e := range c.checkouts {
+		if e.leases == 0 {
+			idle = append(idle, kv{k, e})
+		}
+	}
+	sort.Slice(idle, func(i, j int) bool { return idle[i].e.lastUsed.Before(idle[j].e.lastUsed) })
+	for _, x := range idle {
+		if len(c.checkouts) <= c.maxEntries {
+			return
+		}
+		delete(c.checkouts, x.k)
+		_ = os.RemoveAll(x.e.dir)
+	}
+}
