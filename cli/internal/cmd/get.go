@@ -126,4 +126,3 @@ func filterStatus(objs []client.Object, selector string) []client.Object {
 	}
 	return out
 }
-

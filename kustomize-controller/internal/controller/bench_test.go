@@ -1,0 +1,183 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/fluxcd/pkg/runtime/conditions"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	kustomizev1 "gotk.dev/pkg/apis/kustomize/v1"
+	"gotk.dev/pkg/runtime/reconcile"
+)
+
+// benchApp is one app of the scale benchmark: ServiceAccount, ConfigMap,
+// Service (headless: the test API server has a /24 service range) and a
+// Deployment with 0 replicas.
+const benchApp = `apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: app
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: app
+data:
+  key: value
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: app
+spec:
+  clusterIP: None
+  selector: {app: app}
+  ports: [{port: 80}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: app
+spec:
+  replicas: 0
+  selector: {matchLabels: {app: app}}
+  template:
+    metadata: {labels: {app: app}}
+    spec:
+      serviceAccountName: app
+      containers: [{name: app, image: nginx}]
+`
+
+// BenchmarkScale creates N Kustomizations of one artifact (N from
+// KS_BENCH_SIZES, default 100) and reports the time until all are Ready,
+// the API requests the controller made and the process's peak RSS (the
+// controller runs in-process).
+func BenchmarkScale(b *testing.B) {
+	sizes := []int{100}
+	if s := os.Getenv("KS_BENCH_SIZES"); s != "" {
+		sizes = nil
+		for _, f := range strings.Split(s, ",") {
+			if n, err := strconv.Atoi(strings.TrimSpace(f)); err == nil {
+				sizes = append(sizes, n)
+			}
+		}
+	}
+	for _, n := range sizes {
+		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
+			for range b.N {
+				benchScale(b, n)
+			}
+		})
+	}
+}
+
+func benchScale(b *testing.B, n int) {
+	ctx := context.Background()
+	ns := env.NewNamespace(b)
+	art := publish(&testing.T{}, map[string]string{"app/all.yaml": benchApp})
+	newGitRepository(&testing.T{}, ns, "repo", art)
+	total0, writes0, dry0 := apiRequests.snapshot()
+	start := time.Now()
+	for i := range n {
+		ks := &kustomizev1.Kustomization{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("app-%d", i)},
+			Spec: kustomizev1.KustomizationSpec{
+				Interval:        metav1.Duration{Duration: time.Hour},
+				Path:            "app",
+				TargetNamespace: ns,
+				Prune:           true,
+				NamePrefix:      fmt.Sprintf("app-%d-", i),
+				SourceRef:       kustomizev1.CrossNamespaceSourceReference{Kind: "GitRepository", Name: "repo"},
+			},
+		}
+		if err := env.Client.Create(ctx, ks); err != nil {
+			b.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Minute)
+	for {
+		var list kustomizev1.KustomizationList
+		if err := env.Client.List(ctx, &list, client.InNamespace(ns)); err != nil {
+			b.Fatal(err)
+		}
+		ready := 0
+		for i := range list.Items {
+			if conditions.IsReady(&list.Items[i]) {
+				ready++
+			}
+		}
+		if ready == n {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("%d of %d Ready after 5m", ready, n)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	elapsed := time.Since(start)
+	total, writes, dry := apiRequests.snapshot()
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	b.ReportMetric(elapsed.Seconds(), "s-to-all-ready")
+	b.ReportMetric(float64(total-total0), "api-requests")
+	b.ReportMetric(float64(writes-writes0), "api-writes")
+	b.ReportMetric(float64(dry-dry0), "api-dry-runs")
+	b.ReportMetric(float64(ru.Maxrss)/1024, "peak-rss-MiB")
+}
+
+// BenchmarkUnchangedReconcile reconciles a Ready Kustomization whose
+// revision, spec and applied objects did not change: no build, no dry-run
+// and no write are expected.
+func BenchmarkUnchangedReconcile(b *testing.B) {
+	ctx := context.Background()
+	ns := env.NewNamespace(b)
+	t := &testing.T{}
+	newGitRepository(t, ns, "repo", publish(t, map[string]string{"app/all.yaml": benchApp}))
+	ks := &kustomizev1.Kustomization{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "app"},
+		Spec: kustomizev1.KustomizationSpec{
+			Interval: metav1.Duration{Duration: time.Hour}, Path: "app", Prune: true, TargetNamespace: ns,
+			SourceRef: kustomizev1.CrossNamespaceSourceReference{Kind: "GitRepository", Name: "repo"},
+		},
+	}
+	if err := env.Client.Create(ctx, ks); err != nil {
+		b.Fatal(err)
+	}
+	skeleton := &reconcile.Reconciler[*kustomizev1.Kustomization]{
+		Client: reconciler.Client, ControllerName: controllerName, Kind: reconciler,
+		NewObject: func() *kustomizev1.Kustomization { return &kustomizev1.Kustomization{} },
+		Owned:     []string{kustomizev1.HealthyCondition},
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		cur := &kustomizev1.Kustomization{}
+		_ = env.Client.Get(ctx, client.ObjectKeyFromObject(ks), cur)
+		if _, ok := reconciler.unchanged(ctx, cur); ok && conditions.IsReady(cur) {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("Kustomization not Ready: %+v", cur.Status.Conditions)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	_, writes0, dry0 := apiRequests.snapshot()
+	b.ResetTimer()
+	for range b.N {
+		if _, err := skeleton.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(ks)}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	_, writes, dry := apiRequests.snapshot()
+	b.ReportMetric(float64(writes-writes0)/float64(b.N), "writes/op")
+	b.ReportMetric(float64(dry-dry0)/float64(b.N), "dry-runs/op")
+}

@@ -1,0 +1,70 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	kustomizev1 "gotk.dev/pkg/apis/kustomize/v1"
+	"gotk.dev/pkg/kustomize"
+	"gotk.dev/pkg/runtime/reconcile"
+
+	"gotk.dev/kustomize-controller/internal/inventory"
+)
+
+// run carries what one reconcile has observed from step to step.
+type run struct {
+	r     *KustomizationReconciler
+	start time.Time
+
+	revision, originRevision, digest string
+	files                            *kustomize.Files
+	objects                          []*unstructured.Unstructured
+	// applied is the new inventory: every object the apply manages.
+	applied []inventory.Entry
+	// target is the client of the cluster objects are applied to.
+	target client.Client
+}
+
+// build runs kustomize over the artifact, then post-build substitution,
+// and labels every object with its owner. A failed build applies nothing.
+func (run *run) build(ctx context.Context, obj *kustomizev1.Kustomization) error {
+	dec, err := run.r.decryptor(ctx, obj)
+	if err != nil {
+		return err
+	}
+	opts := kustomize.OptionsFromSpec(&obj.Spec)
+	opts.Decryptor = dec
+	objs, err := kustomize.Build(run.files, opts)
+	if err != nil {
+		if errors.Is(err, kustomize.ErrDecryption) {
+			return reconcile.Wait(obj.GetRetryInterval(), DecryptionFailedReason, "%s", err)
+		}
+		return reconcile.Wait(obj.GetRetryInterval(), kustomizev1.BuildFailedReason, "%s", err)
+	}
+	if pb := obj.Spec.PostBuild; pb != nil {
+		vars, err := kustomize.Variables(ctx, run.r.APIReader, obj.Namespace, pb)
+		if err != nil {
+			return reconcile.Wait(obj.GetRetryInterval(), kustomizev1.BuildFailedReason, "post-build: %s", err)
+		}
+		if len(vars) > 0 || pb.SubstituteStrategy == kustomizev1.SubstituteStrategyAlways {
+			if err := kustomize.Substitute(objs, vars, run.r.StrictSubstitution); err != nil {
+				return reconcile.Wait(obj.GetRetryInterval(), kustomizev1.BuildFailedReason, "post-build: %s", err)
+			}
+		}
+	}
+	for _, u := range objs {
+		l := u.GetLabels()
+		if l == nil {
+			l = map[string]string{}
+		}
+		l[kustomizev1.NameLabel] = obj.Name
+		l[kustomizev1.NamespaceLabel] = obj.Namespace
+		u.SetLabels(l)
+	}
+	run.objects = objs
+	return nil
+}

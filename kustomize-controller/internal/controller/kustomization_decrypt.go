@@ -1,0 +1,56 @@
+package controller
+
+import (
+	"context"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	kustomizev1 "gotk.dev/pkg/apis/kustomize/v1"
+	"gotk.dev/pkg/runtime/reconcile"
+	"gotk.dev/pkg/sops"
+)
+
+// DecryptionFailedReason is Ready's reason when SOPS decryption fails.
+const DecryptionFailedReason = "DecryptionFailed"
+
+// decryptor returns the SOPS decryptor of a Kustomization: the keys of
+// spec.decryption.secretRef plus the controller-wide --sops-age-secret.
+// Without spec.decryption it has no keys, so an encrypted file fails the
+// build (naming it) instead of being applied encrypted.
+func (r *KustomizationReconciler) decryptor(ctx context.Context, obj *kustomizev1.Kustomization) (*sops.Decryptor, error) {
+	d, _ := sops.NewDecryptor(nil)
+	spec := obj.Spec.Decryption
+	if spec == nil {
+		return d, nil
+	}
+	if spec.Provider != "sops" {
+		return nil, reconcile.Stall(DecryptionFailedReason, "decryption provider %q is not supported: use sops", spec.Provider)
+	}
+	if spec.ServiceAccountName != "" {
+		return nil, reconcile.Stall(DecryptionFailedReason, "spec.decryption.serviceAccountName (cloud KMS) is not supported yet")
+	}
+	refs := []client.ObjectKey{}
+	if r.SOPSAgeSecret.Name != "" {
+		refs = append(refs, r.SOPSAgeSecret)
+	}
+	if spec.SecretRef != nil {
+		refs = append(refs, client.ObjectKey{Namespace: obj.Namespace, Name: spec.SecretRef.Name})
+	}
+	for _, key := range refs {
+		var s corev1.Secret
+		if err := r.APIReader.Get(ctx, key, &s); err != nil {
+			if apierrors.IsNotFound(err) {
+				return nil, reconcile.Wait(obj.GetRetryInterval(), DecryptionFailedReason, "decryption Secret %s not found", key)
+			}
+			return nil, reconcile.Retry(DecryptionFailedReason, "reading decryption Secret %s: %v", key, err)
+		}
+		for name, b := range s.Data {
+			if err := d.AddKey(name, b); err != nil {
+				return nil, reconcile.Wait(obj.GetRetryInterval(), DecryptionFailedReason, "decryption Secret %s: %v", key, err)
+			}
+		}
+	}
+	return d, nil
+}

@@ -1,0 +1,130 @@
+package controller
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/fluxcd/pkg/apis/acl"
+	"github.com/fluxcd/pkg/runtime/conditions"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	kustomizev1 "gotk.dev/pkg/apis/kustomize/v1"
+	"gotk.dev/pkg/runtime/reconcile"
+
+	"gotk.dev/kustomize-controller/internal/inventory"
+)
+
+// maxDependencyDepth bounds the walk that looks for cycles.
+const maxDependencyDepth = 64
+
+// dependencies waits until every spec.dependsOn Kustomization is ready at
+// its latest generation and revision, and stalls on a cycle, naming it.
+func (run *run) dependencies(ctx context.Context, obj *kustomizev1.Kustomization) error {
+	r := run.r
+	if len(obj.Spec.DependsOn) == 0 {
+		return nil
+	}
+	if cycle := r.findCycle(ctx, obj); cycle != "" {
+		return reconcile.Stall(kustomizev1.DependencyNotReadyReason, "dependency cycle: %s; remove one of these dependsOn entries", cycle)
+	}
+	for _, d := range obj.Spec.DependsOn {
+		ns := d.Namespace
+		if ns == "" {
+			ns = obj.Namespace
+		}
+		if r.NoCrossNamespaceRefs && ns != obj.Namespace {
+			return reconcile.Stall(acl.AccessDeniedReason,
+				"cannot depend on Kustomization %s/%s: cross-namespace references are disabled on this controller (--no-cross-namespace-refs)", ns, d.Name)
+		}
+		var dep kustomizev1.Kustomization
+		if err := r.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: d.Name}, &dep); err != nil {
+			if apierrors.IsNotFound(err) {
+				return reconcile.Wait(r.RequeueDependency, kustomizev1.DependencyNotReadyReason, "dependency '%s/%s' not found", ns, d.Name)
+			}
+			return reconcile.Retry(kustomizev1.DependencyNotReadyReason, "reading dependency '%s/%s': %v", ns, d.Name, err)
+		}
+		if !dependencyReady(&dep) {
+			return reconcile.Wait(r.RequeueDependency, kustomizev1.DependencyNotReadyReason, "dependency '%s/%s' is not ready", ns, d.Name)
+		}
+	}
+	return nil
+}
+
+// dependencyReady: Ready at the current generation, with the last
+// attempted revision applied.
+func dependencyReady(dep *kustomizev1.Kustomization) bool {
+	return conditions.IsReady(dep) &&
+		dep.Status.ObservedGeneration == dep.Generation &&
+		dep.Status.LastAppliedRevision == dep.Status.LastAttemptedRevision
+}
+
+// findCycle follows dependsOn from obj and returns the cycle through obj
+// ("ns/a -> ns/b -> ns/a"), or "" when there is none.
+func (r *KustomizationReconciler) findCycle(ctx context.Context, obj *kustomizev1.Kustomization) string {
+	start := obj.Namespace + "/" + obj.Name
+	var walk func(ks *kustomizev1.Kustomization, path []string, seen map[string]bool) []string
+	walk = func(ks *kustomizev1.Kustomization, path []string, seen map[string]bool) []string {
+		if len(path) > maxDependencyDepth {
+			return nil
+		}
+		for _, d := range ks.Spec.DependsOn {
+			ns := d.Namespace
+			if ns == "" {
+				ns = ks.Namespace
+			}
+			key := ns + "/" + d.Name
+			if key == start {
+				return append(path, key)
+			}
+			if seen[key] {
+				continue
+			}
+			seen[key] = true
+			var next kustomizev1.Kustomization
+			if err := r.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: d.Name}, &next); err != nil {
+				continue
+			}
+			if c := walk(&next, append(path, key), seen); c != nil {
+				return c
+			}
+		}
+		return nil
+	}
+	if c := walk(obj, []string{start}, map[string]bool{start: true}); c != nil {
+		return strings.Join(c, " -> ")
+	}
+	return ""
+}
+
+// finalize applies spec.deletionPolicy: MirrorPrune deletes the inventory
+// when spec.prune is set, Delete always does, WaitForTermination also
+// waits until the objects are gone, Orphan leaves them.
+func (r *KustomizationReconciler) finalize(ctx context.Context, obj *kustomizev1.Kustomization) error {
+	policy := obj.GetDeletionPolicy()
+	if policy == kustomizev1.DeletionPolicyOrphan || (policy == kustomizev1.DeletionPolicyMirrorPrune && !obj.Spec.Prune) || obj.Spec.Suspend {
+		return nil
+	}
+	entries, err := inventory.Entries(obj.Status.Inventory)
+	if err != nil || len(entries) == 0 {
+		return nil // nothing we can safely delete
+	}
+	target, err := r.targetClient(obj)
+	if err != nil {
+		return err
+	}
+	run := &run{r: r, target: target}
+	if _, _, err := run.manager().Prune(ctx, entries, run.applyOptions(obj)); err != nil {
+		return reconcile.Retry(kustomizev1.PruneFailedReason, "deleting the inventory: %s", err)
+	}
+	if policy == kustomizev1.DeletionPolicyWaitForTermination {
+		for _, e := range entries {
+			u := e.Object()
+			if err := target.Get(ctx, client.ObjectKeyFromObject(u), u); err == nil {
+				return reconcile.Wait(2*time.Second, kustomizev1.PruneFailedReason, "waiting for %s to terminate", e)
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,350 @@
+// Package drift watches the objects kustomize-controller applied (by owner
+// label) and reports changes made by anyone else within seconds, so a
+// Kustomization corrects drift without waiting for its interval. It also
+// notices when another field manager keeps changing the same object back
+// after every correction — a fight — so the controller can stop.
+package drift
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/metadata/metadatainformer"
+	"k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	kustomizev1 "gotk.dev/pkg/apis/kustomize/v1"
+)
+
+// Fight thresholds: this many foreign changes by one manager to one object
+// within the window, each after a correction, is a fight.
+const (
+	FightChanges = 3
+	FightWindow  = 5 * time.Minute
+)
+
+// Change is a drift seen on one object.
+type Change struct {
+	// Owner is the Kustomization (namespace/name) that applied the object.
+	Owner client.ObjectKey
+	// Object is Kind/namespace/name.
+	Object string
+	// Manager and Subresource name who changed it ("" manager: deleted).
+	Manager, Subresource string
+}
+
+// Fight is a field manager that keeps changing fields of an object.
+type Fight struct {
+	Manager, Subresource string
+	// Fields are the paths it owns, in dotted form ("spec.replicas").
+	Fields []string
+}
+
+// Watcher runs one metadata informer per applied kind.
+type Watcher struct {
+	// Client is the metadata client (objects' metadata only: cheap).
+	Client metadata.Interface
+	// Mapper maps kinds to resources.
+	Mapper meta.RESTMapper
+	// FieldManager is this controller's; its own writes are not drift.
+	FieldManager string
+	// Notify is called for every drift (from informer goroutines).
+	Notify func(Change)
+
+	mu        sync.Mutex
+	ctx       context.Context
+	informers map[schema.GroupVersionKind]cache.SharedIndexInformer
+	dirty     map[client.ObjectKey]bool
+	history   map[string][]stamp // object uid -> foreign changes
+	corrected map[string]bool    // object uid -> re-applied since the last foreign change
+	fights    map[string]Fight   // Kind/namespace/name -> fight
+}
+
+type stamp struct {
+	at              time.Time
+	manager, subres string
+}
+
+// Start records the context informers run under and blocks until it
+// ends (a manager Runnable).
+func (w *Watcher) Start(ctx context.Context) error {
+	w.mu.Lock()
+	w.ctx = ctx
+	w.mu.Unlock()
+	<-ctx.Done()
+	return nil
+}
+
+// NeedLeaderElection: every replica may watch (it only enqueues).
+func (w *Watcher) NeedLeaderElection() bool { return false }
+
+// Ensure starts watching the kinds not yet watched and reports whether
+// all of them are watched and synced.
+func (w *Watcher) Ensure(gvks []schema.GroupVersionKind) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.ctx == nil {
+		return false
+	}
+	if w.informers == nil {
+		w.informers = map[schema.GroupVersionKind]cache.SharedIndexInformer{}
+	}
+	all := true
+	for _, gvk := range gvks {
+		inf, ok := w.informers[gvk]
+		if !ok {
+			m, err := w.Mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+			if err != nil {
+				all = false
+				continue
+			}
+			inf = metadatainformer.NewFilteredMetadataInformer(w.Client, m.Resource, metav1.NamespaceAll, 0, cache.Indexers{},
+				func(o *metav1.ListOptions) { o.LabelSelector = kustomizev1.NameLabel }).Informer()
+			kind := gvk.Kind
+			_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+				UpdateFunc: func(oldObj, newObj any) { w.onUpdate(kind, oldObj, newObj) },
+				DeleteFunc: func(obj any) { w.onDelete(kind, obj) },
+			})
+			w.informers[gvk] = inf
+			go inf.Run(w.ctx.Done())
+		}
+		if !inf.HasSynced() {
+			all = false
+		}
+	}
+	return all
+}
+
+// TakeDirty reports whether drift was seen for the Kustomization since
+// the last call, and clears it.
+func (w *Watcher) TakeDirty(key client.ObjectKey) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	d := w.dirty[key]
+	delete(w.dirty, key)
+	return d
+}
+
+// Fights returns the fights on objects, by Kind/namespace/name.
+func (w *Watcher) Fights() map[string]Fight {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make(map[string]Fight, len(w.fights))
+	for k, v := range w.fights {
+		out[k] = v
+	}
+	return out
+}
+
+func owner(o metav1.Object) (client.ObjectKey, bool) {
+	l := o.GetLabels()
+	name, ok := l[kustomizev1.NameLabel]
+	if !ok {
+		return client.ObjectKey{}, false
+	}
+	return client.ObjectKey{Namespace: l[kustomizev1.NamespaceLabel], Name: name}, true
+}
+
+func ref(kind string, o metav1.Object) string {
+	if o.GetNamespace() == "" {
+		return kind + "/" + o.GetName()
+	}
+	return kind + "/" + o.GetNamespace() + "/" + o.GetName()
+}
+
+func (w *Watcher) onDelete(kind string, obj any) {
+	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = t.Obj
+	}
+	o, ok := obj.(*metav1.PartialObjectMetadata)
+	if !ok {
+		return
+	}
+	key, ok := owner(o)
+	if !ok {
+		return
+	}
+	w.report(Change{Owner: key, Object: ref(kind, o)})
+}
+
+// onUpdate reports changes by other managers to the main resource or
+// its scale; status updates and this controller's own applies are not
+// drift.
+func (w *Watcher) onUpdate(kind string, oldObj, newObj any) {
+	o, ok1 := oldObj.(*metav1.PartialObjectMetadata)
+	n, ok2 := newObj.(*metav1.PartialObjectMetadata)
+	if !ok1 || !ok2 || o.ResourceVersion == n.ResourceVersion || n.DeletionTimestamp != nil {
+		return
+	}
+	key, ok := owner(n)
+	if !ok {
+		return
+	}
+	for _, e := range changedEntries(o.ManagedFields, n.ManagedFields) {
+		if e.Manager == w.FieldManager {
+			w.markCorrected(string(n.UID))
+			continue
+		}
+		if e.Subresource == "status" {
+			continue
+		}
+		c := Change{Owner: key, Object: ref(kind, n), Manager: e.Manager, Subresource: e.Subresource}
+		w.recordForeign(string(n.UID), c, fieldPaths(e))
+		w.report(c)
+		return
+	}
+}
+
+func (w *Watcher) report(c Change) {
+	w.mu.Lock()
+	if w.dirty == nil {
+		w.dirty = map[client.ObjectKey]bool{}
+	}
+	w.dirty[c.Owner] = true
+	w.mu.Unlock()
+	if w.Notify != nil {
+		w.Notify(c)
+	}
+}
+
+func (w *Watcher) markCorrected(uid string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.corrected == nil {
+		w.corrected = map[string]bool{}
+	}
+	w.corrected[uid] = true
+}
+
+// recordForeign keeps the recent foreign changes of an object that each
+// followed a correction of ours, and marks a fight when one manager made
+// FightChanges of them within FightWindow: the object flips back and forth.
+func (w *Watcher) recordForeign(uid string, c Change, fields []string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.history == nil {
+		w.history = map[string][]stamp{}
+		w.fights = map[string]Fight{}
+	}
+	if w.corrected == nil {
+		w.corrected = map[string]bool{}
+	}
+	// A change that did not undo a correction of ours is drift, not a flip.
+	if len(w.history[uid]) > 0 && !w.corrected[uid] {
+		return
+	}
+	w.corrected[uid] = false
+	now := time.Now()
+	var keep []stamp
+	for _, s := range w.history[uid] {
+		if now.Sub(s.at) < FightWindow {
+			keep = append(keep, s)
+		}
+	}
+	keep = append(keep, stamp{at: now, manager: c.Manager, subres: c.Subresource})
+	w.history[uid] = keep
+	n := 0
+	for _, s := range keep {
+		if s.manager == c.Manager && s.subres == c.Subresource {
+			n++
+		}
+	}
+	if n >= FightChanges {
+		w.fights[c.Object] = Fight{Manager: c.Manager, Subresource: c.Subresource, Fields: fields}
+	}
+}
+
+// changedEntries returns the managedFields entries of cur that differ
+// from old (new entries included).
+func changedEntries(old, cur []metav1.ManagedFieldsEntry) []metav1.ManagedFieldsEntry {
+	var out []metav1.ManagedFieldsEntry
+	for _, c := range cur {
+		same := false
+		for _, o := range old {
+			if o.Manager == c.Manager && o.Operation == c.Operation && o.Subresource == c.Subresource {
+				same = equality.Semantic.DeepEqual(o, c)
+				break
+			}
+		}
+		if !same {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// fieldPaths lists the leaf field paths of an entry in dotted form,
+// keeping only plain map keys ("f:spec" "f:replicas" -> spec.replicas).
+func fieldPaths(e metav1.ManagedFieldsEntry) []string {
+	if e.FieldsV1 == nil {
+		return nil
+	}
+	var tree map[string]any
+	if err := json.Unmarshal(e.FieldsV1.Raw, &tree); err != nil {
+		return nil
+	}
+	var out []string
+	var walk func(prefix string, m map[string]any)
+	walk = func(prefix string, m map[string]any) {
+		leaf := true
+		for k, v := range m {
+			if k == "." {
+				continue
+			}
+			if !strings.HasPrefix(k, "f:") {
+				// List items (k:, v:, i:) are named by their parent path.
+				if prefix != "" {
+					out = append(out, prefix)
+				}
+				leaf = false
+				continue
+			}
+			leaf = false
+			p := strings.TrimPrefix(k, "f:")
+			if prefix != "" {
+				p = prefix + "." + p
+			}
+			child, _ := v.(map[string]any)
+			if len(child) == 0 {
+				out = append(out, p)
+				continue
+			}
+			walk(p, child)
+		}
+		if leaf && prefix != "" {
+			out = append(out, prefix)
+		}
+	}
+	walk("", tree)
+	sort.Strings(out)
+	return dedupe(out)
+}
+
+func dedupe(s []string) []string {
+	var out []string
+	for i, v := range s {
+		if i == 0 || v != s[i-1] {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// String describes a fight for events and conditions.
+func (f Fight) String() string {
+	who := fmt.Sprintf("field manager %q", f.Manager)
+	if f.Subresource != "" {
+		who += fmt.Sprintf(" (through the %s subresource)", f.Subresource)
+	}
+	return fmt.Sprintf("%s keeps changing %s", who, strings.Join(f.Fields, ", "))
+}

@@ -1,0 +1,300 @@
+package kustomize
+
+import (
+	"errors"
+	"fmt"
+	"path"
+	"strings"
+
+	"github.com/fluxcd/pkg/apis/kustomize"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/api/resmap"
+	"sigs.k8s.io/kustomize/api/types"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+	"sigs.k8s.io/kustomize/kyaml/resid"
+	"sigs.k8s.io/yaml"
+
+	kustomizev1 "gotk.dev/pkg/apis/kustomize/v1"
+	"gotk.dev/pkg/artifact/securepath"
+)
+
+// Output bounds, used for zero-valued Limits fields.
+const (
+	DefaultMaxObjects     = 20000
+	DefaultMaxOutputBytes = int64(64 << 20)
+)
+
+// Limits bounds what one build may produce.
+type Limits struct {
+	// MaxObjects bounds the number of objects (0: DefaultMaxObjects).
+	MaxObjects int
+	// MaxOutputBytes bounds the YAML size of the output (0: DefaultMaxOutputBytes).
+	MaxOutputBytes int64
+}
+
+// Options are the Kustomization fields the build honours.
+type Options struct {
+	// Path is spec.path, relative to the artifact root ("" or "./" = root).
+	Path string
+	// TargetNamespace sets the namespace of every namespaced object.
+	TargetNamespace string
+	// NamePrefix and NameSuffix rename every object.
+	NamePrefix, NameSuffix string
+	// Patches are strategic-merge or JSON6902 patches with optional targets.
+	Patches []kustomize.Patch
+	// Images override image names, tags and digests.
+	Images []kustomize.Image
+	// Components are kustomize components relative to Path.
+	Components []string
+	// IgnoreMissingComponents drops components that do not exist.
+	IgnoreMissingComponents bool
+	// CommonMetadata labels and annotations are set on every object.
+	CommonMetadata *kustomizev1.CommonMetadata
+	// Limits bounds the output.
+	Limits Limits
+	// Decryptor, when set, decrypts SOPS-encrypted files as they are
+	// read; without one, encrypted files are built as they are.
+	Decryptor FileDecryptor
+}
+
+// OptionsFromSpec returns the build options of a Kustomization spec.
+func OptionsFromSpec(spec *kustomizev1.KustomizationSpec) Options {
+	return Options{
+		Path:                    spec.Path,
+		TargetNamespace:         spec.TargetNamespace,
+		NamePrefix:              spec.NamePrefix,
+		NameSuffix:              spec.NameSuffix,
+		Patches:                 spec.Patches,
+		Images:                  spec.Images,
+		Components:              spec.Components,
+		IgnoreMissingComponents: spec.IgnoreMissingComponents,
+		CommonMetadata:          spec.CommonMetadata,
+	}
+}
+
+// ErrPath is wrapped when spec.path is invalid or missing; retrying the
+// same artifact cannot help.
+var ErrPath = errors.New("invalid path")
+
+// Build runs kustomize over files at o.Path and returns the objects in
+// the order kustomize emits them.
+func Build(files *Files, o Options) (objs []*unstructured.Unstructured, err error) {
+	// Malformed input must fail the build, never the controller.
+	defer func() {
+		if p := recover(); p != nil {
+			objs, err = nil, fmt.Errorf("kustomize build of %q failed on malformed input: %v", o.Path, p)
+		}
+	}()
+	dir, err := cleanPath(o.Path)
+	if err != nil {
+		return nil, err
+	}
+	fsys, err := files.fileSystem()
+	if err != nil {
+		return nil, err
+	}
+	root := "/" + dir
+	if dir == "." {
+		root = "/"
+	}
+	if !fsys.IsDir(root) {
+		return nil, fmt.Errorf("%w: path %q not found in the artifact", ErrPath, o.Path)
+	}
+	if err := overlay(fsys, root, o); err != nil {
+		return nil, err
+	}
+	if err := checkRemote(fsys, root, map[string]bool{}); err != nil {
+		return nil, err
+	}
+	k := krusty.MakeKustomizer(&krusty.Options{
+		Reorder:          krusty.ReorderOptionLegacy,
+		LoadRestrictions: types.LoadRestrictionsNone,
+		PluginConfig:     types.DisabledPluginConfig(),
+	})
+	var dfs *decryptingFS
+	if o.Decryptor != nil {
+		dfs = &decryptingFS{FileSystem: fsys, dec: o.Decryptor}
+		fsys = dfs
+	}
+	m, err := k.Run(fsys, root)
+	if dfs != nil {
+		// kustomize rewraps read errors; report the decryption failure itself.
+		if derr := dfs.firstError(); derr != nil {
+			return nil, decryptError{derr}
+		}
+	}
+	if err != nil {
+		return nil, explain(fsys, root, err)
+	}
+	return toObjects(m, o)
+}
+
+// cleanPath validates spec.path: relative, inside the artifact.
+func cleanPath(p string) (string, error) {
+	p = strings.TrimSpace(p)
+	if p == "" {
+		return ".", nil
+	}
+	c, err := securepath.Clean(p)
+	if err != nil {
+		return "", fmt.Errorf("%w: spec.path: %v", ErrPath, err)
+	}
+	return c, nil
+}
+
+// kustomizationFile returns the kustomization file in dir, "" if none.
+func kustomizationFile(fsys filesys.FileSystem, dir string) string {
+	for _, n := range []string{"kustomization.yaml", "kustomization.yml", "Kustomization"} {
+		p := path.Join(dir, n)
+		if fsys.Exists(p) && !fsys.IsDir(p) {
+			return p
+		}
+	}
+	return ""
+}
+
+// overlay writes the Kustomization's fields into the kustomization file at
+// root, generating one first when the folder has none.
+func overlay(fsys filesys.FileSystem, root string, o Options) error {
+	kfile := kustomizationFile(fsys, root)
+	var kus types.Kustomization
+	if kfile == "" {
+		gen, err := generate(fsys, root)
+		if err != nil {
+			return err
+		}
+		kus = gen
+		kfile = path.Join(root, "kustomization.yaml")
+	} else {
+		b, err := fsys.ReadFile(kfile)
+		if err != nil {
+			return err
+		}
+		if err := yaml.Unmarshal(b, &kus); err != nil {
+			return fmt.Errorf("%s: %w", rel(kfile), err)
+		}
+	}
+	if kus.APIVersion == "" {
+		kus.APIVersion = types.KustomizationVersion
+	}
+	if kus.Kind == "" {
+		kus.Kind = types.KustomizationKind
+	}
+	if o.TargetNamespace != "" {
+		kus.Namespace = o.TargetNamespace
+	}
+	if o.NamePrefix != "" {
+		kus.NamePrefix = o.NamePrefix
+	}
+	if o.NameSuffix != "" {
+		kus.NameSuffix = o.NameSuffix
+	}
+	for _, p := range o.Patches {
+		tp := types.Patch{Patch: p.Patch}
+		if t := p.Target; t != nil {
+			tp.Target = &types.Selector{
+				ResId: resid.ResId{
+					Gvk:       resid.Gvk{Group: t.Group, Version: t.Version, Kind: t.Kind},
+					Name:      t.Name,
+					Namespace: t.Namespace,
+				},
+				AnnotationSelector: t.AnnotationSelector,
+				LabelSelector:      t.LabelSelector,
+			}
+		}
+		kus.Patches = append(kus.Patches, tp)
+	}
+	for _, im := range o.Images {
+		kus.Images = append(kus.Images, types.Image{Name: im.Name, NewName: im.NewName, NewTag: im.NewTag, Digest: im.Digest})
+	}
+	for _, c := range o.Components {
+		cp, err := securepath.Clean(path.Join(strings.TrimPrefix(root, "/"), c))
+		if err != nil || !fsys.Exists("/"+cp) {
+			if o.IgnoreMissingComponents {
+				continue
+			}
+			return fmt.Errorf("component %q not found in the artifact (set ignoreMissingComponents to skip missing components)", c)
+		}
+		if err := checkRemote(fsys, "/"+cp, map[string]bool{}); err != nil {
+			return err
+		}
+		kus.Components = append(kus.Components, c)
+	}
+	b, err := yaml.Marshal(&kus)
+	if err != nil {
+		return err
+	}
+	return fsys.WriteFile(kfile, b)
+}
+
+// toObjects converts kustomize's output, applies commonMetadata and
+// enforces the output bounds.
+func toObjects(m resmap.ResMap, o Options) ([]*unstructured.Unstructured, error) {
+	maxObjects := o.Limits.MaxObjects
+	if maxObjects <= 0 {
+		maxObjects = DefaultMaxObjects
+	}
+	maxBytes := o.Limits.MaxOutputBytes
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxOutputBytes
+	}
+	if m.Size() > maxObjects {
+		return nil, fmt.Errorf("build output has %d objects, more than the limit of %d", m.Size(), maxObjects)
+	}
+	var total int64
+	out := make([]*unstructured.Unstructured, 0, m.Size())
+	for _, r := range m.Resources() {
+		// Through JSON so values have the types of any decoded object
+		// (int64, not int), which deep copies and comparisons rely on.
+		b, err := r.MarshalJSON()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", r.CurId(), err)
+		}
+		if total += int64(len(b)); total > maxBytes {
+			return nil, fmt.Errorf("build output exceeds the limit of %d bytes", maxBytes)
+		}
+		u := &unstructured.Unstructured{}
+		if err := u.UnmarshalJSON(b); err != nil {
+			return nil, fmt.Errorf("%s: %w", r.CurId(), err)
+		}
+		if cm := o.CommonMetadata; cm != nil {
+			setMetadata(u, cm)
+		}
+		out = append(out, u)
+	}
+	return out, nil
+}
+
+func setMetadata(u *unstructured.Unstructured, cm *kustomizev1.CommonMetadata) {
+	if len(cm.Labels) > 0 {
+		l := u.GetLabels()
+		if l == nil {
+			l = map[string]string{}
+		}
+		for k, v := range cm.Labels {
+			l[k] = v
+		}
+		u.SetLabels(l)
+	}
+	if len(cm.Annotations) > 0 {
+		a := u.GetAnnotations()
+		if a == nil {
+			a = map[string]string{}
+		}
+		for k, v := range cm.Annotations {
+			a[k] = v
+		}
+		u.SetAnnotations(a)
+	}
+}
+
+// rel turns an in-memory absolute path into the artifact-relative form
+// users see.
+func rel(p string) string {
+	r := strings.TrimPrefix(p, "/")
+	if r == "" {
+		return "."
+	}
+	return r
+}

@@ -1,0 +1,117 @@
+package sops
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ProtonMail/go-crypto/openpgp"
+	pgparmor "github.com/ProtonMail/go-crypto/openpgp/armor"
+	sopsv3 "github.com/getsops/sops/v3"
+	"github.com/getsops/sops/v3/aes"
+	sopsage "github.com/getsops/sops/v3/age"
+	"github.com/getsops/sops/v3/keys"
+	sopspgp "github.com/getsops/sops/v3/pgp"
+)
+
+// Recipients are the public keys a document is encrypted for.
+type Recipients struct {
+	// Age recipients ("age1…").
+	Age []string
+	// PGP holds armored OpenPGP public keys.
+	PGP [][]byte
+}
+
+type plainStore interface {
+	store
+	LoadPlainFile(in []byte) (sopsv3.TreeBranches, error)
+	EmitEncryptedFile(sopsv3.Tree) ([]byte, error)
+}
+
+// Encrypt encrypts a YAML, JSON or dotenv file (by name) for the
+// recipients, as `sops --encrypt` does; encryptedRegex (e.g.
+// "^(data|stringData)$") limits which keys are encrypted. It uses no key
+// service, agent or external program.
+func Encrypt(name string, plain []byte, r Recipients, encryptedRegex string) ([]byte, error) {
+	st, ok := storeFor(formatFor(name)).(plainStore)
+	if !ok {
+		return nil, fmt.Errorf("%s: only .yaml, .yml, .json and .env files can be encrypted", name)
+	}
+	branches, err := st.LoadPlainFile(plain)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	dataKey := make([]byte, 32)
+	if _, err := rand.Read(dataKey); err != nil {
+		return nil, err
+	}
+	var group sopsv3.KeyGroup
+	for _, rec := range r.Age {
+		mk, err := sopsage.MasterKeyFromRecipient(rec)
+		if err != nil {
+			return nil, err
+		}
+		if err := mk.Encrypt(dataKey); err != nil {
+			return nil, err
+		}
+		group = append(group, mk)
+	}
+	for _, pub := range r.PGP {
+		mk, err := pgpMasterKey(pub, dataKey)
+		if err != nil {
+			return nil, err
+		}
+		group = append(group, mk)
+	}
+	if len(group) == 0 {
+		return nil, fmt.Errorf("no recipients")
+	}
+	tree := sopsv3.Tree{Branches: branches, Metadata: sopsv3.Metadata{
+		KeyGroups:      []sopsv3.KeyGroup{group},
+		EncryptedRegex: encryptedRegex,
+		Version:        "3.13.3",
+	}}
+	cipher := aes.NewCipher()
+	mac, err := tree.Encrypt(dataKey, cipher)
+	if err != nil {
+		return nil, err
+	}
+	tree.Metadata.LastModified = time.Now().UTC()
+	tree.Metadata.MessageAuthenticationCode, err = cipher.Encrypt(mac, dataKey, tree.Metadata.LastModified.Format(time.RFC3339))
+	if err != nil {
+		return nil, err
+	}
+	return st.EmitEncryptedFile(tree)
+}
+
+// pgpMasterKey wraps the data key for an OpenPGP public key.
+func pgpMasterKey(armored, dataKey []byte) (keys.MasterKey, error) {
+	ring, err := openpgp.ReadArmoredKeyRing(bytes.NewReader(armored))
+	if err != nil || len(ring) == 0 {
+		return nil, fmt.Errorf("not a valid armored OpenPGP public key")
+	}
+	var buf bytes.Buffer
+	aw, err := pgparmor.Encode(&buf, "PGP MESSAGE", nil)
+	if err != nil {
+		return nil, err
+	}
+	w, err := openpgp.Encrypt(aw, ring[:1], nil, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := w.Write(dataKey); err != nil {
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	if err := aw.Close(); err != nil {
+		return nil, err
+	}
+	mk := sopspgp.NewMasterKeyFromFingerprint(strings.ToUpper(hex.EncodeToString(ring[0].PrimaryKey.Fingerprint)))
+	mk.SetEncryptedDataKey(buf.Bytes())
+	return mk, nil
+}

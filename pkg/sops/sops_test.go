@@ -1,0 +1,139 @@
+package sops
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+
+	"filippo.io/age"
+	"github.com/ProtonMail/go-crypto/openpgp"
+	pgparmor "github.com/ProtonMail/go-crypto/openpgp/armor"
+	. "github.com/onsi/gomega"
+)
+
+const secret = `apiVersion: v1
+kind: Secret
+metadata:
+  name: db
+  namespace: production
+type: Opaque
+stringData:
+  password: hunter2
+`
+
+func newAge(t *testing.T) (*age.X25519Identity, []byte) {
+	t.Helper()
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id, []byte("# test key\n" + id.String() + "\n")
+}
+
+func newPGP(t *testing.T) (pub, priv []byte) {
+	t.Helper()
+	e, err := openpgp.NewEntity("test", "", "test@example.com", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pb, sb bytes.Buffer
+	w, _ := pgparmor.Encode(&pb, openpgp.PublicKeyType, nil)
+	if err := e.Serialize(w); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	w, _ = pgparmor.Encode(&sb, openpgp.PrivateKeyType, nil)
+	if err := e.SerializePrivate(w, nil); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	return pb.Bytes(), sb.Bytes()
+}
+
+func TestDecrypt(t *testing.T) {
+	ageID, ageKey := newAge(t)
+	_, otherKey := newAge(t)
+	pgpPub, pgpPriv := newPGP(t)
+
+	encAge, err := Encrypt("secret.yaml", []byte(secret), Recipients{Age: []string{ageID.Recipient().String()}}, "^(data|stringData)$")
+	if err != nil {
+		t.Fatal(err)
+	}
+	encPGP, err := Encrypt("secret.yaml", []byte(secret), Recipients{PGP: [][]byte{pgpPub}}, "^(data|stringData)$")
+	if err != nil {
+		t.Fatal(err)
+	}
+	encEnv, err := Encrypt("db.env", []byte("PASSWORD=hunter2\n"), Recipients{Age: []string{ageID.Recipient().String()}}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	encJSON, err := Encrypt("db.json", []byte(`{"password":"hunter2"}`), Recipients{Age: []string{ageID.Recipient().String()}}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tampered := bytes.Replace(encAge, []byte("name: db"), []byte("name: dc"), 1)
+	disabled := bytes.Replace(encAge, []byte("  name: db\n"), []byte("  name: db\n  annotations:\n    kustomize.toolkit.fluxcd.io/decrypt: Disabled\n"), 1)
+
+	tests := []struct {
+		name      string
+		file      string
+		in        []byte
+		keys      map[string][]byte
+		want      string
+		decrypted bool
+		wantErr   string
+	}{
+		{name: "age", file: "s.yaml", in: encAge, keys: map[string][]byte{"identity.agekey": ageKey}, want: "password: hunter2", decrypted: true},
+		{name: "pgp", file: "s.yaml", in: encPGP, keys: map[string][]byte{"key.asc": pgpPriv}, want: "password: hunter2", decrypted: true},
+		{name: "dotenv", file: "db.env", in: encEnv, keys: map[string][]byte{"identity.agekey": ageKey}, want: "PASSWORD=hunter2", decrypted: true},
+		{name: "json", file: "db.json", in: encJSON, keys: map[string][]byte{"identity.agekey": ageKey}, want: "hunter2", decrypted: true},
+		{name: "plain file untouched", file: "p.yaml", in: []byte(secret), keys: nil, want: "hunter2"},
+		{name: "opt-out annotation", file: "s.yaml", in: disabled, keys: map[string][]byte{"identity.agekey": ageKey}, want: "ENC["},
+		{name: "wrong key", file: "s.yaml", in: encAge, keys: map[string][]byte{"other.agekey": otherKey}, wantErr: "no configured key can decrypt"},
+		{name: "no key", file: "s.yaml", in: encAge, wantErr: "no decryption key is configured"},
+		{name: "tampered", file: "s.yaml", in: tampered, keys: map[string][]byte{"identity.agekey": ageKey}, wantErr: "MAC mismatch"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := NewWithT(t)
+			d, err := NewDecryptor(tt.keys)
+			g.Expect(err).NotTo(HaveOccurred())
+			out, decrypted, err := d.DecryptFile(tt.file, tt.in)
+			if tt.wantErr != "" {
+				g.Expect(err).To(HaveOccurred())
+				g.Expect(errors.Is(err, ErrDecryption)).To(BeTrue())
+				g.Expect(err.Error()).To(ContainSubstring(tt.wantErr))
+				g.Expect(err.Error()).To(ContainSubstring(tt.file))
+				g.Expect(err.Error()).NotTo(ContainSubstring("hunter2"))
+				return
+			}
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(decrypted).To(Equal(tt.decrypted))
+			g.Expect(string(out)).To(ContainSubstring(tt.want))
+		})
+	}
+}
+
+func TestBadKeys(t *testing.T) {
+	_, err := NewDecryptor(map[string][]byte{"x.agekey": []byte("AGE-SECRET-KEY-nonsense")})
+	if err == nil || !strings.Contains(err.Error(), `"x.agekey"`) || strings.Contains(err.Error(), "nonsense") {
+		t.Fatalf("want an error naming the key and not its content, got %v", err)
+	}
+	if _, err := NewDecryptor(map[string][]byte{"k.asc": []byte("garbage")}); err == nil {
+		t.Fatal("garbage PGP key accepted")
+	}
+}
+
+func FuzzDecryptFile(f *testing.F) {
+	id, _ := age.GenerateX25519Identity()
+	enc, _ := Encrypt("s.yaml", []byte(secret), Recipients{Age: []string{id.Recipient().String()}}, "^(data|stringData)$")
+	f.Add("s.yaml", enc)
+	f.Add("s.json", []byte(`{"sops":{"mac":"x"}}`))
+	f.Add("s.env", []byte("sops_mac=x\n"))
+	f.Add("s.yaml", []byte("sops: {}\n"))
+	d, _ := NewDecryptor(map[string][]byte{"k.agekey": []byte(id.String())})
+	f.Fuzz(func(t *testing.T, name string, b []byte) {
+		_, _, _ = d.DecryptFile(name, b) // must not panic
+	})
+}
