@@ -17,6 +17,7 @@ import (
 	"gotk.dev/pkg/artifact"
 	gotkmanager "gotk.dev/pkg/runtime/manager"
 	"gotk.dev/source-controller/internal/controller"
+	"gotk.dev/source-controller/internal/helm"
 )
 
 const controllerName = "source-controller"
@@ -30,6 +31,11 @@ func main() {
 		retentionRecords int
 		retentionTTL     time.Duration
 		gitOpts          controller.GitRepositoryOptions
+		helmIndexMax     int64
+		helmChartMax     int64
+		helmFileMax      int64
+		helmCacheTTL     time.Duration
+		bucketMax        int64
 	)
 	opts.BindFlags(pflag.CommandLine, 2, true)
 	pflag.StringVar(&storagePath, "storage-path", "/data", "The local storage path.")
@@ -41,6 +47,11 @@ func main() {
 	pflag.IntVar(&gitOpts.CacheEntries, "git-cache-entries", 32, "How many Git checkouts are kept for reuse by GitRepositories on the same URL and commit.")
 	pflag.DurationVar(&gitOpts.RefCacheTTL, "git-ref-cache-ttl", 2*time.Second, "How long a remote ref listing is reused by GitRepositories on the same URL and credentials.")
 	pflag.Int64Var(&gitOpts.MaxCheckoutBytes, "git-max-checkout-size", 1<<30, "The largest Git checkout in bytes a GitRepository may fetch (0: no limit).")
+	pflag.Int64Var(&helmIndexMax, "helm-index-max-size", controller.DefaultHelmIndexMaxSize, "The largest Helm repository index in bytes.")
+	pflag.Int64Var(&helmChartMax, "helm-chart-max-size", controller.DefaultHelmChartMaxSize, "The largest packaged Helm chart in bytes.")
+	pflag.Int64Var(&helmFileMax, "helm-chart-file-max-size", controller.DefaultHelmChartFileMaxSize, "The largest file in a Helm chart in bytes.")
+	pflag.DurationVar(&helmCacheTTL, "helm-cache-ttl", 15*time.Minute, "How long a parsed Helm repository index is kept in memory after its last use.")
+	pflag.Int64Var(&bucketMax, "bucket-max-size", controller.DefaultBucketMaxSize, "The most bytes a Bucket artifact may download.")
 	pflag.Parse()
 
 	gotkmanager.Run(controllerName, apis.MustNewScheme(), opts, func(c *gotkmanager.Controller) error {
@@ -55,7 +66,23 @@ func main() {
 		if err := c.Manager.Add(artifactServer(storageAddr, storage)); err != nil {
 			return err
 		}
-		return setupGitRepository(c, storage, gitOpts, opts.Concurrent)
+		if err := setupGitRepository(c, storage, gitOpts, opts.Concurrent); err != nil {
+			return err
+		}
+		name, conc := controllerName, opts.Concurrent
+		if err := controller.SetupOCIRepository(c.Manager, c.Events, storage,
+			controller.OCIRepositoryOptions{ControllerName: name, Concurrent: conc}); err != nil {
+			return err
+		}
+		if err := controller.SetupHelmRepository(c.Manager, c.Events, storage,
+			controller.HelmRepositoryOptions{ControllerName: name, Concurrent: conc, IndexMaxSize: helmIndexMax}); err != nil {
+			return err
+		}
+		if err := controller.SetupHelmChart(c.Manager, c.Events, storage, controller.HelmChartOptions{ControllerName: name, Concurrent: conc,
+			ChartMaxSize: helmChartMax, ChartFileMaxSize: helmFileMax, IndexCache: &helm.IndexCache{TTL: helmCacheTTL}}); err != nil {
+			return err
+		}
+		return controller.SetupBucket(c.Manager, c.Events, storage, controller.BucketOptions{ControllerName: name, Concurrent: conc, MaxSize: bucketMax})
 	}, &corev1.Secret{}, &corev1.ConfigMap{})
 }
 

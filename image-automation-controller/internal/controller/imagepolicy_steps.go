@@ -14,9 +14,9 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"gotk.dev/image-automation-controller/internal/policy"
-	"gotk.dev/image-automation-controller/internal/registry"
 	"gotk.dev/image-automation-controller/internal/tagstore"
 	imagev1 "gotk.dev/pkg/apis/image/v1"
+	"gotk.dev/pkg/oci"
 	"gotk.dev/pkg/runtime/reconcile"
 )
 
@@ -134,7 +134,7 @@ func (run *policyRun) reflectDigest(ctx context.Context, obj *imagev1.ImagePolic
 			return nil
 		}
 	}
-	repoName, err := registry.ParseRepository(run.repo.Spec.Image, run.repo.Spec.Insecure)
+	repoName, err := oci.ParseRepository(run.repo.Spec.Image, run.repo.Spec.Insecure)
 	if err != nil {
 		return reconcile.Wait(dependencyRetry, imagev1.DependencyNotReadyReason, "ImageRepository %s/%s: %s", run.repo.Namespace, run.repo.Name, err)
 	}
@@ -145,8 +145,8 @@ func (run *policyRun) reflectDigest(ctx context.Context, obj *imagev1.ImagePolic
 	}
 	dctx, cancel := context.WithTimeout(ctx, run.repo.GetTimeout())
 	defer cancel()
-	d, err := registry.Digest(dctx, repoName, run.tag, opts)
-	if registry.IsAuthError(err) {
+	d, err := oci.Digest(dctx, repoName, run.tag, opts)
+	if oci.IsAuthError(err) {
 		return reconcile.Retry(imagev1.AuthenticationFailedReason, "authentication to registry %s failed: %s", host, err)
 	}
 	if err != nil {

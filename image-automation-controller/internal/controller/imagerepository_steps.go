@@ -11,8 +11,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"gotk.dev/image-automation-controller/internal/registry"
 	imagev1 "gotk.dev/pkg/apis/image/v1"
+	"gotk.dev/pkg/oci"
 	"gotk.dev/pkg/runtime/reconcile"
 )
 
@@ -24,7 +24,7 @@ const RevisionAnnotation = "image.toolkit.fluxcd.io/revision"
 type repositoryRun struct {
 	r          *ImageRepositoryReconciler
 	repo       name.Repository
-	exclusions registry.Exclusions
+	exclusions oci.Exclusions
 
 	readyReason, readyMessage string
 }
@@ -33,13 +33,13 @@ type repositoryRun struct {
 // it stalls with ImageURLInvalid or InvalidExclusionList. It records
 // status.canonicalImageName.
 func (run *repositoryRun) validate(_ context.Context, obj *imagev1.ImageRepository) error {
-	repo, err := registry.ParseRepository(obj.Spec.Image, obj.Spec.Insecure)
+	repo, err := oci.ParseRepository(obj.Spec.Image, obj.Spec.Insecure)
 	if err != nil {
 		return reconcile.Stall(imagev1.ImageURLInvalidReason, "%s", err)
 	}
 	run.repo = repo
 	obj.Status.CanonicalImageName = repo.Name()
-	x, err := registry.CompileExclusions(obj.GetExclusionList())
+	x, err := oci.CompileExclusions(obj.GetExclusionList())
 	if err != nil {
 		return reconcile.Stall(InvalidExclusionListReason, "%s", err)
 	}
@@ -89,10 +89,10 @@ func (run *repositoryRun) scan(ctx context.Context, obj *imagev1.ImageRepository
 	timeout := obj.GetTimeout()
 	sctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	res, err := registry.Scan(sctx, run.repo, opts, run.exclusions)
+	res, err := oci.Scan(sctx, run.repo, opts, run.exclusions)
 	switch {
 	case err == nil:
-	case registry.IsAuthError(err):
+	case oci.IsAuthError(err):
 		return reconcile.Retry(imagev1.AuthenticationFailedReason, "authentication to registry %s failed: %s", host, err)
 	case errors.Is(sctx.Err(), context.DeadlineExceeded):
 		return reconcile.Retry(imagev1.ReadOperationFailedReason, "scanning %s timed out after %s", run.repo.Name(), timeout)
@@ -103,13 +103,13 @@ func (run *repositoryRun) scan(ctx context.Context, obj *imagev1.ImageRepository
 		return reconcile.Retry(StorageOperationFailedReason, "%s", err)
 	}
 
-	revision := registry.Revision(res.Tags)
+	revision := oci.Revision(res.Tags)
 	changed := obj.Status.LastScanResult == nil || obj.Status.LastScanResult.Revision != revision
 	obj.Status.LastScanResult = &imagev1.ScanResult{
 		Revision:   revision,
 		TagCount:   len(res.Tags),
 		ScanTime:   metav1.NewTime(run.r.now()),
-		LatestTags: registry.LatestTags(res.Tags, registry.LatestTagsCount),
+		LatestTags: oci.LatestTags(res.Tags, oci.LatestTagsCount),
 	}
 	obj.Status.ObservedExclusionList = obj.GetExclusionList()
 	run.readyReason = meta.SucceededReason

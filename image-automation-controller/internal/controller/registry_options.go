@@ -11,8 +11,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"gotk.dev/image-automation-controller/internal/registry"
 	imagev1 "gotk.dev/pkg/apis/image/v1"
+	"gotk.dev/pkg/oci"
 	"gotk.dev/pkg/runtime/reconcile"
 )
 
@@ -36,9 +36,9 @@ const (
 // ImageRepository: credentials from secretRef or the service account's
 // image pull secrets, TLS from certSecretRef, proxy from proxySecretRef.
 // Its errors are typed for the skeleton and never carry secret values.
-func registryOptions(ctx context.Context, c client.Client, obj *imagev1.ImageRepository, repoHost string) (registry.Options, error) {
+func registryOptions(ctx context.Context, c client.Client, obj *imagev1.ImageRepository, repoHost string) (oci.Options, error) {
 	// spec.insecure is applied when parsing the image (plain HTTP allowed).
-	opts := registry.Options{UserAgent: "gotk-image-automation-controller"}
+	opts := oci.Options{UserAgent: "gotk-image-automation-controller"}
 	if p := obj.GetProvider(); p != imagev1.GenericProvider {
 		return opts, reconcile.Stall(ProviderNotSupportedReason, "provider %q (workload identity) is not supported yet; use secretRef or serviceAccountName", p)
 	}
@@ -66,8 +66,8 @@ func registryOptions(ctx context.Context, c client.Client, obj *imagev1.ImageRep
 		if !ok {
 			return opts, reconcile.Retry(imagev1.AuthenticationFailedReason, "secret %s/%s has no %q key; create it with type kubernetes.io/dockerconfigjson", ns, name, corev1.DockerConfigJsonKey)
 		}
-		auth, err := registry.AuthFromDockerConfig(data, repoHost)
-		if errors.Is(err, registry.ErrNoCredentials) {
+		auth, err := oci.AuthFromDockerConfig(data, repoHost)
+		if errors.Is(err, oci.ErrNoCredentials) {
 			continue
 		}
 		if err != nil {
@@ -85,7 +85,7 @@ func registryOptions(ctx context.Context, c client.Client, obj *imagev1.ImageRep
 		if err != nil {
 			return opts, reconcile.Retry(imagev1.AuthenticationFailedReason, "%s", err)
 		}
-		cfg, err := registry.TLSConfig(secret.Data["ca.crt"], secret.Data["tls.crt"], secret.Data["tls.key"])
+		cfg, err := oci.TLSConfig(secret.Data["ca.crt"], secret.Data["tls.crt"], secret.Data["tls.key"])
 		if err != nil {
 			return opts, reconcile.Retry(imagev1.AuthenticationFailedReason, "certSecretRef %s/%s: %s", ns, ref.Name, err)
 		}

@@ -29,9 +29,9 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	ctrlreconcile "sigs.k8s.io/controller-runtime/pkg/reconcile"
 
-	"gotk.dev/image-automation-controller/internal/registry"
 	"gotk.dev/image-automation-controller/internal/tagstore"
 	imagev1 "gotk.dev/pkg/apis/image/v1"
+	"gotk.dev/pkg/oci"
 	"gotk.dev/pkg/testenv"
 	"gotk.dev/pkg/testserver"
 )
@@ -148,7 +148,7 @@ func runSuite(m *testing.M) int {
 // returns it.
 func pushImage(t testing.TB, path string, tags ...string) v1.Image {
 	t.Helper()
-	repo, err := registry.ParseRepository(reg.Host()+"/"+path, true)
+	repo, err := oci.ParseRepository(reg.Host()+"/"+path, true)
 	if err != nil {
 		t.Fatal(err)
 	}

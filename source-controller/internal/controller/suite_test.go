@@ -92,7 +92,11 @@ func newHarness() (*harness, error) {
 	if err != nil {
 		return nil, err
 	}
-	go func() { _ = mgr.Start(context.Background()) }()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = mgr.Start(ctx) }()
+	// Stop the manager before the control plane, or kube-apiserver waits on its watches.
+	env.AddCleanup(func() { cancel(); <-done })
 	if !mgr.GetCache().WaitForCacheSync(context.Background()) {
 		return nil, context.DeadlineExceeded
 	}

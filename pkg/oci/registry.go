@@ -1,6 +1,10 @@
-// Package registry lists and resolves image tags in OCI registries with
+// Package oci reaches OCI registries with go-containerregistry: credentials
+// from dockerconfigjson Secrets, TLS, tag listing, digest resolution and
+// pulls; it also filters scanned tags by an exclusion list.
+//
+// It lists and resolves image tags in OCI registries with
 // go-containerregistry, and filters the scanned tags by the exclusion list.
-package registry
+package oci
 
 import (
 	"context"
@@ -36,6 +40,8 @@ type Options struct {
 	TLS *tls.Config
 	// Proxy is the HTTP(S) proxy; none when nil.
 	Proxy *url.URL
+	// Insecure allows plain HTTP.
+	Insecure bool
 	// PageSize is the tags per list request; DefaultPageSize when zero.
 	PageSize int
 	// UserAgent is sent with each request.

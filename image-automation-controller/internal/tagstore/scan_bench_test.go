@@ -1,4 +1,4 @@
-package registry
+package tagstore_test
 
 import (
 	"bufio"
@@ -18,6 +18,7 @@ import (
 
 	"gotk.dev/image-automation-controller/internal/tagstore"
 	imagev1 "gotk.dev/pkg/apis/image/v1"
+	"gotk.dev/pkg/oci"
 	"gotk.dev/pkg/testserver"
 )
 
@@ -28,7 +29,7 @@ import (
 func BenchmarkScan20kTags(b *testing.B) {
 	const n = 20000
 	host := startRegistryProcess(b)
-	repo, err := ParseRepository(host+"/bench/app", true)
+	repo, err := oci.ParseRepository(host+"/bench/app", true)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -65,7 +66,7 @@ func BenchmarkScan20kTags(b *testing.B) {
 	if err := <-errs; err != nil {
 		b.Fatal(err)
 	}
-	x, _ := CompileExclusions(imagev1.DefaultExclusionList)
+	x, _ := oci.CompileExclusions(imagev1.DefaultExclusionList)
 	store, err := tagstore.Open(b.TempDir())
 	if err != nil {
 		b.Fatal(err)
@@ -78,7 +79,7 @@ func BenchmarkScan20kTags(b *testing.B) {
 	runtime.ReadMemStats(&before)
 	b.ResetTimer()
 	for b.Loop() {
-		res, err := Scan(context.Background(), repo, Options{}, x)
+		res, err := oci.Scan(context.Background(), repo, oci.Options{}, x)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -1,0 +1,158 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/fluxcd/pkg/apis/meta"
+	"github.com/fluxcd/pkg/runtime/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	ctrlreconcile "sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	sourcev1 "gotk.dev/pkg/apis/source/v1"
+	"gotk.dev/pkg/artifact"
+	"gotk.dev/pkg/runtime/predicates"
+	"gotk.dev/pkg/runtime/reconcile"
+	"gotk.dev/source-controller/internal/helm"
+)
+
+var (
+	helmChartOwned = []string{sourcev1.ArtifactInStorageCondition, sourcev1.FetchFailedCondition,
+		sourcev1.BuildFailedCondition, sourcev1.StorageOperationFailedCondition}
+	helmChartNegative = []string{sourcev1.StorageOperationFailedCondition, sourcev1.FetchFailedCondition, sourcev1.BuildFailedCondition}
+)
+
+// helmChartSourceIndex indexes HelmCharts by "<Kind>/<name>" of their source.
+const helmChartSourceIndex = ".spec.sourceRef"
+
+// Default size limits of charts (--helm-chart-max-size, --helm-chart-file-max-size).
+const (
+	DefaultHelmChartMaxSize     = 10 << 20
+	DefaultHelmChartFileMaxSize = 5 << 20
+)
+
+// HelmChartOptions configures SetupHelmChart.
+type HelmChartOptions struct {
+	// ControllerName is the field owner and event reporter.
+	ControllerName string
+	// Concurrent is the number of parallel reconciles.
+	Concurrent int
+	// ChartMaxSize and ChartFileMaxSize bound downloaded charts.
+	ChartMaxSize, ChartFileMaxSize int64
+	// IndexCache shares parsed repository indexes between charts.
+	IndexCache *helm.IndexCache
+}
+
+// HelmChartReconciler stores a chart from a HelmRepository (by version
+// constraint) or from a GitRepository/Bucket artifact (packaged at a path).
+type HelmChartReconciler struct {
+	// Client reads HelmCharts, their sources and Secrets.
+	Client client.Client
+	// Events posts NewArtifact events.
+	Events events.Recorder
+	// Storage holds and serves the artifacts; sources' artifacts are read from it too.
+	Storage *artifact.Storage
+	// Fetcher downloads Git/Bucket source artifacts.
+	Fetcher *artifact.Fetcher
+	// IndexCache shares parsed repository indexes.
+	IndexCache *helm.IndexCache
+	// ChartMaxSize and ChartFileMaxSize bound charts.
+	ChartMaxSize, ChartFileMaxSize int64
+}
+
+// SetupHelmChart registers the HelmChart reconciler; charts are
+// reconciled again when their source publishes a new artifact.
+func SetupHelmChart(mgr ctrl.Manager, rec events.Recorder, storage *artifact.Storage, o HelmChartOptions) error {
+	if o.ChartMaxSize <= 0 {
+		o.ChartMaxSize = DefaultHelmChartMaxSize
+	}
+	if o.ChartFileMaxSize <= 0 {
+		o.ChartFileMaxSize = DefaultHelmChartFileMaxSize
+	}
+	if o.IndexCache == nil {
+		o.IndexCache = &helm.IndexCache{TTL: 15 * 60e9}
+	}
+	kind := &HelmChartReconciler{Client: mgr.GetClient(), Events: rec, Storage: storage, IndexCache: o.IndexCache,
+		ChartMaxSize: o.ChartMaxSize, ChartFileMaxSize: o.ChartFileMaxSize, Fetcher: artifact.NewFetcher(3, 60e9, 0)}
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &sourcev1.HelmChart{}, helmChartSourceIndex,
+		func(o client.Object) []string {
+			hc := o.(*sourcev1.HelmChart)
+			return []string{hc.Spec.SourceRef.Kind + "/" + hc.Spec.SourceRef.Name}
+		}); err != nil {
+		return err
+	}
+	r := &reconcile.Reconciler[*sourcev1.HelmChart]{
+		Client: mgr.GetClient(), Events: rec, ControllerName: o.ControllerName,
+		NewObject: func() *sourcev1.HelmChart { return &sourcev1.HelmChart{} },
+		Owned:     helmChartOwned, Negative: helmChartNegative, Kind: kind,
+	}
+	b := ctrl.NewControllerManagedBy(mgr).
+		For(&sourcev1.HelmChart{}, builder.WithPredicates(predicates.GenerationOrRequest())).
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(o.Concurrent, 1)})
+	for srcKind, obj := range map[string]client.Object{sourcev1.HelmRepositoryKind: &sourcev1.HelmRepository{},
+		sourcev1.GitRepositoryKind: &sourcev1.GitRepository{}, sourcev1.BucketKind: &sourcev1.Bucket{}} {
+		b = b.Watches(obj, handler.EnqueueRequestsFromMapFunc(kind.chartsOf(mgr.GetClient(), srcKind)),
+			builder.WithPredicates(predicates.SourceRevisionChanged{}))
+	}
+	return b.Complete(r)
+}
+
+// chartsOf maps a source to the HelmCharts that use it.
+func (r *HelmChartReconciler) chartsOf(c client.Client, kind string) handler.MapFunc {
+	return func(ctx context.Context, src client.Object) []ctrlreconcile.Request {
+		var list sourcev1.HelmChartList
+		if err := c.List(ctx, &list, client.InNamespace(src.GetNamespace()),
+			client.MatchingFields{helmChartSourceIndex: kind + "/" + src.GetName()}); err != nil {
+			return nil
+		}
+		reqs := make([]ctrlreconcile.Request, 0, len(list.Items))
+		for _, hc := range list.Items {
+			reqs = append(reqs, ctrlreconcile.Request{NamespacedName: client.ObjectKeyFromObject(&hc)})
+		}
+		return reqs
+	}
+}
+
+// Reconcile builds the chart from its source and stores it when the
+// chart version, source revision or values files changed.
+func (r *HelmChartReconciler) Reconcile(ctx context.Context, obj *sourcev1.HelmChart) (string, string, error) {
+	if obj.Spec.Verify != nil {
+		return "", "", markFetchFailed(obj, reconcile.Stall("VerificationNotSupported",
+			"spec.verify (%s) is not supported yet by gotk; remove it to pull without verification", obj.Spec.Verify.Provider))
+	}
+	if a := obj.Status.Artifact; a != nil && !r.Storage.ArtifactExist(*a) {
+		obj.Status.Artifact = nil
+	}
+	var b *chartBuild
+	var err error
+	switch obj.Spec.SourceRef.Kind {
+	case sourcev1.HelmRepositoryKind:
+		b, err = r.fromRepository(ctx, obj)
+	case sourcev1.GitRepositoryKind, sourcev1.BucketKind:
+		b, err = r.fromArtifact(ctx, obj)
+	default:
+		err = reconcile.Stall("UnsupportedSourceKind", "source kind %q is not supported", obj.Spec.SourceRef.Kind)
+	}
+	if err != nil {
+		return "", "", err
+	}
+	if err := r.store(ctx, obj, b); err != nil {
+		return "", "", err
+	}
+	return meta.SucceededReason, fmt.Sprintf("%s chart '%s' with version '%s'", b.verb, b.chart.Name(), obj.Status.Artifact.Revision), nil
+}
+
+// Finalize removes the stored charts.
+func (r *HelmChartReconciler) Finalize(_ context.Context, obj *sourcev1.HelmChart) error {
+	if obj.Status.Artifact == nil {
+		return nil
+	}
+	if _, err := r.Storage.RemoveAll(*obj.Status.Artifact); err != nil {
+		return reconcile.Retry(sourcev1.StorageOperationFailedCondition, "removing artifacts: %v", err)
+	}
+	return nil
+}

@@ -1,0 +1,188 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/fluxcd/pkg/apis/meta"
+	"github.com/fluxcd/pkg/runtime/conditions"
+	"github.com/fluxcd/pkg/runtime/events"
+	corev1 "k8s.io/api/core/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+
+	sourcev1 "gotk.dev/pkg/apis/source/v1"
+	"gotk.dev/pkg/artifact"
+	"gotk.dev/pkg/runtime/predicates"
+	"gotk.dev/pkg/runtime/reconcile"
+	"gotk.dev/source-controller/internal/helm"
+)
+
+var (
+	helmRepositoryOwned    = []string{sourcev1.ArtifactInStorageCondition, sourcev1.FetchFailedCondition, sourcev1.StorageOperationFailedCondition}
+	helmRepositoryNegative = []string{sourcev1.StorageOperationFailedCondition, sourcev1.FetchFailedCondition}
+)
+
+// rawDigestKey records, in the artifact's metadata, the digest of the index
+// bytes as served, so an unchanged index is not parsed again.
+const rawDigestKey = "source.toolkit.fluxcd.io/raw-index-digest"
+
+// DefaultHelmIndexMaxSize is --helm-index-max-size's default (50 MiB).
+const DefaultHelmIndexMaxSize = 50 << 20
+
+// HelmRepositoryOptions configures SetupHelmRepository.
+type HelmRepositoryOptions struct {
+	// ControllerName is the field owner and event reporter.
+	ControllerName string
+	// Concurrent is the number of parallel reconciles.
+	Concurrent int
+	// IndexMaxSize refuses larger index files.
+	IndexMaxSize int64
+}
+
+// HelmRepositoryReconciler stores a normalised copy of a Helm repository's
+// index as the artifact HelmCharts read.
+type HelmRepositoryReconciler struct {
+	// Client reads HelmRepositories and Secrets.
+	Client client.Client
+	// Events posts NewArtifact events.
+	Events events.Recorder
+	// Storage holds and serves the artifacts.
+	Storage *artifact.Storage
+	// IndexMaxSize refuses larger index files.
+	IndexMaxSize int64
+}
+
+// SetupHelmRepository registers the HelmRepository reconciler with mgr.
+func SetupHelmRepository(mgr ctrl.Manager, rec events.Recorder, storage *artifact.Storage, o HelmRepositoryOptions) error {
+	if o.IndexMaxSize <= 0 {
+		o.IndexMaxSize = DefaultHelmIndexMaxSize
+	}
+	kind := &HelmRepositoryReconciler{Client: mgr.GetClient(), Events: rec, Storage: storage, IndexMaxSize: o.IndexMaxSize}
+	r := &reconcile.Reconciler[*sourcev1.HelmRepository]{
+		Client: mgr.GetClient(), Events: rec, ControllerName: o.ControllerName,
+		NewObject: func() *sourcev1.HelmRepository { return &sourcev1.HelmRepository{} },
+		Owned:     helmRepositoryOwned, Negative: helmRepositoryNegative, Kind: kind,
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&sourcev1.HelmRepository{}, builder.WithPredicates(predicates.GenerationOrRequest())).
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(o.Concurrent, 1)}).
+		Complete(r)
+}
+
+// Reconcile fetches the index and stores it when its content changed.
+func (r *HelmRepositoryReconciler) Reconcile(ctx context.Context, obj *sourcev1.HelmRepository) (string, string, error) {
+	if obj.Spec.Type == "oci" {
+		// As Flux: an OCI HelmRepository is static, it only carries
+		// credentials for HelmReleases; nothing to fetch or store.
+		obj.Status.Artifact, obj.Status.URL = nil, ""
+		return meta.SucceededReason, "Helm repository of type oci is static: it only provides credentials", nil
+	}
+	if a := obj.Status.Artifact; a != nil && !r.Storage.ArtifactExist(*a) {
+		obj.Status.Artifact = nil
+	}
+	getter, err := r.getter(ctx, obj)
+	if err != nil {
+		return "", "", markFetchFailed(obj, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, obj.GetTimeout())
+	defer cancel()
+	known := ""
+	if a := obj.Status.Artifact; a != nil {
+		known = a.Metadata[rawDigestKey]
+	}
+	index, err := helm.FetchIndex(ctx, getter, r.IndexMaxSize, known)
+	if err != nil {
+		if helm.IsAuthError(err) {
+			return "", "", markFetchFailed(obj, reconcile.Retry(sourcev1.AuthenticationFailedReason, "%v", err))
+		}
+		return "", "", markFetchFailed(obj, reconcile.Retry(sourcev1.IndexationFailedReason, "failed to fetch Helm repository index: %v", err))
+	}
+	conditions.Delete(obj, sourcev1.FetchFailedCondition)
+	if index.Normalised == nil {
+		// The served bytes are those of the stored artifact: nothing parsed, nothing stored.
+		conditions.MarkTrue(obj, sourcev1.ArtifactInStorageCondition, sourcev1.ArtifactUpToDateReason,
+			"artifact up-to-date with remote revision: '%s'", obj.Status.Artifact.Revision)
+		return meta.SucceededReason, fmt.Sprintf("stored artifact: revision '%s'", obj.Status.Artifact.Revision), nil
+	}
+	revision := "sha256:" + index.Digest
+	if a := obj.Status.Artifact; a != nil && a.Revision == revision {
+		a.Metadata = map[string]string{rawDigestKey: index.Raw}
+		conditions.MarkTrue(obj, sourcev1.ArtifactInStorageCondition, sourcev1.ArtifactUpToDateReason, "artifact up-to-date with remote revision: '%s'", revision)
+		return meta.SucceededReason, fmt.Sprintf("stored artifact: revision '%s'", revision), nil
+	}
+	art := r.Storage.NewArtifactFor(sourcev1.HelmRepositoryKind, obj, revision, "index-"+index.Digest+".yaml")
+	if err := r.store(obj, &art, index.Normalised); err != nil {
+		return "", "", err
+	}
+	art.Metadata = map[string]string{rawDigestKey: index.Raw}
+	obj.Status.Artifact = &art
+	conditions.MarkTrue(obj, sourcev1.ArtifactInStorageCondition, meta.SucceededReason, "stored artifact: revision '%s'", revision)
+	if r.Events != nil {
+		r.Events.AnnotatedEventf(obj, nil, map[string]string{sourcev1.GroupVersion.Group + "/revision": revision},
+			corev1.EventTypeNormal, "NewArtifact", "Fetch", "stored fetched index of size %d from '%s'", len(index.Normalised), obj.Spec.URL)
+	}
+	if _, err := r.Storage.GarbageCollect(ctx, art, 5e9); err != nil {
+		return "", "", markStorageFailed(obj, sourcev1.ArchiveOperationFailedReason, fmt.Errorf("garbage collection: %w", err))
+	}
+	return meta.SucceededReason, fmt.Sprintf("stored artifact: revision '%s'", revision), nil
+}
+
+func (r *HelmRepositoryReconciler) store(obj *sourcev1.HelmRepository, art *meta.Artifact, index []byte) error {
+	unlock, err := r.Storage.Lock(*art)
+	if err != nil {
+		return reconcile.Retry(sourcev1.AcquireLockFailedReason, "%v", err)
+	}
+	defer unlock()
+	if err := r.Storage.MkdirAllFor(*art); err != nil {
+		return markStorageFailed(obj, sourcev1.DirCreationFailedReason, err)
+	}
+	if err := r.Storage.AtomicWriteFile(art, bytesReader(index), 0o644); err != nil {
+		return markStorageFailed(obj, sourcev1.ArchiveOperationFailedReason, err)
+	}
+	url, err := r.Storage.Symlink(*art, "index.yaml")
+	if err != nil {
+		return markStorageFailed(obj, sourcev1.SymlinkUpdateFailedReason, err)
+	}
+	obj.Status.URL = url
+	conditions.Delete(obj, sourcev1.StorageOperationFailedCondition)
+	return nil
+}
+
+// getter reads the repository's credentials and TLS settings.
+func (r *HelmRepositoryReconciler) getter(ctx context.Context, obj *sourcev1.HelmRepository) (*helm.Getter, error) {
+	return helmGetter(ctx, r.Client, obj)
+}
+
+// helmGetter builds the HTTP getter of a HelmRepository (shared with HelmChart).
+func helmGetter(ctx context.Context, c client.Client, obj *sourcev1.HelmRepository) (*helm.Getter, error) {
+	g := &helm.Getter{RepoURL: obj.Spec.URL, PassCredentials: obj.Spec.PassCredentials, Timeout: obj.GetTimeout()}
+	if ref := obj.Spec.SecretRef; ref != nil {
+		data, err := readSecret(ctx, c, obj.Namespace, ref.Name)
+		if err != nil {
+			return nil, err
+		}
+		g.Username, g.Password = string(data["username"]), string(data["password"])
+	}
+	if ref := obj.Spec.CertSecretRef; ref != nil {
+		cfg, err := tlsFromSecret(ctx, c, obj.Namespace, ref.Name)
+		if err != nil {
+			return nil, err
+		}
+		g.TLS = cfg
+	}
+	return g, nil
+}
+
+// Finalize removes the stored indexes.
+func (r *HelmRepositoryReconciler) Finalize(_ context.Context, obj *sourcev1.HelmRepository) error {
+	if obj.Status.Artifact == nil {
+		return nil
+	}
+	if _, err := r.Storage.RemoveAll(*obj.Status.Artifact); err != nil {
+		return reconcile.Retry(sourcev1.StorageOperationFailedCondition, "removing artifacts: %v", err)
+	}
+	return nil
+}

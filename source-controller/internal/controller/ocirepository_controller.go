@@ -1,0 +1,112 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/fluxcd/pkg/apis/meta"
+	"github.com/fluxcd/pkg/runtime/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+
+	sourcev1 "gotk.dev/pkg/apis/source/v1"
+	"gotk.dev/pkg/artifact"
+	"gotk.dev/pkg/artifact/tarball"
+	"gotk.dev/pkg/runtime/predicates"
+	"gotk.dev/pkg/runtime/reconcile"
+)
+
+// ociRepositoryOwned are the conditions the OCIRepository steps set; the
+// negative ones, in priority order, make Ready False when left True.
+var (
+	ociRepositoryOwned = []string{
+		sourcev1.ArtifactInStorageCondition, sourcev1.FetchFailedCondition,
+		sourcev1.StorageOperationFailedCondition, sourcev1.SourceVerifiedCondition,
+	}
+	ociRepositoryNegative = []string{sourcev1.StorageOperationFailedCondition, sourcev1.FetchFailedCondition}
+)
+
+// OCIRepositoryOptions configures SetupOCIRepository.
+type OCIRepositoryOptions struct {
+	// ControllerName is the field owner and event reporter.
+	ControllerName string
+	// Concurrent is the number of parallel reconciles.
+	Concurrent int
+	// Limits bound the extracted layer.
+	Limits tarball.Limits
+}
+
+// OCIRepositoryReconciler turns OCI artifacts into source artifacts.
+type OCIRepositoryReconciler struct {
+	// Client reads OCIRepositories and Secrets.
+	Client client.Client
+	// Events posts NewArtifact events.
+	Events events.Recorder
+	// Storage holds and serves the artifacts.
+	Storage *artifact.Storage
+	// Limits bound the extracted layer.
+	Limits tarball.Limits
+}
+
+// SetupOCIRepository registers the OCIRepository reconciler with mgr.
+func SetupOCIRepository(mgr ctrl.Manager, rec events.Recorder, storage *artifact.Storage, o OCIRepositoryOptions) error {
+	kind := &OCIRepositoryReconciler{Client: mgr.GetClient(), Events: rec, Storage: storage, Limits: o.Limits}
+	r := &reconcile.Reconciler[*sourcev1.OCIRepository]{
+		Client:         mgr.GetClient(),
+		Events:         rec,
+		ControllerName: o.ControllerName,
+		NewObject:      func() *sourcev1.OCIRepository { return &sourcev1.OCIRepository{} },
+		Owned:          ociRepositoryOwned,
+		Negative:       ociRepositoryNegative,
+		Kind:           kind,
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&sourcev1.OCIRepository{}, builder.WithPredicates(predicates.GenerationOrRequest())).
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(o.Concurrent, 1)}).
+		Complete(r)
+}
+
+// Reconcile resolves the reference, then pulls and stores the artifact
+// unless the stored one already has the resolved digest.
+func (r *OCIRepositoryReconciler) Reconcile(ctx context.Context, obj *sourcev1.OCIRepository) (string, string, error) {
+	s := &ociScope{obj: obj}
+	ctx, cancel := context.WithTimeout(ctx, ociTimeout(obj))
+	defer cancel()
+	if err := r.checkStorage(s); err != nil {
+		return "", "", err
+	}
+	if err := r.connect(ctx, s); err != nil {
+		return "", "", err
+	}
+	if err := r.resolve(ctx, s); err != nil {
+		return "", "", err
+	}
+	if err := r.pull(ctx, s); err != nil {
+		return "", "", err
+	}
+	if err := r.gc(ctx, s); err != nil {
+		return "", "", err
+	}
+	return meta.SucceededReason, fmt.Sprintf("stored artifact for digest '%s'", obj.Status.Artifact.Revision), nil
+}
+
+// Finalize removes the object's artifacts from storage.
+func (r *OCIRepositoryReconciler) Finalize(_ context.Context, obj *sourcev1.OCIRepository) error {
+	if obj.Status.Artifact == nil {
+		return nil
+	}
+	if _, err := r.Storage.RemoveAll(*obj.Status.Artifact); err != nil {
+		return reconcile.Retry(sourcev1.StorageOperationFailedCondition, "removing artifacts: %v", err)
+	}
+	return nil
+}
+
+func ociTimeout(obj *sourcev1.OCIRepository) time.Duration {
+	if obj.Spec.Timeout != nil && obj.Spec.Timeout.Duration > 0 {
+		return obj.Spec.Timeout.Duration
+	}
+	return time.Minute
+}
