@@ -9,6 +9,7 @@ import (
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/transport"
 )
 
 // Signature is a commit author.
@@ -87,4 +88,10 @@ func HeadCommit(dir string) (string, error) {
 		return "", err
 	}
 	return head.Hash().String(), nil
+}
+
+// IsEmptyRemote reports whether err says the remote has no refs at all
+// (a new repository), which a first push fills.
+func IsEmptyRemote(err error) bool {
+	return errors.Is(err, transport.ErrEmptyRemoteRepository)
 }

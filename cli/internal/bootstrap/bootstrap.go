@@ -63,7 +63,7 @@ func Run(ctx context.Context, c client.Client, o Options) (string, error) {
 
 	logf(o, "► cloning branch %q from %s", o.Branch, u.String())
 	if _, err := git.Clone(ctx, u, dir, git.CloneOptions{Auth: o.Auth, Ref: git.Reference{Branch: o.Branch}}); err != nil {
-		if !git.IsRefNotFound(err) {
+		if !git.IsRefNotFound(err) && !git.IsEmptyRemote(err) {
 			return "", fmt.Errorf("cloning %s: %w", u.String(), err)
 		}
 		logf(o, "◎ branch %q does not exist yet: starting it", o.Branch)

@@ -7,16 +7,77 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/fluxcd/pkg/apis/meta"
+	"github.com/fluxcd/pkg/runtime/conditions"
+	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"gotk.dev/cli/internal/bootstrap"
+	"gotk.dev/cli/internal/install"
+	kustomizev1 "gotk.dev/pkg/apis/kustomize/v1"
+	"gotk.dev/pkg/git"
 	"gotk.dev/pkg/testenv"
+	"gotk.dev/pkg/testserver"
 )
 
-// TestDevStartsEverything builds the five controllers, starts them with the
-// local control plane as `make run` does, and checks each is ready and
-// wired (artifact server answering, state under the state dir).
-func TestDevStartsEverything(t *testing.T) {
+// TestDevSyncsTheSeedApp is `make run` as a user meets it: the five
+// controllers as processes on the local control plane, the seed guide's
+// app served over Git and synced; a pushed change arrives through the
+// webhook Receiver and is applied.
+func TestDevSyncsTheSeedApp(t *testing.T) {
+	g := NewWithT(t)
+	binDir := buildControllers(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	state := t.TempDir()
+	s, err := start(ctx, options{stateDir: state, binDir: binDir, timeout: 2 * time.Minute, path: "./overlays/production"})
+	g.Expect(err).NotTo(HaveOccurred())
+	defer s.stop()
+
+	g.Expect(s.procs.list).To(HaveLen(5))
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/nothing-here.tar.gz", s.procs.storagePort))
+	g.Expect(err).NotTo(HaveOccurred(), "artifact server reachable")
+	resp.Body.Close()
+	g.Expect(resp.StatusCode).To(Equal(http.StatusNotFound))
+	for _, f := range []string{"kubeconfig", "etcd", "logs/source-controller.log", "git"} {
+		_, err := os.Stat(filepath.Join(state, f))
+		g.Expect(err).NotTo(HaveOccurred(), "state dir has %s", f)
+	}
+
+	c := s.env.Client
+	ks := &kustomizev1.Kustomization{}
+	g.Eventually(func(g Gomega) {
+		g.Expect(c.Get(ctx, client.ObjectKey{Namespace: Namespace, Name: DemoName}, ks)).To(Succeed())
+		g.Expect(conditions.IsReady(ks)).To(BeTrue(), conditions.GetMessage(ks, meta.ReadyCondition))
+		g.Expect(ks.Status.LastAppliedRevision).To(HavePrefix("main@sha1:"))
+	}, 2*time.Minute, 250*time.Millisecond).Should(Succeed())
+	dep := &appsv1.Deployment{}
+	g.Expect(c.Get(ctx, client.ObjectKey{Namespace: "production", Name: "my-app"}, dep)).To(Succeed())
+	g.Expect(dep.Spec.Template.Spec.Containers[0].Image).To(Equal("ghcr.io/myorg/my-app:v1.2.3"))
+
+	// Push a change and call the webhook: the new image is applied.
+	patch, err := os.ReadFile(filepath.Join(seedDir(t), "overlays/production/deployment-patch.yaml"))
+	g.Expect(err).NotTo(HaveOccurred())
+	bumped := strings.Replace(string(patch), "my-app:v1.2.3", "my-app:v1.2.4", 1)
+	_, err = s.demo.git.CommitFiles(DemoName, "main", map[string]string{"overlays/production/deployment-patch.yaml": bumped}, "bump my-app")
+	g.Expect(err).NotTo(HaveOccurred())
+	hook, err := http.Post(s.demo.hookURL, "application/json", strings.NewReader("{}"))
+	g.Expect(err).NotTo(HaveOccurred())
+	hook.Body.Close()
+	g.Expect(hook.StatusCode).To(Equal(http.StatusOK))
+	g.Eventually(func(g Gomega) {
+		g.Expect(c.Get(ctx, client.ObjectKey{Namespace: "production", Name: "my-app"}, dep)).To(Succeed())
+		g.Expect(dep.Spec.Template.Spec.Containers[0].Image).To(Equal("ghcr.io/myorg/my-app:v1.2.4"))
+	}, time.Minute, 250*time.Millisecond).Should(Succeed())
+}
+
+func buildControllers(t *testing.T) string {
+	t.Helper()
 	root, err := testenv.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
@@ -29,30 +90,62 @@ func TestDevStartsEverything(t *testing.T) {
 			t.Fatalf("building %s: %v\n%s", name, err, out)
 		}
 	}
+	return binDir
+}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	state := t.TempDir()
-	s, err := start(ctx, options{stateDir: state, binDir: binDir, timeout: 2 * time.Minute, noDemo: true})
+func seedDir(t *testing.T) string {
+	root, err := testenv.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
+	return filepath.Join(root, "examples", "seed", "app-repo-corrected")
+}
+
+// TestBootstrapOnLocalControlPlane bootstraps an empty repository on a
+// Git server with basic auth, as `gotk bootstrap git` does, against the
+// controllers running as processes; a rerun changes nothing.
+func TestBootstrapOnLocalControlPlane(t *testing.T) {
+	g := NewWithT(t)
+	binDir := buildControllers(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	s, err := start(ctx, options{stateDir: t.TempDir(), binDir: binDir, timeout: 2 * time.Minute, noDemo: true})
+	g.Expect(err).NotTo(HaveOccurred())
 	defer s.stop()
 
-	if len(s.procs.list) != 5 {
-		t.Fatalf("%d controllers running, want 5", len(s.procs.list))
+	srv := testserver.NewGitHTTPForTest(t, testserver.GitHTTPOptions{Auth: testserver.BasicAuth{Username: "git", Password: "token"}})
+	g.Expect(srv.CreateRepo("fleet")).To(Succeed())
+	var log strings.Builder
+	opts := bootstrap.Options{
+		URL: srv.URL("fleet"), Branch: "main", Path: "clusters/dev", Namespace: Namespace, Timeout: 2 * time.Minute, Log: &log,
+		Auth:       &git.Auth{Username: "git", Password: "token"},
+		SecretData: map[string][]byte{"username": []byte("git"), "password": []byte("token")},
+		Author:     git.Signature{Name: "gotk", Email: "gotk@localhost"},
+		Install:    install.DefaultOptions(),
 	}
-	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/nothing-here.tar.gz", s.procs.storagePort))
-	if err != nil {
-		t.Fatalf("artifact server not reachable: %v", err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusNotFound {
-		t.Fatalf("artifact server answered %d for a missing file, want 404", resp.StatusCode)
-	}
-	for _, f := range []string{"kubeconfig", "etcd", "logs/source-controller.log"} {
-		if _, err := os.Stat(filepath.Join(state, f)); err != nil {
-			t.Errorf("state dir lacks %s: %v", f, err)
-		}
-	}
+	revision, err := bootstrap.Run(ctx, s.env.Client, opts)
+	g.Expect(err).NotTo(HaveOccurred(), log.String())
+	head, err := srv.Resolve("fleet", "main")
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(revision).To(Equal("main@sha1:" + head))
+	g.Expect(log.String()).To(ContainSubstring("bootstrap finished"))
+
+	// A rerun finds the manifests up to date: no new commit, same revision.
+	log.Reset()
+	again, err := bootstrap.Run(ctx, s.env.Client, opts)
+	g.Expect(err).NotTo(HaveOccurred(), log.String())
+	g.Expect(again).To(Equal(revision))
+	g.Expect(log.String()).To(ContainSubstring("up to date"))
+
+	// Wrong credentials: one clear error, nothing pushed.
+	bad := opts
+	bad.Auth = &git.Auth{Username: "git", Password: "wrong"}
+	_, err = bootstrap.Run(ctx, s.env.Client, bad)
+	g.Expect(err).To(MatchError(ContainSubstring("authentication")))
+	g.Expect(err.Error()).NotTo(ContainSubstring("wrong"))
+	// A path outside the repository is refused.
+	outside := opts
+	outside.Path = "../escape"
+	_, err = bootstrap.Run(ctx, s.env.Client, outside)
+	g.Expect(err).To(MatchError(ContainSubstring("--path")))
 }
