@@ -1,16 +1,48 @@
 package git
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"time"
 
+	"github.com/ProtonMail/go-crypto/openpgp"
 	gogit "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 )
+
+// CommitOption changes how CommitAll commits.
+type CommitOption func(*gogit.CommitOptions)
+
+// WithSigningKey signs the commit with an OpenPGP key (see ParseSigningKey).
+func WithSigningKey(key *openpgp.Entity) CommitOption {
+	return func(o *gogit.CommitOptions) { o.SignKey = key }
+}
+
+// ParseSigningKey reads an armored OpenPGP private key and decrypts it
+// with passphrase when it is protected.
+func ParseSigningKey(armored, passphrase []byte) (*openpgp.Entity, error) {
+	entities, err := openpgp.ReadArmoredKeyRing(bytes.NewReader(armored))
+	if err != nil {
+		return nil, fmt.Errorf("reading the signing key: %w", err)
+	}
+	if len(entities) == 0 || entities[0].PrivateKey == nil {
+		return nil, errors.New("the signing key holds no private key")
+	}
+	key := entities[0]
+	if key.PrivateKey.Encrypted {
+		if len(passphrase) == 0 {
+			return nil, errors.New("the signing key is encrypted and no passphrase is given")
+		}
+		if err := key.DecryptPrivateKeys(passphrase); err != nil {
+			return nil, fmt.Errorf("decrypting the signing key: %w", err)
+		}
+	}
+	return key, nil
+}
 
 // Signature is a commit author.
 type Signature struct {
@@ -37,7 +69,7 @@ func InitEmpty(dir string, u *URL, branch string) error {
 // checkout may be detached (as Clone leaves it): branch is moved to the
 // new commit and HEAD attached to it, ready for Push with
 // "refs/heads/<branch>:refs/heads/<branch>".
-func CommitAll(dir, branch string, author Signature, message string) (string, error) {
+func CommitAll(dir, branch string, author Signature, message string, opts ...CommitOption) (string, error) {
 	repo, err := gogit.PlainOpen(dir)
 	if err != nil {
 		return "", fmt.Errorf("open repository: %w", err)
@@ -63,7 +95,11 @@ func CommitAll(dir, branch string, author Signature, message string) (string, er
 		return "", fmt.Errorf("read HEAD: %w", err)
 	}
 	sig := &object.Signature{Name: author.Name, Email: author.Email, When: time.Now()}
-	hash, err := wt.Commit(message, &gogit.CommitOptions{Author: sig, Committer: sig, Parents: parents, AllowEmptyCommits: false})
+	co := &gogit.CommitOptions{Author: sig, Committer: sig, Parents: parents, AllowEmptyCommits: false}
+	for _, o := range opts {
+		o(co)
+	}
+	hash, err := wt.Commit(message, co)
 	if err != nil {
 		return "", fmt.Errorf("commit: %w", err)
 	}

@@ -1,10 +1,16 @@
 package git
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/ProtonMail/go-crypto/openpgp/armor"
+	gogit "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
 
 	"gotk.dev/pkg/testserver"
 )
@@ -71,5 +77,52 @@ func write(t *testing.T, dir, name, content string) {
 	}
 	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestCommitAllSigned(t *testing.T) {
+	entity, err := openpgp.NewEntity("bot", "", "bot@example.com", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var priv, pub bytes.Buffer
+	w, _ := armor.Encode(&priv, openpgp.PrivateKeyType, nil)
+	if err := entity.SerializePrivate(w, nil); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	w, _ = armor.Encode(&pub, openpgp.PublicKeyType, nil)
+	if err := entity.Serialize(w); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	key, err := ParseSigningKey(priv.Bytes(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ParseSigningKey(pub.Bytes(), nil); err == nil {
+		t.Fatal("a public key was accepted as a signing key")
+	}
+
+	dir := t.TempDir()
+	u, _ := ParseURL("https://example.com/repo")
+	if err := InitEmpty(dir, u, "main"); err != nil {
+		t.Fatal(err)
+	}
+	write(t, dir, "a.yaml", "a: 1\n")
+	sha, err := CommitAll(dir, "main", Signature{Name: "bot", Email: "bot@example.com"}, "signed", WithSigningKey(key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo, err := gogit.PlainOpen(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	commit, err := repo.CommitObject(plumbing.NewHash(sha))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := commit.Verify(pub.String()); err != nil {
+		t.Fatalf("signature does not verify: %v", err)
 	}
 }

@@ -30,7 +30,10 @@ import (
 // changes on a moved branch before giving up until the next run.
 const DefaultMaxPushAttempts = 3
 
-// SigningNotSupportedReason means spec.git.commit.signingKey is set;
+// SigningKeyInvalidReason means the signing key Secret is missing or unusable.
+const SigningKeyInvalidReason = "InvalidSigningKey"
+
+// SigningNotSupportedReason means spec.git.commit.signingKey asks for SSH signing;
 // commit signing is not implemented yet.
 const SigningNotSupportedReason = "SigningNotSupported"
 
@@ -48,6 +51,9 @@ type automationRun struct {
 	timeout    time.Duration
 	policies   setters.Policies
 
+	// commitOpts sign the commit when spec.git.commit.signingKey is set.
+	commitOpts []git.CommitOption
+
 	readyReason, readyMessage string
 }
 
@@ -64,8 +70,8 @@ func (run *automationRun) validate(_ context.Context, obj *imagev1.ImageUpdateAu
 	if obj.Spec.GitSpec == nil {
 		return reconcile.Stall(imagev1.InvalidSourceConfigReason, "spec.git is required")
 	}
-	if obj.Spec.GitSpec.Commit.SigningKey != nil {
-		return reconcile.Stall(SigningNotSupportedReason, "commit signing (spec.git.commit.signingKey) is not supported yet")
+	if k := obj.Spec.GitSpec.Commit.SigningKey; k != nil && k.GetType() != imagev1.SigningKeyTypeGPG {
+		return reconcile.Stall(SigningNotSupportedReason, "commit signing with %s keys is not supported yet; use an OpenPGP key (type gpg)", k.GetType())
 	}
 	sel := labels.Everything()
 	if ps := obj.Spec.PolicySelector; ps != nil {
@@ -129,6 +135,9 @@ func (run *automationRun) source(ctx context.Context, obj *imagev1.ImageUpdateAu
 		}
 	}
 	run.timeout = repo.GetTimeout()
+	if err := run.signingKey(ctx, obj); err != nil {
+		return err
+	}
 
 	gs := obj.Spec.GitSpec
 	switch {
@@ -257,7 +266,7 @@ func (run *automationRun) attempt(ctx context.Context, obj *imagev1.ImageUpdateA
 		return true, err
 	}
 	author := obj.Spec.GitSpec.Commit.Author
-	hash, err := git.CommitAll(dir, run.pushBranch, git.Signature{Name: author.Name, Email: author.Email}, msg)
+	hash, err := git.CommitAll(dir, run.pushBranch, git.Signature{Name: author.Name, Email: author.Email}, msg, run.commitOpts...)
 	if err != nil {
 		return true, reconcile.Retry(imagev1.GitOperationFailedReason, "%s", err)
 	}
@@ -307,4 +316,23 @@ func gitError(err error) error {
 		return reconcile.Retry(imagev1.SourceManagerFailedReason, "%s", err)
 	}
 	return reconcile.Retry(imagev1.GitOperationFailedReason, "%s", fmt.Sprint(err))
+}
+
+// signingKey reads the OpenPGP key (`git.asc`, optional `passphrase`) that
+// signs the automation's commits, when spec.git.commit.signingKey is set.
+func (run *automationRun) signingKey(ctx context.Context, obj *imagev1.ImageUpdateAutomation) error {
+	k := obj.Spec.GitSpec.Commit.SigningKey
+	if k == nil {
+		return nil
+	}
+	s, err := getSecret(ctx, run.r.Client, obj.Namespace, k.SecretRef.Name)
+	if err != nil {
+		return reconcile.Retry(SigningKeyInvalidReason, "%s", err)
+	}
+	key, err := git.ParseSigningKey(s.Data["git.asc"], s.Data["passphrase"])
+	if err != nil {
+		return reconcile.Stall(SigningKeyInvalidReason, "secret %s/%s: %s", obj.Namespace, k.SecretRef.Name, err)
+	}
+	run.commitOpts = []git.CommitOption{git.WithSigningKey(key)}
+	return nil
 }
