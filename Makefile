@@ -50,12 +50,18 @@ test: controlplane ## run the tests (MODULES="pkg cli" RUN=regex to narrow)
 	if [ -n "$$failed" ]; then echo "FAIL in:$$failed"; exit 1; fi
 
 .PHONY: bench
-bench: controlplane ## run the benchmarks and print comparable figures (BENCH=regex)
-	@failed=""; for m in $(MODULES); do \
-		out=$$(cd $$m && go test -run '^$$' -bench '$(or $(BENCH),.)' -benchmem -count=1 -timeout $(TEST_TIMEOUT) ./... 2>&1) || failed="$$failed $$m"; \
-		echo "$$out" | grep -E '^(Benchmark|pkg:|FAIL|---)' || true; \
+bench: controlplane $(BIN)/benchreport ## run the benchmarks: a table here, JSON in bench/results/ (BENCH=regex)
+	@mkdir -p bench/results
+	@failed=""; out=$$(mktemp); for m in $(MODULES); do \
+		(cd $$m && go test -run '^$$' -bench '$(or $(BENCH),.)' -benchmem -count=1 -timeout $(TEST_TIMEOUT) ./... 2>&1) > $$out.$$m || failed="$$failed $$m"; \
+		grep -E '^(pkg:|Benchmark|FAIL|--- FAIL)' $$out.$$m >> $$out || true; \
 	done; \
+	$(BIN)/benchreport -json bench/results/$$(date -u +%Y-%m-%dT%H-%M-%S).json < $$out; \
+	rm -f $$out $$out.*; \
 	if [ -n "$$failed" ]; then echo "FAIL in:$$failed"; exit 1; fi
+
+$(BIN)/benchreport: hack/tools/benchreport/main.go
+	cd hack/tools && GOWORK=off go build -o $(BIN)/benchreport ./benchreport
 
 .PHONY: run
 run: controlplane build ## run the local control plane and the controllers (Ctrl-C stops)
