@@ -1,0 +1,29 @@
+package action
+
+import (
+	"errors"
+
+	helmaction "helm.sh/helm/v3/pkg/action"
+	helmrelease "helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v3/pkg/storage/driver"
+
+	helmv2 "gotk.dev/pkg/apis/helm/v2"
+)
+
+// Uninstall removes obj's release, honouring spec.uninstall. A release
+// that is already gone is not an error (nil response).
+func Uninstall(cfg *helmaction.Configuration, obj *helmv2.HelmRelease, description string) (*helmrelease.UninstallReleaseResponse, error) {
+	spec := obj.GetUninstall()
+	uninstall := helmaction.NewUninstall(cfg)
+	uninstall.DisableHooks = spec.DisableHooks
+	uninstall.KeepHistory = spec.KeepHistory
+	uninstall.Wait = !spec.DisableWait
+	uninstall.Timeout = spec.GetTimeout(obj.GetTimeout())
+	uninstall.DeletionPropagation = spec.GetDeletionPropagation()
+	uninstall.Description = description
+	res, err := uninstall.Run(obj.GetReleaseName())
+	if errors.Is(err, driver.ErrReleaseNotFound) {
+		return nil, nil
+	}
+	return res, err
+}
