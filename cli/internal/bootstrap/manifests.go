@@ -11,9 +11,9 @@ import (
 
 	"github.com/fluxcd/pkg/apis/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/yaml"
 
 	"gotk.dev/cli/internal/install"
+	"gotk.dev/cli/internal/kinds"
 	kustomizev1 "gotk.dev/pkg/apis/kustomize/v1"
 	sourcev1 "gotk.dev/pkg/apis/source/v1"
 )
@@ -71,19 +71,7 @@ func Files(opts install.Options, namespace, url, branch, clusterPath string) (ma
 func marshalAll(objs ...any) ([]byte, error) {
 	var out []byte
 	for _, o := range objs {
-		data, err := yaml.Marshal(o)
-		if err != nil {
-			return nil, err
-		}
-		var m map[string]any
-		if err := yaml.Unmarshal(data, &m); err != nil {
-			return nil, err
-		}
-		delete(m, "status")
-		if md, ok := m["metadata"].(map[string]any); ok {
-			delete(md, "creationTimestamp")
-		}
-		data, err = yaml.Marshal(m)
+		data, err := kinds.CleanYAML(o)
 		if err != nil {
 			return nil, err
 		}

@@ -13,7 +13,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
-	"sigs.k8s.io/yaml"
 
 	"gotk.dev/cli/internal/kinds"
 )
@@ -75,7 +74,7 @@ func finishCreate(ctx context.Context, g *Globals, cf *createFlags, obj client.O
 	}
 	obj.GetObjectKind().SetGroupVersionKind(gvk)
 	if cf.export {
-		data, err := exportYAMLFor(obj)
+		data, err := kinds.CleanYAML(obj)
 		if err != nil {
 			return err
 		}
@@ -126,23 +125,6 @@ func waitReady(ctx context.Context, g *Globals, c client.Client, k kinds.Kind, k
 	}
 	fmt.Fprintf(g.Out, "✔ %s %s is ready: %s\n", k.Name(), key.Name, msg)
 	return nil
-}
-
-// exportYAMLFor prints a freshly built object without empty status.
-func exportYAMLFor(obj client.Object) ([]byte, error) {
-	data, err := yaml.Marshal(obj)
-	if err != nil {
-		return nil, err
-	}
-	var m map[string]any
-	if err := yaml.Unmarshal(data, &m); err != nil {
-		return nil, err
-	}
-	delete(m, "status")
-	if md, ok := m["metadata"].(map[string]any); ok {
-		delete(md, "creationTimestamp")
-	}
-	return yaml.Marshal(m)
 }
 
 // parseRef reads `Kind/name` or `Kind/name.namespace` (Flux's --source syntax).
