@@ -2,6 +2,7 @@
 package cmd
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -88,6 +89,8 @@ func NewRoot(out io.Writer) *cobra.Command {
 		newCreateCommand(g),
 		newBootstrapCommand(g),
 		newLogsCommand(g),
+		newBuildCommand(g),
+		newDiffCommand(g),
 	)
 	return root
 }
@@ -98,6 +101,14 @@ func Execute(args []string) int {
 	root.SetArgs(args)
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "✗", err)
+		var exit *ExitCodeError
+		if errors.As(err, &exit) {
+			return exit.Code
+		}
+		// diff reserves 1 for "changes"; other failures of it are >1.
+		if cmd, _, _ := root.Find(args); cmd != nil && cmd.Parent() != nil && cmd.Parent().Name() == "diff" {
+			return 2
+		}
 		return 1
 	}
 	return 0
