@@ -2,7 +2,8 @@ package cmd
 
 import (
 	"context"
-	"strings"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -71,10 +72,7 @@ func TestDayTwoCommands(t *testing.T) {
 
 	out, err = run(t, "-n", ns, "get", "sources", "git")
 	g.Expect(err).NotTo(HaveOccurred())
-	lines := strings.Split(strings.TrimSpace(out), "\n")
-	g.Expect(lines).To(HaveLen(2))
-	g.Expect(strings.Fields(lines[0])).To(Equal([]string{"NAME", "REVISION", "SUSPENDED", "READY", "MESSAGE"}))
-	g.Expect(strings.Fields(lines[1])[:4]).To(Equal([]string{"podinfo", "main@sha1:0123456789abcdef0123456789abcdef01234567", "false", "True"}))
+	expectGolden(t, "get-sources-git.golden", out)
 
 	out, err = run(t, "-n", ns, "suspend", "source", "git", "podinfo")
 	g.Expect(err).NotTo(HaveOccurred(), out)
@@ -135,4 +133,25 @@ func TestDayTwoCommands(t *testing.T) {
 	g.Expect(err).To(MatchError(ContainSubstring("unknown kind \"widgets\"")))
 	_, err = run(t, "-n", ns, "reconcile", "source", "git", "missing")
 	g.Expect(err).To(MatchError(ContainSubstring("not found")))
+}
+
+// expectGolden compares out with testdata/name; GOTK_UPDATE_GOLDEN=1 rewrites it.
+func expectGolden(t *testing.T, name, out string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if os.Getenv("GOTK_UPDATE_GOLDEN") == "1" {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(out), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out != string(want) {
+		t.Fatalf("output differs from %s:\n--- got\n%s--- want\n%s", path, out, want)
+	}
 }
