@@ -137,6 +137,21 @@ func TestBootstrapOnLocalControlPlane(t *testing.T) {
 	g.Expect(again).To(Equal(revision))
 	g.Expect(log.String()).To(ContainSubstring("up to date"))
 
+	// An upgrade of the components (a new image tag) is one new commit, synced.
+	upgrade := opts
+	upgrade.Install.ImageTag = "v0.2.0"
+	upgraded, err := bootstrap.Run(ctx, s.env.Client, upgrade)
+	g.Expect(err).NotTo(HaveOccurred(), log.String())
+	g.Expect(upgraded).NotTo(Equal(revision))
+	components := gitShow(t, srv, "fleet", "main", "clusters/dev/flux-system/gotk-components.yaml")
+	g.Expect(components).To(ContainSubstring("source-controller:v0.2.0"))
+
+	// Unreachable repository: one clear error.
+	unreachable := opts
+	unreachable.URL = "http://127.0.0.1:1/nothing"
+	_, err = bootstrap.Run(ctx, s.env.Client, unreachable)
+	g.Expect(err).To(MatchError(ContainSubstring("cloning http://127.0.0.1:1/nothing")))
+
 	// Wrong credentials: one clear error, nothing pushed.
 	bad := opts
 	bad.Auth = &git.Auth{Username: "git", Password: "wrong"}
@@ -168,4 +183,18 @@ func TestBootstrapOnLocalControlPlane(t *testing.T) {
 	head, err = sshSrv.Resolve("fleet-ssh", "main")
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(revision).To(Equal("main@sha1:" + head))
+}
+
+// gitShow reads a file at a branch of a test server repository.
+func gitShow(t *testing.T, srv *testserver.GitHTTP, repo, branch, file string) string {
+	t.Helper()
+	path, err := srv.Path(repo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("git", "--git-dir", path, "show", branch+":"+file).Output()
+	if err != nil {
+		t.Fatalf("git show %s:%s: %v", branch, file, err)
+	}
+	return string(out)
 }
