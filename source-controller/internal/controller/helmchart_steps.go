@@ -2,8 +2,8 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -83,7 +83,7 @@ func (r *HelmChartReconciler) fromRepository(ctx context.Context, obj *sourcev1.
 	if len(cv.URLs) == 0 {
 		return nil, markFetchFailed(obj, reconcile.Retry(chartPullFailedReason, "chart '%s' %s has no download URL in the index", cv.Name, cv.Version))
 	}
-	chartURL, err := resolveChartURL(hr.Spec.URL, cv.URLs[0])
+	chartURL, err := helm.ResolveURL(hr.Spec.URL, cv.URLs[0])
 	if err != nil {
 		return nil, markFetchFailed(obj, reconcile.Retry(chartPullFailedReason, "%v", err))
 	}
@@ -137,8 +137,12 @@ func (r *HelmChartReconciler) fromArtifact(ctx context.Context, obj *sourcev1.He
 			obj.Spec.SourceRef.Kind, obj.Spec.SourceRef.Name, err))
 	}
 	conditions.Delete(obj, sourcev1.FetchFailedCondition)
-	ch, err := helm.LoadDir(dir, obj.Spec.Chart, r.ChartFileMaxSize)
+	ch, err := helm.LoadDir(ctx, dir, obj.Spec.Chart, r.ChartFileMaxSize, helm.FetchChart(DefaultHelmIndexMaxSize, r.ChartMaxSize, r.ChartFileMaxSize))
 	if err != nil {
+		var remote *helm.RemoteError
+		if errors.As(err, &remote) {
+			return nil, markBuildFailed(obj, reconcile.Retry(chartBuildFailedReason, "%v", err))
+		}
 		return nil, markBuildFailed(obj, reconcile.Stall(chartBuildFailedReason, "%v", err))
 	}
 	version := ch.Metadata.Version
@@ -262,22 +266,6 @@ func markBuildFailed(obj conditions.Setter, err error) error {
 	e := reconcile.Classify(err, chartBuildFailedReason)
 	conditions.MarkTrue(obj, sourcev1.BuildFailedCondition, e.Reason, "%s", e.Error())
 	return err
-}
-
-// resolveChartURL makes an index URL absolute against the repository URL.
-func resolveChartURL(repoURL, chartURL string) (string, error) {
-	u, err := url.Parse(chartURL)
-	if err != nil {
-		return "", fmt.Errorf("chart URL %q: %w", chartURL, err)
-	}
-	if u.IsAbs() {
-		return chartURL, nil
-	}
-	base, err := url.Parse(strings.TrimSuffix(repoURL, "/") + "/")
-	if err != nil {
-		return "", fmt.Errorf("repository URL %q: %w", repoURL, err)
-	}
-	return base.ResolveReference(u).String(), nil
 }
 
 // shortRevision is the first 12 hex digits of a source revision

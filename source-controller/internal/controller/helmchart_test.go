@@ -116,12 +116,17 @@ func TestHelmChartFromGitRepositoryArtifact(t *testing.T) {
 	ns := env.NewNamespace(t)
 
 	// A GitRepository whose artifact (a chart under charts/app) is in the controller's storage.
+	depRepo := testserver.NewHelmRepoForTest(t, testserver.HelmRepoOptions{})
+	g.Expect(depRepo.AddChart("redis", "1.4.0", nil)).To(Succeed())
 	src := t.TempDir()
 	files := map[string]string{
+		"charts/common/Chart.yaml":        "apiVersion: v2\nname: common\nversion: 0.1.0\n",
+		"charts/with-deps/Chart.yaml":     "apiVersion: v2\nname: with-deps\nversion: 2.0.0\ndependencies:\n- name: common\n  version: 0.1.0\n  repository: file://../common\n- name: redis\n  version: 1.x\n  repository: " + depRepo.URL() + "\n",
+		"charts/with-deps/values.yaml":    "{}\n",
 		"charts/app/Chart.yaml":           "apiVersion: v2\nname: app\nversion: 1.2.3\n",
 		"charts/app/values.yaml":          "replicas: 1\n",
 		"charts/app/templates/cm.yaml":    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n",
-		"charts/needs-dep/Chart.yaml":     "apiVersion: v2\nname: needs-dep\nversion: 0.1.0\ndependencies:\n- name: redis\n  version: 1.x\n  repository: https://example.com\n",
+		"charts/needs-dep/Chart.yaml":     "apiVersion: v2\nname: needs-dep\nversion: 0.1.0\ndependencies:\n- name: redis\n  version: 1.x\n  repository: oci://registry.example.com/charts\n",
 		"charts/needs-dep/values.yaml":    "{}\n",
 		"charts/needs-dep/templates/a.md": "x",
 	}
@@ -160,10 +165,24 @@ func TestHelmChartFromGitRepositoryArtifact(t *testing.T) {
 	_, version, _ := downloadChart(g, byRevision.Status.Artifact)
 	g.Expect(version).To(Equal("1.2.3+0123456789ab"))
 
+	// Dependencies: one from the source (file://), one from a Helm repository.
+	withDeps := newChart("with-deps", "charts/with-deps", "ChartVersion")
+	waitSourceReady(g, withDeps, func(g Gomega) { g.Expect(withDeps.Status.Artifact).NotTo(BeNil()) })
+	resp, err := http.Get(withDeps.Status.Artifact.URL)
+	g.Expect(err).NotTo(HaveOccurred())
+	packaged, err := loader.LoadArchive(resp.Body)
+	resp.Body.Close()
+	g.Expect(err).NotTo(HaveOccurred())
+	var deps []string
+	for _, d := range packaged.Dependencies() {
+		deps = append(deps, d.Name()+"-"+d.Metadata.Version)
+	}
+	g.Expect(deps).To(ConsistOf("common-0.1.0", "redis-1.4.0"))
+
 	for name, tc := range map[string]struct{ path, message string }{
 		"escape":     {"../../etc", "escapes"},
 		"missing":    {"charts/nope", `chart path "charts/nope" not found`},
-		"dependency": {"charts/needs-dep", `dependency "redis"`},
+		"dependency": {"charts/needs-dep", `dependency "redis" of chart "needs-dep": repository "oci://registry.example.com/charts" is not supported yet`},
 	} {
 		hc := newChart(name, tc.path, "ChartVersion")
 		g.Eventually(func(g Gomega) {

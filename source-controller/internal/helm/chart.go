@@ -2,7 +2,9 @@ package helm
 
 import (
 	"bytes"
+	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,9 +30,23 @@ func LoadArchive(data []byte, maxFileBytes int64) (*chart.Chart, error) {
 	return ch, nil
 }
 
+// RemoteError is a dependency download failure: worth retrying, unlike a
+// broken chart in the source.
+type RemoteError struct{ Err error }
+
+func (e *RemoteError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the cause.
+func (e *RemoteError) Unwrap() error { return e.Err }
+
+// RemoteChart fetches chart name matching version from a Helm repository URL.
+type RemoteChart func(ctx context.Context, repoURL, name, version string) (*chart.Chart, error)
+
 // LoadDir loads the chart at chartPath inside root (a source checkout);
-// the path cannot leave root.
-func LoadDir(root, chartPath string, maxFileBytes int64) (*chart.Chart, error) {
+// the path cannot leave root. Dependencies not vendored in charts/ are
+// resolved: file:// ones from the source (never outside root), http(s)://
+// ones with remote; other repository forms are reported as not supported.
+func LoadDir(ctx context.Context, root, chartPath string, maxFileBytes int64, remote RemoteChart) (*chart.Chart, error) {
 	dir, err := securepath.Join(root, chartPath)
 	if err != nil {
 		return nil, fmt.Errorf("chart path %q: %w", chartPath, err)
@@ -42,16 +58,94 @@ func LoadDir(root, chartPath string, maxFileBytes int64) (*chart.Chart, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, dep := range ch.Metadata.Dependencies {
-		if !hasDependency(ch, dep.Name) {
-			return nil, fmt.Errorf("dependency %q of chart %q is not in its charts/ folder: fetching dependencies is not supported yet, vendor it with `helm dependency build`",
-				dep.Name, ch.Name())
-		}
-	}
 	if err := checkFileSizes(ch, maxFileBytes); err != nil {
 		return nil, err
 	}
+	for _, dep := range ch.Metadata.Dependencies {
+		if hasDependency(ch, dep.Name) {
+			continue
+		}
+		sub, err := resolveDependency(ctx, root, dir, dep, maxFileBytes, remote)
+		if err != nil {
+			return nil, fmt.Errorf("dependency %q of chart %q: %w", dep.Name, ch.Name(), err)
+		}
+		ch.AddDependency(sub)
+	}
 	return ch, nil
+}
+
+// resolveDependency loads one dependency from the source or a repository.
+func resolveDependency(ctx context.Context, root, chartDir string, dep *chart.Dependency, maxFileBytes int64, remote RemoteChart) (*chart.Chart, error) {
+	switch repo := dep.Repository; {
+	case repo == "" || strings.HasPrefix(repo, "file://"):
+		rel, err := filepath.Rel(root, filepath.Join(chartDir, strings.TrimPrefix(repo, "file://")))
+		if err != nil {
+			return nil, err
+		}
+		return LoadDir(ctx, root, rel, maxFileBytes, remote)
+	case strings.HasPrefix(repo, "http://") || strings.HasPrefix(repo, "https://"):
+		if remote == nil {
+			return nil, fmt.Errorf("fetching from %s is not enabled", repo)
+		}
+		ch, err := remote(ctx, repo, dep.Name, dep.Version)
+		if err != nil {
+			return nil, &RemoteError{Err: err}
+		}
+		return ch, nil
+	default:
+		return nil, fmt.Errorf("repository %q is not supported yet (use file:// or an http(s) repository URL, or vendor it with `helm dependency build`)", repo)
+	}
+}
+
+// FetchChart returns a RemoteChart that downloads anonymously from public
+// repositories with the given limits.
+func FetchChart(indexMax, chartMax, fileMax int64) RemoteChart {
+	return func(ctx context.Context, repoURL, name, version string) (*chart.Chart, error) {
+		g := &Getter{RepoURL: repoURL}
+		index, err := FetchIndex(ctx, g, indexMax, "")
+		if err != nil {
+			return nil, err
+		}
+		parsed, err := ParseStoredIndex(index.Normalised)
+		if err != nil {
+			return nil, err
+		}
+		if version == "" {
+			version = "*"
+		}
+		cv, err := parsed.Get(name, version)
+		if err != nil {
+			return nil, fmt.Errorf("no version of %q matches %q in %s: %w", name, version, repoURL, err)
+		}
+		if len(cv.URLs) == 0 {
+			return nil, fmt.Errorf("%s %s has no download URL in %s", name, cv.Version, repoURL)
+		}
+		u, err := ResolveURL(repoURL, cv.URLs[0])
+		if err != nil {
+			return nil, err
+		}
+		data, err := g.Get(ctx, u, chartMax)
+		if err != nil {
+			return nil, err
+		}
+		return LoadArchive(data, fileMax)
+	}
+}
+
+// ResolveURL makes an index URL absolute against the repository URL.
+func ResolveURL(repoURL, chartURL string) (string, error) {
+	u, err := url.Parse(chartURL)
+	if err != nil {
+		return "", fmt.Errorf("chart URL %q: %w", chartURL, err)
+	}
+	if u.IsAbs() {
+		return chartURL, nil
+	}
+	base, err := url.Parse(strings.TrimSuffix(repoURL, "/") + "/")
+	if err != nil {
+		return "", fmt.Errorf("repository URL %q: %w", repoURL, err)
+	}
+	return base.ResolveReference(u).String(), nil
 }
 
 func hasDependency(ch *chart.Chart, name string) bool {

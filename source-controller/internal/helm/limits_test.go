@@ -63,7 +63,7 @@ func FuzzLoadDirPath(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, p string) {
-		ch, err := LoadDir(filepath.Join(root, "src"), p, 0)
+		ch, err := LoadDir(context.Background(), filepath.Join(root, "src"), p, 0, nil)
 		if err == nil && ch.Name() == "outside" {
 			t.Fatalf("path %q loaded a chart outside the source", p)
 		}
