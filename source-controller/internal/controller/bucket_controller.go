@@ -184,13 +184,7 @@ func (r *BucketReconciler) bucketError(obj *sourcev1.Bucket, err error) error {
 
 // Finalize removes the stored artifacts.
 func (r *BucketReconciler) Finalize(_ context.Context, obj *sourcev1.Bucket) error {
-	if obj.Status.Artifact == nil {
-		return nil
-	}
-	if _, err := r.Storage.RemoveAll(*obj.Status.Artifact); err != nil {
-		return reconcile.Retry(sourcev1.StorageOperationFailedCondition, "removing artifacts: %v", err)
-	}
-	return nil
+	return removeArtifacts(r.Storage, obj.Status.Artifact)
 }
 
 // ignoreMatcher keeps keys not matched by the .gitignore-syntax patterns.

@@ -148,11 +148,5 @@ func (r *HelmChartReconciler) Reconcile(ctx context.Context, obj *sourcev1.HelmC
 
 // Finalize removes the stored charts.
 func (r *HelmChartReconciler) Finalize(_ context.Context, obj *sourcev1.HelmChart) error {
-	if obj.Status.Artifact == nil {
-		return nil
-	}
-	if _, err := r.Storage.RemoveAll(*obj.Status.Artifact); err != nil {
-		return reconcile.Retry(sourcev1.StorageOperationFailedCondition, "removing artifacts: %v", err)
-	}
-	return nil
+	return removeArtifacts(r.Storage, obj.Status.Artifact)
 }

@@ -178,11 +178,5 @@ func helmGetter(ctx context.Context, c client.Client, obj *sourcev1.HelmReposito
 
 // Finalize removes the stored indexes.
 func (r *HelmRepositoryReconciler) Finalize(_ context.Context, obj *sourcev1.HelmRepository) error {
-	if obj.Status.Artifact == nil {
-		return nil
-	}
-	if _, err := r.Storage.RemoveAll(*obj.Status.Artifact); err != nil {
-		return reconcile.Retry(sourcev1.StorageOperationFailedCondition, "removing artifacts: %v", err)
-	}
-	return nil
+	return removeArtifacts(r.Storage, obj.Status.Artifact)
 }

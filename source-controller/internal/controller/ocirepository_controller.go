@@ -95,13 +95,7 @@ func (r *OCIRepositoryReconciler) Reconcile(ctx context.Context, obj *sourcev1.O
 
 // Finalize removes the object's artifacts from storage.
 func (r *OCIRepositoryReconciler) Finalize(_ context.Context, obj *sourcev1.OCIRepository) error {
-	if obj.Status.Artifact == nil {
-		return nil
-	}
-	if _, err := r.Storage.RemoveAll(*obj.Status.Artifact); err != nil {
-		return reconcile.Retry(sourcev1.StorageOperationFailedCondition, "removing artifacts: %v", err)
-	}
-	return nil
+	return removeArtifacts(r.Storage, obj.Status.Artifact)
 }
 
 func ociTimeout(obj *sourcev1.OCIRepository) time.Duration {

@@ -5,12 +5,14 @@ import (
 	"context"
 	"crypto/tls"
 
+	"github.com/fluxcd/pkg/apis/meta"
 	"github.com/fluxcd/pkg/runtime/conditions"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sourcev1 "gotk.dev/pkg/apis/source/v1"
+	"gotk.dev/pkg/artifact"
 	"gotk.dev/pkg/oci"
 	"gotk.dev/pkg/runtime/reconcile"
 )
@@ -56,3 +58,15 @@ func markStorageFailed(obj conditions.Setter, reason string, err error) error {
 }
 
 func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
+
+// removeArtifacts deletes every stored artifact of the object that owns
+// art (its storage directory); nothing to do when it never had one.
+func removeArtifacts(storage *artifact.Storage, art *meta.Artifact) error {
+	if art == nil {
+		return nil
+	}
+	if _, err := storage.RemoveAll(*art); err != nil {
+		return reconcile.Retry(sourcev1.StorageOperationFailedCondition, "removing artifacts: %v", err)
+	}
+	return nil
+}
