@@ -1,7 +1,6 @@
 package controller
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os"
@@ -18,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	helmv2 "gotk.dev/pkg/apis/helm/v2"
+	"gotk.dev/pkg/testenv"
 )
 
 // benchChart is a small three-object chart: a ConfigMap, a Service and a
@@ -94,7 +94,7 @@ func BenchmarkHelmReleases100(b *testing.B) {
 
 	for i := 0; i < b.N; i++ {
 		prefix := fmt.Sprintf("bench%d-%d", time.Now().UnixNano()%100000, i)
-		resetPeakRSS()
+		testenv.ResetPeakRSS()
 		b.ResetTimer()
 		start := time.Now()
 		var wg sync.WaitGroup
@@ -136,7 +136,7 @@ func BenchmarkHelmReleases100(b *testing.B) {
 		elapsed := time.Since(start)
 		b.StopTimer()
 		b.ReportMetric(elapsed.Seconds(), "s-to-all-ready")
-		b.ReportMetric(float64(peakRSS())/(1<<20), "peak-RSS-MiB")
+		b.ReportMetric(float64(testenv.PeakRSSBytes())/(1<<20), "peak-RSS-MiB")
 		b.ReportMetric(float64(reconciler.Charts.Downloads()), "chart-downloads")
 		b.ReportMetric(avgActionSeconds(b, prefix), "avg-install-s")
 		cleanupBench(b, fast, prefix, n)
@@ -241,21 +241,3 @@ func cleanupBench(_ testing.TB, c client.Client, prefix string, n int) {
 }
 
 // resetPeakRSS resets the kernel's high-water mark of this process's RSS.
-func resetPeakRSS() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0o644) }
-
-// peakRSS returns VmHWM, the peak resident set size, in bytes.
-func peakRSS() int64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		if v, ok := strings.CutPrefix(s.Text(), "VmHWM:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
-}

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +18,7 @@ import (
 	"gotk.dev/image-automation-controller/internal/tagstore"
 	imagev1 "gotk.dev/pkg/apis/image/v1"
 	"gotk.dev/pkg/oci"
+	"gotk.dev/pkg/testenv"
 	"gotk.dev/pkg/testserver"
 )
 
@@ -74,7 +74,7 @@ func BenchmarkScan20kTags(b *testing.B) {
 	runtime.GC()
 	// Reset the peak RSS so VmHWM covers the scans, not the tag pushing
 	// above (Linux only; elsewhere the figure includes the setup).
-	_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
+	testenv.ResetPeakRSS()
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	b.ResetTimer()
@@ -93,7 +93,7 @@ func BenchmarkScan20kTags(b *testing.B) {
 	b.StopTimer()
 	runtime.ReadMemStats(&after)
 	b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/float64(b.N)/(1<<20), "heap-MiB/scan")
-	if hwm := vmHWM(); hwm > 0 {
+	if hwm := testenv.PeakRSSMiB(); hwm > 0 {
 		b.ReportMetric(hwm, "peak-RSS-MiB")
 	}
 }
@@ -146,24 +146,4 @@ func TestMain(m *testing.M) {
 	defer reg.Close()
 	fmt.Printf("registry %s\n", reg.Host())
 	_, _ = io.Copy(io.Discard, os.Stdin) // serve until the parent closes stdin
-}
-
-// vmHWM returns the process's peak resident set in MiB, or 0 where
-// /proc is not available.
-func vmHWM() float64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
-			if err == nil {
-				return kb / 1024
-			}
-		}
-	}
-	return 0
 }

@@ -4,12 +4,10 @@ import (
 	"context"
 	"fmt"
 	"math/rand"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -21,6 +19,7 @@ import (
 
 	sourcev1 "gotk.dev/pkg/apis/source/v1"
 	"gotk.dev/pkg/runtime/reconcile"
+	"gotk.dev/pkg/testenv"
 	"gotk.dev/pkg/testserver"
 	"gotk.dev/source-controller/internal/gitcache"
 )
@@ -123,7 +122,7 @@ func BenchmarkGitRepositoryManyOnOneURL(b *testing.B) {
 		b.ReportMetric(float64(srv.RequestCount("POST", "/app/git-upload-pack")), "fetches")
 		b.ReportMetric(float64(srv.RequestCount("GET", "/app/info/refs")), "listings")
 	}
-	b.ReportMetric(float64(peakRSS())/(1<<20), "peak-RSS-MiB")
+	b.ReportMetric(float64(testenv.PeakRSSBytes())/(1<<20), "peak-RSS-MiB")
 }
 
 // BenchmarkGitRepositoryManyDistinct creates 200 GitRepositories on 200
@@ -145,7 +144,7 @@ func BenchmarkGitRepositoryManyDistinct(b *testing.B) {
 		waitAllReady(g, ns, len(objs))
 		b.ReportMetric(time.Since(start).Seconds(), "s-to-all-ready")
 	}
-	b.ReportMetric(float64(peakRSS())/(1<<20), "peak-RSS-MiB")
+	b.ReportMetric(float64(testenv.PeakRSSBytes())/(1<<20), "peak-RSS-MiB")
 }
 
 // BenchmarkGitCLIShallowClones runs 200 `git clone --depth 1` of distinct
@@ -218,22 +217,5 @@ func waitAllReady(g Gomega, ns string, n int) {
 func resetPeakRSS() {
 	runtime.GC()
 	debug.FreeOSMemory()
-	_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
-}
-
-// peakRSS returns the process's peak resident set size in bytes (the
-// whole test process: controller, API clients and test servers).
-func peakRSS() int64 {
-	data, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			var kb int64
-			fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), &kb)
-			return kb * 1024
-		}
-	}
-	return 0
+	testenv.ResetPeakRSS()
 }

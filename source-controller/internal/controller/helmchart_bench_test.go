@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sourcev1 "gotk.dev/pkg/apis/source/v1"
+	"gotk.dev/pkg/testenv"
 )
 
 // BenchmarkHelmChartsFromOneIndex measures GOTK_BENCH_CHARTS (default
@@ -74,7 +75,7 @@ func BenchmarkHelmChartsFromOneIndex(b *testing.B) {
 		b.ReportMetric(time.Since(start).Seconds(), "s_to_all_ready")
 	}
 	b.ReportMetric(float64(n), "charts")
-	b.ReportMetric(peakRSSMiB(), "peak_RSS_MiB")
+	b.ReportMetric(testenv.PeakRSSMiB(), "peak_RSS_MiB")
 }
 
 // largeIndexServer serves an index of `versions` entries of chart "app"
@@ -106,21 +107,6 @@ func largeIndexServer(b *testing.B, versions int) *httptest.Server {
 	srv := httptest.NewServer(mux)
 	b.Cleanup(srv.Close)
 	return srv
-}
-
-// peakRSSMiB reads VmHWM of this process.
-func peakRSSMiB() float64 {
-	data, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if strings.HasPrefix(line, "VmHWM:") {
-			kb, _ := strconv.Atoi(strings.Fields(line)[1])
-			return float64(kb) / 1024
-		}
-	}
-	return 0
 }
 
 func namespaceObj(name string) *corev1.Namespace {

@@ -1,0 +1,36 @@
+package testenv
+
+import (
+	"bufio"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// PeakRSSBytes is this process's peak resident set size (Linux VmHWM), or
+// 0 where /proc is not available; benchmarks report it.
+func PeakRSSBytes() int64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err != nil {
+				return 0
+			}
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// PeakRSSMiB is PeakRSSBytes in MiB.
+func PeakRSSMiB() float64 { return float64(PeakRSSBytes()) / (1 << 20) }
+
+// ResetPeakRSS restarts the peak count (Linux clear_refs) so a figure
+// covers what follows, not the setup before it.
+func ResetPeakRSS() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
