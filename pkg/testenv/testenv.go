@@ -35,6 +35,8 @@ type Environment struct {
 	env       *envtest.Environment
 	workloads *workloads
 	cleanups  []func()
+	// removeDir is set when Dir is a temporary directory of this run.
+	removeDir bool
 }
 
 // AddCleanup registers fn to run when the environment stops, before the
@@ -112,7 +114,7 @@ func Start(ctx context.Context, opts ...Option) (*Environment, error) {
 	if err != nil {
 		return nil, fmt.Errorf("starting the control plane: %w", err)
 	}
-	e := &Environment{Config: cfg, Scheme: scheme, Dir: dir, env: env}
+	e := &Environment{Config: cfg, Scheme: scheme, Dir: dir, env: env, removeDir: o.stateDir == ""}
 	if err := e.setup(ctx, bin, o); err != nil {
 		return nil, errors.Join(err, e.Stop())
 	}
@@ -158,5 +160,8 @@ func (e *Environment) Stop() error {
 		e.workloads.stop()
 	}
 	errs = append(errs, e.env.Stop())
+	if e.removeDir {
+		errs = append(errs, os.RemoveAll(e.Dir))
+	}
 	return errors.Join(errs...)
 }

@@ -46,7 +46,8 @@ func startControllers(ctx context.Context, binDir, stateDir, kubeconfig string) 
 	storage := fmt.Sprintf("127.0.0.1:%d", c.storagePort)
 	extra := map[string][]string{
 		"source-controller": {"--events-addr=" + eventsURL, "--storage-path=" + filepath.Join(stateDir, "storage", "source"),
-			"--storage-addr=" + storage, "--storage-adv-addr=" + storage},
+			"--storage-addr=" + storage, "--storage-adv-addr=" + storage,
+			"--git-cache-path=" + filepath.Join(stateDir, "git-cache")},
 		"kustomize-controller":        {"--events-addr=" + eventsURL},
 		"helm-controller":             {"--events-addr=" + eventsURL},
 		"image-automation-controller": {"--events-addr=" + eventsURL, "--storage-path=" + filepath.Join(stateDir, "storage", "image")},

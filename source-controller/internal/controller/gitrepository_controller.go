@@ -91,6 +91,8 @@ func SetupGitRepository(ctx context.Context, mgr ctrl.Manager, rec events.Record
 			return nil, fmt.Errorf("git cache: %w", err)
 		}
 		o.CacheDir = dir
+		// Private means ours to remove when the controller stops.
+		go func() { <-ctx.Done(); _ = os.RemoveAll(dir) }()
 	}
 	if o.CacheEntries == 0 {
 		o.CacheEntries = 32
