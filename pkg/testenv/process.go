@@ -67,3 +67,14 @@ func (p *Process) Stop(grace time.Duration) {
 		<-p.done
 	}
 }
+
+// Kill sends SIGKILL to the process group and waits for the exit.
+func (p *Process) Kill() {
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+	<-p.done
+}

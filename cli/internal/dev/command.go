@@ -57,7 +57,7 @@ func NewCommand() *cobra.Command {
 // session is a running local control plane with its controllers.
 type session struct {
 	env   *testenv.Environment
-	procs *controllers
+	procs *testenv.Controllers
 	demo  *demo
 }
 
@@ -71,7 +71,7 @@ func run(ctx context.Context, o options) error {
 	fmt.Printf("✔ control plane and controllers are running (state in %s)\n\n", s.env.Dir)
 	fmt.Printf("  export KUBECONFIG=%s\n", s.env.Kubeconfig)
 	fmt.Printf("  gotk get all -A\n\n")
-	s.procs.printEndpoints()
+	printEndpoints(s.procs)
 	if s.demo != nil {
 		fmt.Printf("\n  repository: %s  (git clone it, change replicas, git push)\n", s.demo.repoURL)
 		fmt.Printf("  webhook:    curl -X POST %s\n", s.demo.hookURL)
@@ -91,7 +91,7 @@ func (s *session) watch(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case err := <-s.procs.exited:
+		case err := <-s.procs.Exited:
 			return err
 		case <-time.After(time.Second):
 		}
@@ -147,12 +147,13 @@ func start(ctx context.Context, o options) (*session, error) {
 		s.stop()
 		return nil, err
 	}
-	if err := s.procs.waitReady(ctx, o.timeout); err != nil {
+	if err := s.procs.WaitReady(ctx, o.timeout); err != nil {
 		s.stop()
 		return nil, err
 	}
+	fmt.Println("✔ controllers are ready")
 	if !o.noDemo {
-		if s.demo, err = startDemo(ctx, env.Client, stateDir, o.repo, o.path, s.procs.receiverPort); err != nil {
+		if s.demo, err = startDemo(ctx, env.Client, stateDir, o.repo, o.path, s.procs.ReceiverPort); err != nil {
 			s.stop()
 			return nil, err
 		}
@@ -165,7 +166,7 @@ func (s *session) stop() {
 		s.demo.close()
 	}
 	if s.procs != nil {
-		s.procs.stop()
+		s.procs.Stop()
 	}
 	fmt.Println("► stopping the control plane")
 	_ = s.env.Stop()

@@ -39,8 +39,8 @@ func TestDevSyncsTheSeedApp(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred())
 	defer s.stop()
 
-	g.Expect(s.procs.list).To(HaveLen(5))
-	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/nothing-here.tar.gz", s.procs.storagePort))
+	g.Expect(s.procs.List).To(HaveLen(5))
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/nothing-here.tar.gz", s.procs.StoragePort))
 	g.Expect(err).NotTo(HaveOccurred(), "artifact server reachable")
 	resp.Body.Close()
 	g.Expect(resp.StatusCode).To(Equal(http.StatusNotFound))
