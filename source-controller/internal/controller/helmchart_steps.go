@@ -11,7 +11,6 @@ import (
 	"github.com/fluxcd/pkg/apis/meta"
 	"github.com/fluxcd/pkg/runtime/conditions"
 	"helm.sh/helm/v3/pkg/chart"
-	"helm.sh/helm/v3/pkg/repo"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -59,45 +58,18 @@ func (r *HelmChartReconciler) fromRepository(ctx context.Context, obj *sourcev1.
 	if constraint == "" {
 		constraint = "*"
 	}
-	load := func() (*repo.IndexFile, error) {
-		path, err := r.Storage.LocalPath(*art)
-		if err != nil {
-			return nil, err
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return nil, err
-		}
-		return helm.ParseStoredIndex(data)
-	}
-	cv, err := r.IndexCache.Resolve(art.Digest, obj.Spec.Chart, constraint, load)
+	cv, err := r.resolveInRepository(&hr, obj.Spec.Chart, constraint)
 	if err != nil {
-		return nil, markFetchFailed(obj, reconcile.Retry(chartPullFailedReason, "no chart version of '%s' matches '%s' in HelmRepository '%s': %v",
-			obj.Spec.Chart, constraint, hr.Name, err))
+		return nil, markFetchFailed(obj, reconcile.Retry(chartPullFailedReason, "%v", err))
 	}
 	b := &chartBuild{version: cv.Version, sourceRevision: art.Revision, verb: "pulled"}
 	if r.upToDate(obj, b.version, "") {
 		b.upToDate = true
 		return b, nil
 	}
-	if len(cv.URLs) == 0 {
-		return nil, markFetchFailed(obj, reconcile.Retry(chartPullFailedReason, "chart '%s' %s has no download URL in the index", cv.Name, cv.Version))
-	}
-	chartURL, err := helm.ResolveURL(hr.Spec.URL, cv.URLs[0])
-	if err != nil {
-		return nil, markFetchFailed(obj, reconcile.Retry(chartPullFailedReason, "%v", err))
-	}
-	getter, err := helmGetter(ctx, r.Client, &hr)
+	data, err := r.downloadFromRepository(ctx, &hr, cv)
 	if err != nil {
 		return nil, markFetchFailed(obj, err)
-	}
-	data, err := getter.Get(ctx, chartURL, r.ChartMaxSize)
-	if err != nil {
-		reason := chartPullFailedReason
-		if helm.IsAuthError(err) {
-			reason = sourcev1.AuthenticationFailedReason
-		}
-		return nil, markFetchFailed(obj, reconcile.Retry(reason, "pulling chart '%s' %s: %v", cv.Name, cv.Version, err))
 	}
 	conditions.Delete(obj, sourcev1.FetchFailedCondition)
 	if b.chart, err = helm.LoadArchive(data, r.ChartFileMaxSize); err != nil {
@@ -137,7 +109,7 @@ func (r *HelmChartReconciler) fromArtifact(ctx context.Context, obj *sourcev1.He
 			obj.Spec.SourceRef.Kind, obj.Spec.SourceRef.Name, err))
 	}
 	conditions.Delete(obj, sourcev1.FetchFailedCondition)
-	ch, err := helm.LoadDir(ctx, dir, obj.Spec.Chart, r.ChartFileMaxSize, helm.FetchChart(DefaultHelmIndexMaxSize, r.ChartMaxSize, r.ChartFileMaxSize))
+	ch, err := helm.LoadDir(ctx, dir, obj.Spec.Chart, r.ChartFileMaxSize, r.dependencyCharts(obj.Namespace))
 	if err != nil {
 		var remote *helm.RemoteError
 		if errors.As(err, &remote) {

@@ -1,0 +1,134 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+
+	"helm.sh/helm/v3/pkg/chart"
+	"helm.sh/helm/v3/pkg/repo"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	sourcev1 "gotk.dev/pkg/apis/source/v1"
+	"gotk.dev/pkg/runtime/reconcile"
+	"gotk.dev/source-controller/internal/helm"
+)
+
+// resolveInRepository picks the newest version of chart matching
+// constraint from hr's stored index, parsed once per index digest.
+func (r *HelmChartReconciler) resolveInRepository(hr *sourcev1.HelmRepository, chartName, constraint string) (*repo.ChartVersion, error) {
+	art := hr.Status.Artifact
+	if art == nil {
+		return nil, fmt.Errorf("HelmRepository '%s' has no artifact yet", hr.Name)
+	}
+	load := func() (*repo.IndexFile, error) {
+		path, err := r.Storage.LocalPath(*art)
+		if err != nil {
+			return nil, err
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		return helm.ParseStoredIndex(data)
+	}
+	cv, err := r.IndexCache.Resolve(art.Digest, chartName, constraint, load)
+	if err != nil {
+		return nil, fmt.Errorf("no chart version of '%s' matches '%s' in HelmRepository '%s': %v", chartName, constraint, hr.Name, err)
+	}
+	return cv, nil
+}
+
+// downloadFromRepository fetches the packaged chart cv lists, with hr's
+// credentials and TLS settings, within the chart size limit.
+func (r *HelmChartReconciler) downloadFromRepository(ctx context.Context, hr *sourcev1.HelmRepository, cv *repo.ChartVersion) ([]byte, error) {
+	if len(cv.URLs) == 0 {
+		return nil, reconcile.Retry(chartPullFailedReason, "chart '%s' %s has no download URL in the index", cv.Name, cv.Version)
+	}
+	chartURL, err := helm.ResolveURL(hr.Spec.URL, cv.URLs[0])
+	if err != nil {
+		return nil, reconcile.Retry(chartPullFailedReason, "%v", err)
+	}
+	getter, err := helmGetter(ctx, r.Client, hr)
+	if err != nil {
+		return nil, err
+	}
+	data, err := getter.Get(ctx, chartURL, r.ChartMaxSize)
+	if err != nil {
+		reason := chartPullFailedReason
+		if helm.IsAuthError(err) {
+			reason = sourcev1.AuthenticationFailedReason
+		}
+		return nil, reconcile.Retry(reason, "pulling chart '%s' %s: %v", cv.Name, cv.Version, err)
+	}
+	return data, nil
+}
+
+// dependencyCharts resolves the remote dependencies of a chart packaged
+// from a source, as Flux does: an alias ("@name", "alias:name") names a
+// HelmRepository of the HelmChart's namespace; a URL that a HelmRepository
+// of the namespace declares goes through that repository's stored index and
+// credentials; any other URL is fetched anonymously.
+func (r *HelmChartReconciler) dependencyCharts(namespace string) helm.RemoteChart {
+	anonymous := helm.FetchChart(DefaultHelmIndexMaxSize, r.ChartMaxSize, r.ChartFileMaxSize)
+	return func(ctx context.Context, repository, name, version string) (*chart.Chart, error) {
+		hr, err := r.dependencyRepository(ctx, namespace, repository)
+		if err != nil {
+			return nil, err
+		}
+		if hr == nil {
+			return anonymous(ctx, repository, name, version)
+		}
+		if hr.Spec.Type == "oci" {
+			return nil, fmt.Errorf("HelmRepository '%s' is of type oci: OCI chart dependencies are not supported yet", hr.Name)
+		}
+		if version == "" {
+			version = "*"
+		}
+		cv, err := r.resolveInRepository(hr, name, version)
+		if err != nil {
+			return nil, &helm.RemoteError{Err: err}
+		}
+		data, err := r.downloadFromRepository(ctx, hr, cv)
+		if err != nil {
+			return nil, &helm.RemoteError{Err: err}
+		}
+		return helm.LoadArchive(data, r.ChartFileMaxSize)
+	}
+}
+
+// dependencyRepository finds the HelmRepository a dependency's repository
+// refers to: by name for an alias (an error naming it when absent), by URL
+// otherwise (nil when no HelmRepository declares it).
+func (r *HelmChartReconciler) dependencyRepository(ctx context.Context, namespace, repository string) (*sourcev1.HelmRepository, error) {
+	if alias, ok := helm.RepositoryAlias(repository); ok {
+		var hr sourcev1.HelmRepository
+		err := r.Client.Get(ctx, client.ObjectKey{Namespace: namespace, Name: alias}, &hr)
+		if apierrors.IsNotFound(err) {
+			return nil, &helm.RemoteError{Err: fmt.Errorf("repository alias %q: no HelmRepository '%s' in namespace '%s'", repository, alias, namespace)}
+		}
+		if err != nil {
+			return nil, &helm.RemoteError{Err: fmt.Errorf("repository alias %q: reading HelmRepository '%s': %w", repository, alias, err)}
+		}
+		return &hr, nil
+	}
+	var list sourcev1.HelmRepositoryList
+	if err := r.Client.List(ctx, &list, client.InNamespace(namespace)); err != nil {
+		return nil, &helm.RemoteError{Err: fmt.Errorf("listing HelmRepositories: %w", err)}
+	}
+	want := normaliseRepoURL(repository)
+	for i := range list.Items {
+		if hr := &list.Items[i]; hr.Spec.Type != "oci" && normaliseRepoURL(hr.Spec.URL) == want {
+			return hr, nil
+		}
+	}
+	return nil, nil
+}
+
+// normaliseRepoURL makes "https://host/charts/" and "https://host/charts"
+// the same repository.
+func normaliseRepoURL(u string) string {
+	return strings.TrimRight(u, "/")
+}
