@@ -25,11 +25,11 @@ import (
 // records the new inventory. Nothing is written when the preflight or a
 // stage's dry-run fails.
 func (run *run) apply(ctx context.Context, obj *kustomizev1.Kustomization) error {
-	target, err := run.r.targetClient(obj)
+	target, watcher, err := run.r.target(ctx, obj)
 	if err != nil {
-		return reconcile.Stall(kustomizev1.ReconciliationFailedReason, "%s", err)
+		return err
 	}
-	run.target = target
+	run.target, run.watcher = target, watcher
 	opts := run.applyOptions(obj)
 	opts.IgnoreFields = run.ignoreFields(obj)
 	cs, err := run.manager().Apply(ctx, run.objects, opts)
@@ -44,9 +44,9 @@ func (run *run) apply(ctx context.Context, obj *kustomizev1.Kustomization) error
 		applied = append(applied, inventory.FromObject(u))
 	}
 	run.applied = applied
-	if run.r.Drift != nil {
+	if run.watcher != nil {
 		// Watch what was applied, so drift is seen from now on.
-		run.r.Drift.Ensure(kinds(applied))
+		run.watcher.Ensure(kinds(applied))
 	}
 	if cs.Changed() {
 		run.event(obj, corev1.EventTypeNormal, kustomizev1.ProgressingReason, cs.String())
@@ -198,6 +198,12 @@ func serviceAccount(obj *kustomizev1.Kustomization, r *KustomizationReconciler) 
 }
 
 func impersonating(obj *kustomizev1.Kustomization, r *KustomizationReconciler) string {
+	if obj.Spec.KubeConfig != nil {
+		if sa := obj.Spec.ServiceAccountName; sa != "" {
+			return fmt.Sprintf("as service account %s/%s in the remote cluster: ", obj.Namespace, sa)
+		}
+		return "in the remote cluster: "
+	}
 	if sa := serviceAccount(obj, r); sa != "" && r.Config != nil {
 		return fmt.Sprintf("as service account %s/%s: ", obj.Namespace, sa)
 	}

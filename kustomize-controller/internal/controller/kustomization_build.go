@@ -12,6 +12,7 @@ import (
 	"gotk.dev/pkg/kustomize"
 	"gotk.dev/pkg/runtime/reconcile"
 
+	"gotk.dev/kustomize-controller/internal/drift"
 	"gotk.dev/kustomize-controller/internal/inventory"
 )
 
@@ -27,6 +28,8 @@ type run struct {
 	applied []inventory.Entry
 	// target is the client of the cluster objects are applied to.
 	target client.Client
+	// watcher sees drift in that cluster (nil: no drift watch).
+	watcher *drift.Watcher
 }
 
 // build runs kustomize over the artifact, then post-build substitution,

@@ -5,6 +5,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/fluxcd/pkg/runtime/events"
@@ -25,6 +26,7 @@ import (
 
 	"gotk.dev/kustomize-controller/internal/artifactcache"
 	"gotk.dev/kustomize-controller/internal/drift"
+	"gotk.dev/kustomize-controller/internal/remote"
 )
 
 // FieldManager is the server-side apply field manager, Flux's own, so
@@ -68,6 +70,10 @@ type KustomizationReconciler struct {
 	// Drift, when set, watches applied objects: drift is corrected within
 	// seconds and an unchanged reconcile does no work.
 	Drift *drift.Watcher
+	// Remote caches the clusters of spec.kubeConfig (nil: made on first use).
+	Remote *remote.Cache
+
+	remoteOnce sync.Once
 }
 
 // Options configure the controller's workers.
@@ -111,6 +117,8 @@ func (r *KustomizationReconciler) SetupWithManager(ctx context.Context, mgr ctrl
 		}
 		b = b.WatchesRawSource(source.Channel(r.driftEvents(), &handler.EnqueueRequestForObject{}))
 	}
+	// After driftEvents: remote clusters' watchers report to the same channel.
+	r.remoteCache().Bind(ctx)
 	return b.Complete(skeleton)
 }
 

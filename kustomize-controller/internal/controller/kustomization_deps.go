@@ -2,12 +2,14 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 
 	"github.com/fluxcd/pkg/apis/acl"
 	"github.com/fluxcd/pkg/runtime/conditions"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	kustomizev1 "gotk.dev/pkg/apis/kustomize/v1"
@@ -110,8 +112,15 @@ func (r *KustomizationReconciler) finalize(ctx context.Context, obj *kustomizev1
 	if err != nil || len(entries) == 0 {
 		return nil // nothing we can safely delete
 	}
-	target, err := r.targetClient(obj)
+	target, _, err := r.target(ctx, obj)
 	if err != nil {
+		var e *reconcile.Error
+		if obj.Spec.KubeConfig != nil && errors.As(err, &e) && e.Reason != kustomizev1.ReconciliationFailedReason {
+			// The remote cluster cannot be reached any more (its kubeconfig
+			// is gone or invalid): leave its objects, as Flux does.
+			ctrl.LoggerFrom(ctx).Info("not deleting the inventory: the remote cluster's kubeconfig cannot be used", "reason", e.Reason, "message", e.Error())
+			return nil
+		}
 		return err
 	}
 	run := &run{r: r, target: target}

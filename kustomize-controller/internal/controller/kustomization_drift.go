@@ -47,7 +47,16 @@ func (r *KustomizationReconciler) unchanged(ctx context.Context, obj *kustomizev
 	if r.Drift == nil {
 		return "", false
 	}
-	dirty := r.Drift.TakeDirty(client.ObjectKeyFromObject(obj))
+	watcher := r.Drift
+	if obj.Spec.KubeConfig != nil {
+		// Drift in another cluster is seen by that cluster's watcher.
+		cl, err := r.remoteCluster(ctx, obj)
+		if err != nil || cl.Drift == nil {
+			return "", false
+		}
+		watcher = cl.Drift
+	}
+	dirty := watcher.TakeDirty(client.ObjectKeyFromObject(obj))
 	token, requested := meta.ReconcileAnnotationValue(obj.GetAnnotations())
 	switch {
 	case dirty, requested && token != obj.Status.LastHandledReconcileAt,
@@ -63,7 +72,7 @@ func (r *KustomizationReconciler) unchanged(ctx context.Context, obj *kustomizev
 		return "", false
 	}
 	entries, err := inventory.Entries(obj.Status.Inventory)
-	if err != nil || !r.Drift.Ensure(kinds(entries)) {
+	if err != nil || !watcher.Ensure(kinds(entries)) {
 		return "", false
 	}
 	return art.Revision, true
@@ -91,8 +100,8 @@ var fightWarnings sync.Map
 // naming the manager and the fields).
 func (run *run) ignoreFields(obj *kustomizev1.Kustomization) func(u *unstructured.Unstructured) [][]string {
 	var fights map[string]drift.Fight
-	if run.r.Drift != nil {
-		fights = run.r.Drift.Fights()
+	if run.watcher != nil {
+		fights = run.watcher.Fights()
 	}
 	if len(obj.Spec.Ignore) == 0 && len(fights) == 0 {
 		return nil

@@ -24,8 +24,6 @@ type artifactSource interface {
 // yet, rather than ignoring them silently.
 func (run *run) unsupported(_ context.Context, obj *kustomizev1.Kustomization) error {
 	switch {
-	case obj.Spec.KubeConfig != nil:
-		return reconcile.Stall(kustomizev1.ReconciliationFailedReason, "spec.kubeConfig (applying to another cluster) is not supported yet")
 	case len(obj.Spec.HealthCheckExprs) > 0:
 		return reconcile.Stall(kustomizev1.HealthCheckFailedReason, "spec.healthCheckExprs (CEL health checks) are not supported yet")
 	}

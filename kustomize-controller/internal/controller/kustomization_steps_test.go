@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	kustomizev1 "gotk.dev/pkg/apis/kustomize/v1"
+	"gotk.dev/pkg/runtime/kubeconfig"
 	"gotk.dev/pkg/runtime/reconcile"
 )
 
@@ -118,10 +119,12 @@ func TestHealthChecks(t *testing.T) {
 	newGitRepository(t, ns, "repo", publish(t, map[string]string{"cm.yaml": configMap(ns, "a", "")}))
 	// A stalled Kustomization is a failed object for kstatus: the health
 	// check fails fast, naming it and why.
+	g.Expect(env.Client.Create(context.Background(), &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "remote"},
+		Data: map[string][]byte{"value": []byte(execKubeconfig)}})).To(Succeed())
 	broken := newKustomization(t, ns, "broken", "repo", func(ks *kustomizev1.Kustomization) {
 		ks.Spec.KubeConfig = &meta.KubeConfigReference{SecretRef: &meta.SecretKeyReference{Name: "remote"}}
 	})
-	waitReady(t, broken, metav1.ConditionFalse, kustomizev1.ReconciliationFailedReason, 30*time.Second)
+	waitReady(t, broken, metav1.ConditionFalse, kubeconfig.ReasonInvalid, 30*time.Second)
 
 	ks := newKustomization(t, ns, "app", "repo", func(ks *kustomizev1.Kustomization) {
 		ks.Spec.Wait = true
@@ -130,7 +133,7 @@ func TestHealthChecks(t *testing.T) {
 	cur := waitReady(t, ks, metav1.ConditionFalse, kustomizev1.HealthCheckFailedReason, 30*time.Second)
 	msg := conditions.GetMessage(cur, meta.ReadyCondition)
 	g.Expect(msg).To(ContainSubstring("Kustomization/" + ns + "/broken: "))
-	g.Expect(msg).To(ContainSubstring("kubeConfig"))
+	g.Expect(msg).To(ContainSubstring("exec plugin"))
 	g.Expect(conditions.IsFalse(cur, kustomizev1.HealthyCondition)).To(BeTrue())
 	// The apply itself happened: health is checked after it.
 	g.Expect(exists(configMapGVK, ns, "a")).To(BeTrue())

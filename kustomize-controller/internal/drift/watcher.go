@@ -78,11 +78,17 @@ type stamp struct {
 // Start records the context informers run under and blocks until it
 // ends (a manager Runnable).
 func (w *Watcher) Start(ctx context.Context) error {
+	w.Bind(ctx)
+	<-ctx.Done()
+	return nil
+}
+
+// Bind sets the context informers run under without blocking, for
+// watchers that are not a manager's Runnable (remote clusters).
+func (w *Watcher) Bind(ctx context.Context) {
 	w.mu.Lock()
 	w.ctx = ctx
 	w.mu.Unlock()
-	<-ctx.Done()
-	return nil
 }
 
 // NeedLeaderElection: every replica may watch (it only enqueues).
