@@ -52,6 +52,7 @@ func main() {
 			Charts:               chart.NewLoader(fetcher, chartCacheSize),
 			DependencyRequeue:    dependencyRequeue,
 			ImpersonationClients: action.NewImpersonator(c.Manager.GetConfig()).Clients,
+			Remotes:              action.NewRemotes(),
 		}
 		return r.SetupWithManager(context.Background(), c.Manager, controller.Options{
 			Concurrency: opts.Concurrent, RateLimiter: fluxcontroller.GetRateLimiter(opts.RateLimiter)})

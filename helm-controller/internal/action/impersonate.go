@@ -23,7 +23,7 @@ func NewImpersonator(cfg *rest.Config) *Impersonator {
 
 // Clients returns the clients impersonating namespace/serviceAccount.
 func (i *Impersonator) Clients(namespace, serviceAccount string) (*Clients, error) {
-	user := fmt.Sprintf("system:serviceaccount:%s:%s", namespace, serviceAccount)
+	user := ServiceAccountUser(namespace, serviceAccount)
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	if c, ok := i.clients[user]; ok {
@@ -37,4 +37,9 @@ func (i *Impersonator) Clients(namespace, serviceAccount string) (*Clients, erro
 	}
 	i.clients[user] = c
 	return c, nil
+}
+
+// ServiceAccountUser is the user name a service account is impersonated as.
+func ServiceAccountUser(namespace, serviceAccount string) string {
+	return fmt.Sprintf("system:serviceaccount:%s:%s", namespace, serviceAccount)
 }

@@ -68,6 +68,9 @@ type HelmReleaseReconciler struct {
 	// ImpersonationClients builds the clients of a service account; nil
 	// leaves serviceAccountName unsupported.
 	ImpersonationClients func(namespace, serviceAccount string) (*action.Clients, error)
+	// Remotes caches the clients of the clusters named in spec.kubeConfig;
+	// nil leaves kubeConfig unsupported.
+	Remotes *action.Remotes
 }
 
 // owned lists the conditions the steps set besides Ready, Reconciling and

@@ -16,6 +16,7 @@ import (
 
 	helmv2 "gotk.dev/pkg/apis/helm/v2"
 	sourcev1 "gotk.dev/pkg/apis/source/v1"
+	"gotk.dev/pkg/runtime/kubeconfig"
 	"gotk.dev/pkg/runtime/reconcile"
 
 	"gotk.dev/helm-controller/internal/action"
@@ -34,7 +35,7 @@ const maxActions = 6
 // is left to do. An unchanged, deployed release costs one storage read
 // and no Helm action.
 func (run *releaseRun) reconcileRelease(ctx context.Context, obj *helmv2.HelmRelease) error {
-	clients, err := run.clients(obj)
+	clients, err := run.clients(ctx, obj)
 	if err != nil {
 		return err
 	}
@@ -418,10 +419,12 @@ func (run *releaseRun) finalize(ctx context.Context, obj *helmv2.HelmRelease) er
 	if obj.Spec.Suspend {
 		return nil
 	}
-	clients, err := run.clients(obj)
+	clients, err := run.clients(ctx, obj)
 	if err != nil {
-		if reconcile.IsStalling(err) {
-			// The release cannot be reached; do not block the deletion.
+		if reconcile.IsStalling(err) || reconcile.Classify(err, "").Reason == kubeconfig.ReasonNotFound {
+			// The release cannot be reached (a refused kubeconfig, or its
+			// Secret deleted with the HelmRelease, as when a namespace is
+			// deleted); do not block the deletion.
 			run.event(obj, corev1.EventTypeWarning, helmv2.UninstallFailedReason, "release left installed: "+err.Error())
 			return nil
 		}
@@ -442,6 +445,9 @@ func (run *releaseRun) finalize(ctx context.Context, obj *helmv2.HelmRelease) er
 	if res != nil && res.Release != nil {
 		run.event(obj, corev1.EventTypeNormal, helmv2.UninstallSucceededReason,
 			fmt.Sprintf("Helm uninstall succeeded for release %s", release.FullName(res.Release)))
+	}
+	if key := remoteKey(obj); key != "" && run.r.Remotes != nil {
+		run.r.Remotes.Forget(key)
 	}
 	return nil
 }

@@ -22,7 +22,6 @@ import (
 	"gotk.dev/pkg/artifact"
 	"gotk.dev/pkg/runtime/reconcile"
 
-	"gotk.dev/helm-controller/internal/action"
 	"gotk.dev/helm-controller/internal/chart"
 	"gotk.dev/helm-controller/internal/values"
 )
@@ -239,23 +238,4 @@ func (run *releaseRun) composeValues(ctx context.Context, obj *helmv2.HelmReleas
 	run.values = vals
 	run.valuesDigest = values.Digest(vals)
 	return nil
-}
-
-// clients returns the Kubernetes clients of the release: the
-// controller's, or those of spec.serviceAccountName.
-func (run *releaseRun) clients(obj *helmv2.HelmRelease) (*action.Clients, error) {
-	if obj.Spec.KubeConfig != nil {
-		return nil, reconcile.Stall(ReasonUnsupported, "spec.kubeConfig is not supported yet")
-	}
-	if sa := obj.Spec.ServiceAccountName; sa != "" {
-		if run.r.ImpersonationClients == nil {
-			return nil, reconcile.Stall(ReasonUnsupported, "spec.serviceAccountName is not supported by this controller")
-		}
-		c, err := run.r.ImpersonationClients(obj.Namespace, sa)
-		if err != nil {
-			return nil, reconcile.Retry(helmv2.InitFailedReason, "clients for service account %s/%s: %w", obj.Namespace, sa, err)
-		}
-		return c, nil
-	}
-	return run.r.Clients, nil
 }

@@ -96,6 +96,7 @@ func startController(t *testing.T) {
 			Charts:               chart.NewLoader(fetcher, 0),
 			DependencyRequeue:    time.Second,
 			ImpersonationClients: action.NewImpersonator(env.Config).Clients,
+			Remotes:              action.NewRemotes(),
 		}
 		if err := reconciler.SetupWithManager(context.Background(), mgr, Options{Concurrency: testConcurrency(),
 			RateLimiter: fluxcontroller.GetRateLimiter(fluxcontroller.RateLimiterOptions{MinRetryDelay: 100 * time.Millisecond, MaxRetryDelay: 5 * time.Second})}); err != nil {
