@@ -105,7 +105,7 @@ func (run *run) health(ctx context.Context, obj *kustomizev1.Kustomization) erro
 		return nil
 	}
 	start := time.Now()
-	checker := &health.Checker{Client: run.target, PollInterval: run.r.HealthPollInterval,
+	checker := &health.Checker{Client: run.target, PollInterval: run.r.HealthPollInterval, Exprs: run.exprs,
 		Canceled: func(ctx context.Context) (string, bool) {
 			// A new revision makes this wait moot: stop and apply it.
 			art, err := run.r.sourceArtifact(ctx, obj)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	kustomizev1 "gotk.dev/pkg/apis/kustomize/v1"
@@ -13,6 +14,7 @@ import (
 	"gotk.dev/pkg/runtime/reconcile"
 
 	"gotk.dev/kustomize-controller/internal/drift"
+	"gotk.dev/kustomize-controller/internal/health"
 	"gotk.dev/kustomize-controller/internal/inventory"
 )
 
@@ -30,6 +32,8 @@ type run struct {
 	target client.Client
 	// watcher sees drift in that cluster (nil: no drift watch).
 	watcher *drift.Watcher
+	// exprs are the compiled spec.healthCheckExprs.
+	exprs map[schema.GroupKind]*health.Expressions
 }
 
 // build runs kustomize over the artifact, then post-build substitution,

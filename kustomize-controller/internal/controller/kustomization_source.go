@@ -12,6 +12,8 @@ import (
 	kustomizev1 "gotk.dev/pkg/apis/kustomize/v1"
 	sourcev1 "gotk.dev/pkg/apis/source/v1"
 	"gotk.dev/pkg/runtime/reconcile"
+
+	"gotk.dev/kustomize-controller/internal/health"
 )
 
 // artifactSource is a source kind that publishes an artifact.
@@ -21,12 +23,14 @@ type artifactSource interface {
 }
 
 // unsupported stalls on spec fields this controller does not implement
-// yet, rather than ignoring them silently.
+// yet, rather than ignoring them silently, and on CEL expressions that do
+// not compile (before anything is applied).
 func (run *run) unsupported(_ context.Context, obj *kustomizev1.Kustomization) error {
-	switch {
-	case len(obj.Spec.HealthCheckExprs) > 0:
-		return reconcile.Stall(kustomizev1.HealthCheckFailedReason, "spec.healthCheckExprs (CEL health checks) are not supported yet")
+	exprs, err := health.CompileExprs(obj.Spec.HealthCheckExprs)
+	if err != nil {
+		return reconcile.Stall(kustomizev1.InvalidCELExpressionReason, "%s", err)
 	}
+	run.exprs = exprs
 	for _, d := range obj.Spec.DependsOn {
 		if d.ReadyExpr != "" {
 			return reconcile.Stall(kustomizev1.DependencyNotReadyReason, "dependsOn[].readyExpr (CEL) is not supported yet (dependency %s)", d.Name)

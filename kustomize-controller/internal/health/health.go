@@ -11,6 +11,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -29,6 +30,9 @@ type Checker struct {
 	// Canceled, when set, is asked between reads whether the wait is
 	// moot (a new source revision arrived); it returns the reason.
 	Canceled func(ctx context.Context) (string, bool)
+	// Exprs, when set, decide the health of their kinds instead of kstatus
+	// (spec.healthCheckExprs).
+	Exprs map[schema.GroupKind]*Expressions
 }
 
 // ErrCanceled is wrapped when Canceled ended the wait.
@@ -108,6 +112,10 @@ func (c *Checker) One(ctx context.Context, e inventory.Entry) Result {
 			return Result{Entry: e, Status: status.NotFoundStatus, Message: "not found"}
 		}
 		return Result{Entry: e, Status: status.UnknownStatus, Message: err.Error()}
+	}
+	if x, ok := c.Exprs[u.GroupVersionKind().GroupKind()]; ok {
+		st, msg := x.Evaluate(u)
+		return Result{Entry: e, Status: st, Message: msg}
 	}
 	res, err := status.Compute(u)
 	if err != nil {

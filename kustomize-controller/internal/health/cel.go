@@ -1,0 +1,122 @@
+package health
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/fluxcd/pkg/apis/kustomize"
+	"github.com/google/cel-go/cel"
+	"github.com/google/cel-go/common/types"
+	"github.com/google/cel-go/ext"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
+)
+
+// celCostLimit bounds one evaluation: the expressions come from users.
+const celCostLimit = 1_000_000
+
+// objectVariables are the object's top-level fields, declared as variables
+// so Flux's expressions ("status.phase == 'Ready'") work as written; the
+// whole object is also "self".
+var objectVariables = []string{"apiVersion", "kind", "metadata", "spec", "status"}
+
+// Expressions are the compiled healthCheckExprs of one kind.
+type Expressions struct {
+	inProgress, failed, current *expr
+}
+
+type expr struct {
+	field, source string
+	program       cel.Program
+}
+
+// CompileExprs compiles spec.healthCheckExprs, keyed by the group and kind
+// they apply to. The error names the entry, the expression and the fault.
+func CompileExprs(checks []kustomize.CustomHealthCheck) (map[schema.GroupKind]*Expressions, error) {
+	if len(checks) == 0 {
+		return nil, nil
+	}
+	opts := []cel.EnvOption{cel.Variable("self", cel.DynType), cel.OptionalTypes(), ext.Strings()}
+	for _, v := range objectVariables {
+		opts = append(opts, cel.Variable(v, cel.DynType))
+	}
+	env, err := cel.NewEnv(opts...)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[schema.GroupKind]*Expressions, len(checks))
+	for i, hc := range checks {
+		where := fmt.Sprintf("healthCheckExprs[%d] (%s %s)", i, hc.APIVersion, hc.Kind)
+		gv, err := schema.ParseGroupVersion(hc.APIVersion)
+		if err != nil || hc.Kind == "" {
+			return nil, fmt.Errorf("%s: apiVersion and kind must name a kind", where)
+		}
+		gk := schema.GroupKind{Group: gv.Group, Kind: hc.Kind}
+		if _, dup := out[gk]; dup {
+			return nil, fmt.Errorf("%s: %s has expressions twice", where, gk)
+		}
+		if strings.TrimSpace(hc.Current) == "" {
+			return nil, fmt.Errorf("%s: current is required", where)
+		}
+		e := &Expressions{}
+		for _, f := range []struct {
+			name, src string
+			dst       **expr
+		}{{"inProgress", hc.InProgress, &e.inProgress}, {"failed", hc.Failed, &e.failed}, {"current", hc.Current, &e.current}} {
+			if strings.TrimSpace(f.src) == "" {
+				continue
+			}
+			ast, iss := env.Compile(f.src)
+			if iss.Err() != nil {
+				return nil, fmt.Errorf("%s: %s expression %q does not compile: %s", where, f.name, f.src, iss.Err())
+			}
+			if t := ast.OutputType(); !t.IsExactType(types.BoolType) && !t.IsExactType(types.DynType) {
+				return nil, fmt.Errorf("%s: %s expression %q returns %s, not a bool", where, f.name, f.src, t)
+			}
+			prg, err := env.Program(ast, cel.CostLimit(celCostLimit))
+			if err != nil {
+				return nil, fmt.Errorf("%s: %s expression %q: %s", where, f.name, f.src, err)
+			}
+			*f.dst = &expr{field: f.name, source: f.src, program: prg}
+		}
+		out[gk] = e
+	}
+	return out, nil
+}
+
+// Evaluate tells the object's status: in progress while the controller of
+// the kind has not observed its latest generation, then the first of
+// inProgress, failed, current that is true; none true is in progress. An
+// expression that cannot be evaluated (a field not set yet) also leaves the
+// object in progress, so the wait goes on until the timeout, as in Flux.
+func (e *Expressions) Evaluate(u *unstructured.Unstructured) (status.Status, string) {
+	observed, found, _ := unstructured.NestedInt64(u.Object, "status", "observedGeneration")
+	if found && observed != u.GetGeneration() {
+		return status.InProgressStatus, fmt.Sprintf("status.observedGeneration %d is not generation %d yet", observed, u.GetGeneration())
+	}
+	vars := map[string]any{"self": u.Object}
+	for _, v := range objectVariables {
+		if val, ok := u.Object[v]; ok {
+			vars[v] = val
+		}
+	}
+	for _, x := range []struct {
+		e *expr
+		s status.Status
+	}{{e.inProgress, status.InProgressStatus}, {e.failed, status.FailedStatus}, {e.current, status.CurrentStatus}} {
+		if x.e == nil {
+			continue
+		}
+		val, _, err := x.e.program.Eval(vars)
+		if err != nil {
+			return status.InProgressStatus, fmt.Sprintf("%s expression %q: %s", x.e.field, x.e.source, err)
+		}
+		if b, ok := val.Value().(bool); !ok {
+			return status.InProgressStatus, fmt.Sprintf("%s expression %q returned %v, not a bool", x.e.field, x.e.source, val.Value())
+		} else if b {
+			return x.s, fmt.Sprintf("%s expression %q is true", x.e.field, x.e.source)
+		}
+	}
+	return status.InProgressStatus, fmt.Sprintf("current expression %q is not true yet", e.current.source)
+}

@@ -1,0 +1,82 @@
+package health
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/fluxcd/pkg/apis/kustomize"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
+)
+
+func widgetCheck(current, inProgress, failed string) kustomize.CustomHealthCheck {
+	return kustomize.CustomHealthCheck{APIVersion: "example.gotk.dev/v1", Kind: "Widget",
+		HealthCheckExpressions: kustomize.HealthCheckExpressions{Current: current, InProgress: inProgress, Failed: failed}}
+}
+
+func TestCompileExprsRefusesBadInput(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		checks  []kustomize.CustomHealthCheck
+		wantErr string
+	}{
+		{name: "syntax", checks: []kustomize.CustomHealthCheck{widgetCheck("status.phase ==", "", "")},
+			wantErr: `healthCheckExprs[0] (example.gotk.dev/v1 Widget): current expression "status.phase ==" does not compile`},
+		{name: "not a bool", checks: []kustomize.CustomHealthCheck{widgetCheck("'ready'", "", "")}, wantErr: "returns string, not a bool"},
+		{name: "unknown variable", checks: []kustomize.CustomHealthCheck{widgetCheck("true", "", "object.status == 1")}, wantErr: `failed expression "object.status == 1" does not compile`},
+		{name: "no current", checks: []kustomize.CustomHealthCheck{widgetCheck("", "true", "")}, wantErr: "current is required"},
+		{name: "no kind", checks: []kustomize.CustomHealthCheck{{APIVersion: "v1", HealthCheckExpressions: kustomize.HealthCheckExpressions{Current: "true"}}}, wantErr: "must name a kind"},
+		{name: "twice", checks: []kustomize.CustomHealthCheck{widgetCheck("true", "", ""), widgetCheck("true", "", "")}, wantErr: "twice"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := CompileExprs(tc.checks)
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("error %v, want one containing %q", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestExpressionsEvaluate(t *testing.T) {
+	exprs, err := CompileExprs([]kustomize.CustomHealthCheck{widgetCheck(
+		"status.phase == 'Ready'",
+		"self.status.?phase.orValue('') == 'Pending'",
+		"status.conditions.exists(c, c.type == 'Failed' && c.status == 'True')")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := exprs[schema.GroupKind{Group: "example.gotk.dev", Kind: "Widget"}]
+	if x == nil {
+		t.Fatal("no expressions for Widget")
+	}
+	for _, tc := range []struct {
+		name    string
+		status  map[string]any
+		gen     int64
+		want    status.Status
+		wantMsg string
+	}{
+		{name: "no status yet", want: status.InProgressStatus, wantMsg: "Pending"},
+		{name: "pending", status: map[string]any{"phase": "Pending"}, want: status.InProgressStatus, wantMsg: `inProgress expression`},
+		{name: "failed", status: map[string]any{"phase": "Broken", "conditions": []any{map[string]any{"type": "Failed", "status": "True"}}},
+			want: status.FailedStatus, wantMsg: `failed expression "status.conditions.exists`},
+		{name: "missing field is in progress", status: map[string]any{"phase": "Starting"}, want: status.InProgressStatus, wantMsg: "no such key"},
+		{name: "ready", status: map[string]any{"phase": "Ready", "conditions": []any{}}, want: status.CurrentStatus, wantMsg: "current expression"},
+		{name: "old generation", status: map[string]any{"phase": "Ready", "conditions": []any{}, "observedGeneration": int64(1)}, gen: 2,
+			want: status.InProgressStatus, wantMsg: "observedGeneration 1 is not generation 2"},
+		{name: "none true", status: map[string]any{"phase": "Other", "conditions": []any{}}, want: status.InProgressStatus, wantMsg: "not true yet"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			u := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "example.gotk.dev/v1", "kind": "Widget",
+				"metadata": map[string]any{"name": "w", "generation": tc.gen}}}
+			if tc.status != nil {
+				u.Object["status"] = tc.status
+			}
+			got, msg := x.Evaluate(u)
+			if got != tc.want || !strings.Contains(msg, tc.wantMsg) {
+				t.Fatalf("got %s %q, want %s containing %q", got, msg, tc.want, tc.wantMsg)
+			}
+		})
+	}
+}
