@@ -135,6 +135,8 @@ func (r *HelmReleaseReconciler) SetupWithManager(ctx context.Context, mgr ctrl.M
 			builder.WithPredicates(predicates.SourceRevisionChanged{})).
 		Watches(&sourcev1.OCIRepository{}, handler.EnqueueRequestsFromMapFunc(r.releasesForSource(sourcev1.OCIRepositoryKind)),
 			builder.WithPredicates(predicates.SourceRevisionChanged{})).
+		Watches(&sourcev1.ExternalArtifact{}, handler.EnqueueRequestsFromMapFunc(r.releasesForSource(sourcev1.ExternalArtifactKind)),
+			builder.WithPredicates(predicates.SourceRevisionChanged{})).
 		// Only metadata of ConfigMaps and Secrets is watched, and only
 		// labelled ones pass: their content is read when reconciling.
 		WatchesMetadata(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.releasesForValues("ConfigMap")),

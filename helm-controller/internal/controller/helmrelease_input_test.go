@@ -1,6 +1,9 @@
 package controller
 
 import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
 	"context"
 	"testing"
 	"time"
@@ -46,6 +49,8 @@ spec:
     image: example.com/hook:1
 `,
 	}), "0.1.0")
+	// An artifact that is a tarball but not a chart.
+	publishChart(t, ns, "notchart", tarGz(t, map[string]string{"notchart/README.md": "no chart here\n"}), "0.1.0")
 	// A HelmChart source-controller could not build: no artifact, and
 	// Ready=False says why.
 	g0 := NewWithT(t)
@@ -67,8 +72,8 @@ spec:
 	}{
 		{name: "missing-source", mutate: func(hr *helmv2.HelmRelease) { hr.Spec.ChartRef.Name = "nope" },
 			cond: meta.ReadyCondition, reason: helmv2.ArtifactFailedReason, message: "chart source HelmChart '" + ns + "/nope' not found"},
-		{name: "unsupported-kind", mutate: func(hr *helmv2.HelmRelease) { hr.Spec.ChartRef.Kind = sourcev1.ExternalArtifactKind },
-			cond: meta.StalledCondition, reason: helmv2.InvalidChartReferenceReason, message: `chartRef kind "ExternalArtifact" is not supported`},
+		{name: "not-a-chart", mutate: func(hr *helmv2.HelmRelease) { hr.Spec.ChartRef.Name = "notchart" },
+			cond: meta.StalledCondition, reason: helmv2.ArtifactFailedReason, message: "invalid chart artifact: Chart.yaml file is missing"},
 		{name: "missing-values-ref", mutate: func(hr *helmv2.HelmRelease) {
 			hr.Spec.ValuesFrom = []meta.ValuesReference{{Kind: "ConfigMap", Name: "absent"}}
 		}, cond: meta.ReadyCondition, reason: ReasonValuesError, message: `values from ConfigMap/absent key "values.yaml": ConfigMap not found`},
@@ -165,4 +170,27 @@ func TestDependsOnAndChartTemplate(t *testing.T) {
 	g.Eventually(func() bool {
 		return apierrors.IsNotFound(env.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: hcName}, &sourcev1.HelmChart{}))
 	}, 60*time.Second).Should(BeTrue())
+}
+
+// tarGz packs files (path → content) into a gzipped tarball.
+func tarGz(t *testing.T, files map[string]string) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	gz := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(gz)
+	for name, content := range files {
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(content)), Typeflag: tar.TypeReg}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write([]byte(content)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := gz.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }

@@ -99,7 +99,7 @@ func (run *releaseRun) desired(obj *helmv2.HelmRelease) release.Desired {
 		ConfigDigest: run.valuesDigest,
 		Revision:     run.chart.Metadata.Version,
 	}
-	if run.sourceKind == sourcev1.OCIRepositoryKind {
+	if digestSource(run.sourceKind) {
 		d.OCIDigest = run.artifact.Digest
 		if _, dg, ok := strings.Cut(run.artifact.Revision, "@"); ok {
 			d.OCIDigest = dg
@@ -111,6 +111,13 @@ func (run *releaseRun) desired(obj *helmv2.HelmRelease) release.Desired {
 	observed := obj.Status.ObservedPostRenderersDigest
 	d.SettingsChanged = observed != "" && observed != postrender.Digest(obj)
 	return d
+}
+
+// digestSource reports whether charts of a source kind are tracked by
+// artifact digest as well as chart version: an OCIRepository or an
+// ExternalArtifact can publish new content under an unchanged version.
+func digestSource(kind string) bool {
+	return kind == sourcev1.OCIRepositoryKind || kind == sourcev1.ExternalArtifactKind
 }
 
 // release runs an install or upgrade and records it; a failure goes to
@@ -396,7 +403,7 @@ func (run *releaseRun) event(obj *helmv2.HelmRelease, eventType, reason, msg str
 			md[helmv2.AppVersionEventAnnotation] = av
 		}
 	}
-	if run.sourceKind == sourcev1.OCIRepositoryKind && run.artifact != nil {
+	if digestSource(run.sourceKind) && run.artifact != nil {
 		md[helmv2.OCIDigestEventAnnotation] = run.artifact.Digest
 	}
 	run.r.Events.AnnotatedEventf(obj, nil, md, eventType, reason, "Reconcile", "%s", msg)

@@ -184,8 +184,10 @@ func (run *releaseRun) loadChart(ctx context.Context, obj *helmv2.HelmRelease) e
 		src = &sourcev1.HelmChart{}
 	case sourcev1.OCIRepositoryKind:
 		src = &sourcev1.OCIRepository{}
+	case sourcev1.ExternalArtifactKind:
+		src = &sourcev1.ExternalArtifact{}
 	default:
-		return reconcile.Stall(helmv2.InvalidChartReferenceReason, "chartRef kind %q is not supported (want HelmChart or OCIRepository)", kind)
+		return reconcile.Stall(helmv2.InvalidChartReferenceReason, "chartRef kind %q is not supported (want HelmChart, OCIRepository or ExternalArtifact)", kind)
 	}
 	if err := run.r.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, src); err != nil {
 		if apierrors.IsNotFound(err) {
