@@ -58,6 +58,9 @@ type Options struct {
 type plan struct {
 	obj    *unstructured.Unstructured
 	action Action
+	// takeover, when set, moves kubectl's fields to this controller
+	// before the apply (see takeoverPatch).
+	takeover client.Patch
 }
 
 // Apply validates and applies objs stage by stage. Nothing of a stage is
@@ -198,6 +201,11 @@ func (m *Manager) dryRun(ctx context.Context, objs []*unstructured.Unstructured,
 			if err := m.checkOwner(ctx, u, live, o); err != nil {
 				return err
 			}
+			takeover, err := takeoverPatch(u, live, m.FieldManager)
+			if err != nil {
+				return fmt.Errorf("%s: %w", kustomize.ObjectRef(u), err)
+			}
+			plans[i].takeover = takeover
 			if o.IgnoreFields != nil {
 				if paths := o.IgnoreFields(u); len(paths) > 0 {
 					u = u.DeepCopy()
@@ -220,7 +228,7 @@ func (m *Manager) dryRun(ctx context.Context, objs []*unstructured.Unstructured,
 		switch {
 		case !exists:
 			plans[i].action = Created
-		case sameObject(dry, live):
+		case sameObject(dry, live) && plans[i].takeover == nil:
 			plans[i].action = Unchanged
 		default:
 			plans[i].action = Configured
@@ -261,6 +269,12 @@ func (m *Manager) write(ctx context.Context, plans []plan) error {
 		case Recreated:
 			if err := m.recreate(ctx, p.obj); err != nil {
 				return err
+			}
+		default:
+			if p.takeover != nil {
+				if err := m.Client.Patch(ctx, p.obj.DeepCopy(), p.takeover); err != nil {
+					return fmt.Errorf("%s: taking over the fields of kubectl's field managers failed: %s", kustomize.ObjectRef(p.obj), apiMessage(err))
+				}
 			}
 		}
 		obj := p.obj.DeepCopy()
