@@ -16,6 +16,7 @@ import (
 	"gotk.dev/pkg/artifact"
 	"gotk.dev/pkg/runtime/manager"
 
+	"gotk.dev/kustomize-controller/internal/apply"
 	"gotk.dev/kustomize-controller/internal/artifactcache"
 	"gotk.dev/kustomize-controller/internal/controller"
 	"gotk.dev/kustomize-controller/internal/drift"
@@ -34,6 +35,7 @@ func main() {
 		artifactCacheBytes    int64
 		sopsAgeSecret         string
 		noRemoteBases         bool
+		customStageKinds      string
 	)
 	opts.BindFlags(pflag.CommandLine, 4, true)
 	pflag.IntVar(&concurrentSSA, "concurrent-ssa", 4, "The number of parallel server-side apply requests per Kustomization.")
@@ -44,7 +46,13 @@ func main() {
 	pflag.Int64Var(&artifactCacheBytes, "artifact-cache-bytes", artifactcache.DefaultMaxBytes, "The memory bound of the cache of extracted artifacts.")
 	pflag.StringVar(&sopsAgeSecret, "sops-age-secret", "", "The name of a Secret in the controller's namespace holding age keys (*.agekey) for SOPS decryption.")
 	pflag.BoolVar(&noRemoteBases, "no-remote-bases", true, "Refuse kustomize remote bases (Git or HTTP URLs in resources); only true is supported.")
+	pflag.StringVar(&customStageKinds, "custom-apply-stage-kinds", "", "Comma-separated Kind or group/Kind list applied after CRDs and Namespaces and ready before the other objects are applied (e.g. Role,rbac.authorization.k8s.io/RoleBinding).")
 	pflag.Parse()
+	stageKinds, err := apply.ParseStageKinds(customStageKinds)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, controllerName+": --custom-apply-stage-kinds: "+err.Error())
+		os.Exit(2)
+	}
 	if !noRemoteBases {
 		// Builds run in memory over the verified artifact only; fetching
 		// remote bases (git, disk checkout, network) is not supported yet.
@@ -67,6 +75,7 @@ func main() {
 			RequeueDependency:     requeueDependency,
 			DefaultServiceAccount: defaultServiceAccount,
 			StrictSubstitution:    true,
+			CustomStageKinds:      stageKinds,
 			Drift: &drift.Watcher{
 				Client:       metadata.NewForConfigOrDie(c.Manager.GetConfig()),
 				Mapper:       c.Manager.GetRESTMapper(),

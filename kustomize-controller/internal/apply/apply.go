@@ -35,6 +35,9 @@ type Manager struct {
 	// NamespaceReader, when set, is a cached reader tried first for
 	// namespace lookups; a miss is confirmed with Client.
 	NamespaceReader client.Reader
+	// CustomStageKinds are applied in a stage of their own after the
+	// definitions and waited for before the rest.
+	CustomStageKinds []StageKind
 }
 
 // Options describe one apply.
@@ -72,7 +75,7 @@ func (m *Manager) Apply(ctx context.Context, objs []*unstructured.Unstructured, 
 		return nil, err
 	}
 	var cs ChangeSet
-	for i, stage := range stages(objs) {
+	for i, stage := range m.stages(objs) {
 		if len(stage) == 0 {
 			continue
 		}
@@ -86,8 +89,13 @@ func (m *Manager) Apply(ctx context.Context, objs []*unstructured.Unstructured, 
 		for _, p := range plans {
 			cs = append(cs, Change{Object: kustomize.ObjectRef(p.obj), Action: p.action})
 		}
-		if i == 0 {
+		switch i {
+		case stageDefinitions:
 			if err := m.waitEstablished(ctx, stage); err != nil {
+				return cs, err
+			}
+		case stageCustom:
+			if err := m.waitReady(ctx, stage); err != nil {
 				return cs, err
 			}
 		}

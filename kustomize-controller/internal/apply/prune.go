@@ -26,7 +26,7 @@ func (m *Manager) Prune(ctx context.Context, stale []inventory.Entry, o Options)
 	order := make([]inventory.Entry, len(stale))
 	copy(order, stale)
 	sort.SliceStable(order, func(i, j int) bool {
-		return stageOf(order[i].Object()) > stageOf(order[j].Object())
+		return m.stageOf(order[i].Object()) > m.stageOf(order[j].Object())
 	})
 	var cs ChangeSet
 	var failed []inventory.Entry

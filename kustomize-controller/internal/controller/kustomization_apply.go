@@ -128,7 +128,7 @@ func (run *run) health(ctx context.Context, obj *kustomizev1.Kustomization) erro
 }
 
 func (run *run) manager() *apply.Manager {
-	m := &apply.Manager{Client: run.target, FieldManager: FieldManager, Concurrency: run.r.ConcurrentSSA}
+	m := &apply.Manager{Client: run.target, FieldManager: FieldManager, Concurrency: run.r.ConcurrentSSA, CustomStageKinds: run.r.CustomStageKinds}
 	if run.target == run.r.Client {
 		// Impersonated applies read namespaces with their own rights.
 		m.NamespaceReader = run.r.Client

@@ -24,6 +24,7 @@ import (
 	"gotk.dev/pkg/runtime/predicates"
 	"gotk.dev/pkg/runtime/reconcile"
 
+	"gotk.dev/kustomize-controller/internal/apply"
 	"gotk.dev/kustomize-controller/internal/artifactcache"
 	"gotk.dev/kustomize-controller/internal/drift"
 	"gotk.dev/kustomize-controller/internal/remote"
@@ -72,6 +73,9 @@ type KustomizationReconciler struct {
 	Drift *drift.Watcher
 	// Remote caches the clusters of spec.kubeConfig (nil: made on first use).
 	Remote *remote.Cache
+	// CustomStageKinds are applied after CRDs and Namespaces and are ready
+	// before the rest is applied (--custom-apply-stage-kinds).
+	CustomStageKinds []apply.StageKind
 
 	remoteOnce sync.Once
 }
