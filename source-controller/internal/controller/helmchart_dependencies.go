@@ -3,11 +3,9 @@ package controller
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 
 	"helm.sh/helm/v3/pkg/chart"
-	"helm.sh/helm/v3/pkg/repo"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -18,21 +16,17 @@ import (
 
 // resolveInRepository picks the newest version of chart matching
 // constraint from hr's stored index, parsed once per index digest.
-func (r *HelmChartReconciler) resolveInRepository(hr *sourcev1.HelmRepository, chartName, constraint string) (*repo.ChartVersion, error) {
+func (r *HelmChartReconciler) resolveInRepository(hr *sourcev1.HelmRepository, chartName, constraint string) (*helm.ChartVersion, error) {
 	art := hr.Status.Artifact
 	if art == nil {
 		return nil, fmt.Errorf("HelmRepository '%s' has no artifact yet", hr.Name)
 	}
-	load := func() (*repo.IndexFile, error) {
+	load := func() (*helm.CompactIndex, error) {
 		path, err := r.Storage.LocalPath(*art)
 		if err != nil {
 			return nil, err
 		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return nil, err
-		}
-		return helm.ParseStoredIndex(data)
+		return helm.LoadCompactIndexFile(path)
 	}
 	cv, err := r.IndexCache.Resolve(art.Digest, chartName, constraint, load)
 	if err != nil {
@@ -43,7 +37,7 @@ func (r *HelmChartReconciler) resolveInRepository(hr *sourcev1.HelmRepository, c
 
 // downloadFromRepository fetches the packaged chart cv lists, with hr's
 // credentials and TLS settings, within the chart size limit.
-func (r *HelmChartReconciler) downloadFromRepository(ctx context.Context, hr *sourcev1.HelmRepository, cv *repo.ChartVersion) ([]byte, error) {
+func (r *HelmChartReconciler) downloadFromRepository(ctx context.Context, hr *sourcev1.HelmRepository, cv *helm.ChartVersion) ([]byte, error) {
 	if len(cv.URLs) == 0 {
 		return nil, reconcile.Retry(chartPullFailedReason, "chart '%s' %s has no download URL in the index", cv.Name, cv.Version)
 	}

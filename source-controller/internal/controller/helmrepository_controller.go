@@ -100,8 +100,9 @@ func (r *HelmRepositoryReconciler) Reconcile(ctx context.Context, obj *sourcev1.
 		}
 		return "", "", markFetchFailed(obj, reconcile.Retry(sourcev1.IndexationFailedReason, "failed to fetch Helm repository index: %v", err))
 	}
+	defer index.Remove()
 	conditions.Delete(obj, sourcev1.FetchFailedCondition)
-	if index.Normalised == nil {
+	if index.Path == "" {
 		// The served bytes are those of the stored artifact: nothing parsed, nothing stored.
 		conditions.MarkTrue(obj, sourcev1.ArtifactInStorageCondition, sourcev1.ArtifactUpToDateReason,
 			"artifact up-to-date with remote revision: '%s'", obj.Status.Artifact.Revision)
@@ -114,7 +115,7 @@ func (r *HelmRepositoryReconciler) Reconcile(ctx context.Context, obj *sourcev1.
 		return meta.SucceededReason, fmt.Sprintf("stored artifact: revision '%s'", revision), nil
 	}
 	art := r.Storage.NewArtifactFor(sourcev1.HelmRepositoryKind, obj, revision, "index-"+index.Digest+".yaml")
-	if err := r.store(obj, &art, index.Normalised); err != nil {
+	if err := r.store(obj, &art, index.Path); err != nil {
 		return "", "", err
 	}
 	art.Metadata = map[string]string{rawDigestKey: index.Raw}
@@ -122,7 +123,7 @@ func (r *HelmRepositoryReconciler) Reconcile(ctx context.Context, obj *sourcev1.
 	conditions.MarkTrue(obj, sourcev1.ArtifactInStorageCondition, meta.SucceededReason, "stored artifact: revision '%s'", revision)
 	if r.Events != nil {
 		r.Events.AnnotatedEventf(obj, nil, map[string]string{sourcev1.GroupVersion.Group + "/revision": revision},
-			corev1.EventTypeNormal, "NewArtifact", "Fetch", "stored fetched index of size %d from '%s'", len(index.Normalised), obj.Spec.URL)
+			corev1.EventTypeNormal, "NewArtifact", "Fetch", "stored fetched index of size %d from '%s'", index.Size, obj.Spec.URL)
 	}
 	if _, err := r.Storage.GarbageCollect(ctx, art, 5e9); err != nil {
 		return "", "", markStorageFailed(obj, sourcev1.ArchiveOperationFailedReason, fmt.Errorf("garbage collection: %w", err))
@@ -130,7 +131,7 @@ func (r *HelmRepositoryReconciler) Reconcile(ctx context.Context, obj *sourcev1.
 	return meta.SucceededReason, fmt.Sprintf("stored artifact: revision '%s'", revision), nil
 }
 
-func (r *HelmRepositoryReconciler) store(obj *sourcev1.HelmRepository, art *meta.Artifact, index []byte) error {
+func (r *HelmRepositoryReconciler) store(obj *sourcev1.HelmRepository, art *meta.Artifact, indexPath string) error {
 	unlock, err := r.Storage.Lock(*art)
 	if err != nil {
 		return reconcile.Retry(sourcev1.AcquireLockFailedReason, "%v", err)
@@ -139,7 +140,7 @@ func (r *HelmRepositoryReconciler) store(obj *sourcev1.HelmRepository, art *meta
 	if err := r.Storage.MkdirAllFor(*art); err != nil {
 		return markStorageFailed(obj, sourcev1.DirCreationFailedReason, err)
 	}
-	if err := r.Storage.AtomicWriteFile(art, bytesReader(index), 0o644); err != nil {
+	if err := r.Storage.CopyFromPath(art, indexPath); err != nil {
 		return markStorageFailed(obj, sourcev1.ArchiveOperationFailedReason, err)
 	}
 	url, err := r.Storage.Symlink(*art, "index.yaml")

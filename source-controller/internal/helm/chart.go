@@ -128,7 +128,8 @@ func FetchChart(indexMax, chartMax, fileMax int64) RemoteChart {
 		if err != nil {
 			return nil, err
 		}
-		parsed, err := ParseStoredIndex(index.Normalised)
+		defer index.Remove()
+		parsed, err := LoadCompactIndexFile(index.Path)
 		if err != nil {
 			return nil, err
 		}

@@ -3,6 +3,7 @@
 package helm
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -44,14 +45,28 @@ type Getter struct {
 
 // Get downloads u with at most maxBytes (0: no limit).
 func (g *Getter) Get(ctx context.Context, u string, maxBytes int64) ([]byte, error) {
+	var buf bytes.Buffer
+	if _, err := g.Download(ctx, u, maxBytes, &buf); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// Download copies u into w with at most maxBytes (0: no limit) and
+// returns the number of bytes written.
+func (g *Getter) Download(ctx context.Context, u string, maxBytes int64, w io.Writer) (int64, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
 	if g.Username != "" && (g.PassCredentials || sameHost(u, g.RepoURL)) {
 		req.SetBasicAuth(g.Username, g.Password)
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
+	// The transport serves this one request: a kept-alive connection would
+	// only hold two goroutines and buffers until the idle timeout, per
+	// chart pulled.
+	tr.DisableKeepAlives = true
 	if g.TLS != nil {
 		tr.TLSClientConfig = g.TLS
 	}
@@ -61,27 +76,27 @@ func (g *Getter) Get(ctx context.Context, u string, maxBytes int64) ([]byte, err
 	}
 	resp, err := (&http.Client{Transport: tr, Timeout: timeout}).Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("GET %s: %w", redact(u), err)
+		return 0, fmt.Errorf("GET %s: %w", redact(u), err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
-		return nil, &HTTPError{URL: redact(u), Status: resp.StatusCode}
+		return 0, &HTTPError{URL: redact(u), Status: resp.StatusCode}
 	}
 	var body io.Reader = resp.Body
 	if maxBytes > 0 {
 		if resp.ContentLength > maxBytes {
-			return nil, fmt.Errorf("%s: %d bytes %w of %d bytes", redact(u), resp.ContentLength, ErrTooLarge, maxBytes)
+			return 0, fmt.Errorf("%s: %d bytes %w of %d bytes", redact(u), resp.ContentLength, ErrTooLarge, maxBytes)
 		}
 		body = io.LimitReader(resp.Body, maxBytes+1)
 	}
-	data, err := io.ReadAll(body)
+	n, err := io.Copy(w, body)
 	if err != nil {
-		return nil, fmt.Errorf("GET %s: %w", redact(u), err)
+		return n, fmt.Errorf("GET %s: %w", redact(u), err)
 	}
-	if maxBytes > 0 && int64(len(data)) > maxBytes {
-		return nil, fmt.Errorf("%s %w of %d bytes", redact(u), ErrTooLarge, maxBytes)
+	if maxBytes > 0 && n > maxBytes {
+		return n, fmt.Errorf("%s %w of %d bytes", redact(u), ErrTooLarge, maxBytes)
 	}
-	return data, nil
+	return n, nil
 }
 
 // IsAuthError reports a 401/403 answer.

@@ -4,14 +4,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"sync"
 	"time"
-
-	"helm.sh/helm/v3/pkg/repo"
 )
 
 // IndexURL is the index.yaml address of a repository URL.
@@ -23,72 +21,93 @@ func IndexURL(repoURL string) string {
 type Index struct {
 	// Raw is the sha256 hex of the bytes as served.
 	Raw string
-	// Normalised is the index re-encoded as JSON with sorted entries and
-	// no generation time (JSON is YAML, and far cheaper to parse again);
-	// Digest is its sha256 hex, so only a content change makes a new revision.
-	Normalised []byte
-	Digest     string
+	// Path is a temporary file holding the index normalised: Helm's index
+	// as JSON with sorted entries and no generation time (JSON is YAML,
+	// and far cheaper to parse again). Digest is its sha256 hex, so only a
+	// content change makes a new revision; Size its length. Path is ""
+	// when the index was not parsed again (Raw equals the known digest).
+	Path   string
+	Digest string
+	Size   int64
 }
 
-// FetchIndex downloads a repository index. When its raw digest equals
-// knownRaw the unchanged index is not parsed again and Normalised is nil.
+// Remove deletes the temporary normalised file.
+func (i *Index) Remove() {
+	if i != nil && i.Path != "" {
+		_ = os.Remove(i.Path)
+	}
+}
+
+// FetchIndex downloads a repository index into a temporary file and
+// normalises it into another, never holding the document in memory as one
+// piece (see streamIndex). When its raw digest equals knownRaw the
+// unchanged index is not parsed again and Path is "". The caller removes
+// Path.
 func FetchIndex(ctx context.Context, g *Getter, maxBytes int64, knownRaw string) (*Index, error) {
-	data, err := g.Get(ctx, IndexURL(g.RepoURL), maxBytes)
+	raw, err := os.CreateTemp("", "helm-index-")
 	if err != nil {
 		return nil, err
 	}
-	rawSum := sha256.Sum256(data)
-	out := &Index{Raw: hex.EncodeToString(rawSum[:])}
+	defer os.Remove(raw.Name())
+	rawSum := sha256.New()
+	_, err = g.Download(ctx, IndexURL(g.RepoURL), maxBytes, io.MultiWriter(raw, rawSum))
+	if cerr := raw.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := &Index{Raw: hex.EncodeToString(rawSum.Sum(nil))}
 	if out.Raw == knownRaw {
 		return out, nil
 	}
-	index, err := ParseIndex(data)
-	data = nil // let the collector have the download before normalising
+	index, err := parseIndexFile(raw.Name())
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", redact(IndexURL(g.RepoURL)), err)
+		return nil, fmt.Errorf("%s: invalid index: %w", redact(IndexURL(g.RepoURL)), err)
 	}
-	index.Generated = time.Time{} // the generation time is not content
-	index.SortEntries()
-	if out.Normalised, err = json.Marshal(index); err != nil {
+	defer index.close()
+	if err := out.write(index); err != nil {
+		out.Remove()
 		return nil, err
 	}
-	sum := sha256.Sum256(out.Normalised)
-	out.Digest = hex.EncodeToString(sum[:])
 	return out, nil
 }
 
-// ParseStoredIndex reads a normalised index written by FetchIndex.
-func ParseStoredIndex(data []byte) (*repo.IndexFile, error) {
-	index := &repo.IndexFile{}
-	if err := json.Unmarshal(data, index); err != nil {
-		return nil, fmt.Errorf("invalid stored index: %w", err)
+func (i *Index) write(index *encodedIndex) error {
+	f, err := os.CreateTemp("", "helm-index-normalised-")
+	if err != nil {
+		return err
 	}
-	return index, nil
+	i.Path = f.Name()
+	sum := sha256.New()
+	counter := &countingWriter{}
+	err = index.writeJSON(io.MultiWriter(f, sum, counter))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	i.Digest, i.Size = hex.EncodeToString(sum.Sum(nil)), counter.n
+	return err
 }
 
-// ParseIndex parses and validates index bytes with Helm's own loader.
-func ParseIndex(data []byte) (*repo.IndexFile, error) {
-	f, err := os.CreateTemp("", "helm-index-")
+type countingWriter struct{ n int64 }
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	c.n += int64(len(p))
+	return len(p), nil
+}
+
+// LoadCompactIndexFile reads a normalised index file for chart lookup.
+func LoadCompactIndexFile(path string) (*CompactIndex, error) {
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return nil, err
-	}
-	if err := f.Close(); err != nil {
-		return nil, err
-	}
-	index, err := repo.LoadIndexFile(f.Name())
-	if err != nil {
-		return nil, fmt.Errorf("invalid index: %w", err)
-	}
-	return index, nil
+	defer f.Close()
+	return LoadCompactIndex(f)
 }
 
-// IndexCache keeps parsed indexes by digest for a TTL, so N HelmCharts of
-// one repository parse its index once.
+// IndexCache keeps compact indexes by digest for a TTL, so N HelmCharts
+// of one repository read its index once.
 type IndexCache struct {
 	// TTL is how long an entry is kept after its last use.
 	TTL time.Duration
@@ -98,16 +117,16 @@ type IndexCache struct {
 }
 
 type cacheEntry struct {
-	index    *repo.IndexFile
+	index    *CompactIndex
 	lastUsed time.Time
 	// resolved memoises version lookups: a constraint is checked against
 	// every version of the chart, which dominates with large indexes.
-	resolved map[string]*repo.ChartVersion
+	resolved map[string]*ChartVersion
 }
 
 // Resolve returns the newest version of chart matching constraint in the
 // index with digest (loaded with load on a miss), memoised per index.
-func (c *IndexCache) Resolve(digest, chartName, constraint string, load func() (*repo.IndexFile, error)) (*repo.ChartVersion, error) {
+func (c *IndexCache) Resolve(digest, chartName, constraint string, load func() (*CompactIndex, error)) (*ChartVersion, error) {
 	index, err := c.Get(digest, load)
 	if err != nil {
 		return nil, err
@@ -129,7 +148,7 @@ func (c *IndexCache) Resolve(digest, chartName, constraint string, load func() (
 	c.mu.Lock()
 	if e != nil {
 		if e.resolved == nil {
-			e.resolved = map[string]*repo.ChartVersion{}
+			e.resolved = map[string]*ChartVersion{}
 		}
 		e.resolved[key] = cv
 	}
@@ -138,7 +157,7 @@ func (c *IndexCache) Resolve(digest, chartName, constraint string, load func() (
 }
 
 // Get returns the index for digest, loading it with load on a miss.
-func (c *IndexCache) Get(digest string, load func() (*repo.IndexFile, error)) (*repo.IndexFile, error) {
+func (c *IndexCache) Get(digest string, load func() (*CompactIndex, error)) (*CompactIndex, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := time.Now()

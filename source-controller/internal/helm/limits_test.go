@@ -25,9 +25,11 @@ func TestSizeLimitsAreEnforcedAndNamed(t *testing.T) {
 	if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "100 bytes") {
 		t.Fatalf("index over the limit: %v", err)
 	}
-	if _, err := FetchIndex(context.Background(), g, 1<<20, ""); err != nil {
+	index, err := FetchIndex(context.Background(), g, 1<<20, "")
+	if err != nil {
 		t.Fatalf("index within the limit: %v", err)
 	}
+	index.Remove()
 	_, err = g.Get(context.Background(), srv.ChartURL("app", "1.0.0"), 1024)
 	if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "1024 bytes") {
 		t.Fatalf("chart over the limit: %v", err)
