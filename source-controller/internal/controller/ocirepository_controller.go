@@ -84,6 +84,9 @@ func (r *OCIRepositoryReconciler) Reconcile(ctx context.Context, obj *sourcev1.O
 	if err := r.resolve(ctx, s); err != nil {
 		return "", "", err
 	}
+	if err := r.verify(ctx, s); err != nil {
+		return "", "", err
+	}
 	if err := r.pull(ctx, s); err != nil {
 		return "", "", err
 	}

@@ -52,10 +52,6 @@ func (r *OCIRepositoryReconciler) connect(ctx context.Context, s *ociScope) erro
 	}
 	s.repo = repo
 	s.options = oci.Options{Insecure: spec.Insecure}
-	if spec.Verify != nil {
-		return r.fetchFailed(s, reconcile.Stall("VerificationNotSupported",
-			"spec.verify (%s) is not supported yet by gotk; remove it to pull without verification", spec.Verify.Provider))
-	}
 	if spec.SecretRef != nil {
 		data, err := readSecret(ctx, r.Client, s.obj.Namespace, spec.SecretRef.Name)
 		if err != nil {

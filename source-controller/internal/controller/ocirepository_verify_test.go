@@ -1,0 +1,126 @@
+package controller
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
+	"testing"
+	"time"
+
+	"github.com/fluxcd/pkg/apis/meta"
+	"github.com/fluxcd/pkg/runtime/conditions"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	sourcev1 "gotk.dev/pkg/apis/source/v1"
+	"gotk.dev/pkg/testserver"
+	"gotk.dev/source-controller/internal/cosign"
+)
+
+// signArtifact pushes a cosign signature of digest made with key.
+func signArtifact(g Gomega, repo name.Repository, digest, signedDigest string, key *ecdsa.PrivateKey) {
+	img, err := cosign.SignatureImage(repo, signedDigest, key)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(remote.Write(repo.Tag(cosign.SignatureTag(digest)), img)).To(Succeed())
+}
+
+func publicKeyPEM(g Gomega, key *ecdsa.PrivateKey) []byte {
+	der, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	g.Expect(err).NotTo(HaveOccurred())
+	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+}
+
+// spec.verify with cosign: a signature made with a trusted key over the
+// artifact's digest lets it in; unsigned, signed by another key or a
+// signature of another digest are refused with SourceVerified False and
+// no artifact; keyless and notation stall as not supported.
+func TestOCIRepositoryCosignVerification(t *testing.T) {
+	g := NewWithT(t)
+	startOCIHarness(t)
+	ctx := context.Background()
+	reg := testserver.NewRegistryForTest(t, testserver.RegistryOptions{})
+	ns := env.NewNamespace(t)
+	ref := reg.Host() + "/org/signed"
+	repo, err := name.NewRepository(ref, name.Insecure)
+	g.Expect(err).NotTo(HaveOccurred())
+	trusted, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	g.Expect(err).NotTo(HaveOccurred())
+	other, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	g.Expect(err).NotTo(HaveOccurred())
+
+	digests := map[string]string{}
+	for _, tag := range []string{"signed", "unsigned", "other-key", "replayed"} {
+		digests[tag] = pushArtifact(t, ref+":"+tag, map[string]string{"app.yaml": "tag: " + tag + "\n"}, "main@sha1:"+tag, false, nil)
+	}
+	signArtifact(g, repo, digests["signed"], digests["signed"], trusted)
+	signArtifact(g, repo, digests["other-key"], digests["other-key"], other)
+	// A genuine signature, but of another artifact, under this one's tag.
+	signArtifact(g, repo, digests["replayed"], digests["signed"], trusted)
+
+	g.Expect(env.Client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "cosign-keys", Namespace: ns},
+		Data: map[string][]byte{"cosign.pub": publicKeyPEM(g, trusted), "README": []byte("not a key")}})).To(Succeed())
+	newVerified := func(objName, tag string, verify *sourcev1.OCIRepositoryVerification) *sourcev1.OCIRepository {
+		obj := newOCIRepository(ns, objName, "oci://"+ref, &sourcev1.OCIRepositoryRef{Tag: tag})
+		obj.Spec.Verify = verify
+		g.Expect(env.Client.Create(ctx, obj)).To(Succeed())
+		return obj
+	}
+	withKeys := func() *sourcev1.OCIRepositoryVerification {
+		return &sourcev1.OCIRepositoryVerification{OCIVerification: sourcev1.OCIVerification{
+			Provider: sourcev1.CosignVerificationProvider, SecretRef: &meta.LocalObjectReference{Name: "cosign-keys"}}}
+	}
+
+	signed := newVerified("signed", "signed", withKeys())
+	waitOCIReady(g, signed, "signed@"+digests["signed"])
+	g.Expect(conditions.IsTrue(signed, sourcev1.SourceVerifiedCondition)).To(BeTrue())
+	g.Expect(conditions.GetMessage(signed, sourcev1.SourceVerifiedCondition)).To(Equal(
+		"verified signature of revision 'signed@" + digests["signed"] + "' with key 'cosign.pub'"))
+
+	for tag, message := range map[string]string{
+		"unsigned": "signature verification of 'unsigned@" + digests["unsigned"] + "' failed: no signature found for '" + digests["unsigned"] +
+			"': no tag '" + cosign.SignatureTag(digests["unsigned"]) + "' in " + ref,
+		"other-key": "signature verification of 'other-key@" + digests["other-key"] + "' failed with the keys of secret 'cosign-keys': no valid signature for '" +
+			digests["other-key"] + "' in " + ref + ":" + cosign.SignatureTag(digests["other-key"]) + ": the signature does not verify with any trusted key",
+		"replayed": "signature verification of 'replayed@" + digests["replayed"] + "' failed with the keys of secret 'cosign-keys': no valid signature for '" +
+			digests["replayed"] + "' in " + ref + ":" + cosign.SignatureTag(digests["replayed"]) + ": payload signed by 'cosign.pub' is for digest '" + digests["signed"] + "'",
+	} {
+		obj := newVerified(tag, tag, withKeys())
+		g.Eventually(func(g Gomega) {
+			g.Expect(env.Client.Get(ctx, client.ObjectKeyFromObject(obj), obj)).To(Succeed())
+			c := conditions.Get(obj, sourcev1.SourceVerifiedCondition)
+			g.Expect(c).NotTo(BeNil(), tag)
+			g.Expect(c.Status).To(Equal(metav1.ConditionFalse), tag)
+			g.Expect(c.Reason).To(Equal(sourcev1.VerificationError), tag)
+			g.Expect(c.Message).To(Equal(message), tag)
+			g.Expect(conditions.IsReady(obj)).To(BeFalse(), tag)
+			g.Expect(conditions.GetReason(obj, meta.ReadyCondition)).To(Equal(sourcev1.VerificationError), tag)
+		}, 30*time.Second, 100*time.Millisecond).Should(Succeed())
+		g.Expect(obj.Status.Artifact).To(BeNil(), tag)
+	}
+
+	for objName, tc := range map[string]struct {
+		verify  *sourcev1.OCIRepositoryVerification
+		message string
+	}{
+		"keyless": {&sourcev1.OCIRepositoryVerification{OCIVerification: sourcev1.OCIVerification{Provider: sourcev1.CosignVerificationProvider}},
+			"keyless cosign verification is not supported"},
+		"notation": {&sourcev1.OCIRepositoryVerification{OCIVerification: sourcev1.OCIVerification{Provider: sourcev1.NotationVerificationProvider,
+			SecretRef: &meta.LocalObjectReference{Name: "cosign-keys"}}}, "verification with provider 'notation' is not supported"},
+	} {
+		obj := newVerified(objName, "signed", tc.verify)
+		g.Eventually(func(g Gomega) {
+			g.Expect(env.Client.Get(ctx, client.ObjectKeyFromObject(obj), obj)).To(Succeed())
+			g.Expect(conditions.IsStalled(obj)).To(BeTrue(), objName)
+			g.Expect(conditions.GetReason(obj, meta.ReadyCondition)).To(Equal(verificationNotSupportedReason), objName)
+			g.Expect(conditions.GetMessage(obj, sourcev1.SourceVerifiedCondition)).To(ContainSubstring(tc.message), objName)
+		}, 30*time.Second, 100*time.Millisecond).Should(Succeed())
+		g.Expect(obj.Status.Artifact).To(BeNil(), objName)
+	}
+}
