@@ -6,7 +6,7 @@ SHELL := /usr/bin/env bash
 export GOPRIVATE := gotk.dev
 export GOFLAGS := -buildvcs=false
 
-MODULES ?= pkg source-controller kustomize-controller helm-controller image-automation-controller notification-controller cli
+MODULES ?= pkg source-controller kustomize-controller helm-controller image-automation-controller notification-controller cli e2e
 CONTROLLERS := source-controller kustomize-controller helm-controller image-automation-controller notification-controller
 RUN ?=
 TEST_TIMEOUT ?= 20m

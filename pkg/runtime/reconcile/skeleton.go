@@ -90,11 +90,19 @@ func (r *Reconciler[T]) Reconcile(ctx context.Context, req ctrl.Request) (result
 	return result, retErr
 }
 
+// RequestPending reports whether obj carries a reconcile request (e.g.
+// from a webhook Receiver or `gotk reconcile`) not handled yet: such a
+// reconcile must look at the remote afresh, not at a cached answer that
+// may predate the push that caused the request.
+func RequestPending(obj Object) bool {
+	token, requested := meta.ReconcileAnnotationValue(obj.GetAnnotations())
+	return requested && token != obj.GetLastHandledReconcileRequest()
+}
+
 // markProgressing marks Reconciling/Ready=Unknown when there is new work
 // (a new generation or a reconcile request) and reports whether it did.
 func (r *Reconciler[T]) markProgressing(obj T) bool {
-	token, requested := meta.ReconcileAnnotationValue(obj.GetAnnotations())
-	newRequest := requested && token != obj.GetLastHandledReconcileRequest()
+	newRequest := RequestPending(obj)
 	newGeneration := obj.GetGeneration() != obj.GetObservedGeneration()
 	if !newRequest && !newGeneration {
 		return false

@@ -115,7 +115,11 @@ func (run *gitRun) reconcileSource(ctx context.Context, obj *sourcev1.GitReposit
 	}
 	var refs []git.RemoteRef
 	if ref.Kind() != "commit" {
-		if refs, err = run.r.Cache.ListRefs(ctx, u, run.auth); err != nil {
+		list := run.r.Cache.ListRefs
+		if reconcile.RequestPending(obj) {
+			list = run.r.Cache.ListRefsFresh
+		}
+		if refs, err = list(ctx, u, run.auth); err != nil {
 			return fail(gitError(err))
 		}
 	}

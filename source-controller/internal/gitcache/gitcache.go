@@ -129,15 +129,30 @@ func removeGitDirs(dir string) error {
 // ListRefs lists u's refs, sharing one in-flight listing per URL and
 // credentials and reusing its result for the TTL.
 func (c *Cache) ListRefs(ctx context.Context, u *git.URL, auth *git.Auth) ([]git.RemoteRef, error) {
+	return c.listRefs(ctx, u, auth, false)
+}
+
+// ListRefsFresh lists u's refs from the remote now, neither reusing a
+// cached listing nor joining one in flight (which may predate a push),
+// and caches the result for others.
+func (c *Cache) ListRefsFresh(ctx context.Context, u *git.URL, auth *git.Auth) ([]git.RemoteRef, error) {
+	return c.listRefs(ctx, u, auth, true)
+}
+
+func (c *Cache) listRefs(ctx context.Context, u *git.URL, auth *git.Auth, fresh bool) ([]git.RemoteRef, error) {
 	k := key(u.String(), auth.ID())
 	c.mu.Lock()
 	ttl := c.refTTL
-	if e, ok := c.refs[k]; ok && ttl > 0 && time.Since(e.at) < ttl {
+	if e, ok := c.refs[k]; ok && !fresh && ttl > 0 && time.Since(e.at) < ttl {
 		c.mu.Unlock()
 		return e.refs, nil
 	}
 	c.mu.Unlock()
-	v, err, _ := c.refFlight.Do(k, func() (any, error) {
+	flightKey := k
+	if fresh {
+		flightKey = k + "\x00fresh"
+	}
+	v, err, _ := c.refFlight.Do(flightKey, func() (any, error) {
 		refs, err := git.ListRefs(ctx, u, auth)
 		if err != nil {
 			return nil, err

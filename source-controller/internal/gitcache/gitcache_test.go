@@ -69,3 +69,36 @@ func TestSharing(t *testing.T) {
 	g.Expect(l.Cached).To(BeFalse())
 	g.Expect(srv.RequestCount("POST", "/app/git-upload-pack")).To(Equal(2))
 }
+
+// TestFreshListingSeesAPushInsideTheTTL: a cached listing hides a push
+// made within the TTL; a fresh listing (a webhook's reconcile request)
+// sees it and refreshes the cache for others.
+func TestFreshListingSeesAPushInsideTheTTL(t *testing.T) {
+	g := NewWithT(t)
+	srv := testserver.NewGitHTTPForTest(t, testserver.GitHTTPOptions{})
+	first, err := srv.CommitFiles("app", "main", map[string]string{"a": "1"}, "one")
+	g.Expect(err).NotTo(HaveOccurred())
+	u, err := git.ParseURL(srv.URL("app"))
+	g.Expect(err).NotTo(HaveOccurred())
+	c, err := New(t.TempDir(), time.Hour, 4)
+	g.Expect(err).NotTo(HaveOccurred())
+	ctx := context.Background()
+	head := func(list func(context.Context, *git.URL, *git.Auth) ([]git.RemoteRef, error)) string {
+		refs, err := list(ctx, u, &git.Auth{})
+		g.Expect(err).NotTo(HaveOccurred())
+		for _, r := range refs {
+			if r.Name == "refs/heads/main" {
+				return r.Commit
+			}
+		}
+		t.Fatalf("no main in %v", refs)
+		return ""
+	}
+	g.Expect(head(c.ListRefs)).To(Equal(first))
+	second, err := srv.CommitFiles("app", "main", map[string]string{"a": "2"}, "two")
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(head(c.ListRefs)).To(Equal(first), "cached within the TTL")
+	g.Expect(head(c.ListRefsFresh)).To(Equal(second))
+	g.Expect(head(c.ListRefs)).To(Equal(second), "the fresh listing refreshed the cache")
+	g.Expect(srv.RequestCount("GET", "/app/info/refs")).To(Equal(2))
+}

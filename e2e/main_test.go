@@ -1,0 +1,180 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"gotk.dev/pkg/testenv"
+)
+
+// ns is where the controllers run and the seed's objects live.
+const ns = "flux-system"
+
+var (
+	env    *testenv.Environment
+	ctls   *testenv.Controllers
+	binDir string
+	// stateDir keeps the controllers' logs and storage for this run.
+	stateDir string
+)
+
+func TestMain(m *testing.M) { os.Exit(run(m)) }
+
+func run(m *testing.M) int {
+	ctx := context.Background()
+	var err error
+	if stateDir, err = os.MkdirTemp("", "gotk-e2e-"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	keep := false
+	defer func() {
+		if !keep {
+			os.RemoveAll(stateDir)
+		}
+	}()
+	binDir = filepath.Join(stateDir, "bin")
+	if err := buildBinaries(binDir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if env, err = testenv.Start(ctx, testenv.WithWorkloads()); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer env.Stop()
+	if err := installWithoutDeployments(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "installing:", err)
+		return 1
+	}
+	if ctls, err = startControllers(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer ctls.Stop()
+	code := m.Run()
+	if code != 0 {
+		printLogTails()
+		keep = true
+		fmt.Fprintf(os.Stderr, "controller logs kept in %s\n", filepath.Join(stateDir, "logs"))
+	}
+	return code
+}
+
+// buildBinaries builds the CLI and the five controllers from this checkout.
+func buildBinaries(dir string) error {
+	root, err := testenv.RepoRoot()
+	if err != nil {
+		return err
+	}
+	for _, name := range append([]string{"cli"}, testenv.ControllerNames...) {
+		out := name
+		if name == "cli" {
+			out = "gotk"
+		}
+		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, out), "./"+name)
+		cmd.Dir = root
+		if b, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("building %s: %v\n%s", name, err, b)
+		}
+	}
+	return nil
+}
+
+// installWithoutDeployments applies what `gotk install --export` prints,
+// minus the controller Deployments and Services: here the controllers
+// are local processes (on simulated nodes the Deployments would look
+// Available with nothing running).
+func installWithoutDeployments(ctx context.Context) error {
+	out, err := gotk(ctx, "install", "--export", "--network-policy=false")
+	if err != nil {
+		return err
+	}
+	dec := utilyaml.NewYAMLOrJSONDecoder(strings.NewReader(out), 4096)
+	for {
+		u := &unstructured.Unstructured{}
+		if err := dec.Decode(&u.Object); errors.Is(err, io.EOF) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		if len(u.Object) == 0 || u.GetKind() == "Deployment" || u.GetKind() == "Service" {
+			continue
+		}
+		if err := env.Client.Patch(ctx, u, client.Apply, client.FieldOwner("gotk-e2e"), client.ForceOwnership); err != nil {
+			return fmt.Errorf("%s %s: %w", u.GetKind(), u.GetName(), err)
+		}
+	}
+}
+
+// startControllers runs each controller with its own ServiceAccount's
+// token, short retry delays (so recovery after a fault is not minutes of
+// backoff) and leader election off (so a restart does not wait for a lease).
+func startControllers(ctx context.Context) (*testenv.Controllers, error) {
+	kubeconfigs := map[string]string{}
+	for _, name := range testenv.ControllerNames {
+		path := filepath.Join(stateDir, name+".kubeconfig")
+		if err := env.WriteServiceAccountKubeconfig(ctx, ns, name, path); err != nil {
+			return nil, fmt.Errorf("kubeconfig of %s: %w", name, err)
+		}
+		kubeconfigs[name] = path
+	}
+	common := []string{"--enable-leader-election=false", "--min-retry-delay=250ms", "--max-retry-delay=5s"}
+	args := map[string][]string{}
+	for _, name := range testenv.ControllerNames {
+		args[name] = common
+	}
+	args["kustomize-controller"] = append(args["kustomize-controller"], "--requeue-dependency=2s")
+	args["helm-controller"] = append(args["helm-controller"], "--requeue-dependency=2s")
+	c, err := testenv.StartControllers(ctx, testenv.ControllersOptions{
+		BinDir: binDir, StateDir: stateDir, Kubeconfigs: kubeconfigs, Namespace: ns, Args: args,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := c.WaitReady(ctx, 2*time.Minute); err != nil {
+		c.Stop()
+		return nil, err
+	}
+	return c, nil
+}
+
+// gotk runs the CLI against the test cluster and returns its output.
+func gotk(ctx context.Context, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, filepath.Join(binDir, "gotk"), args...)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+env.Kubeconfig, "NO_COLOR=1")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return out.String(), fmt.Errorf("gotk %s: %v\n%s", strings.Join(args, " "), err, out.String())
+	}
+	return out.String(), nil
+}
+
+// printLogTails shows the end of each controller's log after a failure.
+func printLogTails() {
+	for _, name := range testenv.ControllerNames {
+		data, err := os.ReadFile(filepath.Join(stateDir, "logs", name+".log"))
+		if err != nil {
+			continue
+		}
+		lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+		if len(lines) > 40 {
+			lines = lines[len(lines)-40:]
+		}
+		fmt.Fprintf(os.Stderr, "---- %s (last %d lines)\n%s\n", name, len(lines), strings.Join(lines, "\n"))
+	}
+}
