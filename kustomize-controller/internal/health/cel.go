@@ -3,6 +3,7 @@ package health
 import (
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/fluxcd/pkg/apis/kustomize"
 	"github.com/google/cel-go/cel"
@@ -31,17 +32,22 @@ type expr struct {
 	program       cel.Program
 }
 
+// celEnv is built once: an environment is immutable and costly to make.
+var celEnv = sync.OnceValues(func() (*cel.Env, error) {
+	opts := []cel.EnvOption{cel.Variable("self", cel.DynType), cel.OptionalTypes(), ext.Strings()}
+	for _, v := range objectVariables {
+		opts = append(opts, cel.Variable(v, cel.DynType))
+	}
+	return cel.NewEnv(opts...)
+})
+
 // CompileExprs compiles spec.healthCheckExprs, keyed by the group and kind
 // they apply to. The error names the entry, the expression and the fault.
 func CompileExprs(checks []kustomize.CustomHealthCheck) (map[schema.GroupKind]*Expressions, error) {
 	if len(checks) == 0 {
 		return nil, nil
 	}
-	opts := []cel.EnvOption{cel.Variable("self", cel.DynType), cel.OptionalTypes(), ext.Strings()}
-	for _, v := range objectVariables {
-		opts = append(opts, cel.Variable(v, cel.DynType))
-	}
-	env, err := cel.NewEnv(opts...)
+	env, err := celEnv()
 	if err != nil {
 		return nil, err
 	}

@@ -80,3 +80,20 @@ func TestExpressionsEvaluate(t *testing.T) {
 		})
 	}
 }
+
+// An expression from a user cannot keep the controller busy: its cost is
+// bounded and exceeding the bound leaves the object in progress.
+func TestExpressionsCostLimit(t *testing.T) {
+	n := "status.n"
+	exprs, err := CompileExprs([]kustomize.CustomHealthCheck{widgetCheck(
+		n+".all(a, "+n+".all(b, "+n+".all(c, "+n+".all(d, "+n+".all(e, "+n+".all(f, a+b+c+d+e+f >= 0))))))", "", "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "example.gotk.dev/v1", "kind": "Widget",
+		"metadata": map[string]any{"name": "w"}, "status": map[string]any{"n": []any{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}}}}
+	got, msg := exprs[schema.GroupKind{Group: "example.gotk.dev", Kind: "Widget"}].Evaluate(u)
+	if got != status.InProgressStatus || !strings.Contains(msg, "cost limit") {
+		t.Fatalf("got %s %q", got, msg)
+	}
+}
