@@ -10,9 +10,10 @@ import (
 	helmv2 "gotk.dev/pkg/apis/helm/v2"
 )
 
-// Uninstall removes obj's release, honouring spec.uninstall. A release
-// that is already gone is not an error (nil response).
-func Uninstall(cfg *helmaction.Configuration, obj *helmv2.HelmRelease, description string) (*helmrelease.UninstallReleaseResponse, error) {
+// Uninstall removes obj's release name (the spec's, or one the spec moved
+// away from), honouring spec.uninstall. A release that is already gone is
+// not an error (nil response).
+func Uninstall(cfg *helmaction.Configuration, obj *helmv2.HelmRelease, name, description string) (*helmrelease.UninstallReleaseResponse, error) {
 	spec := obj.GetUninstall()
 	uninstall := helmaction.NewUninstall(cfg)
 	uninstall.DisableHooks = spec.DisableHooks
@@ -21,7 +22,7 @@ func Uninstall(cfg *helmaction.Configuration, obj *helmv2.HelmRelease, descripti
 	uninstall.Timeout = spec.GetTimeout(obj.GetTimeout())
 	uninstall.DeletionPropagation = spec.GetDeletionPropagation()
 	uninstall.Description = description
-	res, err := uninstall.Run(obj.GetReleaseName())
+	res, err := uninstall.Run(name)
 	if errors.Is(err, driver.ErrReleaseNotFound) {
 		return nil, nil
 	}

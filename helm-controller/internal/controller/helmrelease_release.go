@@ -39,6 +39,9 @@ func (run *releaseRun) reconcileRelease(ctx context.Context, obj *helmv2.HelmRel
 	if err != nil {
 		return err
 	}
+	if err := run.uninstallMoved(ctx, clients, obj); err != nil {
+		return err
+	}
 	cfg, err := clients.Configuration(obj.GetStorageNamespace(), obj.GetReleaseNamespace(), helmLogger(ctx))
 	if err != nil {
 		return reconcile.Retry(helmv2.InitFailedReason, "Helm configuration: %w", err)
@@ -277,7 +280,7 @@ func (run *releaseRun) remediateWith(ctx context.Context, cfg *helmaction.Config
 	if latest := obj.Status.History.Latest(); latest != nil {
 		target = fmt.Sprintf("release %s with chart %s", latest.FullReleaseName(), latest.VersionedChartName())
 	}
-	if _, err := action.Uninstall(cfg, obj, "Uninstalled by the helm-controller to remediate a failure"); err != nil {
+	if _, err := action.Uninstall(cfg, obj, obj.GetReleaseName(), "Uninstalled by the helm-controller to remediate a failure"); err != nil {
 		msg := fmt.Sprintf("Helm uninstall failed for %s: %s", target, err)
 		conditions.MarkTrue(obj, helmv2.RemediatedCondition, helmv2.UninstallFailedReason, "%s", msg)
 		run.event(obj, corev1.EventTypeWarning, helmv2.UninstallFailedReason, msg)
@@ -437,17 +440,22 @@ func (run *releaseRun) finalize(ctx context.Context, obj *helmv2.HelmRelease) er
 		}
 		return err
 	}
-	storageNS := obj.Status.StorageNamespace
+	// Uninstall the release last installed, which the spec may have moved
+	// away from since.
+	storageNS, name, releaseNS := obj.Status.StorageNamespace, obj.GetReleaseName(), obj.GetReleaseNamespace()
 	if storageNS == "" {
 		storageNS = obj.GetStorageNamespace()
 	}
-	cfg, err := clients.Configuration(storageNS, obj.GetReleaseNamespace(), helmLogger(ctx))
+	if latest := obj.Status.History.Latest(); latest != nil {
+		name, releaseNS = latest.Name, latest.Namespace
+	}
+	cfg, err := clients.Configuration(storageNS, releaseNS, helmLogger(ctx))
 	if err != nil {
 		return reconcile.Retry(helmv2.InitFailedReason, "Helm configuration: %w", err)
 	}
-	res, err := action.Uninstall(cfg, obj, "Deletion of the HelmRelease")
+	res, err := action.Uninstall(cfg, obj, name, "Deletion of the HelmRelease")
 	if err != nil {
-		return reconcile.Retry(helmv2.UninstallFailedReason, "Helm uninstall failed for release %s/%s: %s", obj.GetReleaseNamespace(), obj.GetReleaseName(), err)
+		return reconcile.Retry(helmv2.UninstallFailedReason, "Helm uninstall failed for release %s/%s: %s", releaseNS, name, err)
 	}
 	if res != nil && res.Release != nil {
 		run.event(obj, corev1.EventTypeNormal, helmv2.UninstallSucceededReason,
