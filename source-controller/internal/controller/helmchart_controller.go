@@ -22,7 +22,7 @@ import (
 
 var (
 	helmChartOwned = []string{sourcev1.ArtifactInStorageCondition, sourcev1.FetchFailedCondition,
-		sourcev1.BuildFailedCondition, sourcev1.StorageOperationFailedCondition}
+		sourcev1.BuildFailedCondition, sourcev1.StorageOperationFailedCondition, sourcev1.SourceVerifiedCondition}
 	helmChartNegative = []string{sourcev1.StorageOperationFailedCondition, sourcev1.FetchFailedCondition, sourcev1.BuildFailedCondition}
 )
 
@@ -120,10 +120,6 @@ func (r *HelmChartReconciler) chartsOf(c client.Client, kind string) handler.Map
 // Reconcile builds the chart from its source and stores it when the
 // chart version, source revision or values files changed.
 func (r *HelmChartReconciler) Reconcile(ctx context.Context, obj *sourcev1.HelmChart) (string, string, error) {
-	if obj.Spec.Verify != nil {
-		return "", "", markFetchFailed(obj, reconcile.Stall("VerificationNotSupported",
-			"spec.verify (%s) is not supported yet by gotk; remove it to pull without verification", obj.Spec.Verify.Provider))
-	}
 	if a := obj.Status.Artifact; a != nil && !r.Storage.ArtifactExist(*a) {
 		obj.Status.Artifact = nil
 	}
@@ -133,6 +129,10 @@ func (r *HelmChartReconciler) Reconcile(ctx context.Context, obj *sourcev1.HelmC
 	case sourcev1.HelmRepositoryKind:
 		b, err = r.fromRepository(ctx, obj)
 	case sourcev1.GitRepositoryKind, sourcev1.BucketKind:
+		if obj.Spec.Verify != nil {
+			return "", "", markFetchFailed(obj, reconcile.Stall(verificationNotSupportedReason,
+				"spec.verify is only supported for charts from OCI HelmRepositories, not from a %s", obj.Spec.SourceRef.Kind))
+		}
 		b, err = r.fromArtifact(ctx, obj)
 	default:
 		err = reconcile.Stall("UnsupportedSourceKind", "source kind %q is not supported", obj.Spec.SourceRef.Kind)

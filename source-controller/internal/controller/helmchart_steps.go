@@ -47,8 +47,11 @@ func (r *HelmChartReconciler) fromRepository(ctx context.Context, obj *sourcev1.
 		return nil, err
 	}
 	if hr.Spec.Type == "oci" {
-		return nil, markFetchFailed(obj, reconcile.Stall(chartPullFailedReason,
-			"charts from OCI HelmRepositories are not supported yet: use an OCIRepository and a HelmRelease chartRef"))
+		return r.fromOCIRepository(ctx, obj, &hr)
+	}
+	if obj.Spec.Verify != nil {
+		return nil, markFetchFailed(obj, reconcile.Stall(verificationNotSupportedReason,
+			"spec.verify is only supported for charts from OCI HelmRepositories; HelmRepository '%s' is of type default", hr.Name))
 	}
 	art := hr.Status.Artifact
 	if art == nil {

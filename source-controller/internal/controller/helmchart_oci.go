@@ -1,0 +1,161 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/Masterminds/semver/v3"
+	"github.com/fluxcd/pkg/runtime/conditions"
+	"github.com/google/go-containerregistry/pkg/authn"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	corev1 "k8s.io/api/core/v1"
+
+	sourcev1 "gotk.dev/pkg/apis/source/v1"
+	"gotk.dev/pkg/oci"
+	"gotk.dev/pkg/runtime/reconcile"
+	"gotk.dev/source-controller/internal/helm"
+)
+
+// HelmChartContentMediaType is the layer media type of a Helm chart
+// pushed to an OCI registry.
+const HelmChartContentMediaType = "application/vnd.cncf.helm.chart.content.v1.tar+gzip"
+
+// fromOCIRepository pulls the chart from an OCI HelmRepository, as Helm
+// and Flux store charts there: repository <url>/<chart>, one tag per
+// version ("+" written "_"). An exact version is its tag; a constraint
+// picks the highest matching tag. With spec.verify the chart's manifest
+// is verified before its content is pulled.
+func (r *HelmChartReconciler) fromOCIRepository(ctx context.Context, obj *sourcev1.HelmChart, hr *sourcev1.HelmRepository) (*chartBuild, error) {
+	t, err := r.ociChartTarget(ctx, obj, hr)
+	if err != nil {
+		return nil, markFetchFailed(obj, err)
+	}
+	tag := strings.ReplaceAll(t.revision, "+", "_")
+	if t.digest, err = oci.Digest(ctx, t.repo, tag, t.options); err != nil {
+		return nil, markFetchFailed(obj, ociChartError(t, err))
+	}
+	if v := obj.Spec.Verify; v != nil {
+		if err := verifyOCI(ctx, r.Client, obj, v, t); err != nil {
+			return nil, err
+		}
+	} else {
+		conditions.Delete(obj, sourcev1.SourceVerifiedCondition)
+	}
+	b := &chartBuild{version: t.revision, verb: "pulled"}
+	if r.upToDate(obj, b.version, "") {
+		b.upToDate = true
+		return b, nil
+	}
+	img, err := oci.Image(ctx, t.repo.Digest(t.digest), t.options)
+	if err != nil {
+		return nil, markFetchFailed(obj, ociChartError(t, err))
+	}
+	manifest, err := img.Manifest()
+	if err != nil {
+		return nil, markFetchFailed(obj, reconcile.Retry(chartPullFailedReason, "reading the manifest of %s:%s: %v", t.repo.Name(), tag, err))
+	}
+	var data []byte
+	for _, d := range manifest.Layers {
+		if string(d.MediaType) != HelmChartContentMediaType {
+			continue
+		}
+		if d.Size > r.ChartMaxSize {
+			return nil, markFetchFailed(obj, reconcile.Retry(chartPullFailedReason, "chart '%s' %s is %d bytes, over the limit of %d", obj.Spec.Chart, t.revision, d.Size, r.ChartMaxSize))
+		}
+		if data, err = readLayer(img, d.Digest, r.ChartMaxSize); err != nil {
+			return nil, markFetchFailed(obj, reconcile.Retry(chartPullFailedReason, "pulling chart '%s' %s: %v", obj.Spec.Chart, t.revision, err))
+		}
+	}
+	if data == nil {
+		return nil, markFetchFailed(obj, reconcile.Retry(chartPullFailedReason, "%s:%s has no %s layer", t.repo.Name(), tag, HelmChartContentMediaType))
+	}
+	conditions.Delete(obj, sourcev1.FetchFailedCondition)
+	if b.chart, err = helm.LoadArchive(data, r.ChartFileMaxSize); err != nil {
+		return nil, markBuildFailed(obj, reconcile.Retry(chartBuildFailedReason, "chart '%s' %s: %v", obj.Spec.Chart, t.revision, err))
+	}
+	b.data = data
+	return b, r.mergeValues(obj, b)
+}
+
+// ociChartTarget resolves the chart's repository, credentials and version
+// (in target.revision).
+func (r *HelmChartReconciler) ociChartTarget(ctx context.Context, obj *sourcev1.HelmChart, hr *sourcev1.HelmRepository) (ociTarget, error) {
+	var t ociTarget
+	base, ok := strings.CutPrefix(hr.Spec.URL, "oci://")
+	if !ok {
+		return t, reconcile.Stall(sourcev1.URLInvalidReason, "HelmRepository '%s' of type oci: URL %q must start with oci://", hr.Name, hr.Spec.URL)
+	}
+	repo, err := oci.ParseRepository(strings.TrimSuffix(base, "/")+"/"+obj.Spec.Chart, hr.Spec.Insecure)
+	if err != nil {
+		return t, reconcile.Stall(sourcev1.URLInvalidReason, "chart '%s' in HelmRepository '%s': %v", obj.Spec.Chart, hr.Name, err)
+	}
+	t.repo, t.options = repo, oci.Options{Insecure: hr.Spec.Insecure}
+	if ref := hr.Spec.SecretRef; ref != nil {
+		data, err := readSecret(ctx, r.Client, hr.Namespace, ref.Name)
+		if err != nil {
+			return t, err
+		}
+		if config, ok := data[corev1.DockerConfigJsonKey]; ok {
+			if t.options.Auth, err = oci.AuthFromDockerConfig(config, repo.RegistryStr()); err != nil {
+				return t, reconcile.Stall(sourcev1.AuthenticationFailedReason, "secret '%s': %v", ref.Name, err)
+			}
+		} else {
+			t.options.Auth = &authn.Basic{Username: string(data["username"]), Password: string(data["password"])}
+		}
+	}
+	if ref := hr.Spec.CertSecretRef; ref != nil {
+		if t.options.TLS, err = tlsFromSecret(ctx, r.Client, hr.Namespace, ref.Name); err != nil {
+			return t, err
+		}
+	}
+	constraint := obj.Spec.Version
+	if constraint == "" {
+		constraint = "*"
+	}
+	if v, err := semver.StrictNewVersion(constraint); err == nil {
+		t.revision = v.Original()
+		return t, nil
+	}
+	tags, err := oci.ListTags(ctx, repo, t.options)
+	if err != nil {
+		return t, ociChartError(t, err)
+	}
+	versions := make([]string, len(tags))
+	for i, tag := range tags {
+		versions[i] = strings.ReplaceAll(tag, "_", "+")
+	}
+	if t.revision, err = oci.LatestSemver(versions, constraint, ""); err != nil {
+		return t, reconcile.Retry(chartPullFailedReason, "no chart version of '%s' matches '%s' in %s: %v", obj.Spec.Chart, constraint, repo.Name(), err)
+	}
+	return t, nil
+}
+
+// readLayer reads the blob of one layer as stored, at most max bytes.
+func readLayer(img v1.Image, digest v1.Hash, max int64) ([]byte, error) {
+	layer, err := img.LayerByDigest(digest)
+	if err != nil {
+		return nil, err
+	}
+	rc, err := layer.Compressed()
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(io.LimitReader(rc, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > max {
+		return nil, fmt.Errorf("over the limit of %d bytes", max)
+	}
+	return data, nil
+}
+
+func ociChartError(t ociTarget, err error) error {
+	if oci.IsAuthError(err) {
+		return reconcile.Retry(sourcev1.AuthenticationFailedReason, "registry %s refused the credentials: %v", t.repo.RegistryStr(), err)
+	}
+	return reconcile.Retry(chartPullFailedReason, "%v", err)
+}
