@@ -13,9 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"gotk.dev/pkg/testenv"
 )
@@ -35,6 +37,7 @@ func TestMain(m *testing.M) { os.Exit(run(m)) }
 
 func run(m *testing.M) int {
 	ctx := context.Background()
+	ctrllog.SetLogger(logr.Discard())
 	var err error
 	if stateDir, err = os.MkdirTemp("", "gotk-e2e-"); err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -29,11 +30,15 @@ const (
 )
 
 // seedFlow is the guide's app synced by its GitRepository + Kustomization
-// from a bootstrapped cluster: the state scenarios after the first share.
+// from a bootstrapped cluster: the state the guide's phases share.
 type seedFlow struct {
 	git     *testserver.GitHTTP
+	reg     *testserver.Registry
+	sink    *testserver.WebhookSink
 	hookURL string
 	ks      *kustomizev1.Kustomization
+	// image is the app's image repository on the test registry.
+	image string
 	// latencies are commit → applied times through the GitHub webhook.
 	latencies []time.Duration
 }
@@ -81,42 +86,64 @@ func (s *seedFlow) commitAndSync(ctx context.Context, t *testing.T, message stri
 	return rev
 }
 
-// TestSeedGitOpsFlow is the guide's §2.5/§3.1 flow on real processes:
-// bootstrap a fleet repository, commit the seed's GitRepository +
-// Kustomization to it, and sync the app repository as printed (it does
-// not build), with only the HPA fixed (no namespace), then corrected;
-// drift and deletion are undone, a file removed from Git is pruned and
-// its revert brings it back. Every app commit is announced with a signed
-// GitHub push webhook, and commit → applied latency is reported.
-func TestSeedGitOpsFlow(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+// TestSeedGuide is the seed guide on real processes, phase by phase:
+// bootstrap a fleet repository and commit the guide's objects to it
+// (§2.5, §3.4), sync the app repository (§3.1), let image automation bump
+// the tag (§3.3), release a Helm chart, and check what reached Slack.
+func TestSeedGuide(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
-	git := testserver.NewGitHTTPForTest(t, testserver.GitHTTPOptions{Auth: testserver.BasicAuth{Username: gitUser, Password: gitPassword}})
+	s := setUpGuide(ctx, t)
+	for _, phase := range []struct {
+		name string
+		run  func(context.Context, *testing.T)
+	}{
+		{"sync the app", s.syncTheApp},
+		{"image automation", s.imageAutomation},
+		{"helm release", s.helmRelease},
+		{"alerts", s.alerts},
+	} {
+		if !t.Run(phase.name, func(t *testing.T) { phase.run(ctx, t) }) {
+			return
+		}
+	}
+	t.Logf("commit → applied through the GitHub webhook: %s", formatDurations(s.latencies))
+}
 
-	// Bootstrap, as a user would: the CLI commits the components and sync
-	// objects to the fleet repository and waits until they are synced.
-	if err := git.CreateRepo("fleet"); err != nil {
+// setUpGuide bootstraps a fleet repository as a user would (the CLI
+// commits the components and sync objects and waits until they are
+// synced), then commits the guide's GitRepository + Kustomization, a
+// GitHub Receiver and the Slack alert to it; the app repository is the
+// guide's as printed, its image pointed at the test registry.
+func setUpGuide(ctx context.Context, t *testing.T) *seedFlow {
+	s := &seedFlow{
+		git:  testserver.NewGitHTTPForTest(t, testserver.GitHTTPOptions{Auth: testserver.BasicAuth{Username: gitUser, Password: gitPassword}}),
+		reg:  testserver.NewRegistryForTest(t, testserver.RegistryOptions{Auth: testserver.BasicAuth{Username: regUser, Password: regPassword}}),
+		sink: testserver.NewWebhookSinkForTest(t),
+		ks:   &kustomizev1.Kustomization{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "my-app"}},
+	}
+	s.image = s.reg.Host() + "/myorg/my-app"
+	if err := s.git.CreateRepo("fleet"); err != nil {
 		t.Fatal(err)
 	}
-	out, err := gotk(ctx, "bootstrap", "git", "--url", git.URL("fleet"), "--branch", "main", "--path", "clusters/e2e",
+	out, err := gotk(ctx, "bootstrap", "git", "--url", s.git.URL("fleet"), "--branch", "main", "--path", "clusters/e2e",
 		"--username", gitUser, "--password", gitPassword, "--timeout", "3m")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("bootstrap:\n%s", out)
 
-	// The app repository exactly as the guide prints it.
-	if _, err := git.InitRepoFromDir(appRepo, filepath.Join(seedDir(t), "app-repo"), "main"); err != nil {
+	app := treeFiles(t, filepath.Join(seedDir(t), "app-repo"))
+	if _, err := s.git.CommitFiles(appRepo, "main", s.withImage(app), "the guide's app repository"); err != nil {
 		t.Fatal(err)
 	}
 	createSecret(ctx, t, ns, "git-credentials", map[string]string{"username": gitUser, "password": gitPassword})
 	createSecret(ctx, t, ns, "github-webhook", map[string]string{"token": hookToken})
+	createSecret(ctx, t, ns, "slack-webhook", map[string]string{"address": s.sink.URL()})
 
-	// The seed's objects, pointed at the test server, go to the fleet
-	// repository; the cluster picks them up from there.
 	seed := readSeedObjects(t, "gitrepository-kustomization.yaml")
 	gitRepoObj := seed[sourcev1.GitRepositoryKind]
-	if err := unstructuredSet(gitRepoObj, git.URL(appRepo), "spec", "url"); err != nil {
+	if err := unstructuredSet(gitRepoObj, s.git.URL(appRepo), "spec", "url"); err != nil {
 		t.Fatal(err)
 	}
 	receiver := `apiVersion: notification.toolkit.fluxcd.io/v1
@@ -133,21 +160,48 @@ spec:
     - kind: GitRepository
       name: my-app
 `
-	apps := toYAML(t, gitRepoObj) + "---\n" + toYAML(t, seed[kustomizev1.KustomizationKind]) + "---\n" + receiver
-	if _, err := git.CommitFiles("fleet", "main", map[string]string{"clusters/e2e/apps/my-app.yaml": apps}, "add my-app"); err != nil {
+	notification, err := os.ReadFile(filepath.Join(seedDir(t), "cluster", "notification.yaml"))
+	if err != nil {
 		t.Fatal(err)
 	}
-	if out, err := gotk(ctx, "reconcile", "kustomization", "flux-system", "--with-source", "--timeout", "2m"); err != nil {
-		t.Fatal(err)
-	} else {
-		t.Logf("reconcile:\n%s", out)
-	}
-
+	s.commitToFleet(ctx, t, map[string]string{
+		"clusters/e2e/apps/my-app.yaml":       toYAML(t, gitRepoObj) + "---\n" + toYAML(t, seed[kustomizev1.KustomizationKind]) + "---\n" + receiver,
+		"clusters/e2e/apps/notification.yaml": string(notification),
+	})
 	recv := &notificationv1.Receiver{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "my-app"}}
 	eventually(t, time.Minute, "receiver ready", func() error { return readyStatus(ctx, recv) })
-	s := &seedFlow{git: git, hookURL: receiverURL(recv.Status.WebhookPath),
-		ks: &kustomizev1.Kustomization{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "my-app"}}}
+	s.hookURL = receiverURL(recv.Status.WebhookPath)
+	return s
+}
 
+// withImage points the app's image at the test registry.
+func (s *seedFlow) withImage(files map[string]string) map[string]string {
+	out := map[string]string{}
+	for p, c := range files {
+		out[p] = strings.ReplaceAll(c, "ghcr.io/myorg/my-app", s.image)
+	}
+	return out
+}
+
+// commitToFleet commits files to the fleet repository and has the cluster
+// sync them now, as `gotk reconcile kustomization flux-system --with-source`.
+func (s *seedFlow) commitToFleet(ctx context.Context, t *testing.T, files map[string]string) {
+	t.Helper()
+	if _, err := s.git.CommitFiles("fleet", "main", files, "add apps"); err != nil {
+		t.Fatal(err)
+	}
+	out, err := gotk(ctx, "reconcile", "kustomization", "flux-system", "--with-source", "--timeout", "2m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("reconcile:\n%s", out)
+}
+
+// syncTheApp: the app repository as printed fails to build naming the
+// patch file; with only the HPA fixed the apply names the missing
+// namespace; corrected, it converges. Drift and deletion are undone, a
+// file removed from Git is pruned and its revert brings it back.
+func (s *seedFlow) syncTheApp(ctx context.Context, t *testing.T) {
 	production := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "production"}}
 	// 1. As printed: the build fails naming the patch file; nothing applied.
 	eventually(t, 2*time.Minute, "app-repo as printed fails to build", func() error {
@@ -167,8 +221,8 @@ spec:
 
 	// 2. Only the HPA fixed: the apply names the missing namespace.
 	overlay := "overlays/production/"
-	printed := treeFiles(t, filepath.Join(seedDir(t), "app-repo"))
-	corrected := treeFiles(t, filepath.Join(seedDir(t), "app-repo-corrected"))
+	printed := s.withImage(treeFiles(t, filepath.Join(seedDir(t), "app-repo")))
+	corrected := s.withImage(treeFiles(t, filepath.Join(seedDir(t), "app-repo-corrected")))
 	hpaFixed := strings.Replace(printed[overlay+"kustomization.yaml"], "  - hpa.yaml\n", "", 1)
 	hpaFixed = strings.Replace(hpaFixed, "  - ../../base\n", "  - ../../base\n  - hpa.yaml\n", 1)
 	s.commitAndSync(ctx, t, "fix: hpa is a resource", map[string]string{overlay + "kustomization.yaml": hpaFixed}, func() error {
@@ -254,5 +308,4 @@ spec:
 	if err := get(ctx, dep); err != nil || dep.Status.AvailableReplicas != 3 {
 		t.Fatalf("after the revert: %v, %d replicas available", err, dep.Status.AvailableReplicas)
 	}
-	t.Logf("commit → applied through the GitHub webhook: %s", formatDurations(s.latencies))
 }
