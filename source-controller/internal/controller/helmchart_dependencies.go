@@ -63,8 +63,9 @@ func (r *HelmChartReconciler) downloadFromRepository(ctx context.Context, hr *so
 // dependencyCharts resolves the remote dependencies of a chart packaged
 // from a source, as Flux does: an alias ("@name", "alias:name") names a
 // HelmRepository of the HelmChart's namespace; a URL that a HelmRepository
-// of the namespace declares goes through that repository's stored index and
-// credentials; any other URL is fetched anonymously.
+// of the namespace declares goes through that repository's stored index
+// (or, for oci://, its registry) and credentials; any other URL is fetched
+// anonymously.
 func (r *HelmChartReconciler) dependencyCharts(namespace string) helm.RemoteChart {
 	anonymous := helm.FetchChart(DefaultHelmIndexMaxSize, r.ChartMaxSize, r.ChartFileMaxSize)
 	return func(ctx context.Context, repository, name, version string) (*chart.Chart, error) {
@@ -72,11 +73,14 @@ func (r *HelmChartReconciler) dependencyCharts(namespace string) helm.RemoteChar
 		if err != nil {
 			return nil, err
 		}
+		if hr == nil && strings.HasPrefix(repository, "oci://") {
+			hr = &sourcev1.HelmRepository{Spec: sourcev1.HelmRepositorySpec{URL: repository, Type: "oci"}}
+		}
 		if hr == nil {
 			return anonymous(ctx, repository, name, version)
 		}
 		if hr.Spec.Type == "oci" {
-			return nil, fmt.Errorf("HelmRepository '%s' is of type oci: OCI chart dependencies are not supported yet", hr.Name)
+			return r.ociDependency(ctx, hr, name, version)
 		}
 		if version == "" {
 			version = "*"
@@ -112,13 +116,27 @@ func (r *HelmChartReconciler) dependencyRepository(ctx context.Context, namespac
 	if err := r.Client.List(ctx, &list, client.InNamespace(namespace)); err != nil {
 		return nil, &helm.RemoteError{Err: fmt.Errorf("listing HelmRepositories: %w", err)}
 	}
-	want := normaliseRepoURL(repository)
+	want, wantOCI := normaliseRepoURL(repository), strings.HasPrefix(repository, "oci://")
 	for i := range list.Items {
-		if hr := &list.Items[i]; hr.Spec.Type != "oci" && normaliseRepoURL(hr.Spec.URL) == want {
+		if hr := &list.Items[i]; (hr.Spec.Type == "oci") == wantOCI && normaliseRepoURL(hr.Spec.URL) == want {
 			return hr, nil
 		}
 	}
 	return nil, nil
+}
+
+// ociDependency pulls a dependency from an OCI HelmRepository (or, for an
+// oci:// URL no HelmRepository declares, anonymously).
+func (r *HelmChartReconciler) ociDependency(ctx context.Context, hr *sourcev1.HelmRepository, name, version string) (*chart.Chart, error) {
+	t, err := r.ociChartTarget(ctx, hr, name, version)
+	if err != nil {
+		return nil, &helm.RemoteError{Err: err}
+	}
+	data, err := r.pullOCIChart(ctx, t, name)
+	if err != nil {
+		return nil, &helm.RemoteError{Err: err}
+	}
+	return helm.LoadArchive(data, r.ChartFileMaxSize)
 }
 
 // normaliseRepoURL makes "https://host/charts/" and "https://host/charts"

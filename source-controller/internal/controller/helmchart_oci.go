@@ -28,13 +28,9 @@ const HelmChartContentMediaType = "application/vnd.cncf.helm.chart.content.v1.ta
 // picks the highest matching tag. With spec.verify the chart's manifest
 // is verified before its content is pulled.
 func (r *HelmChartReconciler) fromOCIRepository(ctx context.Context, obj *sourcev1.HelmChart, hr *sourcev1.HelmRepository) (*chartBuild, error) {
-	t, err := r.ociChartTarget(ctx, obj, hr)
+	t, err := r.ociChartTarget(ctx, hr, obj.Spec.Chart, obj.Spec.Version)
 	if err != nil {
 		return nil, markFetchFailed(obj, err)
-	}
-	tag := strings.ReplaceAll(t.revision, "+", "_")
-	if t.digest, err = oci.Digest(ctx, t.repo, tag, t.options); err != nil {
-		return nil, markFetchFailed(obj, ociChartError(t, err))
 	}
 	if v := obj.Spec.Verify; v != nil {
 		if err := verifyOCI(ctx, r.Client, obj, v, t); err != nil {
@@ -48,28 +44,9 @@ func (r *HelmChartReconciler) fromOCIRepository(ctx context.Context, obj *source
 		b.upToDate = true
 		return b, nil
 	}
-	img, err := oci.Image(ctx, t.repo.Digest(t.digest), t.options)
+	data, err := r.pullOCIChart(ctx, t, obj.Spec.Chart)
 	if err != nil {
-		return nil, markFetchFailed(obj, ociChartError(t, err))
-	}
-	manifest, err := img.Manifest()
-	if err != nil {
-		return nil, markFetchFailed(obj, reconcile.Retry(chartPullFailedReason, "reading the manifest of %s:%s: %v", t.repo.Name(), tag, err))
-	}
-	var data []byte
-	for _, d := range manifest.Layers {
-		if string(d.MediaType) != HelmChartContentMediaType {
-			continue
-		}
-		if d.Size > r.ChartMaxSize {
-			return nil, markFetchFailed(obj, reconcile.Retry(chartPullFailedReason, "chart '%s' %s is %d bytes, over the limit of %d", obj.Spec.Chart, t.revision, d.Size, r.ChartMaxSize))
-		}
-		if data, err = readLayer(img, d.Digest, r.ChartMaxSize); err != nil {
-			return nil, markFetchFailed(obj, reconcile.Retry(chartPullFailedReason, "pulling chart '%s' %s: %v", obj.Spec.Chart, t.revision, err))
-		}
-	}
-	if data == nil {
-		return nil, markFetchFailed(obj, reconcile.Retry(chartPullFailedReason, "%s:%s has no %s layer", t.repo.Name(), tag, HelmChartContentMediaType))
+		return nil, markFetchFailed(obj, err)
 	}
 	conditions.Delete(obj, sourcev1.FetchFailedCondition)
 	if b.chart, err = helm.LoadArchive(data, r.ChartFileMaxSize); err != nil {
@@ -79,17 +56,46 @@ func (r *HelmChartReconciler) fromOCIRepository(ctx context.Context, obj *source
 	return b, r.mergeValues(obj, b)
 }
 
-// ociChartTarget resolves the chart's repository, credentials and version
-// (in target.revision).
-func (r *HelmChartReconciler) ociChartTarget(ctx context.Context, obj *sourcev1.HelmChart, hr *sourcev1.HelmRepository) (ociTarget, error) {
+// pullOCIChart downloads the packaged chart of a resolved target within
+// the chart size limit.
+func (r *HelmChartReconciler) pullOCIChart(ctx context.Context, t ociTarget, chartName string) ([]byte, error) {
+	tag := strings.ReplaceAll(t.revision, "+", "_")
+	img, err := oci.Image(ctx, t.repo.Digest(t.digest), t.options)
+	if err != nil {
+		return nil, ociChartError(t, err)
+	}
+	manifest, err := img.Manifest()
+	if err != nil {
+		return nil, reconcile.Retry(chartPullFailedReason, "reading the manifest of %s:%s: %v", t.repo.Name(), tag, err)
+	}
+	for _, d := range manifest.Layers {
+		if string(d.MediaType) != HelmChartContentMediaType {
+			continue
+		}
+		if d.Size > r.ChartMaxSize {
+			return nil, reconcile.Retry(chartPullFailedReason, "chart '%s' %s is %d bytes, over the limit of %d", chartName, t.revision, d.Size, r.ChartMaxSize)
+		}
+		data, err := readLayer(img, d.Digest, r.ChartMaxSize)
+		if err != nil {
+			return nil, reconcile.Retry(chartPullFailedReason, "pulling chart '%s' %s: %v", chartName, t.revision, err)
+		}
+		return data, nil
+	}
+	return nil, reconcile.Retry(chartPullFailedReason, "%s:%s has no %s layer", t.repo.Name(), tag, HelmChartContentMediaType)
+}
+
+// ociChartTarget resolves chartName's repository under hr, hr's
+// credentials, the version matching constraint (in target.revision) and
+// its manifest digest.
+func (r *HelmChartReconciler) ociChartTarget(ctx context.Context, hr *sourcev1.HelmRepository, chartName, constraint string) (ociTarget, error) {
 	var t ociTarget
 	base, ok := strings.CutPrefix(hr.Spec.URL, "oci://")
 	if !ok {
 		return t, reconcile.Stall(sourcev1.URLInvalidReason, "HelmRepository '%s' of type oci: URL %q must start with oci://", hr.Name, hr.Spec.URL)
 	}
-	repo, err := oci.ParseRepository(strings.TrimSuffix(base, "/")+"/"+obj.Spec.Chart, hr.Spec.Insecure)
+	repo, err := oci.ParseRepository(strings.TrimSuffix(base, "/")+"/"+chartName, hr.Spec.Insecure)
 	if err != nil {
-		return t, reconcile.Stall(sourcev1.URLInvalidReason, "chart '%s' in HelmRepository '%s': %v", obj.Spec.Chart, hr.Name, err)
+		return t, reconcile.Stall(sourcev1.URLInvalidReason, "chart '%s' in HelmRepository '%s': %v", chartName, hr.Name, err)
 	}
 	t.repo, t.options = repo, oci.Options{Insecure: hr.Spec.Insecure}
 	if ref := hr.Spec.SecretRef; ref != nil {
@@ -110,24 +116,26 @@ func (r *HelmChartReconciler) ociChartTarget(ctx context.Context, obj *sourcev1.
 			return t, err
 		}
 	}
-	constraint := obj.Spec.Version
 	if constraint == "" {
 		constraint = "*"
 	}
 	if v, err := semver.StrictNewVersion(constraint); err == nil {
 		t.revision = v.Original()
-		return t, nil
+	} else {
+		tags, err := oci.ListTags(ctx, repo, t.options)
+		if err != nil {
+			return t, ociChartError(t, err)
+		}
+		versions := make([]string, len(tags))
+		for i, tag := range tags {
+			versions[i] = strings.ReplaceAll(tag, "_", "+")
+		}
+		if t.revision, err = oci.LatestSemver(versions, constraint, ""); err != nil {
+			return t, reconcile.Retry(chartPullFailedReason, "no chart version of '%s' matches '%s' in %s: %v", chartName, constraint, repo.Name(), err)
+		}
 	}
-	tags, err := oci.ListTags(ctx, repo, t.options)
-	if err != nil {
+	if t.digest, err = oci.Digest(ctx, t.repo, strings.ReplaceAll(t.revision, "+", "_"), t.options); err != nil {
 		return t, ociChartError(t, err)
-	}
-	versions := make([]string, len(tags))
-	for i, tag := range tags {
-		versions[i] = strings.ReplaceAll(tag, "_", "+")
-	}
-	if t.revision, err = oci.LatestSemver(versions, constraint, ""); err != nil {
-		return t, reconcile.Retry(chartPullFailedReason, "no chart version of '%s' matches '%s' in %s: %v", obj.Spec.Chart, constraint, repo.Name(), err)
 	}
 	return t, nil
 }

@@ -54,7 +54,7 @@ func pushOCIChart(g Gomega, t *testing.T, repo name.Repository, chartName, versi
 // and spec.verify checking cosign signatures before the chart is pulled.
 func TestHelmChartFromOCIHelmRepository(t *testing.T) {
 	g := NewWithT(t)
-	startOCIHarness(t)
+	h := startOCIHarness(t)
 	ctx := context.Background()
 	creds := testserver.BasicAuth{Username: "u", Password: "p"}
 	reg := testserver.NewRegistryForTest(t, testserver.RegistryOptions{Auth: creds})
@@ -127,6 +127,21 @@ func TestHelmChartFromOCIHelmRepository(t *testing.T) {
 	g.Expect(conditions.IsFalse(unsigned, sourcev1.SourceVerifiedCondition)).To(BeTrue())
 	expect(newChart("no-creds", "no-creds", "1.0.0", false), sourcev1.AuthenticationFailedReason, "refused the credentials")
 	expect(newChart("no-match", "charts", "3.x", false), chartPullFailedReason, "no chart version of 'app' matches '3.x'")
+
+	// Dependencies of a chart from a source, in the registry by URL or by
+	// alias: resolved with the HelmRepository's credentials.
+	storeGitSource(g, t, h, ns, "umbrella", map[string]string{
+		"by-url/Chart.yaml":   "apiVersion: v2\nname: by-url\nversion: 0.1.0\ndependencies:\n- name: app\n  version: 1.x\n  repository: oci://" + reg.Host() + "/charts/\n",
+		"by-alias/Chart.yaml": "apiVersion: v2\nname: by-alias\nversion: 0.1.0\ndependencies:\n- name: app\n  version: 1.0.0\n  repository: \"@charts\"\n",
+	})
+	for objName, want := range map[string]string{"by-url": "app-1.2.0+build.1", "by-alias": "app-1.0.0"} {
+		hc := &sourcev1.HelmChart{ObjectMeta: metav1.ObjectMeta{Name: objName, Namespace: ns},
+			Spec: sourcev1.HelmChartSpec{Chart: objName, Interval: metav1.Duration{Duration: time.Hour},
+				SourceRef: sourcev1.LocalHelmChartSourceReference{Kind: sourcev1.GitRepositoryKind, Name: "umbrella"}}}
+		g.Expect(env.Client.Create(ctx, hc)).To(Succeed())
+		waitSourceReady(g, hc, func(g Gomega) { g.Expect(hc.Status.Artifact).NotTo(BeNil()) })
+		g.Expect(dependencyVersions(g, hc.Status.Artifact)).To(ConsistOf(want), objName)
+	}
 
 	// Verification of charts from an index is not something Flux offers either.
 	g.Expect(env.Client.Create(ctx, &sourcev1.HelmRepository{ObjectMeta: metav1.ObjectMeta{Name: "index", Namespace: ns},

@@ -126,7 +126,7 @@ func TestHelmChartFromGitRepositoryArtifact(t *testing.T) {
 		"charts/app/Chart.yaml":           "apiVersion: v2\nname: app\nversion: 1.2.3\n",
 		"charts/app/values.yaml":          "replicas: 1\n",
 		"charts/app/templates/cm.yaml":    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n",
-		"charts/needs-dep/Chart.yaml":     "apiVersion: v2\nname: needs-dep\nversion: 0.1.0\ndependencies:\n- name: redis\n  version: 1.x\n  repository: oci://registry.example.com/charts\n",
+		"charts/needs-dep/Chart.yaml":     "apiVersion: v2\nname: needs-dep\nversion: 0.1.0\ndependencies:\n- name: redis\n  version: 1.x\n  repository: ftp://example.com/charts\n",
 		"charts/needs-dep/values.yaml":    "{}\n",
 		"charts/needs-dep/templates/a.md": "x",
 	}
@@ -182,7 +182,7 @@ func TestHelmChartFromGitRepositoryArtifact(t *testing.T) {
 	for name, tc := range map[string]struct{ path, message string }{
 		"escape":     {"../../etc", "escapes"},
 		"missing":    {"charts/nope", `chart path "charts/nope" not found`},
-		"dependency": {"charts/needs-dep", `dependency "redis" of chart "needs-dep": repository "oci://registry.example.com/charts" is not supported yet`},
+		"dependency": {"charts/needs-dep", `dependency "redis" of chart "needs-dep": repository "ftp://example.com/charts" is not supported yet`},
 	} {
 		hc := newChart(name, tc.path, "ChartVersion")
 		g.Eventually(func(g Gomega) {

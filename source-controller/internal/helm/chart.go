@@ -40,8 +40,8 @@ func (e *RemoteError) Error() string { return e.Err.Error() }
 func (e *RemoteError) Unwrap() error { return e.Err }
 
 // RemoteChart fetches chart name matching version from a dependency's
-// repository as Chart.yaml spells it: an http(s):// URL or a repository
-// alias ("@name" or "alias:name", see RepositoryAlias).
+// repository as Chart.yaml spells it: an http(s):// or oci:// URL or a
+// repository alias ("@name" or "alias:name", see RepositoryAlias).
 type RemoteChart func(ctx context.Context, repository, name, version string) (*chart.Chart, error)
 
 // RepositoryAlias returns the repository name of a dependency declared by
@@ -57,9 +57,9 @@ func RepositoryAlias(repository string) (string, bool) {
 
 // LoadDir loads the chart at chartPath inside root (a source checkout);
 // the path cannot leave root. Dependencies not vendored in charts/ are
-// resolved: file:// ones from the source (never outside root), http(s)://
-// and alias ones with remote; other repository forms are reported as not
-// supported.
+// resolved: file:// ones from the source (never outside root), http(s)://,
+// oci:// and alias ones with remote; other repository forms are reported
+// as not supported.
 func LoadDir(ctx context.Context, root, chartPath string, maxFileBytes int64, remote RemoteChart) (*chart.Chart, error) {
 	dir, err := securepath.Join(root, chartPath)
 	if err != nil {
@@ -97,7 +97,7 @@ func resolveDependency(ctx context.Context, root, chartDir string, dep *chart.De
 			return nil, err
 		}
 		return LoadDir(ctx, root, rel, maxFileBytes, remote)
-	case strings.HasPrefix(repo, "http://") || strings.HasPrefix(repo, "https://") || isAlias(repo):
+	case strings.HasPrefix(repo, "http://") || strings.HasPrefix(repo, "https://") || strings.HasPrefix(repo, "oci://") || isAlias(repo):
 		if remote == nil {
 			return nil, fmt.Errorf("fetching from %s is not enabled", repo)
 		}
@@ -107,7 +107,7 @@ func resolveDependency(ctx context.Context, root, chartDir string, dep *chart.De
 		}
 		return ch, nil
 	default:
-		return nil, fmt.Errorf("repository %q is not supported yet (use file://, an http(s) repository URL or a HelmRepository alias, or vendor it with `helm dependency build`)", repo)
+		return nil, fmt.Errorf("repository %q is not supported yet (use file://, an http(s):// or oci:// repository URL or a HelmRepository alias, or vendor it with `helm dependency build`)", repo)
 	}
 }
 
@@ -117,11 +117,11 @@ func isAlias(repository string) bool {
 }
 
 // FetchChart returns a RemoteChart that downloads anonymously from public
-// repositories with the given limits; it knows no aliases.
+// HTTP(S) repositories with the given limits; it knows no aliases.
 func FetchChart(indexMax, chartMax, fileMax int64) RemoteChart {
 	return func(ctx context.Context, repoURL, name, version string) (*chart.Chart, error) {
-		if isAlias(repoURL) {
-			return nil, fmt.Errorf("repository alias %q names no known repository", repoURL)
+		if isAlias(repoURL) || !strings.HasPrefix(repoURL, "http://") && !strings.HasPrefix(repoURL, "https://") {
+			return nil, fmt.Errorf("repository %q is not an HTTP(S) Helm repository", repoURL)
 		}
 		g := &Getter{RepoURL: repoURL}
 		index, err := FetchIndex(ctx, g, indexMax, "")
