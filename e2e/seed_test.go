@@ -100,6 +100,7 @@ func TestSeedGuide(t *testing.T) {
 	}{
 		{"sync the app", s.syncTheApp},
 		{"image automation", s.imageAutomation},
+		{"sops secrets", s.sopsSecrets},
 		{"helm release", s.helmRelease},
 		{"alerts", s.alerts},
 	} {
