@@ -15,6 +15,8 @@ type Remotes struct {
 	mu    sync.Mutex
 	byRef map[string]*remote
 	now   func() time.Time
+	// builds counts the client sets built, for tests and benchmarks.
+	builds int
 }
 
 // remote is one version of one kubeconfig reference and the clients built
@@ -71,6 +73,7 @@ func (r *Remotes) Clients(ref, version string, ttl time.Duration, user string, l
 
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.builds++
 	cur := r.current(ref, version)
 	if cur == nil {
 		cur = &remote{version: version, base: base, clients: map[string]*Clients{}}
@@ -85,6 +88,14 @@ func (r *Remotes) Clients(ref, version string, ttl time.Duration, user string, l
 	}
 	cur.clients[user] = c
 	return c, nil
+}
+
+// Builds returns how many client sets were built: one per kubeconfig
+// version and identity, not one per reconcile.
+func (r *Remotes) Builds() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.builds
 }
 
 // Forget drops the clients of ref, e.g. once its HelmRelease is deleted.

@@ -59,6 +59,7 @@ func TestRemotesCache(t *testing.T) {
 	}
 
 	g := NewWithT(t)
+	g.Expect(r.Builds()).To(Equal(6), "one build per new version, identity or expiry")
 	_, err := r.Clients("Secret/c/kc/", "u3/1", 0, "", func() (*rest.Config, error) { return nil, errors.New("no such Secret") })
 	g.Expect(err).To(MatchError("no such Secret"))
 	_, err = r.Clients("Secret/c/kc/", "u3/1", 0, "", load)

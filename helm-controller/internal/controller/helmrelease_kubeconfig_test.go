@@ -119,13 +119,30 @@ func TestKubeConfigRemoteCluster(t *testing.T) {
 	g.Expect(env.Client.List(ctx, &local, client.InNamespace(ns), client.MatchingLabels{"owner": "helm"})).To(Succeed())
 	g.Expect(local.Items).To(BeEmpty())
 
-	// Drift is detected and corrected in the second cluster.
+	// Drift is detected and corrected in the second cluster, by the
+	// clients built for the install: an unchanged Secret builds none.
+	builds := reconciler.Remotes.Builds()
 	g.Expect(env2.Client.Delete(ctx, &corev1.ConfigMap{ObjectMeta: metaOf(ns, "web-config")})).To(Succeed())
-	requestReconcile(t, hr)
+	token := requestReconcile(t, hr)
 	g.Eventually(func() error {
 		return env2.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: "web-config"}, &corev1.ConfigMap{})
 	}, 60*time.Second, 250*time.Millisecond).Should(Succeed())
 	g.Expect(historyIn(t, remote, hr)).To(HaveLen(1), "drift is corrected without an upgrade")
+	g.Eventually(func(g Gomega) {
+		g.Expect(getRelease(g, hr).Status.LastHandledReconcileAt).To(Equal(token))
+	}, 30*time.Second).Should(Succeed())
+	g.Expect(reconciler.Remotes.Builds()).To(Equal(builds), "an unchanged kubeconfig Secret reuses the clients")
+
+	// A changed Secret (new resourceVersion) builds new clients.
+	var secret corev1.Secret
+	g.Expect(env.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: "remote"}, &secret)).To(Succeed())
+	secret.Annotations = map[string]string{"rotated": "yes"}
+	g.Expect(env.Client.Update(ctx, &secret)).To(Succeed())
+	token = requestReconcile(t, hr)
+	g.Eventually(func(g Gomega) {
+		g.Expect(getRelease(g, hr).Status.LastHandledReconcileAt).To(Equal(token))
+	}, 30*time.Second).Should(Succeed())
+	g.Expect(reconciler.Remotes.Builds()).To(Equal(builds + 1))
 
 	// Values change → upgraded in the second cluster.
 	g.Expect(env.Client.Get(ctx, key, hr)).To(Succeed())
