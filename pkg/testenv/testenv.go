@@ -37,6 +37,8 @@ type Environment struct {
 	cleanups  []func()
 	// removeDir is set when Dir is a temporary directory of this run.
 	removeDir bool
+	// restarts counts RestartAPIServer calls.
+	restarts int
 }
 
 // AddCleanup registers fn to run when the environment stops, before the

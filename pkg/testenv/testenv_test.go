@@ -89,3 +89,17 @@ func TestBarePodsFinishAsAnnotated(t *testing.T) {
 		}, 60*time.Second, 250*time.Millisecond).Should(Succeed(), "pod annotated %s", code)
 	}
 }
+
+// TestRestartAPIServer: after a restart the same clients, kubeconfig and
+// objects work again (the stored state lives in etcd, which stays up).
+func TestRestartAPIServer(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := env.NewNamespace(t)
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "kept"}}
+	g.Expect(env.Client.Create(ctx, cm)).To(Succeed())
+	g.Expect(env.RestartAPIServer()).To(Succeed())
+	g.Eventually(func() error {
+		return env.Client.Get(ctx, client.ObjectKeyFromObject(cm), cm)
+	}, 30*time.Second, 100*time.Millisecond).Should(Succeed())
+}

@@ -35,6 +35,7 @@ type GitHTTP struct {
 	caPEM     []byte
 	ownsRepos bool
 	counter   requestCounter
+	outage    outage
 }
 
 // NewGitHTTP starts a Git smart-HTTP server on 127.0.0.1 at a random port.
@@ -78,7 +79,7 @@ func NewGitHTTP(opts GitHTTPOptions) (*GitHTTP, error) {
 		ch := &cgi.Handler{Path: backend, Env: cgiEnv, Dir: s.Root()}
 		ch.ServeHTTP(w, r)
 	})
-	s.srv, s.caPEM, err = startHTTP(s.counter.wrap(requireBasicAuth(h, opts.Auth, "git")), opts.TLS)
+	s.srv, s.caPEM, err = startHTTP(s.outage.wrap(s.counter.wrap(requireBasicAuth(h, opts.Auth, "git"))), opts.TLS)
 	if err != nil {
 		s.closeRepos()
 		return nil, err

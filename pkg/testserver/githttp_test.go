@@ -3,7 +3,9 @@ package testserver
 import (
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -267,5 +269,33 @@ func TestGitHTTPGitCLIPush(t *testing.T) {
 	out, _ := cmd.Output()
 	if got, _ := s.Resolve("big", "main"); got != strings.TrimSpace(string(out)) {
 		t.Fatalf("server main = %s, local HEAD = %s", got, out)
+	}
+}
+
+// TestGitHTTPDown: a server taken down answers nothing; brought back, it
+// serves again.
+func TestGitHTTPDown(t *testing.T) {
+	srv := NewGitHTTPForTest(t, GitHTTPOptions{})
+	if _, err := srv.CommitFiles("app", "main", map[string]string{"a": "a"}, "init"); err != nil {
+		t.Fatal(err)
+	}
+	get := func() error {
+		resp, err := http.Get(srv.URL("app") + "/info/refs?service=git-upload-pack")
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("status %d", resp.StatusCode)
+		}
+		return nil
+	}
+	srv.SetDown(true)
+	if err := get(); err == nil {
+		t.Fatal("a down server answered")
+	}
+	srv.SetDown(false)
+	if err := get(); err != nil {
+		t.Fatalf("back up: %v", err)
 	}
 }

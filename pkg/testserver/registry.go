@@ -40,6 +40,7 @@ type Registry struct {
 	caPEM       []byte
 	tagRequests atomic.Int64
 	linkHeaders atomic.Int64
+	outage      outage
 }
 
 // NewRegistry starts a registry on 127.0.0.1 at a random port.
@@ -50,7 +51,7 @@ func NewRegistry(opts RegistryOptions) (*Registry, error) {
 	}
 	r := &Registry{}
 	inner := registry.New(registry.Logger(logger), registry.WithReferrersSupport(true))
-	h := requireBasicAuth(r.paginateTags(inner), opts.Auth, "registry")
+	h := r.outage.wrap(requireBasicAuth(r.paginateTags(inner), opts.Auth, "registry"))
 	var err error
 	if r.srv, r.caPEM, err = startHTTP(h, opts.TLS); err != nil {
 		return nil, err
