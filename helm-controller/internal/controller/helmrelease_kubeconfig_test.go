@@ -186,6 +186,21 @@ func TestKubeConfigRemoteCluster(t *testing.T) {
 		g.Eventually(func() []*helmrelease.Release { return historyIn(t, remote, hr) }, 60*time.Second).Should(BeEmpty())
 	})
 
+	t.Run("a deleted Secret does not block deletion", func(t *testing.T) {
+		g := NewWithT(t)
+		hr := newRelease(ns, "gone", "app", "")
+		hr.Spec.KubeConfig = &meta.KubeConfigReference{SecretRef: &meta.SecretKeyReference{Name: "absent"}}
+		g.Expect(env.Client.Create(ctx, hr)).To(Succeed())
+		eventuallyCondition(t, hr, meta.ReadyCondition, false, kubeconfig.ReasonNotFound, 30*time.Second)
+		g.Expect(env.Client.Delete(ctx, hr)).To(Succeed())
+		g.Eventually(func() bool {
+			return apierrors.IsNotFound(env.Client.Get(ctx, client.ObjectKeyFromObject(hr), &helmv2.HelmRelease{}))
+		}, 30*time.Second).Should(BeTrue())
+		g.Eventually(func() bool {
+			return hasEventMessage(ns, "gone", helmv2.UninstallFailedReason, "release left installed: kubeconfig Secret "+ns+"/absent not found")
+		}, 10*time.Second).Should(BeTrue())
+	})
+
 	t.Run("exec plugin stalls", func(t *testing.T) {
 		g := NewWithT(t)
 		bad := []byte(`apiVersion: v1
