@@ -72,7 +72,8 @@ func (run *releaseRun) remoteClients(ctx context.Context, obj *helmv2.HelmReleas
 
 // kubeConfigError classifies a kubeconfig failure: a missing Secret or
 // key is waited for, a refused or broken kubeconfig stalls until the
-// spec or the Secret changes.
+// HelmRelease changes or a reconcile is requested (the Secret is not
+// watched).
 func (run *releaseRun) kubeConfigError(err error) error {
 	var ke *kubeconfig.Error
 	if errors.As(err, &ke) {
