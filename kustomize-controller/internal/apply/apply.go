@@ -209,19 +209,21 @@ func (m *Manager) dryRun(ctx context.Context, objs []*unstructured.Unstructured,
 			if err := m.checkOwner(ctx, u, live, o); err != nil {
 				return err
 			}
-			takeover, err := takeoverPatch(u, live, m.FieldManager)
+			var ignored [][]string
+			if o.IgnoreFields != nil {
+				ignored = o.IgnoreFields(u)
+			}
+			takeover, err := takeoverPatch(u, live, m.FieldManager, ignored)
 			if err != nil {
 				return fmt.Errorf("%s: %w", kustomize.ObjectRef(u), err)
 			}
 			plans[i].takeover = takeover
-			if o.IgnoreFields != nil {
-				if paths := o.IgnoreFields(u); len(paths) > 0 {
-					u = u.DeepCopy()
-					for _, p := range paths {
-						unstructured.RemoveNestedField(u.Object, p...)
-					}
-					plans[i].obj = u
+			if len(ignored) > 0 {
+				u = u.DeepCopy()
+				for _, p := range ignored {
+					unstructured.RemoveNestedField(u.Object, p...)
 				}
+				plans[i].obj = u
 			}
 		}
 		dry := u.DeepCopy()

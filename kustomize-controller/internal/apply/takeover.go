@@ -54,9 +54,11 @@ func takenOver(e metav1.ManagedFieldsEntry, fieldManager string) bool {
 // takeover managers of live into fieldManager's apply entry and drops
 // kubectl's last-applied annotation, or nil when there is nothing to take
 // over. Objects annotated ssa: Merge (in the source or in the cluster)
-// keep other managers' fields. The patch carries live's resourceVersion,
-// so it fails rather than overwrite ownership that changed meanwhile.
-func takeoverPatch(desired, live *unstructured.Unstructured, fieldManager string) (client.Patch, error) {
+// keep other managers' fields, and fields under an ignored path stay with
+// their manager (taking them over and then not applying them would delete
+// them). The patch carries live's resourceVersion, so it fails rather than
+// overwrite ownership that changed meanwhile.
+func takeoverPatch(desired, live *unstructured.Unstructured, fieldManager string, ignored [][]string) (client.Patch, error) {
 	for _, u := range []*unstructured.Unstructured{desired, live} {
 		if strings.EqualFold(u.GetAnnotations()[kustomizev1.SSAAnnotation], kustomizev1.MergeValue) {
 			return nil, nil
@@ -84,7 +86,16 @@ func takeoverPatch(desired, live *unstructured.Unstructured, fieldManager string
 		if err := s.FromJSON(bytes.NewReader(e.FieldsV1.Raw)); err != nil {
 			return nil, fmt.Errorf("reading the fields of manager %q: %w", e.Manager, err)
 		}
-		owned = owned.Union(s)
+		taken, left := splitIgnored(s, ignored)
+		owned = owned.Union(taken)
+		if !left.Empty() {
+			raw, err := left.ToJSON()
+			if err != nil {
+				return nil, err
+			}
+			e.FieldsV1 = &metav1.FieldsV1{Raw: raw}
+			kept = append(kept, e)
+		}
 	}
 	if !found && !hasLastApplied {
 		return nil, nil
@@ -117,4 +128,36 @@ func takeoverPatch(desired, live *unstructured.Unstructured, fieldManager string
 		return nil, err
 	}
 	return client.RawPatch(types.MergePatchType, data), nil
+}
+
+// splitIgnored splits a field set into the fields outside every ignored
+// path and those under one (kept by their manager).
+func splitIgnored(s *fieldpath.Set, ignored [][]string) (taken, left *fieldpath.Set) {
+	if len(ignored) == 0 {
+		return s, &fieldpath.Set{}
+	}
+	taken, left = &fieldpath.Set{}, &fieldpath.Set{}
+	s.Iterate(func(p fieldpath.Path) {
+		for _, ig := range ignored {
+			if underPath(p, ig) {
+				left.Insert(p.Copy())
+				return
+			}
+		}
+		taken.Insert(p.Copy())
+	})
+	return taken, left
+}
+
+// underPath reports whether p is the field path segs or below it.
+func underPath(p fieldpath.Path, segs []string) bool {
+	if len(segs) == 0 || len(p) < len(segs) {
+		return false
+	}
+	for i, s := range segs {
+		if p[i].FieldName == nil || *p[i].FieldName != s {
+			return false
+		}
+	}
+	return true
 }

@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"testing"
+	"time"
 
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
@@ -68,14 +69,20 @@ func TestCustomApplyStageKinds(t *testing.T) {
 		return rn.apply(ctx, obj)
 	}
 
-	err := applyWith(nil)
-	g.Expect(err).To(HaveOccurred())
-	g.Expect(err.Error()).To(ContainSubstring("RoleBinding/" + ns + "/app-reader dry-run failed"))
+	// Polled: the API server's authorizer sees the deployer's new RBAC a
+	// moment after it was created.
+	g.Eventually(func() string {
+		err := applyWith(nil)
+		if err == nil {
+			return ""
+		}
+		return err.Error()
+	}, 10*time.Second, 200*time.Millisecond).Should(ContainSubstring("RoleBinding/" + ns + "/app-reader dry-run failed"))
 	g.Expect(exists(roleGVK, ns, "app-reader")).To(BeFalse())
 
 	kinds, err := apply.ParseStageKinds("Role")
 	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(applyWith(kinds)).To(Succeed())
+	g.Eventually(func() error { return applyWith(kinds) }, 10*time.Second, 200*time.Millisecond).Should(Succeed())
 	g.Expect(exists(roleGVK, ns, "app-reader")).To(BeTrue())
 	g.Expect(exists(schema.GroupVersionKind{Group: rbacv1.GroupName, Version: "v1", Kind: "RoleBinding"}, ns, "app-reader")).To(BeTrue())
 }
