@@ -38,7 +38,8 @@ users:
 // applied, corrected after drift, pruned and health-checked in a second
 // control plane, never in the controller's own; the client of that
 // cluster is reused while its Secret is unchanged; a missing Secret is
-// waited for and an exec plugin is refused with a clear condition.
+// waited for and an exec plugin is refused with a clear condition; a
+// Kustomization whose Secret is gone is deleted without its objects.
 func TestKubeConfigRemoteCluster(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
@@ -100,7 +101,8 @@ func TestKubeConfigRemoteCluster(t *testing.T) {
 	}, 30*time.Second, 200*time.Millisecond).Should(Succeed())
 
 	// Pruned in the remote cluster.
-	art := publish(t, map[string]string{"app/a.yaml": configMap(ns, "a", ""), "tenant/c.yaml": configMap(ns, "c", ""), "late/d.yaml": configMap(ns, "d", "")})
+	art := publish(t, map[string]string{"app/a.yaml": configMap(ns, "a", ""), "tenant/c.yaml": configMap(ns, "c", ""), "late/d.yaml": configMap(ns, "d", ""),
+		"orphan/e.yaml": configMap(ns, "e", "")})
 	setArtifact(t, repo, art)
 	waitApplied(t, app, art.Revision, 60*time.Second)
 	g.Expect(inRemote("a")).To(BeTrue())
@@ -143,6 +145,23 @@ func TestKubeConfigRemoteCluster(t *testing.T) {
 	waitReady(t, late, metav1.ConditionTrue, kustomizev1.ReconciliationSucceededReason, 30*time.Second)
 	g.Expect(inRemote("d")).To(BeTrue())
 	g.Expect(exists(configMapGVK, ns, "d")).To(BeFalse())
+
+	// When its kubeconfig Secret is gone first, a deleted Kustomization
+	// leaves its objects in the remote cluster instead of blocking.
+	tempSecret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "temp"}, Data: map[string][]byte{"value": remoteKubeconfig}}
+	g.Expect(env.Client.Create(ctx, tempSecret)).To(Succeed())
+	orphan := newKustomization(t, ns, "orphan", "repo", func(ks *kustomizev1.Kustomization) {
+		ks.Spec.Path = "orphan"
+		ks.Spec.KubeConfig = &meta.KubeConfigReference{SecretRef: &meta.SecretKeyReference{Name: "temp"}}
+	})
+	waitReady(t, orphan, metav1.ConditionTrue, kustomizev1.ReconciliationSucceededReason, 30*time.Second)
+	g.Expect(env.Client.Delete(ctx, tempSecret)).To(Succeed())
+	g.Expect(env.Client.Delete(ctx, orphan)).To(Succeed())
+	g.Eventually(func() bool {
+		err := env.Client.Get(ctx, client.ObjectKeyFromObject(orphan), &kustomizev1.Kustomization{})
+		return apierrors.IsNotFound(err)
+	}, 30*time.Second, 200*time.Millisecond).Should(BeTrue())
+	g.Expect(inRemote("e")).To(BeTrue())
 
 	// Deleting the Kustomizations deletes their objects in the remote
 	// cluster (while it is still up).
