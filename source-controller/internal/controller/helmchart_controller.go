@@ -143,7 +143,11 @@ func (r *HelmChartReconciler) Reconcile(ctx context.Context, obj *sourcev1.HelmC
 	if err := r.store(ctx, obj, b); err != nil {
 		return "", "", err
 	}
-	return meta.SucceededReason, fmt.Sprintf("%s chart '%s' with version '%s'", b.verb, b.chart.Name(), obj.Status.Artifact.Revision), nil
+	name := obj.Spec.Chart // an up-to-date chart is not loaded again
+	if b.chart != nil {
+		name = b.chart.Name()
+	}
+	return meta.SucceededReason, fmt.Sprintf("%s chart '%s' with version '%s'", b.verb, name, obj.Status.Artifact.Revision), nil
 }
 
 // Finalize removes the stored charts.

@@ -92,6 +92,14 @@ func TestHelmRepositoryAndChart(t *testing.T) {
 		g.Expect(hc.Status.Artifact.Revision).To(Equal("6.2.0"))
 	})
 
+	// A requested reconcile of an up-to-date chart (nothing loaded) keeps it Ready.
+	annotateReconcile(g, hc)
+	g.Eventually(func(g Gomega) {
+		g.Expect(env.Client.Get(ctx, client.ObjectKeyFromObject(hc), hc)).To(Succeed())
+		g.Expect(hc.Status.LastHandledReconcileAt).To(Equal(hc.Annotations[meta.ReconcileRequestAnnotation]))
+	}, 10*time.Second, 100*time.Millisecond).Should(Succeed())
+	g.Expect(conditions.GetMessage(hc, meta.ReadyCondition)).To(Equal("pulled chart 'podinfo' with version '6.2.0'"))
+
 	// valuesFiles are merged into the stored chart's values.
 	withValues := &sourcev1.HelmChart{ObjectMeta: metav1.ObjectMeta{Name: "prod", Namespace: ns},
 		Spec: sourcev1.HelmChartSpec{Chart: "podinfo", Version: "6.1.0", Interval: metav1.Duration{Duration: time.Hour},

@@ -155,6 +155,11 @@ func (c *Cache) listRefs(ctx context.Context, u *git.URL, auth *git.Auth, fresh 
 	v, err, _ := c.refFlight.Do(flightKey, func() (any, error) {
 		refs, err := git.ListRefs(ctx, u, auth)
 		if err != nil {
+			// A failed listing makes the cached one suspect: the remote
+			// may have moved; nobody may reuse it to hide the failure.
+			c.mu.Lock()
+			delete(c.refs, k)
+			c.mu.Unlock()
 			return nil, err
 		}
 		c.mu.Lock()

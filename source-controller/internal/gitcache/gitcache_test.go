@@ -101,4 +101,12 @@ func TestFreshListingSeesAPushInsideTheTTL(t *testing.T) {
 	g.Expect(head(c.ListRefsFresh)).To(Equal(second))
 	g.Expect(head(c.ListRefs)).To(Equal(second), "the fresh listing refreshed the cache")
 	g.Expect(srv.RequestCount("GET", "/app/info/refs")).To(Equal(2))
+
+	// A failed listing drops the cached one: a retry fails too, rather
+	// than succeed on refs the remote may no longer have.
+	srv.SetDown(true)
+	_, err = c.ListRefsFresh(ctx, u, &git.Auth{})
+	g.Expect(err).To(HaveOccurred())
+	_, err = c.ListRefs(ctx, u, &git.Auth{})
+	g.Expect(err).To(HaveOccurred(), "the cached listing hid the outage")
 }
