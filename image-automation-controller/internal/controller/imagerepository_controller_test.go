@@ -101,6 +101,15 @@ func TestImageRepositorySkipsRescanUntilInterval(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(reg.TagListRequests()).To(BeNumerically(">", before))
 	g.Expect(restarted.Has(ns, "quiet")).To(BeTrue())
+
+	// A failed last attempt (its request already handled) is retried by
+	// scanning, not answered with the older scan.
+	failed := repo.DeepCopy()
+	conditions.MarkFalse(failed, "Ready", imagev1.ReadOperationFailedReason, "registry down")
+	before = reg.TagListRequests()
+	_, _, err = r.Reconcile(ctx, failed)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(reg.TagListRequests()).To(BeNumerically(">", before))
 }
 
 // Missing or wrong credentials give AuthenticationFailed naming the

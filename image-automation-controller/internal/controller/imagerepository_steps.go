@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/fluxcd/pkg/apis/meta"
+	"github.com/fluxcd/pkg/runtime/conditions"
 	"github.com/google/go-containerregistry/pkg/name"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -60,6 +61,10 @@ func (run *repositoryRun) scanDue(obj *imagev1.ImageRepository) string {
 		return "spec changed"
 	case requested && token != obj.Status.GetLastHandledReconcileRequest():
 		return "reconcile requested"
+	case conditions.IsFalse(obj, meta.ReadyCondition):
+		// The request that failed counts as handled; the retry must scan
+		// again, not report the scan before it as fresh.
+		return "last scan failed"
 	case !slices.Equal(obj.Status.ObservedExclusionList, obj.GetExclusionList()):
 		return "exclusion list changed"
 	case !run.r.Store.Has(obj.Namespace, obj.Name):
