@@ -8,7 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-		"time"
+	"time"
 )
 
 // ControllerNames are the five controllers, in start order.

@@ -33,7 +33,11 @@ func startWorkloads(ctx context.Context, e *Environment, bin string, stages []st
 		args []string
 	}{
 		{"kube-controller-manager", []string{kc, "--controllers=*,-serviceaccount-token", "--secure-port=0",
-			"--leader-elect=false", "--use-service-account-credentials=false", "--concurrent-deployment-syncs=10"}},
+			"--leader-elect=false", "--use-service-account-credentials=false", "--concurrent-deployment-syncs=10",
+			// kwok refreshes the simulated node's heartbeat about every 50 s,
+			// at the default grace period's edge: when it is missed, the node
+			// turns Unknown and every pod NotReady for good.
+			"--node-monitor-grace-period=10m"}},
 		{"kube-scheduler", []string{kc, "--secure-port=0", "--leader-elect=false"}},
 		{"kwok", []string{kc, "--manage-all-nodes=true", "--config=" + stagesFile}},
 	}
