@@ -152,27 +152,37 @@ func createSecret(ctx context.Context, t testing.TB, namespace, name string, dat
 }
 
 // githubPush posts a push event signed with token to a Receiver's URL, as
-// GitHub does, and expects it accepted.
+// GitHub does, and expects it accepted. A Receiver just reported Ready may
+// not be in the controller's cache for a few milliseconds (404/503): that
+// is retried briefly, as GitHub redelivers.
 func githubPush(t testing.TB, url, token string) {
 	t.Helper()
 	body := []byte(`{"ref":"refs/heads/main"}`)
 	mac := hmac.New(sha256.New, []byte(token))
 	mac.Write(body)
-	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-GitHub-Event", "push")
-	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	msg, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("webhook answered %d: %s", resp.StatusCode, strings.TrimSpace(string(msg)))
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-GitHub-Event", "push")
+		req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		switch {
+		case resp.StatusCode == http.StatusOK:
+			return
+		case (resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusServiceUnavailable) && time.Now().Before(deadline):
+			time.Sleep(100 * time.Millisecond)
+		default:
+			t.Fatalf("webhook answered %d: %s", resp.StatusCode, strings.TrimSpace(string(msg)))
+		}
 	}
 }
 

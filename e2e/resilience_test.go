@@ -238,14 +238,16 @@ func (f *faultBench) nextRound(ctx context.Context, t *testing.T) {
 }
 
 // requestReconcile sets the reconcile request annotation, as a webhook
-// Receiver or `gotk reconcile` does.
-func requestReconcile(ctx context.Context, t *testing.T, obj client.Object) {
+// Receiver or `gotk reconcile` does, and returns its token.
+func requestReconcile(ctx context.Context, t testing.TB, obj client.Object) string {
 	t.Helper()
+	token := time.Now().Format(time.RFC3339Nano)
 	patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]string{
-		meta.ReconcileRequestAnnotation: time.Now().Format(time.RFC3339Nano)}}})
+		meta.ReconcileRequestAnnotation: token}}})
 	if err := env.Client.Patch(ctx, obj, client.RawPatch(types.MergePatchType, patch)); err != nil {
 		t.Fatal(err)
 	}
+	return token
 }
 
 // converged waits until every controller's output matches the current

@@ -78,3 +78,6 @@ func (p *Process) Kill() {
 	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
 	<-p.done
 }
+
+// Pid is the process id.
+func (p *Process) Pid() int { return p.cmd.Process.Pid }

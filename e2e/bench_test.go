@@ -1,0 +1,212 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+
+	kustomizev1 "gotk.dev/pkg/apis/kustomize/v1"
+	notificationv1 "gotk.dev/pkg/apis/notification/v1"
+	sourcev1 "gotk.dev/pkg/apis/source/v1"
+	"gotk.dev/pkg/runtime/reconcile"
+	"gotk.dev/pkg/testserver"
+)
+
+const benchNS = "bench"
+
+const benchReceiver = `apiVersion: notification.toolkit.fluxcd.io/v1
+kind: Receiver
+metadata: {name: app, namespace: bench}
+spec:
+  type: github
+  secretRef: {name: github-webhook}
+  resources: [{kind: GitRepository, name: app}]
+`
+
+// BenchmarkGitOpsLatency measures the toolkit as a user meets it, on the
+// controller processes: commit → applied through a signed GitHub webhook
+// (p50/p99 over 50 commits), drift → corrected (p50/p99 over 20 edits),
+// API writes per requested reconcile of an unchanged source and
+// Kustomization, and each controller's peak RSS and CPU seconds so far.
+func BenchmarkGitOpsLatency(b *testing.B) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	git := testserver.NewGitHTTPForTest(b, testserver.GitHTTPOptions{})
+	cmFile := func(v int) string {
+		return fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: bench}\ndata: {value: %q}\n", strconv.Itoa(v))
+	}
+	rev, err := git.CommitFiles("app", "main", map[string]string{"cm.yaml": cmFile(0)}, "0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: benchNS}}); err != nil {
+		b.Fatal(err)
+	}
+	createSecret(ctx, b, benchNS, "github-webhook", map[string]string{"token": hookToken})
+	for _, doc := range append(strings.Split(fmt.Sprintf(syncObjects, "app", benchNS, git.URL("app"), ""), "---\n"), benchReceiver) {
+		u := &unstructured.Unstructured{}
+		if err := yaml.Unmarshal([]byte(doc), &u.Object); err != nil {
+			b.Fatal(err)
+		}
+		applyYAML(ctx, b, u)
+	}
+	ks := &kustomizev1.Kustomization{ObjectMeta: metav1.ObjectMeta{Namespace: benchNS, Name: "app"}}
+	recv := &notificationv1.Receiver{ObjectMeta: metav1.ObjectMeta{Namespace: benchNS, Name: "app"}}
+	eventually(b, time.Minute, "receiver ready", func() error { return readyStatus(ctx, recv) })
+	applied := func(rev string) func() error {
+		return func() error {
+			if err := get(ctx, ks); err != nil {
+				return err
+			}
+			if ks.Status.LastAppliedRevision != "main@sha1:"+rev {
+				return fmt.Errorf("applied %s", ks.Status.LastAppliedRevision)
+			}
+			return nil
+		}
+	}
+	eventually(b, time.Minute, "first sync", applied(rev))
+	hook := receiverURL(recv.Status.WebhookPath)
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: benchNS, Name: "settings"}}
+
+	for b.Loop() {
+		var commits, drifts []time.Duration
+		for i := 1; i <= 50; i++ {
+			start := time.Now()
+			if rev, err = git.CommitFiles("app", "main", map[string]string{"cm.yaml": cmFile(i)}, strconv.Itoa(i)); err != nil {
+				b.Fatal(err)
+			}
+			githubPush(b, hook, hookToken)
+			eventually(b, time.Minute, "commit applied", applied(rev))
+			commits = append(commits, time.Since(start))
+		}
+		want := cm.DeepCopy()
+		// Each edit by another hand (field manager): the same manager
+		// flipping one field again and again is a fight, which the
+		// controller stops answering by design.
+		for i := range 20 {
+			if err := get(ctx, want); err != nil {
+				b.Fatal(err)
+			}
+			edited := want.DeepCopy()
+			edited.Data["value"] = "edited by hand"
+			start := time.Now()
+			if err := env.Client.Update(ctx, edited, client.FieldOwner(fmt.Sprintf("kubectl-edit-%d", i))); err != nil {
+				b.Fatal(err)
+			}
+			eventually(b, time.Minute, "drift corrected", func() error {
+				if err := get(ctx, cm); err != nil {
+					return err
+				}
+				if cm.Data["value"] != want.Data["value"] {
+					return fmt.Errorf("value %q", cm.Data["value"])
+				}
+				return nil
+			})
+			drifts = append(drifts, time.Since(start))
+		}
+		b.ReportMetric(percentile(commits, 50).Seconds()*1000, "commit-applied-p50-ms")
+		b.ReportMetric(percentile(commits, 99).Seconds()*1000, "commit-applied-p99-ms")
+		b.ReportMetric(percentile(drifts, 50).Seconds()*1000, "drift-corrected-p50-ms")
+		b.ReportMetric(percentile(drifts, 99).Seconds()*1000, "drift-corrected-p99-ms")
+	}
+
+	// Steady state: requested reconciles of an unchanged source and
+	// Kustomization; every write the controllers make is counted.
+	const n = 20
+	before := controllerWrites(b)
+	src := &sourcev1.GitRepository{ObjectMeta: metav1.ObjectMeta{Namespace: benchNS, Name: "app"}}
+	for range n {
+		for _, obj := range []reconcile.Object{src, ks} {
+			token := requestReconcile(ctx, b, obj)
+			eventually(b, time.Minute, "request handled", func() error {
+				if err := get(ctx, obj); err != nil {
+					return err
+				}
+				if obj.GetLastHandledReconcileRequest() != token {
+					return fmt.Errorf("not handled yet")
+				}
+				return nil
+			})
+		}
+	}
+	b.ReportMetric(float64(controllerWrites(b)-before)/(2*n), "api-writes/unchanged-reconcile")
+	for _, ctl := range ctls.List {
+		rss, cpu, err := processUsage(ctl.Proc.Pid())
+		if err != nil {
+			b.Fatal(err)
+		}
+		short := strings.TrimSuffix(ctl.Name, "-controller")
+		b.ReportMetric(rss, short+"-peak-RSS-MiB")
+		b.ReportMetric(cpu, short+"-CPU-s")
+	}
+}
+
+// percentile is the p-th percentile (nearest rank) of ds.
+func percentile(ds []time.Duration, p int) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	i := (len(s)*p + 99) / 100
+	return s[max(i-1, 0)]
+}
+
+// controllerWrites sums the non-GET requests every controller's API
+// client has made, from client-go's rest_client_requests_total.
+func controllerWrites(b *testing.B) int {
+	total := 0
+	for _, ctl := range ctls.List {
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", ctl.MetricsPort))
+		if err != nil {
+			b.Fatal(err)
+		}
+		sc := bufio.NewScanner(resp.Body)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			line := sc.Text()
+			if !strings.HasPrefix(line, "rest_client_requests_total{") || strings.Contains(line, `method="GET"`) {
+				continue
+			}
+			f := strings.Fields(line)
+			v, _ := strconv.ParseFloat(f[len(f)-1], 64)
+			total += int(v)
+		}
+		resp.Body.Close()
+	}
+	return total
+}
+
+// processUsage reads a process's peak RSS (MiB) and CPU time (seconds).
+func processUsage(pid int) (peakMiB, cpuSeconds float64, err error) {
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			kb, _ := strconv.ParseFloat(strings.Fields(line)[1], 64)
+			peakMiB = kb / 1024
+		}
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	// Fields after the command name (which may hold spaces): utime and
+	// stime are the 12th and 13th, in clock ticks of 100 Hz.
+	rest := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+	utime, _ := strconv.ParseFloat(rest[11], 64)
+	stime, _ := strconv.ParseFloat(rest[12], 64)
+	return peakMiB, (utime + stime) / 100, nil
+}
