@@ -117,12 +117,28 @@ func (r *HelmChartReconciler) dependencyRepository(ctx context.Context, namespac
 		return nil, &helm.RemoteError{Err: fmt.Errorf("listing HelmRepositories: %w", err)}
 	}
 	want, wantOCI := normaliseRepoURL(repository), strings.HasPrefix(repository, "oci://")
+	var found *sourcev1.HelmRepository
 	for i := range list.Items {
-		if hr := &list.Items[i]; (hr.Spec.Type == "oci") == wantOCI && normaliseRepoURL(hr.Spec.URL) == want {
-			return hr, nil
+		hr := &list.Items[i]
+		if (hr.Spec.Type == "oci") != wantOCI || normaliseRepoURL(hr.Spec.URL) != want {
+			continue
+		}
+		// Several may declare the URL, and a cached list has no order:
+		// prefer one with credentials, then the first by name, so the
+		// choice is the same on every reconcile.
+		if found == nil || betterRepository(hr, found) {
+			found = hr
 		}
 	}
-	return nil, nil
+	return found, nil
+}
+
+// betterRepository orders HelmRepositories declaring the same URL.
+func betterRepository(a, b *sourcev1.HelmRepository) bool {
+	if (a.Spec.SecretRef != nil) != (b.Spec.SecretRef != nil) {
+		return a.Spec.SecretRef != nil
+	}
+	return a.Name < b.Name
 }
 
 // ociDependency pulls a dependency from an OCI HelmRepository (or, for an

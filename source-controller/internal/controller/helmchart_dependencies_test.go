@@ -114,3 +114,29 @@ func TestHelmChartDependenciesThroughHelmRepositories(t *testing.T) {
 	}, 30*time.Second, 100*time.Millisecond).Should(Succeed())
 	g.Expect(missing.Status.Artifact).To(BeNil())
 }
+
+// TestBetterRepositoryIsAnOrder: among HelmRepositories declaring one
+// URL, the one with credentials wins, then the first by name, whatever
+// order the cache lists them in.
+func TestBetterRepositoryIsAnOrder(t *testing.T) {
+	withCreds := func(name string) *sourcev1.HelmRepository {
+		return &sourcev1.HelmRepository{ObjectMeta: metav1.ObjectMeta{Name: name},
+			Spec: sourcev1.HelmRepositorySpec{SecretRef: &meta.LocalObjectReference{Name: "s"}}}
+	}
+	anon := func(name string) *sourcev1.HelmRepository {
+		return &sourcev1.HelmRepository{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	}
+	for _, tc := range []struct {
+		a, b *sourcev1.HelmRepository
+		want bool
+	}{
+		{withCreds("z"), anon("a"), true},
+		{anon("a"), withCreds("z"), false},
+		{anon("a"), anon("b"), true},
+		{withCreds("b"), withCreds("a"), false},
+	} {
+		if got := betterRepository(tc.a, tc.b); got != tc.want {
+			t.Errorf("betterRepository(%s, %s) = %v", tc.a.Name, tc.b.Name, got)
+		}
+	}
+}
