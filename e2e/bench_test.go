@@ -167,24 +167,29 @@ func percentile(ds []time.Duration, p int) time.Duration {
 func controllerWrites(b *testing.B) int {
 	total := 0
 	for _, ctl := range ctls.List {
-		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", ctl.MetricsPort))
-		if err != nil {
-			b.Fatal(err)
-		}
-		sc := bufio.NewScanner(resp.Body)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			line := sc.Text()
-			if !strings.HasPrefix(line, "rest_client_requests_total{") || strings.Contains(line, `method="GET"`) {
-				continue
-			}
-			f := strings.Fields(line)
-			v, _ := strconv.ParseFloat(f[len(f)-1], 64)
-			total += int(v)
-		}
-		resp.Body.Close()
+		_, writes := clientRequests(b, ctl.MetricsPort)
+		total += writes
 	}
 	return total
+}
+
+// metricLines returns the lines of a controller's /metrics that start
+// with prefix.
+func metricLines(b *testing.B, metricsPort int, prefix string) []string {
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var lines []string
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), prefix) {
+			lines = append(lines, sc.Text())
+		}
+	}
+	return lines
 }
 
 // processUsage reads a process's peak RSS (MiB) and CPU time (seconds).

@@ -51,6 +51,8 @@ type options struct {
 	stateDir  string
 	logs      bool
 	stages    []string
+	crdDir    string
+	services  string
 }
 
 // Option changes how Start runs the control plane.
@@ -65,6 +67,14 @@ func WithWorkloads() Option { return func(o *options) { o.workloads = true } }
 func WithStateDir(dir string) Option {
 	return func(o *options) { o.stateDir = dir; o.dataDir = filepath.Join(dir, "etcd") }
 }
+
+// WithCRDDir installs the CRDs of dir instead of the repository's
+// manifests/crds (e.g. to measure another implementation of the APIs).
+func WithCRDDir(dir string) Option { return func(o *options) { o.crdDir = dir } }
+
+// WithServiceCIDR sets the API server's service-cluster-ip-range; the
+// default /24 holds only 256 Services.
+func WithServiceCIDR(cidr string) Option { return func(o *options) { o.services = cidr } }
 
 // WithLogs copies the control plane's output to the test's stdout/stderr.
 func WithLogs() Option { return func(o *options) { o.logs = true } }
@@ -82,9 +92,11 @@ func Start(ctx context.Context, opts ...Option) (*Environment, error) {
 	if _, err := os.Stat(filepath.Join(bin, "kube-apiserver")); err != nil {
 		return nil, fmt.Errorf("control plane binaries missing in %s (run `make controlplane`): %w", bin, err)
 	}
-	crds, err := CRDDir()
-	if err != nil {
-		return nil, err
+	crds := o.crdDir
+	if crds == "" {
+		if crds, err = CRDDir(); err != nil {
+			return nil, err
+		}
 	}
 	scheme, err := apis.NewScheme()
 	if err != nil {
@@ -111,6 +123,9 @@ func Start(ctx context.Context, opts ...Option) (*Environment, error) {
 	}
 	if o.dataDir != "" {
 		env.ControlPlane.Etcd = &envtest.Etcd{DataDir: o.dataDir}
+	}
+	if o.services != "" {
+		env.ControlPlane.GetAPIServer().Configure().Set("service-cluster-ip-range", o.services)
 	}
 	cfg, err := env.Start()
 	if err != nil {

@@ -1,0 +1,161 @@
+package e2e
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fluxcd/pkg/runtime/conditions"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	kustomizev1 "gotk.dev/pkg/apis/kustomize/v1"
+	sourcev1 "gotk.dev/pkg/apis/source/v1"
+	"gotk.dev/pkg/testserver"
+)
+
+var kustomizationCounts = flag.String("e2e.kustomizations", "100,500,1000", "comma-separated N for BenchmarkKustomizations")
+
+// benchApp is one app of the scale benchmark, as the issue that asked
+// for it describes: a ServiceAccount, a ConfigMap, a Service and a
+// Deployment with 0 replicas.
+var benchApp = map[string]string{
+	"app/kustomization.yaml": "resources: [sa.yaml, cm.yaml, svc.yaml, deploy.yaml]\n",
+	"app/sa.yaml":            "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: app}\n",
+	"app/cm.yaml":            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app}\ndata: {key: value}\n",
+	"app/svc.yaml":           "apiVersion: v1\nkind: Service\nmetadata: {name: app}\nspec: {selector: {app: app}, ports: [{port: 80}]}\n",
+	"app/deploy.yaml": `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: app}
+spec:
+  replicas: 0
+  selector: {matchLabels: {app: app}}
+  template:
+    metadata: {labels: {app: app}}
+    spec: {containers: [{name: app, image: example.com/app:1}]}
+`,
+}
+
+// BenchmarkKustomizations creates N Kustomizations of one repository's
+// app (each with its own name prefix) and measures the time from
+// creation to all Ready, kustomize-controller's peak RSS and CPU seconds
+// over the run, and the API requests and writes it made.
+func BenchmarkKustomizations(b *testing.B) {
+	git := testserver.NewGitHTTPForTest(b, testserver.GitHTTPOptions{})
+	if _, err := git.CommitFiles("scale", "main", benchApp, "app"); err != nil {
+		b.Fatal(err)
+	}
+	for _, f := range strings.Split(*kustomizationCounts, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil {
+			b.Fatalf("-e2e.kustomizations: %v", err)
+		}
+		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
+			for b.Loop() {
+				benchKustomizations(b, git.URL("scale"), n)
+			}
+		})
+	}
+}
+
+func benchKustomizations(b *testing.B, url string, n int) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	ns := fmt.Sprintf("scale-%d-%d", n, time.Now().UnixNano()%100000)
+	if err := env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+		b.Fatal(err)
+	}
+	defer deleteNamespace(ctx, b, ns)
+	src := &sourcev1.GitRepository{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "scale"},
+		Spec: sourcev1.GitRepositorySpec{URL: url, Interval: metav1.Duration{Duration: time.Hour},
+			Reference: &sourcev1.GitRepositoryRef{Branch: "main"}}}
+	if err := env.Client.Create(ctx, src); err != nil {
+		b.Fatal(err)
+	}
+	eventually(b, time.Minute, "source ready", func() error { return readyStatus(ctx, src) })
+
+	kc := ctls.Get("kustomize-controller")
+	pid := kc.Proc.Pid()
+	_ = os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0o200) // resets the peak RSS
+	_, cpu0, err := processUsage(pid)
+	if err != nil {
+		b.Fatal(err)
+	}
+	total0, writes0 := clientRequests(b, kc.MetricsPort)
+	start := time.Now()
+	for i := range n {
+		ks := &kustomizev1.Kustomization{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("app-%d", i)},
+			Spec: kustomizev1.KustomizationSpec{Path: "./app", NamePrefix: fmt.Sprintf("k%d-", i), TargetNamespace: ns,
+				Interval:  metav1.Duration{Duration: time.Hour},
+				SourceRef: kustomizev1.CrossNamespaceSourceReference{Kind: sourcev1.GitRepositoryKind, Name: "scale"}}}
+		if err := env.Client.Create(ctx, ks); err != nil {
+			b.Fatal(err)
+		}
+	}
+	eventually(b, 15*time.Minute, "all Ready", func() error {
+		var list kustomizev1.KustomizationList
+		if err := env.Client.List(ctx, &list, client.InNamespace(ns)); err != nil {
+			return err
+		}
+		ready := 0
+		for i := range list.Items {
+			if conditions.IsReady(&list.Items[i]) && list.Items[i].Status.LastAppliedRevision != "" {
+				ready++
+			}
+		}
+		if ready < n {
+			return fmt.Errorf("%d of %d Ready", ready, n)
+		}
+		return nil
+	})
+	elapsed := time.Since(start)
+	peak, cpu, err := processUsage(pid)
+	if err != nil {
+		b.Fatal(err)
+	}
+	total, writes := clientRequests(b, kc.MetricsPort)
+	b.ReportMetric(elapsed.Seconds(), "s-to-all-ready")
+	b.ReportMetric(peak, "kustomize-peak-RSS-MiB")
+	b.ReportMetric(cpu-cpu0, "kustomize-CPU-s")
+	b.ReportMetric(float64(total-total0), "api-requests")
+	b.ReportMetric(float64(writes-writes0), "api-writes")
+}
+
+// clientRequests reads a controller's API client request counts: all,
+// and all but GETs.
+func clientRequests(b *testing.B, metricsPort int) (total, writes int) {
+	for _, line := range metricLines(b, metricsPort, "rest_client_requests_total{") {
+		f := strings.Fields(line)
+		v, _ := strconv.ParseFloat(f[len(f)-1], 64)
+		total += int(v)
+		if !strings.Contains(line, `method="GET"`) {
+			writes += int(v)
+		}
+	}
+	return total, writes
+}
+
+// deleteNamespace deletes a benchmark's namespace and waits until its
+// Kustomizations are gone, so the next size starts from a quiet controller.
+func deleteNamespace(ctx context.Context, b *testing.B, ns string) {
+	if err := env.Client.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil && !apierrors.IsNotFound(err) {
+		b.Fatal(err)
+	}
+	eventually(b, 10*time.Minute, "namespace emptied", func() error {
+		var list kustomizev1.KustomizationList
+		if err := env.Client.List(ctx, &list, client.InNamespace(ns)); err != nil {
+			return err
+		}
+		if len(list.Items) > 0 {
+			return fmt.Errorf("%d Kustomizations left", len(list.Items))
+		}
+		return nil
+	})
+}
