@@ -13,6 +13,7 @@ import (
 	"github.com/fluxcd/pkg/runtime/conditions"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -72,7 +73,7 @@ func benchKustomizations(b *testing.B, url string, n int) {
 	if err := env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
 		b.Fatal(err)
 	}
-	defer deleteNamespace(ctx, b, ns)
+	defer deleteNamespace(ctx, b, ns, &kustomizev1.KustomizationList{})
 	src := &sourcev1.GitRepository{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "scale"},
 		Spec: sourcev1.GitRepositorySpec{URL: url, Interval: metav1.Duration{Duration: time.Hour},
 			Reference: &sourcev1.GitRepositoryRef{Branch: "main"}}}
@@ -142,19 +143,19 @@ func clientRequests(b *testing.B, metricsPort int) (total, writes int) {
 	return total, writes
 }
 
-// deleteNamespace deletes a benchmark's namespace and waits until its
-// Kustomizations are gone, so the next size starts from a quiet controller.
-func deleteNamespace(ctx context.Context, b *testing.B, ns string) {
+// deleteNamespace deletes a benchmark's namespace and waits until the
+// objects of list's kind in it are gone (finalized by their controller),
+// so the next size starts from a quiet controller.
+func deleteNamespace(ctx context.Context, b *testing.B, ns string, list client.ObjectList) {
 	if err := env.Client.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil && !apierrors.IsNotFound(err) {
 		b.Fatal(err)
 	}
-	eventually(b, 10*time.Minute, "namespace emptied", func() error {
-		var list kustomizev1.KustomizationList
-		if err := env.Client.List(ctx, &list, client.InNamespace(ns)); err != nil {
+	eventually(b, 20*time.Minute, "namespace emptied", func() error {
+		if err := env.Client.List(ctx, list, client.InNamespace(ns)); err != nil {
 			return err
 		}
-		if len(list.Items) > 0 {
-			return fmt.Errorf("%d Kustomizations left", len(list.Items))
+		if n := apimeta.LenList(list); n > 0 {
+			return fmt.Errorf("%d left", n)
 		}
 		return nil
 	})

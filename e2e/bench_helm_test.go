@@ -1,0 +1,113 @@
+package e2e
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fluxcd/pkg/runtime/conditions"
+	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	helmv2 "gotk.dev/pkg/apis/helm/v2"
+	sourcev1 "gotk.dev/pkg/apis/source/v1"
+	"gotk.dev/pkg/testserver"
+)
+
+var helmReleaseCounts = flag.String("e2e.helmreleases", "100,1000", "comma-separated N for BenchmarkHelmReleases")
+
+// BenchmarkHelmReleases creates N HelmReleases of one chart from one
+// Helm repository (each its own release, HelmChart and ConfigMap) and
+// measures the time from creation to all Ready, helm-controller's and
+// source-controller's peak RSS and CPU seconds, and helm-controller's
+// API requests.
+func BenchmarkHelmReleases(b *testing.B) {
+	repo := testserver.NewHelmRepoForTest(b, testserver.HelmRepoOptions{})
+	if err := repo.AddChart("podinfo", "1.0.0", podinfoChart); err != nil {
+		b.Fatal(err)
+	}
+	for _, f := range strings.Split(*helmReleaseCounts, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil {
+			b.Fatalf("-e2e.helmreleases: %v", err)
+		}
+		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
+			for b.Loop() {
+				benchHelmReleases(b, repo.URL(), n)
+			}
+		})
+	}
+}
+
+func benchHelmReleases(b *testing.B, url string, n int) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	ns := fmt.Sprintf("helm-%d-%d", n, time.Now().UnixNano()%100000)
+	if err := env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+		b.Fatal(err)
+	}
+	defer deleteNamespace(ctx, b, ns, &helmv2.HelmReleaseList{})
+	src := &sourcev1.HelmRepository{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "charts"},
+		Spec: sourcev1.HelmRepositorySpec{URL: url, Interval: metav1.Duration{Duration: time.Hour}}}
+	if err := env.Client.Create(ctx, src); err != nil {
+		b.Fatal(err)
+	}
+	eventually(b, time.Minute, "repository ready", func() error { return readyStatus(ctx, src) })
+
+	watched := []string{"helm-controller", "source-controller"}
+	cpu0 := map[string]float64{}
+	for _, name := range watched {
+		pid := ctls.Get(name).Proc.Pid()
+		_ = os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0o200) // resets the peak RSS
+		_, cpu0[name], _ = processUsage(pid)
+	}
+	hc := ctls.Get("helm-controller")
+	total0, writes0 := clientRequests(b, hc.MetricsPort)
+	start := time.Now()
+	for i := range n {
+		hr := &helmv2.HelmRelease{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("rel-%d", i)},
+			Spec: helmv2.HelmReleaseSpec{Interval: metav1.Duration{Duration: time.Hour},
+				Values: &apiextensionsv1.JSON{Raw: []byte(`{"message":"bench"}`)},
+				Chart: &helmv2.HelmChartTemplate{Spec: helmv2.HelmChartTemplateSpec{Chart: "podinfo", Version: "1.x",
+					SourceRef: helmv2.CrossNamespaceObjectReference{Kind: sourcev1.HelmRepositoryKind, Name: "charts"}}}}}
+		if err := env.Client.Create(ctx, hr); err != nil {
+			b.Fatal(err)
+		}
+	}
+	eventually(b, 25*time.Minute, "all Ready", func() error {
+		var list helmv2.HelmReleaseList
+		if err := env.Client.List(ctx, &list, client.InNamespace(ns)); err != nil {
+			return err
+		}
+		ready := 0
+		for i := range list.Items {
+			if conditions.IsReady(&list.Items[i]) {
+				ready++
+			}
+		}
+		if ready < n {
+			return fmt.Errorf("%d of %d Ready", ready, n)
+		}
+		return nil
+	})
+	b.ReportMetric(time.Since(start).Seconds(), "s-to-all-ready")
+	for _, name := range watched {
+		peak, cpu, err := processUsage(ctls.Get(name).Proc.Pid())
+		if err != nil {
+			b.Fatal(err)
+		}
+		short := strings.TrimSuffix(name, "-controller")
+		b.ReportMetric(peak, short+"-peak-RSS-MiB")
+		b.ReportMetric(cpu-cpu0[name], short+"-CPU-s")
+	}
+	total, writes := clientRequests(b, hc.MetricsPort)
+	b.ReportMetric(float64(total-total0), "helm-api-requests")
+	b.ReportMetric(float64(writes-writes0), "helm-api-writes")
+}
