@@ -14,9 +14,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/yaml"
 
 	kustomizev1 "gotk.dev/pkg/apis/kustomize/v1"
 	notificationv1 "gotk.dev/pkg/apis/notification/v1"
@@ -56,13 +54,7 @@ func BenchmarkGitOpsLatency(b *testing.B) {
 		b.Fatal(err)
 	}
 	createSecret(ctx, b, benchNS, "github-webhook", map[string]string{"token": hookToken})
-	for _, doc := range append(strings.Split(fmt.Sprintf(syncObjects, "app", benchNS, git.URL("app"), ""), "---\n"), benchReceiver) {
-		u := &unstructured.Unstructured{}
-		if err := yaml.Unmarshal([]byte(doc), &u.Object); err != nil {
-			b.Fatal(err)
-		}
-		applyYAML(ctx, b, u)
-	}
+	applyManifests(ctx, b, fmt.Sprintf(syncObjects, "app", benchNS, git.URL("app"), "")+"---\n"+benchReceiver)
 	ks := &kustomizev1.Kustomization{ObjectMeta: metav1.ObjectMeta{Namespace: benchNS, Name: "app"}}
 	recv := &notificationv1.Receiver{ObjectMeta: metav1.ObjectMeta{Namespace: benchNS, Name: "app"}}
 	eventually(b, time.Minute, "receiver ready", func() error { return readyStatus(ctx, recv) })

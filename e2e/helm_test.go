@@ -11,8 +11,6 @@ import (
 	"github.com/fluxcd/pkg/runtime/conditions"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"sigs.k8s.io/yaml"
 
 	helmv2 "gotk.dev/pkg/apis/helm/v2"
 	"gotk.dev/pkg/testserver"
@@ -81,13 +79,7 @@ func (s *seedFlow) helmRelease(ctx context.Context, t *testing.T) {
 	hr := &helmv2.HelmRelease{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "podinfo"}}
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "production", Name: "production-podinfo-config"}}
 	apply := func(message string, fail bool) {
-		for _, doc := range strings.Split(fmt.Sprintf(helmObjects, repo.URL(), message, fail), "---\n") {
-			u := &unstructured.Unstructured{}
-			if err := yaml.Unmarshal([]byte(doc), &u.Object); err != nil {
-				t.Fatal(err)
-			}
-			applyYAML(ctx, t, u)
-		}
+		applyManifests(ctx, t, fmt.Sprintf(helmObjects, repo.URL(), message, fail))
 	}
 	released := func(message string) func() error {
 		return func() error {

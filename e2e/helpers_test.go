@@ -85,17 +85,44 @@ func readSeedObjects(t testing.TB, name string) map[string]*unstructured.Unstruc
 	if err != nil {
 		t.Fatal(err)
 	}
-	objs := map[string]*unstructured.Unstructured{}
-	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
+	objs, err := decodeManifests(string(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	byKind := map[string]*unstructured.Unstructured{}
+	for _, u := range objs {
+		byKind[u.GetKind()] = u
+	}
+	return byKind
+}
+
+// decodeManifests splits multi-document YAML (or JSON) into objects,
+// skipping empty documents.
+func decodeManifests(text string) ([]*unstructured.Unstructured, error) {
+	var objs []*unstructured.Unstructured
+	dec := utilyaml.NewYAMLOrJSONDecoder(strings.NewReader(text), 4096)
 	for {
 		u := &unstructured.Unstructured{}
 		if err := dec.Decode(&u.Object); errors.Is(err, io.EOF) {
-			return objs
+			return objs, nil
 		} else if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
-		objs[u.GetKind()] = u
+		if len(u.Object) > 0 {
+			objs = append(objs, u)
+		}
 	}
+}
+
+// applyManifests server-side applies every object of a multi-document
+// YAML text, as `kubectl apply -f` would.
+func applyManifests(ctx context.Context, t testing.TB, text string) {
+	t.Helper()
+	objs, err := decodeManifests(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	applyYAML(ctx, t, objs...)
 }
 
 func seedDir(t testing.TB) string {

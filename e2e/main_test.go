@@ -3,10 +3,8 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,8 +13,6 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -132,21 +128,19 @@ func installWithoutDeployments(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	dec := utilyaml.NewYAMLOrJSONDecoder(strings.NewReader(out), 4096)
-	for {
-		u := &unstructured.Unstructured{}
-		if err := dec.Decode(&u.Object); errors.Is(err, io.EOF) {
-			return nil
-		} else if err != nil {
-			return err
-		}
-		if len(u.Object) == 0 || u.GetKind() == "Deployment" || u.GetKind() == "Service" {
+	objs, err := decodeManifests(out)
+	if err != nil {
+		return err
+	}
+	for _, u := range objs {
+		if u.GetKind() == "Deployment" || u.GetKind() == "Service" {
 			continue
 		}
 		if err := env.Client.Patch(ctx, u, client.Apply, client.FieldOwner("gotk-e2e"), client.ForceOwnership); err != nil {
 			return fmt.Errorf("%s %s: %w", u.GetKind(), u.GetName(), err)
 		}
 	}
+	return nil
 }
 
 // startControllers runs each controller with its own ServiceAccount's

@@ -13,9 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/yaml"
 
 	kustomizev1 "gotk.dev/pkg/apis/kustomize/v1"
 	"gotk.dev/pkg/testenv"
@@ -41,13 +39,7 @@ spec:
 // namespace for url, with extra Kustomization spec lines.
 func applySync(ctx context.Context, t *testing.T, name, namespace, url, extraSpec string) *kustomizev1.Kustomization {
 	t.Helper()
-	for _, doc := range strings.Split(fmt.Sprintf(syncObjects, name, namespace, url, extraSpec), "---\n") {
-		u := &unstructured.Unstructured{}
-		if err := yaml.Unmarshal([]byte(doc), &u.Object); err != nil {
-			t.Fatal(err)
-		}
-		applyYAML(ctx, t, u)
-	}
+	applyManifests(ctx, t, fmt.Sprintf(syncObjects, name, namespace, url, extraSpec))
 	return &kustomizev1.Kustomization{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name}}
 }
 

@@ -16,10 +16,8 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/yaml"
 
 	helmv2 "gotk.dev/pkg/apis/helm/v2"
 	imagev1 "gotk.dev/pkg/apis/image/v1"
@@ -198,13 +196,7 @@ func setUpFaults(ctx context.Context, t *testing.T) *faultBench {
 		t.Fatal(err)
 	}
 	f.pushTag(t, 0)
-	for _, doc := range strings.Split(fmt.Sprintf(faultObjects, f.git.URL("app"), charts.URL(), f.reg.Host()+"/faults/img", f.sink.URL()), "---\n") {
-		u := &unstructured.Unstructured{}
-		if err := yaml.Unmarshal([]byte(doc), &u.Object); err != nil {
-			t.Fatal(err)
-		}
-		applyYAML(ctx, t, u)
-	}
+	applyManifests(ctx, t, fmt.Sprintf(faultObjects, f.git.URL("app"), charts.URL(), f.reg.Host()+"/faults/img", f.sink.URL()))
 	f.converged(ctx, t)
 	stay := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: faultsNS, Name: "stay"}}
 	web := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: faultsNS, Name: "web"}}
