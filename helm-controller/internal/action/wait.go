@@ -13,6 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
+
+	"gotk.dev/pkg/runtime/reconcile"
 )
 
 // Poll intervals of the readiness wait: the first checks come quickly
@@ -106,6 +108,11 @@ func (c *kstatusClient) check(ctx context.Context, refs []*resourceRef) ([]*reso
 				reasons = append(reasons, fmt.Sprintf("%s %s/%s: not found", r.kind, r.namespace, r.name))
 				continue
 			}
+			if waitable(err) {
+				pending = append(pending, r)
+				reasons = append(reasons, fmt.Sprintf("%s %s/%s: %v", r.kind, r.namespace, r.name, err))
+				continue
+			}
 			return nil, nil, err
 		}
 		res, err := status.Compute(u)
@@ -125,3 +132,11 @@ func (c *kstatusClient) check(ctx context.Context, refs []*resourceRef) ([]*reso
 }
 
 var getOptions = metav1.GetOptions{}
+
+// waitable reports whether a failed read during the wait is worth polling
+// again: the API server is unreachable or overloaded, or it refuses a
+// request it has not yet loaded the RBAC rules or tokens for (right after
+// a restart). Until the timeout; then the last error is the reason.
+func waitable(err error) bool {
+	return reconcile.APIUnavailable(err) || apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err)
+}

@@ -156,6 +156,14 @@ func (run *releaseRun) release(ctx context.Context, cfg *helmaction.Configuratio
 			reason = helmv2.InstallFailedReason
 		}
 		msg := fmt.Sprintf("Helm %s failed for %s: %s", act, target, err)
+		if reconcile.APIUnavailable(err) {
+			// The chart and values were not at fault: no failure is
+			// counted, so remediation and retry limits stay untouched.
+			msg += " (the Kubernetes API was unavailable: retrying without counting a failure)"
+			conditions.MarkFalse(obj, helmv2.ReleasedCondition, reason, "%s", msg)
+			run.event(obj, corev1.EventTypeWarning, reason, msg)
+			return reconcile.Retry(reason, "%s", msg)
+		}
 		conditions.MarkFalse(obj, helmv2.ReleasedCondition, reason, "%s", msg)
 		run.event(obj, corev1.EventTypeWarning, reason, msg)
 		return run.remediate(ctx, cfg, obj, reason, msg)
