@@ -108,10 +108,10 @@ func Run(ctx context.Context, c client.Client, o Options) (string, error) {
 		logf(o, "✔ committed and pushed %s", sha)
 	}
 
-	if err := applyCluster(ctx, c, o); err != nil {
+	revision := o.Branch + "@sha1:" + sha
+	if err := applyCluster(ctx, c, o, revision); err != nil {
 		return "", err
 	}
-	revision := o.Branch + "@sha1:" + sha
 	logf(o, "◎ waiting for the cluster to sync %s", revision)
 	if err := waitSynced(ctx, c, o, revision); err != nil {
 		return "", err
@@ -121,8 +121,10 @@ func Run(ctx context.Context, c client.Client, o Options) (string, error) {
 }
 
 // applyCluster installs the components, the credentials Secret and the
-// sync objects, then waits for the controllers.
-func applyCluster(ctx context.Context, c client.Client, o Options) error {
+// sync objects; when the cluster moves from another repository, branch or
+// path, the Kustomization stays suspended until the GitRepository has
+// fetched revision.
+func applyCluster(ctx context.Context, c client.Client, o Options, revision string) error {
 	objs, err := install.Objects(o.Install)
 	if err != nil {
 		return err
@@ -137,9 +139,18 @@ func applyCluster(ctx context.Context, c client.Client, o Options) error {
 		Data:       o.SecretData,
 	}
 	repo, ks := SyncObjects(o.Namespace, o.URL, o.Branch, o.Path)
+	moving, err := isMove(ctx, c, repo, ks)
+	if err != nil {
+		return err
+	}
+	if moving {
+		if err := move(ctx, c, o, secret, repo, ks, revision); err != nil {
+			return err
+		}
+	}
 	for _, obj := range []client.Object{secret, repo, ks} {
-		if err := c.Patch(ctx, obj, client.Apply, client.FieldOwner(install.FieldOwner), client.ForceOwnership); err != nil {
-			return fmt.Errorf("applying %s %s: %w", obj.GetObjectKind().GroupVersionKind().Kind, obj.GetName(), err)
+		if err := applyObject(ctx, c, obj); err != nil {
+			return err
 		}
 	}
 	logf(o, "✔ credentials and sync objects applied")

@@ -164,6 +164,29 @@ func TestBootstrapOnLocalControlPlane(t *testing.T) {
 	_, err = bootstrap.Run(ctx, s.env.Client, outside)
 	g.Expect(err).To(MatchError(ContainSubstring("--path")))
 
+	// Over SSH with a deploy key and the scanned host key, the cluster
+	// moves to the new repository.
+	sshSrv := testserver.NewGitSSHForTest(t, testserver.GitSSHOptions{})
+	g.Expect(sshSrv.CreateRepo("fleet-ssh")).To(Succeed())
+	key, err := sshSrv.NewClientKey()
+	g.Expect(err).NotTo(HaveOccurred())
+	u, err := git.ParseURL(sshSrv.URL("fleet-ssh"))
+	g.Expect(err).NotTo(HaveOccurred())
+	knownHosts, err := bootstrap.ScanKnownHosts(ctx, u)
+	g.Expect(err).NotTo(HaveOccurred())
+	viaSSH := opts
+	viaSSH.URL = sshSrv.URL("fleet-ssh")
+	viaSSH.Auth = &git.Auth{Identity: key.PrivateKeyPEM, KnownHosts: knownHosts}
+	viaSSH.SecretData = map[string][]byte{"identity": key.PrivateKeyPEM, "known_hosts": knownHosts}
+	revision, err = bootstrap.Run(ctx, s.env.Client, viaSSH)
+	g.Expect(err).NotTo(HaveOccurred(), log.String())
+	head, err = sshSrv.Resolve("fleet-ssh", "main")
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(revision).To(Equal("main@sha1:" + head))
+	g.Expect(log.String()).To(ContainSubstring("moving the cluster's sync to " + viaSSH.URL))
+	ks := &kustomizev1.Kustomization{}
+	g.Expect(s.env.Client.Get(ctx, client.ObjectKey{Namespace: Namespace, Name: bootstrap.Name}, ks)).To(Succeed())
+	g.Expect(ks.Spec.Suspend).To(BeFalse(), "the Kustomization is resumed after the move")
 }
 
 // gitShow reads a file at a branch of a test server repository.
