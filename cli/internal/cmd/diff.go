@@ -60,9 +60,7 @@ func diffObjects(ctx context.Context, g *Globals, c client.Client, objs []*unstr
 		if obj.GetNamespace() != "" {
 			ref = fmt.Sprintf("%s/%s/%s", obj.GetKind(), obj.GetNamespace(), obj.GetName())
 		}
-		live := &unstructured.Unstructured{}
-		live.SetGroupVersionKind(obj.GroupVersionKind())
-		err := c.Get(ctx, client.ObjectKeyFromObject(obj), live)
+		live, dry, err := liveAndDryRun(ctx, c, obj)
 		if apierrors.IsNotFound(err) {
 			fmt.Fprintf(g.Out, "► %s created\n", ref)
 			changed++
@@ -70,10 +68,6 @@ func diffObjects(ctx context.Context, g *Globals, c client.Client, objs []*unstr
 		}
 		if err != nil {
 			return changed, fmt.Errorf("%s: %w", ref, err)
-		}
-		dry := obj.DeepCopy()
-		if err := c.Patch(ctx, dry, client.Apply, client.FieldOwner("kustomize-controller"), client.ForceOwnership, client.DryRunAll); err != nil {
-			return changed, fmt.Errorf("%s: dry-run apply: %w", ref, err)
 		}
 		before, after := comparable(live), comparable(dry)
 		if before == after {
@@ -87,6 +81,28 @@ func diffObjects(ctx context.Context, g *Globals, c client.Client, objs []*unstr
 		fmt.Fprint(g.Out, diff)
 	}
 	return changed, nil
+}
+
+// liveAndDryRun reads obj from the cluster and dry-runs its apply on the
+// same version of it: when another writer (a controller adding an
+// annotation) changes the object in between, it reads both again, so the
+// diff shows only what applying obj would change.
+func liveAndDryRun(ctx context.Context, c client.Client, obj *unstructured.Unstructured) (live, dry *unstructured.Unstructured, err error) {
+	for range 5 {
+		live = &unstructured.Unstructured{}
+		live.SetGroupVersionKind(obj.GroupVersionKind())
+		if err := c.Get(ctx, client.ObjectKeyFromObject(obj), live); err != nil {
+			return nil, nil, err
+		}
+		dry = obj.DeepCopy()
+		if err := c.Patch(ctx, dry, client.Apply, client.FieldOwner("kustomize-controller"), client.ForceOwnership, client.DryRunAll); err != nil {
+			return nil, nil, fmt.Errorf("dry-run apply: %w", err)
+		}
+		if dry.GetResourceVersion() == live.GetResourceVersion() {
+			break
+		}
+	}
+	return live, dry, nil
 }
 
 // comparable is the object's YAML without fields the server manages.
