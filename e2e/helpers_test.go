@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -30,6 +31,22 @@ import (
 	"gotk.dev/pkg/testenv"
 )
 
+// failures recaps the failed waits of the run; TestMain prints them last,
+// after the controllers' logs, so a truncated output still shows them.
+var (
+	failuresMu sync.Mutex
+	failures   []string
+)
+
+// fatalf fails the test like t.Fatalf and keeps the message for the recap.
+func fatalf(t testing.TB, format string, args ...any) {
+	t.Helper()
+	failuresMu.Lock()
+	failures = append(failures, t.Name()+": "+fmt.Sprintf(format, args...))
+	failuresMu.Unlock()
+	t.Fatalf(format, args...)
+}
+
 // eventually polls fn until it returns nil and returns how long that
 // took; after timeout the test fails with fn's last error.
 func eventually(t testing.TB, timeout time.Duration, what string, fn func() error) time.Duration {
@@ -42,7 +59,7 @@ func eventually(t testing.TB, timeout time.Duration, what string, fn func() erro
 			return time.Since(start)
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s: %v", what, timeout, err)
+			fatalf(t, "%s: not within %s: %v", what, timeout, err)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}

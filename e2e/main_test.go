@@ -82,6 +82,9 @@ func run(m *testing.M) int {
 		printLogTails()
 		keep = true
 		fmt.Fprintf(os.Stderr, "controller logs kept in %s\n", filepath.Join(stateDir, "logs"))
+		for _, f := range failures {
+			fmt.Fprintf(os.Stderr, "FAILED %s\n", f)
+		}
 	}
 	return code
 }
@@ -195,8 +198,8 @@ func printLogTails() {
 			continue
 		}
 		lines := strings.Split(strings.TrimSpace(string(data)), "\n")
-		if len(lines) > 40 {
-			lines = lines[len(lines)-40:]
+		if len(lines) > 15 {
+			lines = lines[len(lines)-15:]
 		}
 		fmt.Fprintf(os.Stderr, "---- %s (last %d lines)\n%s\n", name, len(lines), strings.Join(lines, "\n"))
 	}
