@@ -33,7 +33,8 @@ import (
 const capabilitiesTTL = 30 * time.Second
 
 // Client-side rate limits used when the given config sets none (the
-// defaults of the controllers' --kube-api-qps and --kube-api-burst).
+// defaults of the controllers' --kube-api-qps and --kube-api-burst, which
+// apply when the API server has no priority and fairness).
 const (
 	DefaultQPS   = 50
 	DefaultBurst = 300
@@ -55,9 +56,11 @@ type Clients struct {
 // NewClients builds the shared clients for cfg.
 func NewClients(cfg *rest.Config) (*Clients, error) {
 	cfg = rest.CopyConfig(cfg)
-	if cfg.QPS <= 0 {
+	if cfg.QPS == 0 {
 		// client-go's own default (5 QPS) would throttle every release
-		// behind one token bucket; use the controllers' flag defaults.
+		// behind one token bucket; use the controllers' flag defaults. A
+		// negative QPS (the API server has priority and fairness, so the
+		// controller turned client-side throttling off) stays off.
 		cfg.QPS, cfg.Burst = DefaultQPS, DefaultBurst
 	}
 	dc, err := discovery.NewDiscoveryClientForConfig(cfg)

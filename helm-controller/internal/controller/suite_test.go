@@ -69,9 +69,10 @@ func startController(t *testing.T) {
 		} else {
 			ctrl.SetLogger(logr.Discard())
 		}
-		// The controller's flag defaults (--kube-api-qps 50, burst 300).
+		// As the controller binary configures its clients: the test API
+		// server has priority and fairness, so no client-side throttling.
 		cfg := rest.CopyConfig(env.Config)
-		cfg.QPS, cfg.Burst = action.DefaultQPS, action.DefaultBurst
+		cfg.QPS = -1
 		mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 			Scheme:  env.Scheme,
 			Metrics: metricsserver.Options{BindAddress: "0"},
@@ -84,7 +85,7 @@ func startController(t *testing.T) {
 		if err != nil {
 			panic(err)
 		}
-		clients, err := action.NewClients(env.Config)
+		clients, err := action.NewClients(cfg)
 		if err != nil {
 			panic(err)
 		}
@@ -274,5 +275,5 @@ func testConcurrency() int {
 	if n, err := strconv.Atoi(os.Getenv("HELM_TEST_CONCURRENCY")); err == nil && n > 0 {
 		return n
 	}
-	return 4
+	return 10 // the controller's --concurrent default
 }
