@@ -34,6 +34,9 @@ func startWorkloads(ctx context.Context, e *Environment, bin string, stages []st
 	}{
 		{"kube-controller-manager", []string{kc, "--controllers=*,-serviceaccount-token", "--secure-port=0",
 			"--leader-elect=false", "--use-service-account-credentials=false", "--concurrent-deployment-syncs=10",
+			// Its default client limit (20 QPS) makes rolling out 1000
+			// Deployments take minutes on its own; large clusters raise it.
+			"--kube-api-qps=200", "--kube-api-burst=400",
 			// kwok refreshes the simulated node's heartbeat about every 50 s,
 			// at the default grace period's edge: when it is missed, the node
 			// turns Unknown and every pod NotReady for good.
