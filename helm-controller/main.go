@@ -29,7 +29,7 @@ func main() {
 		chartCacheSize    int
 		dependencyRequeue time.Duration
 	)
-	opts.BindFlags(pflag.CommandLine, 4, true)
+	opts.BindFlags(pflag.CommandLine, 10, true)
 	pflag.IntVar(&httpRetry, "http-retry", 9, "The maximum number of retries when fetching chart artifacts.")
 	pflag.DurationVar(&httpTimeout, "http-timeout", 30*time.Second, "The timeout of each chart artifact download.")
 	pflag.IntVar(&chartCacheSize, "chart-cache-size", chart.DefaultCacheSize, "The number of loaded charts kept in memory, by artifact digest.")

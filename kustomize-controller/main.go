@@ -37,7 +37,7 @@ func main() {
 		noRemoteBases         bool
 		customStageKinds      string
 	)
-	opts.BindFlags(pflag.CommandLine, 4, true)
+	opts.BindFlags(pflag.CommandLine, 10, true)
 	pflag.IntVar(&concurrentSSA, "concurrent-ssa", 4, "The number of parallel server-side apply requests per Kustomization.")
 	pflag.IntVar(&httpRetry, "http-retry", 9, "The maximum number of retries when failing to fetch artifacts over HTTP.")
 	pflag.BoolVar(&noCrossNamespaceRefs, "no-cross-namespace-refs", false, "When set, references between objects in different namespaces are refused.")

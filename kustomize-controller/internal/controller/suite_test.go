@@ -102,7 +102,7 @@ func startManager(ctx context.Context) error {
 		Mapper:       mgr.GetRESTMapper(),
 		FieldManager: FieldManager,
 	}
-	concurrent := 4
+	concurrent := 10 // the controller's --concurrent default
 	if n, err := strconv.Atoi(os.Getenv("KS_CONCURRENT")); err == nil && n > 0 {
 		concurrent = n
 	}
