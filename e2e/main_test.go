@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -33,7 +34,26 @@ var (
 var (
 	binDirFlag = flag.String("e2e.bin-dir", "", "directory of prebuilt controller binaries to run instead of building this checkout's (e.g. another implementation of the APIs)")
 	crdDirFlag = flag.String("e2e.crd-dir", "", "directory of the CRDs to install instead of manifests/crds")
+	extraFlags = controllerFlags{}
 )
+
+func init() {
+	flag.Var(extraFlags, "e2e.flag", "an extra flag for one controller, as <controller>=<flag> (repeatable), e.g. kustomize-controller=--concurrent=10")
+}
+
+// controllerFlags collects -e2e.flag values by controller name.
+type controllerFlags map[string][]string
+
+func (f controllerFlags) String() string { return fmt.Sprint(map[string][]string(f)) }
+
+func (f controllerFlags) Set(v string) error {
+	name, value, ok := strings.Cut(v, "=")
+	if !ok || !strings.HasPrefix(value, "-") || !slices.Contains(testenv.ControllerNames, name) {
+		return fmt.Errorf("want <controller>=<flag> with one of %v, got %q", testenv.ControllerNames, v)
+	}
+	f[name] = append(f[name], value)
+	return nil
+}
 
 func TestMain(m *testing.M) {
 	flag.Parse()
@@ -165,6 +185,9 @@ func startControllers(ctx context.Context) (*testenv.Controllers, error) {
 	}
 	args["kustomize-controller"] = append(args["kustomize-controller"], "--requeue-dependency=2s")
 	args["helm-controller"] = append(args["helm-controller"], "--requeue-dependency=2s")
+	for name, flags := range extraFlags {
+		args[name] = append(slices.Clone(args[name]), flags...)
+	}
 	c, err := testenv.StartControllers(ctx, testenv.ControllersOptions{
 		BinDir: binDir, StateDir: stateDir, Kubeconfigs: kubeconfigs, Namespace: ns, Args: args,
 	})
