@@ -34,6 +34,8 @@ type run struct {
 	watcher *drift.Watcher
 	// exprs are the compiled spec.healthCheckExprs.
 	exprs map[schema.GroupKind]*health.Expressions
+	// readyExprs are the compiled spec.dependsOn[].readyExpr, by index.
+	readyExprs map[int]*health.ReadyExpr
 }
 
 // build runs kustomize over the artifact, then post-build substitution,

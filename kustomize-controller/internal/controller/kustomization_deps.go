@@ -3,18 +3,21 @@ package controller
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
 	"github.com/fluxcd/pkg/apis/acl"
 	"github.com/fluxcd/pkg/runtime/conditions"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	kustomizev1 "gotk.dev/pkg/apis/kustomize/v1"
 	"gotk.dev/pkg/runtime/reconcile"
 
+	"gotk.dev/kustomize-controller/internal/health"
 	"gotk.dev/kustomize-controller/internal/inventory"
 )
 
@@ -31,7 +34,7 @@ func (run *run) dependencies(ctx context.Context, obj *kustomizev1.Kustomization
 	if cycle := r.findCycle(ctx, obj); cycle != "" {
 		return reconcile.Stall(kustomizev1.DependencyNotReadyReason, "dependency cycle: %s; remove one of these dependsOn entries", cycle)
 	}
-	for _, d := range obj.Spec.DependsOn {
+	for i, d := range obj.Spec.DependsOn {
 		ns := d.Namespace
 		if ns == "" {
 			ns = obj.Namespace
@@ -47,9 +50,36 @@ func (run *run) dependencies(ctx context.Context, obj *kustomizev1.Kustomization
 			}
 			return reconcile.Retry(kustomizev1.DependencyNotReadyReason, "reading dependency '%s/%s': %v", ns, d.Name, err)
 		}
+		if x := run.readyExprs[i]; x != nil {
+			if err := readyByExpr(x, obj, &dep); err != nil {
+				return reconcile.Wait(r.RequeueDependency, kustomizev1.DependencyNotReadyReason, "dependency '%s/%s' is not ready: %s", ns, d.Name, err)
+			}
+			continue
+		}
 		if !dependencyReady(&dep) {
 			return reconcile.Wait(r.RequeueDependency, kustomizev1.DependencyNotReadyReason, "dependency '%s/%s' is not ready", ns, d.Name)
 		}
+	}
+	return nil
+}
+
+// readyByExpr evaluates a dependency's readyExpr, which replaces the
+// built-in readiness check (as in Flux): nil when it is true.
+func readyByExpr(x *health.ReadyExpr, self, dep *kustomizev1.Kustomization) error {
+	selfMap, err := runtime.DefaultUnstructuredConverter.ToUnstructured(self)
+	if err != nil {
+		return err
+	}
+	depMap, err := runtime.DefaultUnstructuredConverter.ToUnstructured(dep)
+	if err != nil {
+		return err
+	}
+	ok, err := x.Ready(selfMap, depMap)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("readyExpr %q is false", x)
 	}
 	return nil
 }

@@ -31,10 +31,18 @@ func (run *run) unsupported(_ context.Context, obj *kustomizev1.Kustomization) e
 		return reconcile.Stall(kustomizev1.InvalidCELExpressionReason, "%s", err)
 	}
 	run.exprs = exprs
-	for _, d := range obj.Spec.DependsOn {
-		if d.ReadyExpr != "" {
-			return reconcile.Stall(kustomizev1.DependencyNotReadyReason, "dependsOn[].readyExpr (CEL) is not supported yet (dependency %s)", d.Name)
+	for i, d := range obj.Spec.DependsOn {
+		if d.ReadyExpr == "" {
+			continue
 		}
+		x, err := health.CompileReadyExpr(d.ReadyExpr)
+		if err != nil {
+			return reconcile.Stall(kustomizev1.InvalidCELExpressionReason, "dependsOn[%d] (%s): %s", i, d.Name, err)
+		}
+		if run.readyExprs == nil {
+			run.readyExprs = map[int]*health.ReadyExpr{}
+		}
+		run.readyExprs[i] = x
 	}
 	return nil
 }

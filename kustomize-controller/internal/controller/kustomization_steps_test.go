@@ -96,6 +96,36 @@ func TestDependsOn(t *testing.T) {
 	waitReady(t, infra, metav1.ConditionTrue, kustomizev1.ReconciliationSucceededReason, 30*time.Second)
 	waitReady(t, apps, metav1.ConditionTrue, kustomizev1.ReconciliationSucceededReason, 30*time.Second)
 
+	// readyExpr replaces the built-in check: apps-gold waits until infra
+	// carries the label its expression asks for, then applies.
+	gold := newKustomization(t, ns, "apps-gold", "repo", func(ks *kustomizev1.Kustomization) {
+		ks.Spec.Path = "apps"
+		ks.Spec.TargetNamespace = env.NewNamespace(t)
+		ks.Spec.DependsOn = []meta.DependencyReference{{Name: "infra", ReadyExpr: "dep.metadata.?labels.tier.orValue('') == 'gold' && dep.metadata.generation == dep.status.observedGeneration"}}
+	})
+	cur = waitReady(t, gold, metav1.ConditionFalse, kustomizev1.DependencyNotReadyReason, 30*time.Second)
+	g.Expect(conditions.GetMessage(cur, meta.ReadyCondition)).To(ContainSubstring("dependency '" + ns + "/infra' is not ready: readyExpr"))
+	g.Expect(conditions.GetMessage(cur, meta.ReadyCondition)).To(ContainSubstring("is false"))
+	labelled := &kustomizev1.Kustomization{}
+	g.Expect(env.Client.Get(context.Background(), client.ObjectKeyFromObject(infra), labelled)).To(Succeed())
+	labelled.Labels = map[string]string{"tier": "gold"}
+	g.Expect(env.Client.Update(context.Background(), labelled)).To(Succeed())
+	waitReady(t, gold, metav1.ConditionTrue, kustomizev1.ReconciliationSucceededReason, 30*time.Second)
+
+	// A readyExpr that does not compile stalls before anything is applied.
+	broken := newKustomization(t, ns, "apps-broken", "repo", func(ks *kustomizev1.Kustomization) {
+		ks.Spec.Path = "apps"
+		ks.Spec.TargetNamespace = env.NewNamespace(t)
+		ks.Spec.DependsOn = []meta.DependencyReference{{Name: "infra", ReadyExpr: "dep.status.ready =="}}
+	})
+	g.Eventually(func(g Gomega) {
+		cur := &kustomizev1.Kustomization{}
+		g.Expect(env.Client.Get(context.Background(), client.ObjectKeyFromObject(broken), cur)).To(Succeed())
+		g.Expect(conditions.IsStalled(cur)).To(BeTrue())
+		g.Expect(conditions.GetReason(cur, meta.ReadyCondition)).To(Equal(kustomizev1.InvalidCELExpressionReason))
+		g.Expect(conditions.GetMessage(cur, meta.ReadyCondition)).To(ContainSubstring(`dependsOn[0] (infra): readyExpr "dep.status.ready ==" does not compile`))
+	}, 30*time.Second, 200*time.Millisecond).Should(Succeed())
+
 	// A cycle a -> b -> a is named instead of waited on forever.
 	a := newKustomization(t, ns, "a", "repo", func(ks *kustomizev1.Kustomization) {
 		ks.Spec.Path = "apps"

@@ -126,3 +126,54 @@ func (e *Expressions) Evaluate(u *unstructured.Unstructured) (status.Status, str
 	}
 	return status.InProgressStatus, fmt.Sprintf("current expression %q is not true yet", e.current.source)
 }
+
+// depEnv is the environment of dependsOn[].readyExpr: "self" is the
+// dependent Kustomization, "dep" the dependency.
+var depEnv = sync.OnceValues(func() (*cel.Env, error) {
+	return cel.NewEnv(cel.Variable("self", cel.DynType), cel.Variable("dep", cel.DynType), cel.OptionalTypes(), ext.Strings())
+})
+
+// ReadyExpr is a compiled dependsOn[].readyExpr.
+type ReadyExpr struct {
+	source  string
+	program cel.Program
+}
+
+// CompileReadyExpr compiles a readyExpr; the error says why it does not
+// compile or why it cannot be a condition.
+func CompileReadyExpr(src string) (*ReadyExpr, error) {
+	env, err := depEnv()
+	if err != nil {
+		return nil, err
+	}
+	ast, iss := env.Compile(src)
+	if iss.Err() != nil {
+		return nil, fmt.Errorf("readyExpr %q does not compile: %s", src, iss.Err())
+	}
+	if t := ast.OutputType(); !t.IsExactType(types.BoolType) && !t.IsExactType(types.DynType) {
+		return nil, fmt.Errorf("readyExpr %q returns %s, not a bool", src, t)
+	}
+	prg, err := env.Program(ast, cel.CostLimit(celCostLimit))
+	if err != nil {
+		return nil, fmt.Errorf("readyExpr %q: %s", src, err)
+	}
+	return &ReadyExpr{source: src, program: prg}, nil
+}
+
+// Ready evaluates the expression with self and dep (objects as maps). An
+// expression that cannot be evaluated yet (a status field not set) is an
+// error the caller waits on, like a false one.
+func (r *ReadyExpr) Ready(self, dep map[string]any) (bool, error) {
+	val, _, err := r.program.Eval(map[string]any{"self": self, "dep": dep})
+	if err != nil {
+		return false, fmt.Errorf("readyExpr %q: %s", r.source, err)
+	}
+	b, ok := val.Value().(bool)
+	if !ok {
+		return false, fmt.Errorf("readyExpr %q returned %v, not a bool", r.source, val.Value())
+	}
+	return b, nil
+}
+
+// String returns the expression's source.
+func (r *ReadyExpr) String() string { return r.source }

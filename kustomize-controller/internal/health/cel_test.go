@@ -97,3 +97,49 @@ func TestExpressionsCostLimit(t *testing.T) {
 		t.Fatalf("got %s %q", got, msg)
 	}
 }
+
+func TestReadyExpr(t *testing.T) {
+	self := map[string]any{"metadata": map[string]any{"name": "apps", "labels": map[string]any{"tier": "gold"}}}
+	dep := map[string]any{
+		"metadata": map[string]any{"name": "infra", "generation": int64(2), "labels": map[string]any{"tier": "gold"}},
+		"status":   map[string]any{"observedGeneration": int64(2), "conditions": []any{map[string]any{"type": "Ready", "status": "False"}}},
+	}
+	for _, tc := range []struct {
+		name, expr string
+		compileErr string
+		want       bool
+		evalErr    string
+	}{
+		{name: "generation observed", expr: "dep.metadata.generation == dep.status.observedGeneration", want: true},
+		{name: "built-in readiness", expr: "dep.status.conditions.exists(c, c.type == 'Ready' && c.status == 'True')", want: false},
+		{name: "compares self and dep", expr: "dep.metadata.labels.tier == self.metadata.labels.tier", want: true},
+		{name: "field not set yet", expr: "dep.status.lastAppliedRevision != ''", evalErr: "no such key: lastAppliedRevision"},
+		{name: "syntax", expr: "dep.metadata.generation ==", compileErr: `readyExpr "dep.metadata.generation ==" does not compile`},
+		{name: "unknown variable", expr: "dependency.status == 1", compileErr: "undeclared reference to 'dependency'"},
+		{name: "not a bool", expr: "dep.metadata.name", evalErr: "returned infra, not a bool"},
+		{name: "string literal", expr: "'yes'", compileErr: "returns string, not a bool"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			x, err := CompileReadyExpr(tc.expr)
+			if tc.compileErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.compileErr) {
+					t.Fatalf("compile error %v, want %q", err, tc.compileErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := x.Ready(self, dep)
+			if tc.evalErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.evalErr) {
+					t.Fatalf("evaluation error %v, want %q", err, tc.evalErr)
+				}
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Fatalf("Ready = %v, %v; want %v", got, err, tc.want)
+			}
+		})
+	}
+}
