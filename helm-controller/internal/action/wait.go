@@ -21,8 +21,8 @@ import (
 // (most objects are ready within a second or two on a healthy cluster),
 // later ones slow down gently to spare the API server.
 const (
-	waitFirstPoll = 200 * time.Millisecond
-	waitPollStep  = 100 * time.Millisecond
+	waitFirstPoll = 50 * time.Millisecond
+	waitPollStep  = 50 * time.Millisecond
 	waitMaxPoll   = 2 * time.Second
 )
 
