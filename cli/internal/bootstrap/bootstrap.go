@@ -165,8 +165,7 @@ func waitSynced(ctx context.Context, c client.Client, o Options, revision string
 	err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, o.Timeout, true, func(ctx context.Context) (bool, error) {
 		repo := &sourcev1.GitRepository{}
 		if err := c.Get(ctx, key, repo); err != nil {
-			last = err.Error()
-			return false, nil
+			return false, keepWaiting(ctx, err, &last)
 		}
 		if repo.Status.Artifact == nil || repo.Status.Artifact.Revision != revision {
 			last = "GitRepository: " + conditions.GetMessage(repo, meta.ReadyCondition)
@@ -174,8 +173,7 @@ func waitSynced(ctx context.Context, c client.Client, o Options, revision string
 		}
 		ks := &kustomizev1.Kustomization{}
 		if err := c.Get(ctx, key, ks); err != nil {
-			last = err.Error()
-			return false, nil
+			return false, keepWaiting(ctx, err, &last)
 		}
 		if ks.Status.LastAppliedRevision != revision || !conditions.IsReady(ks) {
 			last = "Kustomization: " + conditions.GetMessage(ks, meta.ReadyCondition)
@@ -189,6 +187,17 @@ func waitSynced(ctx context.Context, c client.Client, o Options, revision string
 		}
 		return fmt.Errorf("the cluster did not sync %s within %s: %s", revision, o.Timeout, last)
 	}
+	return nil
+}
+
+// keepWaiting records a failed read as the last state seen and goes on
+// polling, unless the wait itself is over: then the state seen before
+// stays the one reported.
+func keepWaiting(ctx context.Context, err error, last *string) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	*last = err.Error()
 	return nil
 }
 

@@ -67,8 +67,7 @@ func move(ctx context.Context, c client.Client, o Options, secret *corev1.Secret
 	err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, o.Timeout, true, func(ctx context.Context) (bool, error) {
 		live := &sourcev1.GitRepository{}
 		if err := c.Get(ctx, client.ObjectKeyFromObject(repo), live); err != nil {
-			last = err.Error()
-			return false, nil
+			return false, keepWaiting(ctx, err, &last)
 		}
 		if live.Spec.URL != repo.Spec.URL || live.Spec.Reference == nil || live.Spec.Reference.Branch != repo.Spec.Reference.Branch {
 			last = fmt.Sprintf("the GitRepository was set back to %s by %s", live.Spec.URL, urlManager(live))

@@ -107,7 +107,9 @@ func seedDir(t *testing.T) string {
 func TestBootstrapOnLocalControlPlane(t *testing.T) {
 	g := NewWithT(t)
 	binDir := buildControllers(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	// Four bootstraps, each waiting for a sync of 42 objects: generous on
+	// a loaded machine.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	s, err := start(ctx, options{stateDir: t.TempDir(), binDir: binDir, timeout: 2 * time.Minute, noDemo: true})
 	g.Expect(err).NotTo(HaveOccurred())
@@ -117,7 +119,7 @@ func TestBootstrapOnLocalControlPlane(t *testing.T) {
 	g.Expect(srv.CreateRepo("fleet")).To(Succeed())
 	var log strings.Builder
 	opts := bootstrap.Options{
-		URL: srv.URL("fleet"), Branch: "main", Path: "clusters/dev", Namespace: Namespace, Timeout: 2 * time.Minute, Log: &log,
+		URL: srv.URL("fleet"), Branch: "main", Path: "clusters/dev", Namespace: Namespace, Timeout: 3 * time.Minute, Log: &log,
 		Auth:       &git.Auth{Username: "git", Password: "token"},
 		SecretData: map[string][]byte{"username": []byte("git"), "password": []byte("token")},
 		Author:     git.Signature{Name: "gotk", Email: "gotk@localhost"},
