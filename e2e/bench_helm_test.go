@@ -21,10 +21,14 @@ import (
 	"gotk.dev/pkg/testserver"
 )
 
-var helmReleaseCounts = flag.String("e2e.helmreleases", "100,1000", "comma-separated N for BenchmarkHelmReleases")
+var (
+	helmReleaseCounts = flag.String("e2e.helmreleases", "100,1000", "comma-separated N for BenchmarkHelmReleases")
+	helmChartRef      = flag.Bool("e2e.helm-chartref", false, "BenchmarkHelmReleases: every release refers to one shared HelmChart (chartRef) instead of a HelmChart of its own")
+)
 
 // BenchmarkHelmReleases creates N HelmReleases of one chart from one
-// Helm repository (each its own release, HelmChart and ConfigMap) and
+// Helm repository (each its own release, HelmChart and ConfigMap; with
+// -e2e.helm-chartref all refer to one shared HelmChart) and
 // measures the time from creation to all Ready, helm-controller's and
 // source-controller's peak RSS and CPU seconds, and helm-controller's
 // API requests.
@@ -70,6 +74,15 @@ func benchHelmReleases(b *testing.B, url string, n int) {
 	}
 	hc := ctls.Get("helm-controller")
 	total0, writes0 := clientRequests(b, hc.MetricsPort)
+	if *helmChartRef {
+		chart := &sourcev1.HelmChart{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "podinfo"},
+			Spec: sourcev1.HelmChartSpec{Chart: "podinfo", Version: "1.x", Interval: metav1.Duration{Duration: time.Hour},
+				SourceRef: sourcev1.LocalHelmChartSourceReference{Kind: sourcev1.HelmRepositoryKind, Name: "charts"}}}
+		if err := env.Client.Create(ctx, chart); err != nil {
+			b.Fatal(err)
+		}
+		eventually(b, time.Minute, "chart ready", func() error { return readyStatus(ctx, chart) })
+	}
 	start := time.Now()
 	for i := range n {
 		hr := &helmv2.HelmRelease{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("rel-%d", i)},
@@ -77,6 +90,10 @@ func benchHelmReleases(b *testing.B, url string, n int) {
 				Values: &apiextensionsv1.JSON{Raw: []byte(`{"message":"bench"}`)},
 				Chart: &helmv2.HelmChartTemplate{Spec: helmv2.HelmChartTemplateSpec{Chart: "podinfo", Version: "1.x",
 					SourceRef: helmv2.CrossNamespaceObjectReference{Kind: sourcev1.HelmRepositoryKind, Name: "charts"}}}}}
+		if *helmChartRef {
+			hr.Spec.Chart = nil
+			hr.Spec.ChartRef = &helmv2.CrossNamespaceSourceReference{Kind: sourcev1.HelmChartKind, Name: "podinfo"}
+		}
 		if err := env.Client.Create(ctx, hr); err != nil {
 			b.Fatal(err)
 		}
