@@ -87,12 +87,12 @@ func benchHelmReleases(b *testing.B, url string, n int) {
 	for i := range n {
 		hr := &helmv2.HelmRelease{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("rel-%d", i)},
 			Spec: helmv2.HelmReleaseSpec{Interval: metav1.Duration{Duration: time.Hour},
-				Values: &apiextensionsv1.JSON{Raw: []byte(`{"message":"bench"}`)},
-				Chart: &helmv2.HelmChartTemplate{Spec: helmv2.HelmChartTemplateSpec{Chart: "podinfo", Version: "1.x",
-					SourceRef: helmv2.CrossNamespaceObjectReference{Kind: sourcev1.HelmRepositoryKind, Name: "charts"}}}}}
+				Values: &apiextensionsv1.JSON{Raw: []byte(`{"message":"bench"}`)}}}
 		if *helmChartRef {
-			hr.Spec.Chart = nil
 			hr.Spec.ChartRef = &helmv2.CrossNamespaceSourceReference{Kind: sourcev1.HelmChartKind, Name: "podinfo"}
+		} else {
+			hr.Spec.Chart = &helmv2.HelmChartTemplate{Spec: helmv2.HelmChartTemplateSpec{Chart: "podinfo", Version: "1.x",
+				SourceRef: helmv2.CrossNamespaceObjectReference{Kind: sourcev1.HelmRepositoryKind, Name: "charts"}}}
 		}
 		if err := env.Client.Create(ctx, hr); err != nil {
 			b.Fatal(err)

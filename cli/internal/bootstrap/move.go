@@ -37,8 +37,7 @@ func isMove(ctx context.Context, c client.Client, repo *sourcev1.GitRepository, 
 		}
 		return false, err
 	}
-	if liveRepo.Spec.URL != repo.Spec.URL || liveRepo.Spec.Reference == nil ||
-		liveRepo.Spec.Reference.Branch != repo.Spec.Reference.Branch {
+	if syncsElsewhere(liveRepo, repo) {
 		return true, nil
 	}
 	liveKs := &kustomizev1.Kustomization{}
@@ -49,6 +48,13 @@ func isMove(ctx context.Context, c client.Client, repo *sourcev1.GitRepository, 
 		return false, err
 	}
 	return liveKs.Spec.Path != ks.Spec.Path, nil
+}
+
+// syncsElsewhere reports whether the live GitRepository fetches another
+// URL or branch than want.
+func syncsElsewhere(live, want *sourcev1.GitRepository) bool {
+	return live.Spec.URL != want.Spec.URL || live.Spec.Reference == nil ||
+		live.Spec.Reference.Branch != want.Spec.Reference.Branch
 }
 
 // move applies secret and repo while the Kustomization ks is suspended, waits until
@@ -69,7 +75,7 @@ func move(ctx context.Context, c client.Client, o Options, secret *corev1.Secret
 		if err := c.Get(ctx, client.ObjectKeyFromObject(repo), live); err != nil {
 			return false, keepWaiting(ctx, err, &last)
 		}
-		if live.Spec.URL != repo.Spec.URL || live.Spec.Reference == nil || live.Spec.Reference.Branch != repo.Spec.Reference.Branch {
+		if syncsElsewhere(live, repo) {
 			last = fmt.Sprintf("the GitRepository was set back to %s by %s", live.Spec.URL, urlManager(live))
 			if err := applyObject(ctx, c, repo); err != nil {
 				last = err.Error()

@@ -156,16 +156,18 @@ func (run *releaseRun) release(ctx context.Context, cfg *helmaction.Configuratio
 			reason = helmv2.InstallFailedReason
 		}
 		msg := fmt.Sprintf("Helm %s failed for %s: %s", act, target, err)
-		if reconcile.APIUnavailable(err) {
-			// The chart and values were not at fault: no failure is
-			// counted, so remediation and retry limits stay untouched.
+		// When the API server was unreachable the chart and values were
+		// not at fault: no failure is counted, so remediation and retry
+		// limits stay untouched.
+		unavailable := reconcile.APIUnavailable(err)
+		if unavailable {
 			msg += " (the Kubernetes API was unavailable: retrying without counting a failure)"
-			conditions.MarkFalse(obj, helmv2.ReleasedCondition, reason, "%s", msg)
-			run.event(obj, corev1.EventTypeWarning, reason, msg)
-			return reconcile.Retry(reason, "%s", msg)
 		}
 		conditions.MarkFalse(obj, helmv2.ReleasedCondition, reason, "%s", msg)
 		run.event(obj, corev1.EventTypeWarning, reason, msg)
+		if unavailable {
+			return reconcile.Retry(reason, "%s", msg)
+		}
 		return run.remediate(ctx, cfg, obj, reason, msg)
 	}
 	reason := helmv2.UpgradeSucceededReason

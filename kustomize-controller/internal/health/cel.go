@@ -73,16 +73,9 @@ func CompileExprs(checks []kustomize.CustomHealthCheck) (map[schema.GroupKind]*E
 			if strings.TrimSpace(f.src) == "" {
 				continue
 			}
-			ast, iss := env.Compile(f.src)
-			if iss.Err() != nil {
-				return nil, fmt.Errorf("%s: %s expression %q does not compile: %s", where, f.name, f.src, iss.Err())
-			}
-			if t := ast.OutputType(); !t.IsExactType(types.BoolType) && !t.IsExactType(types.DynType) {
-				return nil, fmt.Errorf("%s: %s expression %q returns %s, not a bool", where, f.name, f.src, t)
-			}
-			prg, err := env.Program(ast, cel.CostLimit(celCostLimit))
+			prg, err := compileBool(env, fmt.Sprintf("%s expression", f.name), f.src)
 			if err != nil {
-				return nil, fmt.Errorf("%s: %s expression %q: %s", where, f.name, f.src, err)
+				return nil, fmt.Errorf("%s: %w", where, err)
 			}
 			*f.dst = &expr{field: f.name, source: f.src, program: prg}
 		}
@@ -146,18 +139,29 @@ func CompileReadyExpr(src string) (*ReadyExpr, error) {
 	if err != nil {
 		return nil, err
 	}
+	prg, err := compileBool(env, "readyExpr", src)
+	if err != nil {
+		return nil, err
+	}
+	return &ReadyExpr{source: src, program: prg}, nil
+}
+
+// compileBool compiles src, which must yield a bool (or a dynamic value),
+// into a program bounded by celCostLimit; errors start with what the
+// expression is and quote it.
+func compileBool(env *cel.Env, what, src string) (cel.Program, error) {
 	ast, iss := env.Compile(src)
 	if iss.Err() != nil {
-		return nil, fmt.Errorf("readyExpr %q does not compile: %s", src, iss.Err())
+		return nil, fmt.Errorf("%s %q does not compile: %s", what, src, iss.Err())
 	}
 	if t := ast.OutputType(); !t.IsExactType(types.BoolType) && !t.IsExactType(types.DynType) {
-		return nil, fmt.Errorf("readyExpr %q returns %s, not a bool", src, t)
+		return nil, fmt.Errorf("%s %q returns %s, not a bool", what, src, t)
 	}
 	prg, err := env.Program(ast, cel.CostLimit(celCostLimit))
 	if err != nil {
-		return nil, fmt.Errorf("readyExpr %q: %s", src, err)
+		return nil, fmt.Errorf("%s %q: %s", what, src, err)
 	}
-	return &ReadyExpr{source: src, program: prg}, nil
+	return prg, nil
 }
 
 // Ready evaluates the expression with self and dep (objects as maps). An
