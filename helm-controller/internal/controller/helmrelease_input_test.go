@@ -154,8 +154,13 @@ func TestDependsOnAndChartTemplate(t *testing.T) {
 	// The dependency becomes ready; the HelmChart is created and waits
 	// for source-controller (played by the test) to publish an artifact.
 	hcName := ns + "-tpl"
-	got = eventuallyCondition(t, hr, meta.ReadyCondition, false, helmv2.ArtifactFailedReason, 90*time.Second)
-	g.Expect(got.Status.HelmChart).To(Equal(ns + "/" + hcName))
+	eventuallyCondition(t, hr, meta.ReadyCondition, false, helmv2.ArtifactFailedReason, 90*time.Second)
+	// Conditions and the rest of status are two patches: wait for both.
+	g.Eventually(func(g Gomega) {
+		cur := &helmv2.HelmRelease{}
+		g.Expect(env.Client.Get(ctx, types.NamespacedName{Namespace: hr.Namespace, Name: hr.Name}, cur)).To(Succeed())
+		g.Expect(cur.Status.HelmChart).To(Equal(ns + "/" + hcName))
+	}, 10*time.Second, 100*time.Millisecond).Should(Succeed())
 	var hc sourcev1.HelmChart
 	g.Expect(env.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: hcName}, &hc)).To(Succeed())
 	g.Expect(hc.Spec.Chart).To(Equal("app"))
