@@ -14,7 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	kustomizev1 "gotk.dev/pkg/apis/kustomize/v1"
-	"gotk.dev/pkg/sops"
+	"gotk.dev/pkg/sops/sopstest"
 )
 
 // secretsPath is where the encrypted Secret lives in the app repository:
@@ -32,7 +32,7 @@ func (s *seedFlow) sopsSecrets(ctx context.Context, t *testing.T) {
 	}
 	wrong, _ := age.GenerateX25519Identity()
 	plain := "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: production\ntype: Opaque\nstringData:\n  password: e2e-hunter2\n"
-	enc, err := sops.Encrypt("db.yaml", []byte(plain), sops.Recipients{Age: []string{right.Recipient().String()}}, "^(data|stringData)$")
+	enc, err := sopstest.Encrypt("db.yaml", []byte(plain), sopstest.Recipients{Age: []string{right.Recipient().String()}}, sopstest.Options{EncryptedRegex: "^(data|stringData)$"})
 	if err != nil {
 		t.Fatal(err)
 	}

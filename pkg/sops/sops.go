@@ -22,11 +22,7 @@ import (
 	pgparmor "github.com/ProtonMail/go-crypto/openpgp/armor"
 	sopsv3 "github.com/getsops/sops/v3"
 	"github.com/getsops/sops/v3/aes"
-	"github.com/getsops/sops/v3/config"
 	"github.com/getsops/sops/v3/keyservice"
-	"github.com/getsops/sops/v3/stores/dotenv"
-	sopsjson "github.com/getsops/sops/v3/stores/json"
-	sopsyaml "github.com/getsops/sops/v3/stores/yaml"
 	yamlv3 "go.yaml.in/yaml/v3"
 	"google.golang.org/grpc"
 )
@@ -111,23 +107,6 @@ func formatFor(name string) format {
 	return formatNone
 }
 
-type store interface {
-	LoadEncryptedFile(in []byte) (sopsv3.Tree, error)
-	EmitPlainFile(sopsv3.TreeBranches) ([]byte, error)
-}
-
-func storeFor(f format) store {
-	switch f {
-	case formatYAML:
-		return sopsyaml.NewStore(&config.YAMLStoreConfig{})
-	case formatJSON:
-		return sopsjson.NewStore(&config.JSONStoreConfig{})
-	case formatDotenv:
-		return dotenv.NewStore(&config.DotenvStoreConfig{})
-	}
-	return nil
-}
-
 // IsEncrypted reports whether a file's content carries SOPS metadata, by
 // format: a top-level "sops" key (YAML, JSON) or "sops_mac" (dotenv).
 func IsEncrypted(name string, b []byte) bool {
@@ -190,8 +169,8 @@ func (d *Decryptor) DecryptFile(name string, b []byte) (out []byte, decrypted bo
 	if d == nil || d.Empty() {
 		return fail("the file is SOPS-encrypted but no decryption key is configured (set spec.decryption with a secretRef holding *.agekey or *.asc keys)")
 	}
-	st := storeFor(f)
-	tree, err := st.LoadEncryptedFile(b)
+	c, _ := codecFor(f)
+	tree, err := c.loadEncrypted(b)
 	if err != nil {
 		return fail("invalid SOPS document: %s", safeErr(err))
 	}
@@ -208,7 +187,7 @@ func (d *Decryptor) DecryptFile(name string, b []byte) (out []byte, decrypted bo
 	if err != nil || origMAC != mac {
 		return fail("MAC mismatch: the file was modified after it was encrypted")
 	}
-	out, err = st.EmitPlainFile(tree.Branches)
+	out, err = c.emit(tree.Branches)
 	if err != nil {
 		return fail("cannot write the decrypted document")
 	}

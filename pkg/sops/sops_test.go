@@ -10,6 +10,8 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp"
 	pgparmor "github.com/ProtonMail/go-crypto/openpgp/armor"
 	. "github.com/onsi/gomega"
+
+	"gotk.dev/pkg/sops/sopstest"
 )
 
 const secret = `apiVersion: v1
@@ -56,19 +58,19 @@ func TestDecrypt(t *testing.T) {
 	_, otherKey := newAge(t)
 	pgpPub, pgpPriv := newPGP(t)
 
-	encAge, err := Encrypt("secret.yaml", []byte(secret), Recipients{Age: []string{ageID.Recipient().String()}}, "^(data|stringData)$")
+	encAge, err := sopstest.Encrypt("secret.yaml", []byte(secret), sopstest.Recipients{Age: []string{ageID.Recipient().String()}}, sopstest.Options{EncryptedRegex: "^(data|stringData)$"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	encPGP, err := Encrypt("secret.yaml", []byte(secret), Recipients{PGP: [][]byte{pgpPub}}, "^(data|stringData)$")
+	encPGP, err := sopstest.Encrypt("secret.yaml", []byte(secret), sopstest.Recipients{PGP: [][]byte{pgpPub}}, sopstest.Options{EncryptedRegex: "^(data|stringData)$"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	encEnv, err := Encrypt("db.env", []byte("PASSWORD=hunter2\n"), Recipients{Age: []string{ageID.Recipient().String()}}, "")
+	encEnv, err := sopstest.Encrypt("db.env", []byte("PASSWORD=hunter2\n"), sopstest.Recipients{Age: []string{ageID.Recipient().String()}}, sopstest.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	encJSON, err := Encrypt("db.json", []byte(`{"password":"hunter2"}`), Recipients{Age: []string{ageID.Recipient().String()}}, "")
+	encJSON, err := sopstest.Encrypt("db.json", []byte(`{"password":"hunter2"}`), sopstest.Recipients{Age: []string{ageID.Recipient().String()}}, sopstest.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +129,7 @@ func TestBadKeys(t *testing.T) {
 
 func FuzzDecryptFile(f *testing.F) {
 	id, _ := age.GenerateX25519Identity()
-	enc, _ := Encrypt("s.yaml", []byte(secret), Recipients{Age: []string{id.Recipient().String()}}, "^(data|stringData)$")
+	enc, _ := sopstest.Encrypt("s.yaml", []byte(secret), sopstest.Recipients{Age: []string{id.Recipient().String()}}, sopstest.Options{EncryptedRegex: "^(data|stringData)$"})
 	f.Add("s.yaml", enc)
 	f.Add("s.json", []byte(`{"sops":{"mac":"x"}}`))
 	f.Add("s.env", []byte("sops_mac=x\n"))

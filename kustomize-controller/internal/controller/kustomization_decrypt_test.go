@@ -14,7 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	kustomizev1 "gotk.dev/pkg/apis/kustomize/v1"
-	"gotk.dev/pkg/sops"
+	"gotk.dev/pkg/sops/sopstest"
 )
 
 // TestSOPSDecryption follows the seed's SOPS flow: an age-encrypted Secret
@@ -26,9 +26,9 @@ func TestSOPSDecryption(t *testing.T) {
 	id, err := age.GenerateX25519Identity()
 	g.Expect(err).NotTo(HaveOccurred())
 	plain := "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ntype: Opaque\nstringData:\n  password: hunter2\n"
-	enc, err := sops.Encrypt("secret.yaml", []byte(plain), sops.Recipients{Age: []string{id.Recipient().String()}}, "^(data|stringData)$")
+	enc, err := sopstest.Encrypt("secret.yaml", []byte(plain), sopstest.Recipients{Age: []string{id.Recipient().String()}}, sopstest.Options{EncryptedRegex: "^(data|stringData)$"})
 	g.Expect(err).NotTo(HaveOccurred())
-	envFile, err := sops.Encrypt("db.env", []byte("USER=admin\n"), sops.Recipients{Age: []string{id.Recipient().String()}}, "")
+	envFile, err := sopstest.Encrypt("db.env", []byte("USER=admin\n"), sopstest.Recipients{Age: []string{id.Recipient().String()}}, sopstest.Options{})
 	g.Expect(err).NotTo(HaveOccurred())
 	files := map[string]string{
 		"secrets/secret.yaml": string(enc),

@@ -1,10 +1,16 @@
-package sops
+// Package sopstest encrypts documents for tests with the SOPS library's
+// own stores, so what it writes is what the sops CLI writes: decrypting it
+// with package sops checks that package's document codecs against SOPS.
+// Only tests link it; it pulls the stores' configuration package and its
+// dependencies into a binary.
+package sopstest
 
 import (
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"path"
 	"strings"
 	"time"
 
@@ -13,8 +19,12 @@ import (
 	sopsv3 "github.com/getsops/sops/v3"
 	"github.com/getsops/sops/v3/aes"
 	sopsage "github.com/getsops/sops/v3/age"
+	"github.com/getsops/sops/v3/config"
 	"github.com/getsops/sops/v3/keys"
 	sopspgp "github.com/getsops/sops/v3/pgp"
+	"github.com/getsops/sops/v3/stores/dotenv"
+	sopsjson "github.com/getsops/sops/v3/stores/json"
+	sopsyaml "github.com/getsops/sops/v3/stores/yaml"
 )
 
 // Recipients are the public keys a document is encrypted for.
@@ -25,19 +35,43 @@ type Recipients struct {
 	PGP [][]byte
 }
 
-type plainStore interface {
-	store
+// Options select what is encrypted and how the MAC is computed, as the
+// sops CLI's flags of the same names do. The zero value encrypts every value.
+type Options struct {
+	// EncryptedRegex limits encryption to keys matching it, e.g.
+	// "^(data|stringData)$".
+	EncryptedRegex string
+	// UnencryptedSuffix leaves keys ending in it in plain text.
+	UnencryptedSuffix string
+	// EncryptedCommentRegex encrypts only values after a matching comment.
+	EncryptedCommentRegex string
+	// MACOnlyEncrypted computes the MAC over encrypted values only.
+	MACOnlyEncrypted bool
+}
+
+type store interface {
 	LoadPlainFile(in []byte) (sopsv3.TreeBranches, error)
 	EmitEncryptedFile(sopsv3.Tree) ([]byte, error)
 }
 
+func storeFor(name string) store {
+	switch strings.ToLower(path.Ext(name)) {
+	case ".yaml", ".yml":
+		return sopsyaml.NewStore(&config.YAMLStoreConfig{})
+	case ".json":
+		return sopsjson.NewStore(&config.JSONStoreConfig{})
+	case ".env":
+		return dotenv.NewStore(&config.DotenvStoreConfig{})
+	}
+	return nil
+}
+
 // Encrypt encrypts a YAML, JSON or dotenv file (by name) for the
-// recipients, as `sops --encrypt` does; encryptedRegex (e.g.
-// "^(data|stringData)$") limits which keys are encrypted. It uses no key
-// service, agent or external program.
-func Encrypt(name string, plain []byte, r Recipients, encryptedRegex string) ([]byte, error) {
-	st, ok := storeFor(formatFor(name)).(plainStore)
-	if !ok {
+// recipients, as `sops --encrypt` does. It uses no key service, agent or
+// external program.
+func Encrypt(name string, plain []byte, r Recipients, o Options) ([]byte, error) {
+	st := storeFor(name)
+	if st == nil {
 		return nil, fmt.Errorf("%s: only .yaml, .yml, .json and .env files can be encrypted", name)
 	}
 	branches, err := st.LoadPlainFile(plain)
@@ -70,9 +104,12 @@ func Encrypt(name string, plain []byte, r Recipients, encryptedRegex string) ([]
 		return nil, fmt.Errorf("no recipients")
 	}
 	tree := sopsv3.Tree{Branches: branches, Metadata: sopsv3.Metadata{
-		KeyGroups:      []sopsv3.KeyGroup{group},
-		EncryptedRegex: encryptedRegex,
-		Version:        "3.13.3",
+		KeyGroups:             []sopsv3.KeyGroup{group},
+		EncryptedRegex:        o.EncryptedRegex,
+		UnencryptedSuffix:     o.UnencryptedSuffix,
+		EncryptedCommentRegex: o.EncryptedCommentRegex,
+		MACOnlyEncrypted:      o.MACOnlyEncrypted,
+		Version:               "3.13.3",
 	}}
 	cipher := aes.NewCipher()
 	mac, err := tree.Encrypt(dataKey, cipher)
