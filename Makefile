@@ -45,7 +45,7 @@ build: ## build the controllers and the gotk CLI into bin/
 test: controlplane ## run the tests (MODULES="pkg cli" RUN=regex to narrow)
 	@failed=""; for m in $(MODULES); do \
 		echo "== $$m"; \
-		(cd $$m && go test -p 1 -count=1 -timeout $(TEST_TIMEOUT) $(if $(RUN),-run '$(RUN)') ./...) || failed="$$failed $$m"; \
+		(cd $$m && go test -p 1 -count=1 -timeout $(TEST_TIMEOUT) $$(test $$m = e2e && echo -v || true) $(if $(RUN),-run '$(RUN)') ./...) || failed="$$failed $$m"; \
 	done; \
 	if [ -n "$$failed" ]; then echo "FAIL in:$$failed"; exit 1; fi
 
