@@ -133,11 +133,10 @@ func benchKustomizations(b *testing.B, url string, n int) {
 // and all but GETs.
 func clientRequests(b *testing.B, metricsPort int) (total, writes int) {
 	for _, line := range metricLines(b, metricsPort, "rest_client_requests_total{") {
-		f := strings.Fields(line)
-		v, _ := strconv.ParseFloat(f[len(f)-1], 64)
-		total += int(v)
+		v := metricValue(line)
+		total += v
 		if !strings.Contains(line, `method="GET"`) {
-			writes += int(v)
+			writes += v
 		}
 	}
 	return total, writes

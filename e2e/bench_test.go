@@ -184,9 +184,7 @@ func controllerReconciles(b *testing.B) int {
 	total := 0
 	for _, ctl := range ctls.List {
 		for _, line := range metricLines(b, ctl.MetricsPort, "controller_runtime_reconcile_total{") {
-			f := strings.Fields(line)
-			v, _ := strconv.ParseFloat(f[len(f)-1], 64)
-			total += int(v)
+			total += metricValue(line)
 		}
 	}
 	return total
@@ -228,6 +226,14 @@ func metricLines(b *testing.B, metricsPort int, prefix string) []string {
 		}
 	}
 	return lines
+}
+
+// metricValue is the value of one Prometheus text-format sample line, as
+// a whole count.
+func metricValue(line string) int {
+	f := strings.Fields(line)
+	v, _ := strconv.ParseFloat(f[len(f)-1], 64)
+	return int(v)
 }
 
 // processUsage reads a process's peak RSS (MiB) and CPU time (seconds).
