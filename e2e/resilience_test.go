@@ -78,6 +78,12 @@ spec:
   interval: 10m
   chart: {spec: {chart: podinfo, version: "1.x", sourceRef: {kind: HelmRepository, name: charts}}}
   values: {message: round-0}
+  # An upgrade that fails because the API server is restarting (refused
+  # connections, or RBAC answering "forbidden" until its caches fill) is
+  # a failed upgrade to Helm. With the default remediation (no retries)
+  # it would stay failed, as in Flux; retrying on an interval is how a
+  # release is made to ride out control-plane restarts.
+  upgrade: {strategy: {name: RetryOnFailure, retryInterval: 2s}}
 ---
 apiVersion: image.toolkit.fluxcd.io/v1
 kind: ImageRepository
