@@ -8,52 +8,43 @@ import (
 	"io"
 	"strings"
 
-	sopsv3 "github.com/getsops/sops/v3"
-	"github.com/getsops/sops/v3/stores"
 	yamlv3 "go.yaml.in/yaml/v3"
 )
 
 // The SOPS library's own YAML, JSON and dotenv stores import its config
-// package, which links the publish targets (cloud storage, Vault, gRPC
-// xDS) into every binary that decrypts: about 23 MB of binary and 11 MiB
-// of resident memory per controller. The codecs below read and write the
-// same documents as those stores: the tree they build (order, comments,
-// value types) is what SOPS computed the MAC over, so a file encrypted by
-// the sops CLI verifies here. Keys, data-key decryption, AES and the MAC
-// stay in the library.
+// package, and its root package links every cloud KMS client. The codecs
+// below read and write the same documents as those stores: the tree they
+// build (order, comments, value types) is what SOPS computed the MAC
+// over, so a file encrypted by the sops CLI verifies here.
 
 // codec converts one file format to and from SOPS trees.
 type codec struct {
-	load func([]byte) (sopsv3.TreeBranches, error)
-	emit func(sopsv3.TreeBranches) ([]byte, error)
-	// flatten is how the format stores the "sops" metadata: a nested
-	// mapping, or dotenv's sops_-prefixed flat keys.
-	flatten stores.MetadataFlatten
+	load func([]byte) ([]treeBranch, error)
+	emit func([]treeBranch) ([]byte, error)
+	// flatMetadata says the format stores the "sops" metadata as
+	// top-level sops_-prefixed keys (dotenv) instead of a nested mapping.
+	flatMetadata bool
 }
 
 func codecFor(f format) (codec, bool) {
 	switch f {
 	case formatYAML:
-		return codec{load: loadYAML, emit: emitYAML, flatten: stores.MetadataFlattenNone}, true
+		return codec{load: loadYAML, emit: emitYAML}, true
 	case formatJSON:
-		return codec{load: loadJSON, emit: emitJSON, flatten: stores.MetadataFlattenNone}, true
+		return codec{load: loadJSON, emit: emitJSON}, true
 	case formatDotenv:
-		return codec{load: loadDotenv, emit: emitDotenv, flatten: stores.MetadataFlattenFull}, true
+		return codec{load: loadDotenv, emit: emitDotenv, flatMetadata: true}, true
 	}
 	return codec{}, false
 }
 
 // loadEncrypted parses an encrypted document and splits off its metadata.
-func (c codec) loadEncrypted(b []byte) (sopsv3.Tree, error) {
+func (c codec) loadEncrypted(b []byte) ([]treeBranch, *metadata, error) {
 	branches, err := c.load(b)
 	if err != nil {
-		return sopsv3.Tree{}, err
+		return nil, nil, err
 	}
-	branches, md, err := stores.ExtractMetadata(branches, stores.MetadataOpts{Flatten: c.flatten})
-	if err != nil {
-		return sopsv3.Tree{}, err
-	}
-	return sopsv3.Tree{Branches: branches, Metadata: md}, nil
+	return extractMetadata(branches, c.flatMetadata)
 }
 
 // --- YAML ---
@@ -61,8 +52,8 @@ func (c codec) loadEncrypted(b []byte) (sopsv3.Tree, error) {
 // loadYAML reads every document of a YAML stream as one branch. Comments
 // become Comment items in the position SOPS gives them, because comment
 // regexes in the metadata decide what is encrypted by what precedes it.
-func loadYAML(in []byte) (sopsv3.TreeBranches, error) {
-	var branches sopsv3.TreeBranches
+func loadYAML(in []byte) ([]treeBranch, error) {
+	var branches []treeBranch
 	dec := yamlv3.NewDecoder(bytes.NewReader(in))
 	for {
 		var doc yamlv3.Node
@@ -88,16 +79,16 @@ func loadYAML(in []byte) (sopsv3.TreeBranches, error) {
 }
 
 // yamlComments appends each line of a node comment as a Comment item.
-func yamlComments(branch sopsv3.TreeBranch, text string, inline bool) sopsv3.TreeBranch {
+func yamlComments(branch treeBranch, text string, inline bool) treeBranch {
 	for _, line := range commentLines(text) {
-		branch = append(branch, sopsv3.TreeItem{Key: sopsv3.Comment{Value: line, Inline: inline}})
+		branch = append(branch, treeItem{key: comment{value: line, inline: inline}})
 	}
 	return branch
 }
 
 func listComments(list []any, text string, inline bool) []any {
 	for _, line := range commentLines(text) {
-		list = append(list, sopsv3.Comment{Value: line, Inline: inline})
+		list = append(list, comment{value: line, inline: inline})
 	}
 	return list
 }
@@ -115,9 +106,9 @@ func commentLines(text string) []string {
 // yamlBranch appends a document or mapping node's entries to branch;
 // ownComments says whether the node's own comments belong here (they do
 // not when an enclosing sequence already placed them).
-func yamlBranch(branch sopsv3.TreeBranch, n *yamlv3.Node, ownComments bool) (sopsv3.TreeBranch, error) {
+func yamlBranch(branch treeBranch, n *yamlv3.Node, ownComments bool) (treeBranch, error) {
 	if branch == nil {
-		branch = sopsv3.TreeBranch{}
+		branch = treeBranch{}
 	}
 	if ownComments {
 		branch = yamlComments(branch, n.HeadComment, false)
@@ -149,7 +140,7 @@ func yamlBranch(branch sopsv3.TreeBranch, n *yamlv3.Node, ownComments bool) (sop
 			if err != nil {
 				return nil, err
 			}
-			branch = append(branch, sopsv3.TreeItem{Key: key, Value: value})
+			branch = append(branch, treeItem{key: key, value: value})
 			if scalar {
 				branch = yamlComments(branch, v.FootComment, false)
 			}
@@ -209,7 +200,7 @@ func yamlValue(n *yamlv3.Node, commentsPlaced bool) (any, error) {
 }
 
 // emitYAML writes each branch as a YAML document, comments included.
-func emitYAML(branches sopsv3.TreeBranches) ([]byte, error) {
+func emitYAML(branches []treeBranch) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := yamlv3.NewEncoder(&buf)
 	enc.SetIndent(2)
@@ -231,11 +222,11 @@ func emitYAML(branches sopsv3.TreeBranches) ([]byte, error) {
 // pendingComments gathers Comment items until the next value they belong to.
 type pendingComments struct{ head, line []string }
 
-func (p *pendingComments) add(c sopsv3.Comment) {
-	if c.Inline {
-		p.line = append(p.line, c.Value)
+func (p *pendingComments) add(c comment) {
+	if c.inline {
+		p.line = append(p.line, c.value)
 	} else {
-		p.head = append(p.head, c.Value)
+		p.head = append(p.head, c.value)
 	}
 }
 
@@ -267,20 +258,20 @@ func (p *pendingComments) trail(parent *yamlv3.Node, last *yamlv3.Node) {
 	}
 }
 
-func yamlMappingNode(b sopsv3.TreeBranch) (*yamlv3.Node, error) {
+func yamlMappingNode(b treeBranch) (*yamlv3.Node, error) {
 	m := &yamlv3.Node{Kind: yamlv3.MappingNode}
 	var pending pendingComments
 	var lastKey *yamlv3.Node
 	for _, item := range b {
-		if c, ok := item.Key.(sopsv3.Comment); ok {
+		if c, ok := item.key.(comment); ok {
 			pending.add(c)
 			continue
 		}
 		k := &yamlv3.Node{}
-		if err := k.Encode(item.Key); err != nil {
+		if err := k.Encode(item.key); err != nil {
 			return nil, err
 		}
-		v, err := yamlValueNode(item.Value)
+		v, err := yamlValueNode(item.value)
 		if err != nil {
 			return nil, err
 		}
@@ -294,14 +285,14 @@ func yamlMappingNode(b sopsv3.TreeBranch) (*yamlv3.Node, error) {
 
 func yamlValueNode(v any) (*yamlv3.Node, error) {
 	switch v := v.(type) {
-	case sopsv3.TreeBranch:
+	case treeBranch:
 		return yamlMappingNode(v)
 	case []any:
 		s := &yamlv3.Node{Kind: yamlv3.SequenceNode}
 		var pending pendingComments
 		var last *yamlv3.Node
 		for _, item := range v {
-			if c, ok := item.(sopsv3.Comment); ok {
+			if c, ok := item.(comment); ok {
 				pending.add(c)
 				continue
 			}
@@ -343,7 +334,7 @@ func yamlFloatNode(f float64) *yamlv3.Node {
 // loadJSON reads one top-level object, keeping key order; numbers are
 // ints when they are integers in int64 range, float64 otherwise, as SOPS
 // reads them.
-func loadJSON(in []byte) (sopsv3.TreeBranches, error) {
+func loadJSON(in []byte) ([]treeBranch, error) {
 	dec := json.NewDecoder(bytes.NewReader(in))
 	dec.UseNumber()
 	tok, err := dec.Token()
@@ -357,12 +348,12 @@ func loadJSON(in []byte) (sopsv3.TreeBranches, error) {
 	if err != nil {
 		return nil, fmt.Errorf("invalid JSON: %w", err)
 	}
-	return sopsv3.TreeBranches{branch}, nil
+	return []treeBranch{branch}, nil
 }
 
 // jsonObject reads the members of an object whose '{' was consumed.
-func jsonObject(dec *json.Decoder) (sopsv3.TreeBranch, error) {
-	branch := sopsv3.TreeBranch{}
+func jsonObject(dec *json.Decoder) (treeBranch, error) {
+	branch := treeBranch{}
 	for {
 		tok, err := dec.Token()
 		if err != nil {
@@ -379,7 +370,7 @@ func jsonObject(dec *json.Decoder) (sopsv3.TreeBranch, error) {
 		if err != nil {
 			return nil, err
 		}
-		branch = append(branch, sopsv3.TreeItem{Key: key, Value: v})
+		branch = append(branch, treeItem{key: key, value: v})
 	}
 }
 
@@ -418,7 +409,7 @@ func jsonValue(dec *json.Decoder) (any, error) {
 
 // emitJSON writes the single branch as an indented object, without
 // comments (JSON has none).
-func emitJSON(branches sopsv3.TreeBranches) ([]byte, error) {
+func emitJSON(branches []treeBranch) ([]byte, error) {
 	if len(branches) != 1 {
 		return nil, fmt.Errorf("a JSON document holds one object, not %d", len(branches))
 	}
@@ -436,11 +427,11 @@ func emitJSON(branches sopsv3.TreeBranches) ([]byte, error) {
 
 func writeJSON(buf *bytes.Buffer, v any) error {
 	switch v := v.(type) {
-	case sopsv3.TreeBranch:
+	case treeBranch:
 		buf.WriteByte('{')
 		first := true
 		for _, item := range v {
-			key, ok := item.Key.(string)
+			key, ok := item.key.(string)
 			if !ok {
 				continue // comments
 			}
@@ -451,7 +442,7 @@ func writeJSON(buf *bytes.Buffer, v any) error {
 			kb, _ := json.Marshal(key)
 			buf.Write(kb)
 			buf.WriteByte(':')
-			if err := writeJSON(buf, item.Value); err != nil {
+			if err := writeJSON(buf, item.value); err != nil {
 				return err
 			}
 		}
@@ -460,7 +451,7 @@ func writeJSON(buf *bytes.Buffer, v any) error {
 		buf.WriteByte('[')
 		first := true
 		for _, item := range v {
-			if _, ok := item.(sopsv3.Comment); ok {
+			if _, ok := item.(comment); ok {
 				continue
 			}
 			if !first {
@@ -486,40 +477,40 @@ func writeJSON(buf *bytes.Buffer, v any) error {
 
 // loadDotenv reads KEY=VALUE lines ("\n" in a value is a newline) and
 // "#" comment lines into one branch.
-func loadDotenv(in []byte) (sopsv3.TreeBranches, error) {
-	branch := sopsv3.TreeBranch{}
+func loadDotenv(in []byte) ([]treeBranch, error) {
+	branch := treeBranch{}
 	for i, line := range strings.Split(string(in), "\n") {
 		switch {
 		case line == "":
 		case line[0] == '#':
-			branch = append(branch, sopsv3.TreeItem{Key: sopsv3.Comment{Value: line[1:]}})
+			branch = append(branch, treeItem{key: comment{value: line[1:]}})
 		default:
 			key, value, ok := strings.Cut(line, "=")
 			if !ok {
 				return nil, fmt.Errorf("invalid dotenv: line %d has no '='", i+1)
 			}
-			branch = append(branch, sopsv3.TreeItem{Key: key, Value: strings.ReplaceAll(value, `\n`, "\n")})
+			branch = append(branch, treeItem{key: key, value: strings.ReplaceAll(value, `\n`, "\n")})
 		}
 	}
-	return sopsv3.TreeBranches{branch}, nil
+	return []treeBranch{branch}, nil
 }
 
-func emitDotenv(branches sopsv3.TreeBranches) ([]byte, error) {
+func emitDotenv(branches []treeBranch) ([]byte, error) {
 	var buf bytes.Buffer
 	for _, b := range branches {
 		for _, item := range b {
-			if c, ok := item.Key.(sopsv3.Comment); ok {
-				fmt.Fprintf(&buf, "#%s\n", c.Value)
+			if c, ok := item.key.(comment); ok {
+				fmt.Fprintf(&buf, "#%s\n", c.value)
 				continue
 			}
-			if stores.IsComplexValue(item.Value) {
-				return nil, fmt.Errorf("dotenv: the value of %v is not a plain value", item.Key)
+			if isComplex(item.value) {
+				return nil, fmt.Errorf("dotenv: the value of %v is not a plain value", item.key)
 			}
-			value, ok := item.Value.(string)
+			value, ok := item.value.(string)
 			if !ok {
-				value = stores.ValToString(item.Value)
+				value = scalarString(item.value)
 			}
-			fmt.Fprintf(&buf, "%v=%s\n", item.Key, strings.ReplaceAll(value, "\n", `\n`))
+			fmt.Fprintf(&buf, "%v=%s\n", item.key, strings.ReplaceAll(value, "\n", `\n`))
 		}
 	}
 	return buf.Bytes(), nil

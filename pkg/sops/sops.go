@@ -7,24 +7,18 @@ package sops
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"path"
 	"sort"
 	"strings"
-	"time"
 
 	"filippo.io/age"
 	"filippo.io/age/armor"
 	"github.com/ProtonMail/go-crypto/openpgp"
 	pgparmor "github.com/ProtonMail/go-crypto/openpgp/armor"
-	sopsv3 "github.com/getsops/sops/v3"
-	"github.com/getsops/sops/v3/aes"
-	"github.com/getsops/sops/v3/keyservice"
 	yamlv3 "go.yaml.in/yaml/v3"
-	"google.golang.org/grpc"
 )
 
 // Key file suffixes in a decryption Secret, as in Flux.
@@ -170,43 +164,78 @@ func (d *Decryptor) DecryptFile(name string, b []byte) (out []byte, decrypted bo
 		return fail("the file is SOPS-encrypted but no decryption key is configured (set spec.decryption with a secretRef holding *.agekey or *.asc keys)")
 	}
 	c, _ := codecFor(f)
-	tree, err := c.loadEncrypted(b)
+	branches, md, err := c.loadEncrypted(b)
 	if err != nil {
 		return fail("invalid SOPS document: %s", safeErr(err))
 	}
-	key, err := tree.Metadata.GetDataKeyWithKeyServices([]keyservice.KeyServiceClient{keyClient{d}}, nil)
+	key, err := d.dataKey(md)
 	if err != nil {
-		return fail("no configured key can decrypt the data key (%s)", recipients(tree.Metadata))
+		if len(md.keyGroups) > 1 {
+			return fail("no configured keys can recover the data key: %s (%s)", err, md.recipients())
+		}
+		return fail("no configured key can decrypt the data key (%s)", md.recipients())
 	}
-	cipher := aes.NewCipher()
-	mac, err := tree.Decrypt(key, cipher)
-	if err != nil {
+	switch err := decryptTree(branches, md, key); {
+	case errors.Is(err, errMAC):
+		return fail("MAC mismatch: the file was modified after it was encrypted")
+	case err != nil:
 		return fail("cannot decrypt the values: the file may have been tampered with")
 	}
-	origMAC, err := cipher.Decrypt(tree.Metadata.MessageAuthenticationCode, key, tree.Metadata.LastModified.Format(time.RFC3339))
-	if err != nil || origMAC != mac {
-		return fail("MAC mismatch: the file was modified after it was encrypted")
-	}
-	out, err = c.emit(tree.Branches)
+	out, err = c.emit(branches)
 	if err != nil {
 		return fail("cannot write the decrypted document")
 	}
 	return out, true, nil
 }
 
-// recipients lists the key types and ids a document was encrypted for, so
-// a user can tell which key is missing.
-func recipients(m sopsv3.Metadata) string {
-	var ids []string
-	for _, g := range m.KeyGroups {
-		for _, k := range g {
-			ids = append(ids, k.TypeToIdentifier()+" "+shorten(k.ToString()))
+// dataKey recovers the key the values are encrypted with. With one key
+// group, any of its keys that decrypts gives the key. With several, each
+// group's keys encrypt one Shamir share, and enough shares (the file's
+// shamir_threshold) give the key.
+func (d *Decryptor) dataKey(md *metadata) ([]byte, error) {
+	var shares [][]byte
+	for _, g := range md.keyGroups {
+		if s, ok := d.decryptGroup(g); ok {
+			shares = append(shares, s)
 		}
 	}
-	if len(ids) == 0 {
-		return "no recipients"
+	if len(md.keyGroups) == 1 {
+		if len(shares) != 1 {
+			return nil, errors.New("no key of the group decrypts")
+		}
+		return shares[0], nil
 	}
-	return "encrypted for " + strings.Join(ids, ", ")
+	threshold := md.shamirThreshold
+	if threshold == 0 {
+		threshold = len(md.keyGroups) // what SOPS writes when none is given
+	}
+	if len(shares) < threshold {
+		return nil, fmt.Errorf("keys of %d of %d key groups decrypt, %d needed", len(shares), len(md.keyGroups), threshold)
+	}
+	return shamirCombine(shares)
+}
+
+// decryptGroup returns the share of the first key of the group that
+// decrypts; all keys of a group encrypt the same share.
+func (d *Decryptor) decryptGroup(g []masterKey) ([]byte, bool) {
+	for _, k := range g {
+		var (
+			pt  []byte
+			err error
+		)
+		switch k.kind {
+		case "age":
+			pt, err = d.decryptAge([]byte(k.enc))
+		case "pgp":
+			pt, err = d.decryptPGP([]byte(k.enc))
+		default:
+			continue // cloud and Vault keys need their services
+		}
+		if err == nil {
+			return pt, true
+		}
+	}
+	return nil, false
 }
 
 func shorten(s string) string {
@@ -227,35 +256,6 @@ func safeErr(err error) string {
 		s = s[:200]
 	}
 	return s
-}
-
-// keyClient is an in-process SOPS key service that decrypts data keys
-// with the Decryptor's age and OpenPGP keys only.
-type keyClient struct{ d *Decryptor }
-
-// Encrypt is not offered: the controller only decrypts.
-func (keyClient) Encrypt(context.Context, *keyservice.EncryptRequest, ...grpc.CallOption) (*keyservice.EncryptResponse, error) {
-	return nil, errors.New("encryption is not supported")
-}
-
-// Decrypt decrypts one data key.
-func (c keyClient) Decrypt(_ context.Context, req *keyservice.DecryptRequest, _ ...grpc.CallOption) (*keyservice.DecryptResponse, error) {
-	var (
-		pt  []byte
-		err error
-	)
-	switch k := req.GetKey().GetKeyType().(type) {
-	case *keyservice.Key_AgeKey:
-		pt, err = c.d.decryptAge(req.Ciphertext)
-	case *keyservice.Key_PgpKey:
-		pt, err = c.d.decryptPGP(req.Ciphertext)
-	default:
-		err = fmt.Errorf("key type %T is not supported", k)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return &keyservice.DecryptResponse{Plaintext: pt}, nil
 }
 
 func (d *Decryptor) decryptAge(ciphertext []byte) ([]byte, error) {

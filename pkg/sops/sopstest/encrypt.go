@@ -21,6 +21,7 @@ import (
 	sopsage "github.com/getsops/sops/v3/age"
 	"github.com/getsops/sops/v3/config"
 	"github.com/getsops/sops/v3/keys"
+	"github.com/getsops/sops/v3/shamir"
 	sopspgp "github.com/getsops/sops/v3/pgp"
 	"github.com/getsops/sops/v3/stores/dotenv"
 	sopsjson "github.com/getsops/sops/v3/stores/json"
@@ -47,11 +48,20 @@ type Options struct {
 	EncryptedCommentRegex string
 	// MACOnlyEncrypted computes the MAC over encrypted values only.
 	MACOnlyEncrypted bool
+	// MoreGroups, when set, makes the Recipients given to Encrypt the
+	// first of several key groups: the data key is split with Shamir's
+	// secret sharing, one share per group (`sops --shamir-secret-sharing-threshold`).
+	MoreGroups []Recipients
+	// Threshold is the number of groups needed to recover the key
+	// (0: all of them).
+	Threshold int
 }
 
 type store interface {
 	LoadPlainFile(in []byte) (sopsv3.TreeBranches, error)
 	EmitEncryptedFile(sopsv3.Tree) ([]byte, error)
+	LoadEncryptedFile(in []byte) (sopsv3.Tree, error)
+	EmitPlainFile(sopsv3.TreeBranches) ([]byte, error)
 }
 
 func storeFor(name string) store {
@@ -70,41 +80,47 @@ func storeFor(name string) store {
 // recipients, as `sops --encrypt` does. It uses no key service, agent or
 // external program.
 func Encrypt(name string, plain []byte, r Recipients, o Options) ([]byte, error) {
+	enc, _, err := EncryptWithKey(name, plain, r, o)
+	return enc, err
+}
+
+// EncryptWithKey is Encrypt that also returns the data key, so a test
+// can decrypt the file with SOPS (Decrypt) and compare.
+func EncryptWithKey(name string, plain []byte, r Recipients, o Options) (enc, dataKey []byte, err error) {
 	st := storeFor(name)
 	if st == nil {
-		return nil, fmt.Errorf("%s: only .yaml, .yml, .json and .env files can be encrypted", name)
+		return nil, nil, fmt.Errorf("%s: only .yaml, .yml, .json and .env files can be encrypted", name)
 	}
 	branches, err := st.LoadPlainFile(plain)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return nil, nil, fmt.Errorf("%s: %w", name, err)
 	}
-	dataKey := make([]byte, 32)
+	dataKey = make([]byte, 32)
 	if _, err := rand.Read(dataKey); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var group sopsv3.KeyGroup
-	for _, rec := range r.Age {
-		mk, err := sopsage.MasterKeyFromRecipient(rec)
+	all := append([]Recipients{r}, o.MoreGroups...)
+	shares := [][]byte{dataKey}
+	if len(all) > 1 {
+		threshold := o.Threshold
+		if threshold == 0 {
+			threshold = len(all)
+		}
+		if shares, err = shamir.Split(dataKey, len(all), threshold); err != nil {
+			return nil, nil, err
+		}
+	}
+	var groups []sopsv3.KeyGroup
+	for i, rec := range all {
+		group, err := keyGroup(rec, shares[i])
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		if err := mk.Encrypt(dataKey); err != nil {
-			return nil, err
-		}
-		group = append(group, mk)
-	}
-	for _, pub := range r.PGP {
-		mk, err := pgpMasterKey(pub, dataKey)
-		if err != nil {
-			return nil, err
-		}
-		group = append(group, mk)
-	}
-	if len(group) == 0 {
-		return nil, fmt.Errorf("no recipients")
+		groups = append(groups, group)
 	}
 	tree := sopsv3.Tree{Branches: branches, Metadata: sopsv3.Metadata{
-		KeyGroups:             []sopsv3.KeyGroup{group},
+		KeyGroups:             groups,
+		ShamirThreshold:       o.Threshold,
 		EncryptedRegex:        o.EncryptedRegex,
 		UnencryptedSuffix:     o.UnencryptedSuffix,
 		EncryptedCommentRegex: o.EncryptedCommentRegex,
@@ -114,14 +130,67 @@ func Encrypt(name string, plain []byte, r Recipients, o Options) ([]byte, error)
 	cipher := aes.NewCipher()
 	mac, err := tree.Encrypt(dataKey, cipher)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	tree.Metadata.LastModified = time.Now().UTC()
 	tree.Metadata.MessageAuthenticationCode, err = cipher.Encrypt(mac, dataKey, tree.Metadata.LastModified.Format(time.RFC3339))
 	if err != nil {
+		return nil, nil, err
+	}
+	enc, err = st.EmitEncryptedFile(tree)
+	return enc, dataKey, err
+}
+
+// Decrypt decrypts a file with SOPS's own stores and cipher, given its
+// data key, and checks its MAC as `sops --decrypt` does.
+func Decrypt(name string, enc, dataKey []byte) ([]byte, error) {
+	st := storeFor(name)
+	if st == nil {
+		return nil, fmt.Errorf("%s: only .yaml, .yml, .json and .env files can be decrypted", name)
+	}
+	tree, err := st.LoadEncryptedFile(enc)
+	if err != nil {
 		return nil, err
 	}
-	return st.EmitEncryptedFile(tree)
+	cipher := aes.NewCipher()
+	mac, err := tree.Decrypt(dataKey, cipher)
+	if err != nil {
+		return nil, err
+	}
+	stored, err := cipher.Decrypt(tree.Metadata.MessageAuthenticationCode, dataKey, tree.Metadata.LastModified.Format(time.RFC3339))
+	if err != nil {
+		return nil, err
+	}
+	if stored != mac {
+		return nil, fmt.Errorf("MAC mismatch")
+	}
+	return st.EmitPlainFile(tree.Branches)
+}
+
+// keyGroup wraps one (share of the) data key for every recipient.
+func keyGroup(r Recipients, key []byte) (sopsv3.KeyGroup, error) {
+	var group sopsv3.KeyGroup
+	for _, rec := range r.Age {
+		mk, err := sopsage.MasterKeyFromRecipient(rec)
+		if err != nil {
+			return nil, err
+		}
+		if err := mk.Encrypt(key); err != nil {
+			return nil, err
+		}
+		group = append(group, mk)
+	}
+	for _, pub := range r.PGP {
+		mk, err := pgpMasterKey(pub, key)
+		if err != nil {
+			return nil, err
+		}
+		group = append(group, mk)
+	}
+	if len(group) == 0 {
+		return nil, fmt.Errorf("a key group without recipients")
+	}
+	return group, nil
 }
 
 // pgpMasterKey wraps the data key for an OpenPGP public key.
