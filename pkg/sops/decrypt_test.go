@@ -21,7 +21,9 @@ func TestShamirKeyGroups(t *testing.T) {
 	for i := range ids {
 		ids[i], keys[i] = newAge(t)
 	}
-	group := func(i int) sopstest.Recipients { return sopstest.Recipients{Age: []string{ids[i].Recipient().String()}} }
+	group := func(i int) sopstest.Recipients {
+		return sopstest.Recipients{Age: []string{ids[i].Recipient().String()}}
+	}
 	enc, err := sopstest.Encrypt("s.yaml", []byte(secret), group(0), sopstest.Options{
 		EncryptedRegex: "^(data|stringData)$",
 		MoreGroups:     []sopstest.Recipients{group(1), group(2)},
