@@ -73,14 +73,10 @@ type HelmReleaseReconciler struct {
 	Remotes *action.Remotes
 }
 
-// owned lists the conditions the steps set besides Ready, Reconciling and
-// Stalled; negative lists the ones that make Ready False when True.
-// Drifted is owned but not negative: it is only left True in warn mode,
-// where the release is as ready as the user asked it to be.
-var (
-	owned    = []string{helmv2.ReleasedCondition, helmv2.TestSuccessCondition, helmv2.RemediatedCondition, helmv2.DriftedCondition}
-	negative = []string{helmv2.RemediatedCondition}
-)
+// negative lists the conditions that make Ready False when True. Drifted
+// is not one: it is only left True in warn mode, where the release is as
+// ready as the user asked it to be.
+var negative = []string{helmv2.RemediatedCondition}
 
 // Options tune the controller's work queue.
 type Options struct {
@@ -125,7 +121,6 @@ func (r *HelmReleaseReconciler) SetupWithManager(ctx context.Context, mgr ctrl.M
 		Events:         r.Events,
 		ControllerName: ControllerName,
 		NewObject:      func() *helmv2.HelmRelease { return &helmv2.HelmRelease{} },
-		Owned:          owned,
 		Negative:       negative,
 		Kind:           r,
 	}

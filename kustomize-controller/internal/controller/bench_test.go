@@ -155,7 +155,6 @@ func BenchmarkUnchangedReconcile(b *testing.B) {
 	skeleton := &reconcile.Reconciler[*kustomizev1.Kustomization]{
 		Client: reconciler.Client, ControllerName: controllerName, Kind: reconciler,
 		NewObject: func() *kustomizev1.Kustomization { return &kustomizev1.Kustomization{} },
-		Owned:     []string{kustomizev1.HealthyCondition},
 	}
 	deadline := time.Now().Add(20 * time.Second)
 	for {

@@ -100,7 +100,6 @@ func (r *KustomizationReconciler) SetupWithManager(ctx context.Context, mgr ctrl
 		Events:         r.Events,
 		ControllerName: r.ControllerName,
 		NewObject:      func() *kustomizev1.Kustomization { return &kustomizev1.Kustomization{} },
-		Owned:          []string{kustomizev1.HealthyCondition},
 		Kind:           r,
 	}
 	b := ctrl.NewControllerManagedBy(mgr).

@@ -115,7 +115,6 @@ func TestUnchangedReconcileIsNoop(t *testing.T) {
 	skeleton := &reconcile.Reconciler[*kustomizev1.Kustomization]{
 		Client: env.Client, ControllerName: controllerName, Kind: reconciler,
 		NewObject: func() *kustomizev1.Kustomization { return &kustomizev1.Kustomization{} },
-		Owned:     []string{kustomizev1.HealthyCondition},
 	}
 	g.Eventually(func() bool { // the watch on ConfigMaps is synced
 		_, ok := reconciler.unchanged(context.Background(), before)

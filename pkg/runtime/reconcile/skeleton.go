@@ -7,7 +7,6 @@ import (
 
 	"github.com/fluxcd/pkg/apis/meta"
 	"github.com/fluxcd/pkg/runtime/conditions"
-	"github.com/fluxcd/pkg/runtime/patch"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
@@ -37,14 +36,12 @@ type Reconciler[T Object] struct {
 	Client client.Client
 	// Events records Kubernetes events and forwards them to --events-addr.
 	Events events.EventRecorder
-	// ControllerName is the field owner of status patches.
+	// ControllerName is the field manager of metadata and status patches.
 	ControllerName string
 	// NewObject returns an empty object of the kind.
 	NewObject func() T
-	// Owned lists the conditions the kind's steps set, besides Ready,
-	// Reconciling and Stalled.
-	Owned []string
-	// Negative lists Owned's negative-polarity conditions in priority order.
+	// Negative lists the kind's negative-polarity conditions (e.g.
+	// FetchFailed) in priority order.
 	Negative []string
 	// Kind is the controller's logic.
 	Kind Kind[T]
@@ -58,7 +55,10 @@ func (r *Reconciler[T]) Reconcile(ctx context.Context, req ctrl.Request) (result
 	if err := r.Client.Get(ctx, req.NamespacedName, obj); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	patcher := patch.NewSerialPatcher(obj, r.Client)
+	patcher, err := newPatcher(r.Client, r.ControllerName, obj)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
 
 	if !obj.GetDeletionTimestamp().IsZero() {
 		return r.finalize(ctx, obj, patcher)
@@ -71,7 +71,7 @@ func (r *Reconciler[T]) Reconcile(ctx context.Context, req ctrl.Request) (result
 	wasReady := conditions.IsReady(obj)
 	controllerutil.AddFinalizer(obj, Finalizer)
 	if r.markProgressing(obj) {
-		if err := patcher.Patch(ctx, obj, r.patchOptions()...); err != nil {
+		if err := patcher.Patch(ctx, obj); err != nil {
 			return ctrl.Result{}, client.IgnoreNotFound(err)
 		}
 	}
@@ -83,7 +83,7 @@ func (r *Reconciler[T]) Reconcile(ctx context.Context, req ctrl.Request) (result
 	result, retErr = Summarize(obj, Outcome{Err: err, SuccessReason: reason, SuccessMessage: message, Negative: r.Negative})
 	r.emit(obj, err, wasReady)
 
-	if perr := patcher.Patch(ctx, obj, r.patchOptions()...); perr != nil && !apierrors.IsNotFound(perr) {
+	if perr := patcher.Patch(ctx, obj); perr != nil && !apierrors.IsNotFound(perr) {
 		retErr = kerrors.NewAggregate([]error{retErr, perr})
 	}
 	logger.V(1).Info("reconcile finished", "duration", time.Since(start).String(), "result", result, "error", retErr)
@@ -116,7 +116,7 @@ func (r *Reconciler[T]) markProgressing(obj T) bool {
 	return true
 }
 
-func (r *Reconciler[T]) finalize(ctx context.Context, obj T, patcher *patch.SerialPatcher) (ctrl.Result, error) {
+func (r *Reconciler[T]) finalize(ctx context.Context, obj T, patcher *patcher[T]) (ctrl.Result, error) {
 	if !controllerutil.ContainsFinalizer(obj, Finalizer) {
 		return ctrl.Result{}, nil
 	}
@@ -126,7 +126,7 @@ func (r *Reconciler[T]) finalize(ctx context.Context, obj T, patcher *patch.Seri
 		return ctrl.Result{}, err
 	}
 	controllerutil.RemoveFinalizer(obj, Finalizer)
-	if err := patcher.Patch(ctx, obj, r.patchOptions()...); err != nil && !apierrors.IsNotFound(err) {
+	if err := patcher.Patch(ctx, obj); err != nil && !apierrors.IsNotFound(err) {
 		return ctrl.Result{}, err
 	}
 	return ctrl.Result{}, nil
@@ -149,11 +149,6 @@ func (r *Reconciler[T]) event(obj T, eventType, reason, message string) {
 	if r.Events != nil {
 		r.Events.Eventf(obj, nil, eventType, reason, "Reconcile", "%s", message)
 	}
-}
-
-func (r *Reconciler[T]) patchOptions() []patch.Option {
-	owned := append([]string{meta.ReadyCondition, meta.ReconcilingCondition, meta.StalledCondition}, r.Owned...)
-	return []patch.Option{patch.WithOwnedConditions{Conditions: owned}, patch.WithFieldOwner(r.ControllerName)}
 }
 
 // IsStalling reports whether err is a Stalling error.

@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/tools/record"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	sourcev1 "gotk.dev/pkg/apis/source/v1"
 	"gotk.dev/pkg/runtime/reconcile"
@@ -69,7 +70,6 @@ func newReconciler(t *testing.T, kind *scriptedKind, sink *testserver.WebhookSin
 		Events:         rec,
 		ControllerName: "test-controller",
 		NewObject:      func() *sourcev1.GitRepository { return &sourcev1.GitRepository{} },
-		Owned:          []string{sourcev1.FetchFailedCondition},
 		Negative:       []string{sourcev1.FetchFailedCondition},
 		Kind:           kind,
 	}
@@ -171,4 +171,54 @@ func TestSkeletonLifecycle(t *testing.T) {
 	err = env.Client.Get(ctx, req.NamespacedName, &sourcev1.GitRepository{})
 	g.Expect(client.IgnoreNotFound(err)).To(Succeed())
 	g.Expect(err).To(HaveOccurred())
+}
+
+// TestPatchRequests counts what the skeleton sends: a new object costs one
+// metadata patch (the finalizer) and one status patch per patch point,
+// with no reads and no separate conditions request; a reconcile that
+// changes nothing sends nothing.
+func TestPatchRequests(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := env.NewNamespace(t)
+	r := newReconciler(t, &scriptedKind{}, testserver.NewWebhookSinkForTest(t))
+	var gets, patches, statusPatches int
+	wc, err := client.NewWithWatch(env.Config, client.Options{Scheme: env.Scheme})
+	g.Expect(err).NotTo(HaveOccurred())
+	r.Client = interceptor.NewClient(wc, interceptor.Funcs{
+		Get: func(ctx context.Context, c client.WithWatch, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+			gets++
+			return c.Get(ctx, key, obj, opts...)
+		},
+		Patch: func(ctx context.Context, c client.WithWatch, obj client.Object, p client.Patch, opts ...client.PatchOption) error {
+			patches++
+			return c.Patch(ctx, obj, p, opts...)
+		},
+		SubResourcePatch: func(ctx context.Context, c client.Client, sub string, obj client.Object, p client.Patch, opts ...client.SubResourcePatchOption) error {
+			statusPatches++
+			return c.SubResource(sub).Patch(ctx, obj, p, opts...)
+		},
+	})
+
+	obj := &sourcev1.GitRepository{
+		ObjectMeta: metav1.ObjectMeta{Name: "app", Namespace: ns},
+		Spec:       sourcev1.GitRepositorySpec{URL: "https://example.com/app", Interval: metav1.Duration{Duration: time.Minute}},
+	}
+	g.Expect(env.Client.Create(ctx, obj)).To(Succeed())
+	req := ctrl.Request{NamespacedName: client.ObjectKeyFromObject(obj)}
+	_, err = r.Reconcile(ctx, req)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect([]int{gets, patches, statusPatches}).To(Equal([]int{1, 1, 2}), "gets, metadata patches, status patches")
+
+	got := &sourcev1.GitRepository{}
+	g.Expect(env.Client.Get(ctx, req.NamespacedName, got)).To(Succeed())
+	g.Expect(got.Finalizers).To(ContainElement(reconcile.Finalizer))
+	g.Expect(conditions.IsReady(got)).To(BeTrue())
+	g.Expect(conditions.IsReconciling(got)).To(BeFalse())
+	g.Expect(got.Status.ObservedGeneration).To(Equal(got.Generation))
+
+	gets, patches, statusPatches = 0, 0, 0
+	_, err = r.Reconcile(ctx, req)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect([]int{gets, patches, statusPatches}).To(Equal([]int{1, 0, 0}), "gets, metadata patches, status patches")
 }

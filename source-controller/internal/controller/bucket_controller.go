@@ -24,7 +24,6 @@ import (
 )
 
 var (
-	bucketOwned    = []string{sourcev1.ArtifactInStorageCondition, sourcev1.FetchFailedCondition, sourcev1.StorageOperationFailedCondition}
 	bucketNegative = []string{sourcev1.StorageOperationFailedCondition, sourcev1.FetchFailedCondition}
 )
 
@@ -62,7 +61,7 @@ func SetupBucket(mgr ctrl.Manager, rec events.Recorder, storage *artifact.Storag
 	r := &reconcile.Reconciler[*sourcev1.Bucket]{
 		Client: mgr.GetClient(), Events: rec, ControllerName: o.ControllerName,
 		NewObject: func() *sourcev1.Bucket { return &sourcev1.Bucket{} },
-		Owned:     bucketOwned, Negative: bucketNegative, Kind: kind,
+		Negative:  bucketNegative, Kind: kind,
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&sourcev1.Bucket{}, builder.WithPredicates(predicates.GenerationOrRequest())).

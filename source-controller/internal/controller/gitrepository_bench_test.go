@@ -44,7 +44,7 @@ func BenchmarkGitRepositoryUnchanged(b *testing.B) {
 	skeleton := &reconcile.Reconciler[*sourcev1.GitRepository]{
 		Client: env.Client, Events: h.rec, ControllerName: "source-controller",
 		NewObject: func() *sourcev1.GitRepository { return &sourcev1.GitRepository{} },
-		Owned:     gitRepositoryOwned, Negative: gitRepositoryNegative, Kind: h.reconciler,
+		Negative:  gitRepositoryNegative, Kind: h.reconciler,
 	}
 	req := ctrl.Request{NamespacedName: client.ObjectKeyFromObject(obj)}
 	srv.ResetRequestCounts()

@@ -31,19 +31,12 @@ import (
 // a new artifact of an included repository re-reconciles its includers.
 const includeIndexKey = ".spec.include.repository.name"
 
-// gitRepositoryConditions are the conditions the GitRepository steps own;
-// the negative ones, in priority order, make Ready False when left True.
-var (
-	gitRepositoryOwned = []string{
-		sourcev1.ArtifactInStorageCondition, sourcev1.ArtifactOutdatedCondition, sourcev1.FetchFailedCondition,
-		sourcev1.BuildFailedCondition, sourcev1.StorageOperationFailedCondition, sourcev1.IncludeUnavailableCondition,
-		sourcev1.SourceVerifiedCondition,
-	}
-	gitRepositoryNegative = []string{
-		sourcev1.StorageOperationFailedCondition, sourcev1.FetchFailedCondition, sourcev1.IncludeUnavailableCondition,
-		sourcev1.BuildFailedCondition,
-	}
-)
+// gitRepositoryNegative are the GitRepository conditions, in priority
+// order, that make Ready False when left True.
+var gitRepositoryNegative = []string{
+	sourcev1.StorageOperationFailedCondition, sourcev1.FetchFailedCondition, sourcev1.IncludeUnavailableCondition,
+	sourcev1.BuildFailedCondition,
+}
 
 // GitRepositoryOptions configures SetupGitRepository.
 type GitRepositoryOptions struct {
@@ -120,7 +113,6 @@ func SetupGitRepository(ctx context.Context, mgr ctrl.Manager, rec events.Record
 		Events:         rec,
 		ControllerName: o.ControllerName,
 		NewObject:      func() *sourcev1.GitRepository { return &sourcev1.GitRepository{} },
-		Owned:          gitRepositoryOwned,
 		Negative:       gitRepositoryNegative,
 		Kind:           r,
 	}

@@ -21,8 +21,6 @@ import (
 )
 
 var (
-	helmChartOwned = []string{sourcev1.ArtifactInStorageCondition, sourcev1.FetchFailedCondition,
-		sourcev1.BuildFailedCondition, sourcev1.StorageOperationFailedCondition, sourcev1.SourceVerifiedCondition}
 	helmChartNegative = []string{sourcev1.StorageOperationFailedCondition, sourcev1.FetchFailedCondition, sourcev1.BuildFailedCondition}
 )
 
@@ -88,7 +86,7 @@ func SetupHelmChart(mgr ctrl.Manager, rec events.Recorder, storage *artifact.Sto
 	r := &reconcile.Reconciler[*sourcev1.HelmChart]{
 		Client: mgr.GetClient(), Events: rec, ControllerName: o.ControllerName,
 		NewObject: func() *sourcev1.HelmChart { return &sourcev1.HelmChart{} },
-		Owned:     helmChartOwned, Negative: helmChartNegative, Kind: kind,
+		Negative:  helmChartNegative, Kind: kind,
 	}
 	b := ctrl.NewControllerManagedBy(mgr).
 		For(&sourcev1.HelmChart{}, builder.WithPredicates(predicates.GenerationOrRequest())).

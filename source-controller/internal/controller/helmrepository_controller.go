@@ -21,7 +21,6 @@ import (
 )
 
 var (
-	helmRepositoryOwned    = []string{sourcev1.ArtifactInStorageCondition, sourcev1.FetchFailedCondition, sourcev1.StorageOperationFailedCondition}
 	helmRepositoryNegative = []string{sourcev1.StorageOperationFailedCondition, sourcev1.FetchFailedCondition}
 )
 
@@ -64,7 +63,7 @@ func SetupHelmRepository(mgr ctrl.Manager, rec events.Recorder, storage *artifac
 	r := &reconcile.Reconciler[*sourcev1.HelmRepository]{
 		Client: mgr.GetClient(), Events: rec, ControllerName: o.ControllerName,
 		NewObject: func() *sourcev1.HelmRepository { return &sourcev1.HelmRepository{} },
-		Owned:     helmRepositoryOwned, Negative: helmRepositoryNegative, Kind: kind,
+		Negative:  helmRepositoryNegative, Kind: kind,
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&sourcev1.HelmRepository{}, builder.WithPredicates(predicates.GenerationOrRequest())).

@@ -19,15 +19,9 @@ import (
 	"gotk.dev/pkg/runtime/reconcile"
 )
 
-// ociRepositoryOwned are the conditions the OCIRepository steps set; the
-// negative ones, in priority order, make Ready False when left True.
-var (
-	ociRepositoryOwned = []string{
-		sourcev1.ArtifactInStorageCondition, sourcev1.FetchFailedCondition,
-		sourcev1.StorageOperationFailedCondition, sourcev1.SourceVerifiedCondition,
-	}
-	ociRepositoryNegative = []string{sourcev1.StorageOperationFailedCondition, sourcev1.FetchFailedCondition}
-)
+// ociRepositoryNegative are the OCIRepository conditions, in priority
+// order, that make Ready False when left True.
+var ociRepositoryNegative = []string{sourcev1.StorageOperationFailedCondition, sourcev1.FetchFailedCondition}
 
 // OCIRepositoryOptions configures SetupOCIRepository.
 type OCIRepositoryOptions struct {
@@ -59,7 +53,6 @@ func SetupOCIRepository(mgr ctrl.Manager, rec events.Recorder, storage *artifact
 		Events:         rec,
 		ControllerName: o.ControllerName,
 		NewObject:      func() *sourcev1.OCIRepository { return &sourcev1.OCIRepository{} },
-		Owned:          ociRepositoryOwned,
 		Negative:       ociRepositoryNegative,
 		Kind:           kind,
 	}
