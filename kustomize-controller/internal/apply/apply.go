@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -197,7 +198,10 @@ func (m *Manager) dryRun(ctx context.Context, objs []*unstructured.Unstructured,
 		}
 		live := &unstructured.Unstructured{}
 		live.SetGroupVersionKind(u.GroupVersionKind())
-		err := m.Client.Get(ctx, client.ObjectKeyFromObject(u), live)
+		// The API server's watch cache answers: a stale answer costs at
+		// most one needless apply, as "unchanged" also needs the dry-run
+		// to have run on the version read (see unchanged).
+		err := m.Client.Get(ctx, client.ObjectKeyFromObject(u), live, &client.GetOptions{Raw: &metav1.GetOptions{ResourceVersion: "0"}})
 		exists := err == nil
 		if err != nil && !apierrors.IsNotFound(err) {
 			return fmt.Errorf("%s: %w", kustomize.ObjectRef(u), err)
@@ -238,7 +242,7 @@ func (m *Manager) dryRun(ctx context.Context, objs []*unstructured.Unstructured,
 		switch {
 		case !exists:
 			plans[i].action = Created
-		case sameObject(dry, live) && plans[i].takeover == nil:
+		case unchanged(dry, live) && plans[i].takeover == nil:
 			plans[i].action = Unchanged
 		default:
 			plans[i].action = Configured
@@ -370,9 +374,14 @@ func (m *Manager) parallel(ctx context.Context, n int, fn func(context.Context, 
 	return out
 }
 
-// sameObject compares a dry-run result with the live object, ignoring
-// bookkeeping the server changes on every write.
-func sameObject(a, b *unstructured.Unstructured) bool {
+// unchanged reports whether the dry-run result dry equals the live object
+// read before it, ignoring bookkeeping the server changes on every write.
+// The dry-run carries the version it ran on: a live object read at another
+// version (a cached read, or a change in between) is never "unchanged".
+func unchanged(dry, live *unstructured.Unstructured) bool {
+	if dry.GetResourceVersion() != live.GetResourceVersion() {
+		return false
+	}
 	strip := func(u *unstructured.Unstructured) map[string]any {
 		c := u.DeepCopy()
 		for _, f := range []string{"managedFields", "resourceVersion", "generation"} {
@@ -380,7 +389,7 @@ func sameObject(a, b *unstructured.Unstructured) bool {
 		}
 		return c.Object
 	}
-	return equality.Semantic.DeepEqual(strip(a), strip(b))
+	return equality.Semantic.DeepEqual(strip(dry), strip(live))
 }
 
 func isImmutable(err error) bool {
