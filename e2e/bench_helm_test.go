@@ -84,7 +84,7 @@ func benchHelmReleases(b *testing.B, url string, n int) {
 		eventually(b, time.Minute, "chart ready", func() error { return readyStatus(ctx, chart) })
 	}
 	start := time.Now()
-	for i := range n {
+	created := createAll(ctx, b, n, func(i int) client.Object {
 		hr := &helmv2.HelmRelease{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("rel-%d", i)},
 			Spec: helmv2.HelmReleaseSpec{Interval: metav1.Duration{Duration: time.Hour},
 				Values: &apiextensionsv1.JSON{Raw: []byte(`{"message":"bench"}`)}}}
@@ -94,27 +94,13 @@ func benchHelmReleases(b *testing.B, url string, n int) {
 			hr.Spec.Chart = &helmv2.HelmChartTemplate{Spec: helmv2.HelmChartTemplateSpec{Chart: "podinfo", Version: "1.x",
 				SourceRef: helmv2.CrossNamespaceObjectReference{Kind: sourcev1.HelmRepositoryKind, Name: "charts"}}}
 		}
-		if err := env.Client.Create(ctx, hr); err != nil {
-			b.Fatal(err)
-		}
-	}
-	eventually(b, 25*time.Minute, "all Ready", func() error {
-		var list helmv2.HelmReleaseList
-		if err := env.Client.List(ctx, &list, client.InNamespace(ns)); err != nil {
-			return err
-		}
-		ready := 0
-		for i := range list.Items {
-			if conditions.IsReady(&list.Items[i]) {
-				ready++
-			}
-		}
-		if ready < n {
-			return fmt.Errorf("%d of %d Ready", ready, n)
-		}
-		return nil
+		return hr
+	})
+	awaitAll(ctx, b, &helmv2.HelmReleaseList{}, ns, n, func(obj client.Object) bool {
+		return conditions.IsReady(obj.(*helmv2.HelmRelease))
 	})
 	b.ReportMetric(time.Since(start).Seconds(), "s-to-all-ready")
+	b.ReportMetric(created.Seconds(), "s-to-create")
 	for _, name := range watched {
 		peak, cpu, err := processUsage(ctls.Get(name).Proc.Pid())
 		if err != nil {
