@@ -48,31 +48,44 @@ type Reconciler[T Object] struct {
 }
 
 // Reconcile implements reconcile.Reconciler.
-func (r *Reconciler[T]) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
+func (r *Reconciler[T]) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	result, _, _, err := r.ReconcileObject(ctx, req)
+	return result, err
+}
+
+// ReconcileObject is Reconcile that also returns the object as this
+// reconcile left it, so wrappers (metrics) need not read a cache that may
+// not have seen the final status patch yet. live is false when
+// the object is gone or being deleted.
+func (r *Reconciler[T]) ReconcileObject(ctx context.Context, req ctrl.Request) (result ctrl.Result, final T, live bool, retErr error) {
 	start := time.Now()
 	logger := log.FromContext(ctx)
 	obj := r.NewObject()
 	if err := r.Client.Get(ctx, req.NamespacedName, obj); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
+		return ctrl.Result{}, obj, false, client.IgnoreNotFound(err)
 	}
 	patcher, err := newPatcher(r.Client, r.ControllerName, obj)
 	if err != nil {
-		return ctrl.Result{}, err
+		return ctrl.Result{}, obj, true, err
 	}
 
 	if !obj.GetDeletionTimestamp().IsZero() {
-		return r.finalize(ctx, obj, patcher)
+		result, err := r.finalize(ctx, obj, patcher)
+		return result, obj, false, err
 	}
 	if obj.IsSuspended() {
 		logger.Info("reconciliation is suspended for this object")
-		return ctrl.Result{}, nil
+		return ctrl.Result{}, obj, true, nil
 	}
 
 	wasReady := conditions.IsReady(obj)
 	controllerutil.AddFinalizer(obj, Finalizer)
 	if r.markProgressing(obj) {
 		if err := patcher.Patch(ctx, obj); err != nil {
-			return ctrl.Result{}, client.IgnoreNotFound(err)
+			if apierrors.IsNotFound(err) {
+				return ctrl.Result{}, obj, false, nil
+			}
+			return ctrl.Result{}, obj, true, err
 		}
 	}
 
@@ -83,11 +96,14 @@ func (r *Reconciler[T]) Reconcile(ctx context.Context, req ctrl.Request) (result
 	result, retErr = Summarize(obj, Outcome{Err: err, SuccessReason: reason, SuccessMessage: message, Negative: r.Negative})
 	r.emit(obj, err, wasReady)
 
-	if perr := patcher.Patch(ctx, obj); perr != nil && !apierrors.IsNotFound(perr) {
+	live = true
+	if perr := patcher.Patch(ctx, obj); apierrors.IsNotFound(perr) {
+		live = false
+	} else if perr != nil {
 		retErr = kerrors.NewAggregate([]error{retErr, perr})
 	}
 	logger.V(1).Info("reconcile finished", "duration", time.Since(start).String(), "result", result, "error", retErr)
-	return result, retErr
+	return result, obj, live, retErr
 }
 
 // RequestPending reports whether obj carries a reconcile request (e.g.

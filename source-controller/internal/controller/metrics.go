@@ -9,7 +9,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"gotk.dev/pkg/runtime/reconcile"
@@ -40,14 +39,15 @@ type measured[T reconcile.Object] struct {
 	kind  string
 }
 
-// Reconcile implements reconcile.Reconciler.
+// Reconcile implements reconcile.Reconciler. The Ready gauge is set from
+// the object this reconcile patched, not from a fresh cache read, which
+// may still hold the status from before the patch.
 func (m *measured[T]) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	start := time.Now()
-	res, err := m.inner.Reconcile(ctx, req)
+	res, obj, live, err := m.inner.ReconcileObject(ctx, req)
 	reconcileDuration.WithLabelValues(m.kind, req.Name, req.Namespace).Observe(time.Since(start).Seconds())
-	obj := m.inner.NewObject()
-	if gerr := m.inner.Client.Get(ctx, req.NamespacedName, obj); gerr != nil || !obj.GetDeletionTimestamp().IsZero() {
-		if client.IgnoreNotFound(gerr) == nil {
+	if !live {
+		if err == nil {
 			for _, s := range []metav1.ConditionStatus{metav1.ConditionTrue, metav1.ConditionFalse, metav1.ConditionUnknown} {
 				conditionGauge.DeleteLabelValues(m.kind, req.Name, req.Namespace, meta.ReadyCondition, string(s))
 			}
