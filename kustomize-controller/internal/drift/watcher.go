@@ -180,7 +180,19 @@ func (w *Watcher) onDelete(kind string, obj any) {
 	if !ok {
 		return
 	}
+	w.forget(string(o.UID), ref(kind, o))
 	w.report(Change{Owner: key, Object: ref(kind, o)})
+}
+
+// forget drops what was kept about a deleted object, so the watcher's
+// memory follows the live objects, not every object it ever saw; a
+// re-created object starts without a fight.
+func (w *Watcher) forget(uid, object string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	delete(w.corrected, uid)
+	delete(w.history, uid)
+	delete(w.fights, object)
 }
 
 // onUpdate reports changes by other managers to the main resource or

@@ -82,6 +82,15 @@ func TestOnUpdateFiltersAndFights(t *testing.T) {
 	if !w.TakeDirty(client.ObjectKey{Namespace: "ns", Name: "app"}) || w.TakeDirty(client.ObjectKey{Namespace: "ns", Name: "app"}) {
 		t.Fatal("dirty flag not set once")
 	}
+
+	// Deleting the object is drift too, and forgets its fight and history.
+	w.onDelete("Deployment", cur)
+	if len(changes) != FightChanges+1 || changes[FightChanges].Manager != "" {
+		t.Fatalf("deletion not reported: %+v", changes)
+	}
+	if len(w.Fights()) != 0 || len(w.history) != 0 || len(w.corrected) != 0 {
+		t.Fatalf("state kept for a deleted object: fights %v, history %v, corrected %v", w.Fights(), w.history, w.corrected)
+	}
 }
 
 func TestRepeatedEditsWithoutCorrectionAreNoFight(t *testing.T) {
