@@ -39,7 +39,9 @@ func New(name string, scheme *runtime.Scheme, o Options, uncached ...ctrlclient.
 		return nil, fmt.Errorf("--interval-jitter-percentage: %w", err)
 	}
 
-	cacheOpts := cache.Options{}
+	// No reconciler reads the managed fields of a cached object; dropping
+	// them keeps a copy of every writer's field set out of memory.
+	cacheOpts := cache.Options{DefaultTransform: cache.TransformStripManagedFields()}
 	if o.WatchLabelSelector != "" {
 		sel, err := labels.Parse(o.WatchLabelSelector)
 		if err != nil {
