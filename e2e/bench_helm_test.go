@@ -4,14 +4,11 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"os"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/fluxcd/pkg/runtime/conditions"
-	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -37,26 +34,15 @@ func BenchmarkHelmReleases(b *testing.B) {
 	if err := repo.AddChart("podinfo", "1.0.0", podinfoChart); err != nil {
 		b.Fatal(err)
 	}
-	for _, f := range strings.Split(*helmReleaseCounts, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil {
-			b.Fatalf("-e2e.helmreleases: %v", err)
-		}
-		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
-			for b.Loop() {
-				benchHelmReleases(b, repo.URL(), n)
-			}
-		})
-	}
+	benchSizes(b, "e2e.helmreleases", *helmReleaseCounts, func(b *testing.B, n int) {
+		benchHelmReleases(b, repo.URL(), n)
+	})
 }
 
 func benchHelmReleases(b *testing.B, url string, n int) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
-	ns := fmt.Sprintf("helm-%d-%d", n, time.Now().UnixNano()%100000)
-	if err := env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
-		b.Fatal(err)
-	}
+	ns := createBenchNamespace(ctx, b, "helm", n)
 	defer deleteNamespace(ctx, b, ns, &helmv2.HelmReleaseList{})
 	src := &sourcev1.HelmRepository{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "charts"},
 		Spec: sourcev1.HelmRepositorySpec{URL: url, Interval: metav1.Duration{Duration: time.Hour}}}
@@ -68,9 +54,7 @@ func benchHelmReleases(b *testing.B, url string, n int) {
 	watched := []string{"helm-controller", "source-controller"}
 	cpu0 := map[string]float64{}
 	for _, name := range watched {
-		pid := ctls.Get(name).Proc.Pid()
-		_ = os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0o200) // resets the peak RSS
-		_, cpu0[name], _ = processUsage(pid)
+		cpu0[name] = resetUsage(b, ctls.Get(name).Proc.Pid())
 	}
 	hc := ctls.Get("helm-controller")
 	total0, writes0 := clientRequests(b, hc.MetricsPort)

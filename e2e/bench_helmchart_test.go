@@ -7,13 +7,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/fluxcd/pkg/runtime/conditions"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -38,17 +36,9 @@ func BenchmarkHelmChartsFromOneIndex(b *testing.B) {
 	}
 	size := writeLargeIndex(b, repo, largeIndexVersions)
 	b.Logf("index of %d versions, %.1f MiB", largeIndexVersions, float64(size)/(1<<20))
-	for _, f := range strings.Split(*helmChartCounts, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil {
-			b.Fatalf("-e2e.helmcharts: %v", err)
-		}
-		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
-			for b.Loop() {
-				benchHelmCharts(b, repo.URL(), n)
-			}
-		})
-	}
+	benchSizes(b, "e2e.helmcharts", *helmChartCounts, func(b *testing.B, n int) {
+		benchHelmCharts(b, repo.URL(), n)
+	})
 }
 
 // writeLargeIndex replaces the repository's index with one of `versions`
@@ -70,21 +60,13 @@ func writeLargeIndex(b *testing.B, repo *testserver.HelmRepo, versions int) int 
 func benchHelmCharts(b *testing.B, url string, n int) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
-	ns := fmt.Sprintf("charts-%d-%d", n, time.Now().UnixNano()%100000)
-	if err := env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
-		b.Fatal(err)
-	}
+	ns := createBenchNamespace(ctx, b, "charts", n)
 	defer deleteNamespace(ctx, b, ns, &sourcev1.HelmChartList{})
 	src := &sourcev1.HelmRepository{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "big"},
 		Spec: sourcev1.HelmRepositorySpec{URL: url, Interval: metav1.Duration{Duration: time.Hour}}}
 
-	sc := ctls.Get("source-controller")
-	pid := sc.Proc.Pid()
-	_ = os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0o200) // resets the peak RSS
-	_, cpu0, err := processUsage(pid)
-	if err != nil {
-		b.Fatal(err)
-	}
+	pid := ctls.Get("source-controller").Proc.Pid()
+	cpu0 := resetUsage(b, pid)
 	// The clock starts before the repository: fetching and parsing the
 	// index is part of the cost.
 	start := time.Now()

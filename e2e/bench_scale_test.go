@@ -4,8 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"os"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -53,26 +51,15 @@ func BenchmarkKustomizations(b *testing.B) {
 	if _, err := git.CommitFiles("scale", "main", benchApp, "app"); err != nil {
 		b.Fatal(err)
 	}
-	for _, f := range strings.Split(*kustomizationCounts, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil {
-			b.Fatalf("-e2e.kustomizations: %v", err)
-		}
-		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
-			for b.Loop() {
-				benchKustomizations(b, git.URL("scale"), n)
-			}
-		})
-	}
+	benchSizes(b, "e2e.kustomizations", *kustomizationCounts, func(b *testing.B, n int) {
+		benchKustomizations(b, git.URL("scale"), n)
+	})
 }
 
 func benchKustomizations(b *testing.B, url string, n int) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
-	ns := fmt.Sprintf("scale-%d-%d", n, time.Now().UnixNano()%100000)
-	if err := env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
-		b.Fatal(err)
-	}
+	ns := createBenchNamespace(ctx, b, "scale", n)
 	defer deleteNamespace(ctx, b, ns, &kustomizev1.KustomizationList{})
 	src := &sourcev1.GitRepository{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "scale"},
 		Spec: sourcev1.GitRepositorySpec{URL: url, Interval: metav1.Duration{Duration: time.Hour},
@@ -84,11 +71,7 @@ func benchKustomizations(b *testing.B, url string, n int) {
 
 	kc := ctls.Get("kustomize-controller")
 	pid := kc.Proc.Pid()
-	_ = os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0o200) // resets the peak RSS
-	_, cpu0, err := processUsage(pid)
-	if err != nil {
-		b.Fatal(err)
-	}
+	cpu0 := resetUsage(b, pid)
 	total0, writes0 := clientRequests(b, kc.MetricsPort)
 	start := time.Now()
 	created := createAll(ctx, b, n, func(i int) client.Object {

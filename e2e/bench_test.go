@@ -263,6 +263,43 @@ func processUsage(pid int) (peakMiB, cpuSeconds float64, err error) {
 	return peakMiB, (utime + stime) / 100, nil
 }
 
+// benchSizes runs run as one sub-benchmark per size in sizes, the
+// comma-separated value of the flag named flagName.
+func benchSizes(b *testing.B, flagName, sizes string, run func(b *testing.B, n int)) {
+	for _, f := range strings.Split(sizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil {
+			b.Fatalf("-%s: %v", flagName, err)
+		}
+		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
+			for b.Loop() {
+				run(b, n)
+			}
+		})
+	}
+}
+
+// createBenchNamespace creates a namespace of its own for one run of
+// size n; the caller deletes it with deleteNamespace.
+func createBenchNamespace(ctx context.Context, b *testing.B, prefix string, n int) string {
+	ns := fmt.Sprintf("%s-%d-%d", prefix, n, time.Now().UnixNano()%100000)
+	if err := env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+		b.Fatal(err)
+	}
+	return ns
+}
+
+// resetUsage resets a process's peak RSS and returns its CPU seconds so
+// far, the starting point of processUsage's figures for one run.
+func resetUsage(b *testing.B, pid int) float64 {
+	_ = os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0o200)
+	_, cpu, err := processUsage(pid)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return cpu
+}
+
 // awaitAll waits until n objects of list's kind in ns satisfy done and
 // returns when the last of them did. It follows a watch rather than
 // polling a list: listing n objects every few hundred milliseconds would
