@@ -4,14 +4,11 @@ package main
 
 import (
 	"context"
-	"errors"
-	"net/http"
 	"os"
 	"time"
 
 	"github.com/spf13/pflag"
 	corev1 "k8s.io/api/core/v1"
-	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	"gotk.dev/pkg/apis"
 	"gotk.dev/pkg/artifact"
@@ -63,7 +60,12 @@ func main() {
 		if err != nil {
 			return err
 		}
-		if err := c.Manager.Add(artifactServer(storageAddr, storage)); err != nil {
+		server := &artifactServer{addr: storageAddr, storage: storage}
+		if err := c.Manager.Add(server); err != nil {
+			return err
+		}
+		// A standby is not ready: its storage is empty (see artifactServer).
+		if err := c.ReadyWhenLeading(server.serving); err != nil {
 			return err
 		}
 		if err := setupGitRepository(c, storage, gitOpts, opts.Concurrent); err != nil {
@@ -84,24 +86,6 @@ func main() {
 		}
 		return controller.SetupBucket(c.Manager, c.Events, storage, controller.BucketOptions{ControllerName: name, Concurrent: conc, MaxSize: bucketMax})
 	}, &corev1.Secret{}, &corev1.ConfigMap{})
-}
-
-// artifactServer serves the storage on the elected leader only, as the
-// leader is the one writing artifacts.
-func artifactServer(addr string, storage *artifact.Storage) manager.Runnable {
-	return manager.RunnableFunc(func(ctx context.Context) error {
-		srv := &http.Server{Addr: addr, Handler: artifact.NewServer(storage), ReadHeaderTimeout: 10 * time.Second}
-		go func() {
-			<-ctx.Done()
-			shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			_ = srv.Shutdown(shutdown)
-		}()
-		if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			return err
-		}
-		return nil
-	})
 }
 
 // setupGitRepository wires the GitRepository reconciler to the storage.

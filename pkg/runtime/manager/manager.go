@@ -1,7 +1,9 @@
 package manager
 
 import (
+	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"time"
 
@@ -62,7 +64,7 @@ func New(name string, scheme *runtime.Scheme, o Options, uncached ...ctrlclient.
 		Metrics:                       metricsserver.Options{BindAddress: o.MetricsAddr},
 		HealthProbeBindAddress:        o.HealthAddr,
 		LeaderElection:                o.LeaderElection.Enable,
-		LeaderElectionID:              name + "-leader-election",
+		LeaderElectionID:              LeaderElectionID(name, o.WatchLabelSelector),
 		LeaderElectionNamespace:       RuntimeNamespace(),
 		LeaderElectionReleaseOnCancel: o.LeaderElection.ReleaseOnCancel,
 		LeaseDuration:                 &lease,
@@ -105,6 +107,27 @@ func Run(name string, scheme *runtime.Scheme, o Options, setup func(*Controller)
 		log.Error(err, "manager stopped with an error")
 		os.Exit(1)
 	}
+}
+
+// ReadyWhenLeading makes /readyz fail while this replica is a standby
+// (not the elected leader) and, once it leads, while serving fails. A
+// controller whose Service must reach the leader only (source-controller:
+// a standby's artifact storage is empty) calls it; the others stay ready
+// while standby, as Flux's do, since they serve nothing only the leader
+// has. Without leader election every replica counts as elected.
+func (c *Controller) ReadyWhenLeading(serving healthz.Checker) error {
+	elected := c.Manager.Elected()
+	return c.Manager.AddReadyzCheck("leader", func(req *http.Request) error {
+		select {
+		case <-elected:
+		default:
+			return errors.New("not the elected leader")
+		}
+		if serving != nil {
+			return serving(req)
+		}
+		return nil
+	})
 }
 
 func durationPtr(d time.Duration) *time.Duration { return &d }
