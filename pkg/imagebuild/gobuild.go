@@ -41,7 +41,8 @@ func goBuild(ctx context.Context, o Options, p platform, dir string) (map[string
 	}
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = o.Root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+p.os, "GOARCH="+p.arch,
+	// GOFLAGS is cleared: a caller's -tags or -race must not change images.
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+p.os, "GOARCH="+p.arch, "GOFLAGS=",
 		"GOAMD64=v1", "GOARM64=v8.0", "GOARM=7", "GO386=sse2")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
