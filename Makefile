@@ -11,6 +11,11 @@ CONTROLLERS := source-controller kustomize-controller helm-controller image-auto
 RUN ?=
 TEST_TIMEOUT ?= 20m
 BIN := $(CURDIR)/bin
+# `make images`: platforms to build; REGISTRY set means push there; VERSION
+# defaults to gotk.dev/pkg/version.Version (the tag `gotk install` pulls).
+IMAGE_PLATFORMS ?= linux/amd64,linux/arm64
+REGISTRY ?=
+VERSION ?=
 
 .PHONY: help
 help: ## list the targets
@@ -40,6 +45,11 @@ build: ## build the controllers and the gotk CLI into bin/
 	@mkdir -p $(BIN)
 	for m in $(CONTROLLERS); do go build -o $(BIN)/$$m ./$$m; done
 	go build -o $(BIN)/gotk ./cli
+
+.PHONY: images
+images: ## OCI images of the controllers and gotk into dist/images/ (REGISTRY=… VERSION=… pushes)
+	go run ./pkg/imagebuild/cmd/build-images -platforms '$(IMAGE_PLATFORMS)' -out dist/images \
+		$(if $(VERSION),-version '$(VERSION)') $(if $(REGISTRY),-registry '$(REGISTRY)' -push)
 
 .PHONY: test
 test: controlplane ## run the tests (MODULES="pkg cli" RUN=regex to narrow)

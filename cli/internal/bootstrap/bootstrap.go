@@ -21,6 +21,7 @@ import (
 	sourcev1 "gotk.dev/pkg/apis/source/v1"
 	"gotk.dev/pkg/artifact/securepath"
 	"gotk.dev/pkg/git"
+	"gotk.dev/pkg/version"
 )
 
 // Options say where and how to bootstrap.
@@ -91,7 +92,7 @@ func Run(ctx context.Context, c client.Client, o Options) (string, error) {
 			return "", err
 		}
 	}
-	sha, err := git.CommitAll(dir, o.Branch, o.Author, fmt.Sprintf("Add gotk %s component and sync manifests", install.Version))
+	sha, err := git.CommitAll(dir, o.Branch, o.Author, fmt.Sprintf("Add gotk %s component and sync manifests", version.Version))
 	if err != nil {
 		return "", err
 	}

@@ -72,8 +72,12 @@ func (f *bootstrapFlags) options(g *Globals) (bootstrap.Options, error) {
 	if err != nil {
 		return bootstrap.Options{}, fmt.Errorf("--url: %w", err)
 	}
+	installOpts, err := f.install.options()
+	if err != nil {
+		return bootstrap.Options{}, err
+	}
 	o := bootstrap.Options{URL: f.url, Branch: f.branch, Path: f.path, Namespace: g.Namespace, Timeout: g.Timeout, Log: g.Out,
-		Author: git.Signature{Name: f.authorName, Email: f.authorEmail}, Install: f.install.opts, SecretData: map[string][]byte{}}
+		Author: git.Signature{Name: f.authorName, Email: f.authorEmail}, Install: installOpts, SecretData: map[string][]byte{}}
 	auth := &git.Auth{}
 	if f.caFile != "" {
 		if auth.CABundle, err = os.ReadFile(f.caFile); err != nil {

@@ -3,6 +3,7 @@ package cmd
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -11,22 +12,58 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"gotk.dev/cli/internal/install"
+	"gotk.dev/pkg/version"
 )
 
-// installFlags are shared by install and (later) bootstrap.
+// installFlags are shared by install and bootstrap.
 type installFlags struct {
-	opts   install.Options
-	export bool
+	opts       install.Options
+	components []string
+	extra      []string
+	version    string
+	export     bool
 }
 
 func (f *installFlags) bind(cmd *cobra.Command) {
 	f.opts = install.DefaultOptions()
 	fs := cmd.Flags()
-	fs.StringSliceVar(&f.opts.Components, "components", install.Components, "controllers to install")
+	fs.StringSliceVar(&f.components, "components", install.Components,
+		"controllers to install (Flux's image-reflector-controller and source-watcher name the gotk controller that does their job)")
+	fs.StringSliceVar(&f.extra, "components-extra", nil,
+		"controllers to install in addition to --components, e.g. Flux's image-reflector-controller,image-automation-controller")
 	fs.BoolVar(&f.opts.WatchAllNamespaces, "watch-all-namespaces", true, "watch objects in all namespaces, not only the install namespace")
 	fs.BoolVar(&f.opts.NetworkPolicy, "network-policy", true, "deny ingress to the controllers from other namespaces")
-	fs.StringVar(&f.opts.Registry, "registry", "", "container registry the controller images are pulled from")
-	fs.StringVar(&f.opts.ImageTag, "image-tag", "", "tag of the controller images (default: this version)")
+	fs.StringVar(&f.opts.Registry, "registry", "", "container registry the controller images are pulled from (default "+version.Registry+")")
+	fs.StringVar(&f.opts.ImageTag, "image-tag", "", "tag of the controller images (default "+version.Version+")")
+	fs.StringVarP(&f.version, "version", "v", "", "gotk version to install: the image tag, 1.2.3 meaning v1.2.3 as in Flux (same as --image-tag; if both are set they must agree)")
+}
+
+// tagPattern is the OCI distribution spec's tag grammar.
+var tagPattern = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$`)
+
+// options resolves the flags: component names (with Flux's) and the image
+// tag from --version or --image-tag.
+func (f *installFlags) options() (install.Options, error) {
+	o := f.opts
+	var err error
+	if o.Components, err = install.SelectComponents(f.components, f.extra); err != nil {
+		return o, err
+	}
+	tag := f.version
+	if tag != "" && tag[0] >= '0' && tag[0] <= '9' {
+		tag = "v" + tag // Flux takes 2.7.0 for the release tagged v2.7.0
+	}
+	switch {
+	case tag == "":
+	case o.ImageTag != "" && o.ImageTag != tag:
+		return o, fmt.Errorf("--version %s and --image-tag %s disagree: set one of them", f.version, o.ImageTag)
+	default:
+		o.ImageTag = tag
+	}
+	if o.ImageTag != "" && !tagPattern.MatchString(o.ImageTag) {
+		return o, fmt.Errorf("image tag %q is not a valid tag (letters, digits, _ . -; at most 128)", o.ImageTag)
+	}
+	return o, nil
 }
 
 func newInstallCommand(g *Globals) *cobra.Command {
@@ -36,15 +73,19 @@ func newInstallCommand(g *Globals) *cobra.Command {
 		Short: "Install gotk's CRDs and controllers in the cluster, or print them with --export",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts, err := f.options()
+			if err != nil {
+				return err
+			}
 			if f.export {
-				data, err := install.Render(f.opts)
+				data, err := install.Render(opts)
 				if err != nil {
 					return err
 				}
 				_, err = g.Out.Write(data)
 				return err
 			}
-			return runInstall(cmd.Context(), g, f.opts)
+			return runInstall(cmd.Context(), g, opts)
 		},
 	}
 	f.bind(cmd)

@@ -49,6 +49,24 @@ func TestInstallExport(t *testing.T) {
 			args:    []string{"--registry", "registry.example.com/platform", "--image-tag", "v9.9.9", "--watch-all-namespaces=false", "--network-policy=false"},
 			want:    []string{"image: registry.example.com/platform/source-controller:v9.9.9", "--watch-all-namespaces=false"},
 			notWant: []string{"kind: NetworkPolicy", "image: ghcr.io"}},
+
+		{name: "flux's --version sets the tag of every image", args: []string{"--version", "0.2.0"},
+			want:    []string{"image: ghcr.io/gotk/source-controller:v0.2.0", "image: ghcr.io/gotk/notification-controller:v0.2.0"},
+			notWant: []string{":v0.1.0"}},
+		{name: "--version with a registry that has a port", args: []string{"--version", "v0.3.0-rc.1", "--registry", "localhost:5001/gotk/"},
+			want: []string{"image: localhost:5001/gotk/helm-controller:v0.3.0-rc.1"}},
+		{name: "--version and --image-tag that agree", args: []string{"--version", "1.0.0", "--image-tag", "v1.0.0"},
+			want: []string{"image: ghcr.io/gotk/kustomize-controller:v1.0.0"}},
+		{name: "flux's --components-extra names", args: []string{"--components", "source-controller,kustomize-controller",
+			"--components-extra", "image-reflector-controller,image-automation-controller"},
+			want:    []string{"# Components: source-controller,kustomize-controller,image-automation-controller", "name: imagepolicies.image.toolkit.fluxcd.io"},
+			notWant: []string{"image: ghcr.io/gotk/helm-controller", "image: ghcr.io/gotk/notification-controller"}},
+		{name: "image-reflector-controller alone means image automation too", args: []string{"--components", "source-controller",
+			"--components-extra", "image-reflector-controller"},
+			want: []string{"# Components: source-controller,image-automation-controller", "image: ghcr.io/gotk/image-automation-controller:"}},
+		{name: "source-watcher is served by source-controller", args: []string{"--components", "source-controller", "--components-extra", "source-watcher"},
+			want:    []string{"# Components: source-controller\n", "name: source-controller"},
+			notWant: []string{"image: ghcr.io/gotk/kustomize-controller"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -63,8 +81,25 @@ func TestInstallExport(t *testing.T) {
 			}
 		})
 	}
-	_, err := run(t, "install", "--export", "--components", "kustomize-controller")
-	NewWithT(t).Expect(err).To(MatchError(ContainSubstring("must include source-controller")))
+	for _, bad := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--components", "kustomize-controller"}, "must include source-controller"},
+		{[]string{"--version", "v1.0.0", "--image-tag", "v2.0.0"}, "--version v1.0.0 and --image-tag v2.0.0 disagree: set one of them"},
+		{[]string{"--version", "v1/x"}, `image tag "v1/x" is not a valid tag`},
+		{[]string{"--image-tag", "-x"}, `image tag "-x" is not a valid tag`},
+		{[]string{"--components-extra", "image-reflector"}, `--components-extra: unknown component "image-reflector" (known: source-controller,`},
+		{[]string{"--components", "source-controller,helm"}, `--components: unknown component "helm"`},
+	} {
+		_, err := run(t, append([]string{"install", "--export"}, bad.args...)...)
+		NewWithT(t).Expect(err).To(MatchError(ContainSubstring(bad.want)), "%v", bad.args)
+	}
+	// bootstrap shares the flags: the same errors, before any clone or cluster call.
+	_, err := run(t, "bootstrap", "git", "--url", "https://git.example.invalid/fleet", "--path", "clusters/dev", "--version", "1.0.0", "--image-tag", "v2")
+	NewWithT(t).Expect(err).To(MatchError(ContainSubstring("--version 1.0.0 and --image-tag v2 disagree")))
+	_, err = run(t, "bootstrap", "git", "--url", "https://git.example.invalid/fleet", "--path", "clusters/dev", "--components-extra", "nope")
+	NewWithT(t).Expect(err).To(MatchError(ContainSubstring(`--components-extra: unknown component "nope"`)))
 }
 
 // TestInstallCheckUninstall installs on the local control plane, checks it,

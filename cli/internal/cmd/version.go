@@ -5,7 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"gotk.dev/cli/internal/install"
+	"gotk.dev/pkg/version"
 )
 
 func newVersionCommand(g *Globals) *cobra.Command {
@@ -14,7 +14,7 @@ func newVersionCommand(g *Globals) *cobra.Command {
 		Short: "Print the gotk version",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			_, err := fmt.Fprintf(g.Out, "gotk: %s\n", install.Version)
+			_, err := fmt.Fprintf(g.Out, "gotk: %s\n", version.Version)
 			return err
 		},
 	}
