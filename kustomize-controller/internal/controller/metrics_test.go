@@ -100,7 +100,7 @@ func TestFeatureGatesStrictPostBuildSubstitutions(t *testing.T) {
 		"\ndata:\n  defined: ${defined}\n  missing: \"${undefined_var}\"\n"
 	art := publish(t, map[string]string{"cm.yaml": cm})
 	postBuild := func(ks *kustomizev1.Kustomization) {
-		ks.Spec.PostBuild = &kustomizev1.PostBuild{Substitute: map[string]string{"defined": "yes"}}
+		ks.Spec.PostBuild = &kustomizev1.PostBuild{Substitute: map[string]string{"defined": "eu"}}
 	}
 	newGitRepository(t, ns, "strict-repo", art)
 	strict := newKustomization(t, ns, "strict", "strict-repo", postBuild)
@@ -109,13 +109,14 @@ func TestFeatureGatesStrictPostBuildSubstitutions(t *testing.T) {
 	repo := newGitRepository(t, ns, "lenient-repo", nil)
 	patchLabels(t, repo, "lenient")
 	setArtifact(t, repo, art)
-	newKustomization(t, ns, "lenient", "lenient-repo", func(ks *kustomizev1.Kustomization) {
+	lenient := newKustomization(t, ns, "lenient", "lenient-repo", func(ks *kustomizev1.Kustomization) {
 		postBuild(ks)
 		labelShard(ks, "lenient")
 	})
+	waitReady(t, lenient, metav1.ConditionTrue, kustomizev1.ReconciliationSucceededReason, 30*time.Second)
 	g.Eventually(func(g Gomega) {
 		var got corev1.ConfigMap
 		g.Expect(env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "app"}, &got)).To(Succeed())
-		g.Expect(got.Data).To(Equal(map[string]string{"defined": "yes", "missing": ""}))
+		g.Expect(got.Data).To(Equal(map[string]string{"defined": "eu", "missing": ""}))
 	}, 30*time.Second, 200*time.Millisecond).Should(Succeed())
 }
