@@ -6,7 +6,6 @@ import (
 	"os"
 	"time"
 
-	fluxcontroller "github.com/fluxcd/pkg/runtime/controller"
 	"github.com/spf13/pflag"
 	corev1 "k8s.io/api/core/v1"
 
@@ -53,8 +52,9 @@ func main() {
 			DependencyRequeue:    dependencyRequeue,
 			ImpersonationClients: action.NewImpersonator(c.Manager.GetConfig()).Clients,
 			Remotes:              action.NewRemotes(),
+			DriftDefault: controller.DriftDefault(c.Features.Enabled(manager.GateDetectDrift),
+				c.Features.Enabled(manager.GateCorrectDrift)),
 		}
-		return r.SetupWithManager(context.Background(), c.Manager, controller.Options{
-			Concurrency: opts.Concurrent, RateLimiter: fluxcontroller.GetRateLimiter(opts.RateLimiter)})
+		return r.SetupWithManager(context.Background(), c.Manager, opts.ControllerOptions())
 	}, &corev1.Secret{}, &corev1.ConfigMap{})
 }

@@ -4,7 +4,6 @@ package main
 import (
 	"context"
 
-	fluxcontroller "github.com/fluxcd/pkg/runtime/controller"
 	"github.com/spf13/pflag"
 	corev1 "k8s.io/api/core/v1"
 
@@ -33,24 +32,18 @@ func main() {
 		repos := &controller.ImageRepositoryReconciler{
 			Client: c.Manager.GetClient(), Events: c.Events, Store: store, ControllerName: controllerName,
 		}
-		if err := repos.SetupWithManager(c.Manager, controller.ImageRepositoryOptions{
-			MaxConcurrentReconciles: opts.Concurrent, RateLimiter: fluxcontroller.GetRateLimiter(opts.RateLimiter),
-		}); err != nil {
+		if err := repos.SetupWithManager(c.Manager, opts.ControllerOptions()); err != nil {
 			return err
 		}
 		policies := &controller.ImagePolicyReconciler{
 			Client: c.Manager.GetClient(), Events: c.Events, Store: store, ControllerName: controllerName,
 		}
-		if err := policies.SetupWithManager(context.Background(), c.Manager, controller.ImagePolicyOptions{
-			MaxConcurrentReconciles: opts.Concurrent, RateLimiter: fluxcontroller.GetRateLimiter(opts.RateLimiter),
-		}); err != nil {
+		if err := policies.SetupWithManager(context.Background(), c.Manager, opts.ControllerOptions()); err != nil {
 			return err
 		}
 		automations := &controller.ImageUpdateAutomationReconciler{
 			Client: c.Manager.GetClient(), Events: c.Events, ControllerName: controllerName,
 		}
-		return automations.SetupWithManager(c.Manager, controller.ImageUpdateAutomationOptions{
-			MaxConcurrentReconciles: opts.Concurrent, RateLimiter: fluxcontroller.GetRateLimiter(opts.RateLimiter),
-		})
+		return automations.SetupWithManager(c.Manager, opts.ControllerOptions())
 	}, &corev1.Secret{}, &corev1.ServiceAccount{}, &corev1.Namespace{})
 }

@@ -74,7 +74,7 @@ func main() {
 			NoCrossNamespaceRefs:  noCrossNamespaceRefs,
 			RequeueDependency:     requeueDependency,
 			DefaultServiceAccount: defaultServiceAccount,
-			StrictSubstitution:    true,
+			StrictSubstitution:    c.Features.Enabled(manager.GateStrictPostBuildSubstitutions),
 			CustomStageKinds:      stageKinds,
 			Drift: &drift.Watcher{
 				Client:       metadata.NewForConfigOrDie(c.Manager.GetConfig()),
@@ -85,6 +85,6 @@ func main() {
 		if sopsAgeSecret != "" {
 			r.SOPSAgeSecret = client.ObjectKey{Namespace: manager.RuntimeNamespace(), Name: sopsAgeSecret}
 		}
-		return r.SetupWithManager(context.Background(), c.Manager, controller.Options{Concurrent: opts.Concurrent})
+		return r.SetupWithManager(context.Background(), c.Manager, opts.ControllerOptions())
 	}, &corev1.Secret{}, &corev1.ConfigMap{})
 }

@@ -49,7 +49,7 @@ func setup(c *manager.Controller, opts manager.Options, eventsAddr, receiverAddr
 	}
 	rec := &controller.ReceiverReconciler{APIReader: mgr.GetAPIReader(), NoCrossNamespaceRefs: noCrossNS}
 	if err := rec.SetupWithManager(ctx, mgr, controller.ReceiverOptions{
-		ControllerName: controllerName, Events: c.Events, Concurrent: opts.Concurrent,
+		ControllerName: controllerName, Events: c.Events, ControllerOptions: opts.ControllerOptions(),
 	}); err != nil {
 		return fmt.Errorf("setting up the Receiver controller: %w", err)
 	}

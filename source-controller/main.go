@@ -13,6 +13,7 @@ import (
 	"gotk.dev/pkg/apis"
 	"gotk.dev/pkg/artifact"
 	gotkmanager "gotk.dev/pkg/runtime/manager"
+	"gotk.dev/pkg/runtime/reconcile"
 	"gotk.dev/source-controller/internal/controller"
 	"gotk.dev/source-controller/internal/helm"
 )
@@ -68,30 +69,30 @@ func main() {
 		if err := c.ReadyWhenLeading(server.serving); err != nil {
 			return err
 		}
-		if err := setupGitRepository(c, storage, gitOpts, opts.Concurrent); err != nil {
+		name, co := controllerName, opts.ControllerOptions()
+		if err := setupGitRepository(c, storage, gitOpts, co); err != nil {
 			return err
 		}
-		name, conc := controllerName, opts.Concurrent
 		if err := controller.SetupOCIRepository(c.Manager, c.Events, storage,
-			controller.OCIRepositoryOptions{ControllerName: name, Concurrent: conc}); err != nil {
+			controller.OCIRepositoryOptions{ControllerName: name, ControllerOptions: co}); err != nil {
 			return err
 		}
 		if err := controller.SetupHelmRepository(c.Manager, c.Events, storage,
-			controller.HelmRepositoryOptions{ControllerName: name, Concurrent: conc, IndexMaxSize: helmIndexMax}); err != nil {
+			controller.HelmRepositoryOptions{ControllerName: name, ControllerOptions: co, IndexMaxSize: helmIndexMax}); err != nil {
 			return err
 		}
-		if err := controller.SetupHelmChart(c.Manager, c.Events, storage, controller.HelmChartOptions{ControllerName: name, Concurrent: conc,
+		if err := controller.SetupHelmChart(c.Manager, c.Events, storage, controller.HelmChartOptions{ControllerName: name, ControllerOptions: co,
 			ChartMaxSize: helmChartMax, ChartFileMaxSize: helmFileMax, IndexCache: &helm.IndexCache{TTL: helmCacheTTL}}); err != nil {
 			return err
 		}
-		return controller.SetupBucket(c.Manager, c.Events, storage, controller.BucketOptions{ControllerName: name, Concurrent: conc, MaxSize: bucketMax})
+		return controller.SetupBucket(c.Manager, c.Events, storage, controller.BucketOptions{ControllerName: name, ControllerOptions: co, MaxSize: bucketMax})
 	}, &corev1.Secret{}, &corev1.ConfigMap{})
 }
 
 // setupGitRepository wires the GitRepository reconciler to the storage.
-func setupGitRepository(c *gotkmanager.Controller, storage *artifact.Storage, o controller.GitRepositoryOptions, concurrent int) error {
+func setupGitRepository(c *gotkmanager.Controller, storage *artifact.Storage, o controller.GitRepositoryOptions, co reconcile.ControllerOptions) error {
 	o.ControllerName = controllerName
-	o.Concurrent = concurrent
+	o.ControllerOptions = co
 	_, err := controller.SetupGitRepository(context.Background(), c.Manager, c.Events, storage, o)
 	return err
 }

@@ -7,15 +7,12 @@ import (
 	"strings"
 	"time"
 
-	fluxcontroller "github.com/fluxcd/pkg/runtime/controller"
 	"github.com/fluxcd/pkg/runtime/events"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	ctrlreconcile "sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -71,6 +68,33 @@ type HelmReleaseReconciler struct {
 	// Remotes caches the clients of the clusters named in spec.kubeConfig;
 	// nil leaves kubeConfig unsupported.
 	Remotes *action.Remotes
+	// DriftDefault is the drift detection mode of HelmReleases that set no
+	// spec.driftDetection (the DetectDrift and CorrectDrift feature
+	// gates, see DriftDefault); empty leaves them unchecked, Flux's default.
+	DriftDefault helmv2.DriftDetectionMode
+}
+
+// DriftDefault maps Flux's legacy drift feature gates to the mode of
+// HelmReleases without spec.driftDetection: DetectDrift reports drift
+// (warn), DetectDrift with CorrectDrift also corrects it (enabled);
+// CorrectDrift alone does nothing, as in Flux.
+func DriftDefault(detect, correct bool) helmv2.DriftDetectionMode {
+	switch {
+	case detect && correct:
+		return helmv2.DriftDetectionEnabled
+	case detect:
+		return helmv2.DriftDetectionWarn
+	}
+	return ""
+}
+
+// driftDetection is obj's drift detection, or DriftDefault's when the
+// spec sets none.
+func (r *HelmReleaseReconciler) driftDetection(obj *helmv2.HelmRelease) helmv2.DriftDetection {
+	if obj.Spec.DriftDetection == nil && r.DriftDefault != "" {
+		return helmv2.DriftDetection{Mode: r.DriftDefault}
+	}
+	return obj.GetDriftDetection()
 }
 
 // negative lists the conditions that make Ready False when True. Drifted
@@ -78,17 +102,8 @@ type HelmReleaseReconciler struct {
 // ready as the user asked it to be.
 var negative = []string{helmv2.RemediatedCondition}
 
-// Options tune the controller's work queue.
-type Options struct {
-	// Concurrency is the number of workers.
-	Concurrency int
-	// RateLimiter spaces retries of failed reconciles (nil: Flux's
-	// default, 750ms to 15m).
-	RateLimiter workqueue.TypedRateLimiter[ctrlreconcile.Request]
-}
-
 // SetupWithManager registers the reconciler, run by the skeleton.
-func (r *HelmReleaseReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error {
+func (r *HelmReleaseReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts reconcile.ControllerOptions) error {
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &helmv2.HelmRelease{}, chartSourceIndex, func(o client.Object) []string {
 		if key := chartSourceKey(o.(*helmv2.HelmRelease)); key != "" {
 			return []string{key}
@@ -113,9 +128,6 @@ func (r *HelmReleaseReconciler) SetupWithManager(ctx context.Context, mgr ctrl.M
 	if err != nil {
 		return err
 	}
-	if opts.RateLimiter == nil {
-		opts.RateLimiter = fluxcontroller.GetDefaultRateLimiter()
-	}
 	skeleton := &reconcile.Reconciler[*helmv2.HelmRelease]{
 		Client:         direct,
 		Events:         r.Events,
@@ -124,23 +136,20 @@ func (r *HelmReleaseReconciler) SetupWithManager(ctx context.Context, mgr ctrl.M
 		Negative:       negative,
 		Kind:           r,
 	}
-	return ctrl.NewControllerManagedBy(mgr).
-		For(&helmv2.HelmRelease{}, builder.WithPredicates(predicates.GenerationOrRequest())).
-		Watches(&sourcev1.HelmChart{}, handler.EnqueueRequestsFromMapFunc(r.releasesForSource(sourcev1.HelmChartKind)),
-			builder.WithPredicates(predicates.SourceRevisionChanged{})).
-		Watches(&sourcev1.OCIRepository{}, handler.EnqueueRequestsFromMapFunc(r.releasesForSource(sourcev1.OCIRepositoryKind)),
-			builder.WithPredicates(predicates.SourceRevisionChanged{})).
-		Watches(&sourcev1.ExternalArtifact{}, handler.EnqueueRequestsFromMapFunc(r.releasesForSource(sourcev1.ExternalArtifactKind)),
-			builder.WithPredicates(predicates.SourceRevisionChanged{})).
+	return skeleton.SetupWithManager(mgr, opts,
+		reconcile.Watches(&sourcev1.HelmChart{}, handler.EnqueueRequestsFromMapFunc(r.releasesForSource(sourcev1.HelmChartKind)),
+			builder.WithPredicates(predicates.SourceRevisionChanged{})),
+		reconcile.Watches(&sourcev1.OCIRepository{}, handler.EnqueueRequestsFromMapFunc(r.releasesForSource(sourcev1.OCIRepositoryKind)),
+			builder.WithPredicates(predicates.SourceRevisionChanged{})),
+		reconcile.Watches(&sourcev1.ExternalArtifact{}, handler.EnqueueRequestsFromMapFunc(r.releasesForSource(sourcev1.ExternalArtifactKind)),
+			builder.WithPredicates(predicates.SourceRevisionChanged{})),
 		// Only metadata of ConfigMaps and Secrets is watched, and only
 		// labelled ones pass: their content is read when reconciling.
-		WatchesMetadata(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.releasesForValues("ConfigMap")),
-			builder.WithPredicates(watchLabelled, predicate.ResourceVersionChangedPredicate{})).
-		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.releasesForValues("Secret")),
-			builder.WithPredicates(watchLabelled, predicate.ResourceVersionChangedPredicate{})).
-		WithOptions(controller.Options{MaxConcurrentReconciles: opts.Concurrency, RateLimiter: opts.RateLimiter}).
-		Named("helmrelease").
-		Complete(skeleton)
+		reconcile.WatchesMetadata(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.releasesForValues("ConfigMap")),
+			builder.WithPredicates(watchLabelled, predicate.ResourceVersionChangedPredicate{})),
+		reconcile.WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.releasesForValues("Secret")),
+			builder.WithPredicates(watchLabelled, predicate.ResourceVersionChangedPredicate{})),
+	)
 }
 
 // chartSourceKey is the index key of the source a HelmRelease's chart

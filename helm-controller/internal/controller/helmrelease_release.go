@@ -318,7 +318,7 @@ func (run *releaseRun) recordLast(cfg *helmaction.Configuration, obj *helmv2.Hel
 // driftDetection asks for it: mode warn reports drift in the Drifted
 // condition, mode enabled puts the objects back (server-side apply).
 func (run *releaseRun) checkDrift(ctx context.Context, cfg *helmaction.Configuration, clients *action.Clients, obj *helmv2.HelmRelease, cur *helmrelease.Release) error {
-	dd := obj.GetDriftDetection()
+	dd := run.r.driftDetection(obj)
 	if !dd.MustDetectChanges() {
 		conditions.Delete(obj, helmv2.DriftedCondition)
 		return nil

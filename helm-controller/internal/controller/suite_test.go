@@ -23,6 +23,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -30,6 +31,8 @@ import (
 	helmv2 "gotk.dev/pkg/apis/helm/v2"
 	sourcev1 "gotk.dev/pkg/apis/source/v1"
 	"gotk.dev/pkg/artifact"
+	"gotk.dev/pkg/runtime/metricstest"
+	"gotk.dev/pkg/runtime/reconcile"
 	"gotk.dev/pkg/testenv"
 	"gotk.dev/pkg/testserver"
 
@@ -77,6 +80,7 @@ func startController(t *testing.T) {
 			Scheme:  env.Scheme,
 			Metrics: metricsserver.Options{BindAddress: "0"},
 			Client:  client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}, &corev1.ConfigMap{}}}},
+			Cache:   cache.Options{DefaultLabelSelector: metricstest.ExcludeShards()},
 		})
 		if err != nil {
 			panic(err)
@@ -99,8 +103,8 @@ func startController(t *testing.T) {
 			ImpersonationClients: action.NewImpersonator(env.Config).Clients,
 			Remotes:              action.NewRemotes(),
 		}
-		if err := reconciler.SetupWithManager(context.Background(), mgr, Options{Concurrency: testConcurrency(),
-			RateLimiter: fluxcontroller.GetRateLimiter(fluxcontroller.RateLimiterOptions{MinRetryDelay: 100 * time.Millisecond, MaxRetryDelay: 5 * time.Second})}); err != nil {
+		if err := reconciler.SetupWithManager(context.Background(), mgr, reconcile.ControllerOptions{Concurrent: testConcurrency(),
+			RateLimiter: fluxcontroller.RateLimiterOptions{MinRetryDelay: 100 * time.Millisecond, MaxRetryDelay: 5 * time.Second}}); err != nil {
 			panic(err)
 		}
 		go func() {

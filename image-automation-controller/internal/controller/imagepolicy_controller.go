@@ -5,11 +5,9 @@ import (
 
 	"github.com/fluxcd/pkg/runtime/events"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -17,7 +15,6 @@ import (
 
 	"gotk.dev/image-automation-controller/internal/tagstore"
 	imagev1 "gotk.dev/pkg/apis/image/v1"
-	"gotk.dev/pkg/runtime/predicates"
 	"gotk.dev/pkg/runtime/reconcile"
 )
 
@@ -38,31 +35,20 @@ type ImagePolicyReconciler struct {
 	ControllerName string
 }
 
-// ImagePolicyOptions tunes the controller.
-type ImagePolicyOptions struct {
-	// MaxConcurrentReconciles bounds parallel evaluations.
-	MaxConcurrentReconciles int
-	// RateLimiter sets the failure backoff; controller-runtime's default when nil.
-	RateLimiter workqueue.TypedRateLimiter[ctrlreconcile.Request]
-}
-
 // SetupWithManager registers the reconciler. Policies are re-evaluated on
 // their own spec changes and reconcile requests, and whenever their
 // ImageRepository's tag list, canonical name or spec changes.
-func (r *ImagePolicyReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts ImagePolicyOptions) error {
+func (r *ImagePolicyReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts reconcile.ControllerOptions) error {
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &imagev1.ImagePolicy{}, imageRepositoryRefIndex, func(o client.Object) []string {
 		p := o.(*imagev1.ImagePolicy)
 		return []string{policyRepositoryKey(p).String()}
 	}); err != nil {
 		return err
 	}
-	return ctrl.NewControllerManagedBy(mgr).
-		For(&imagev1.ImagePolicy{}, builder.WithPredicates(predicates.GenerationOrRequest())).
-		Watches(&imagev1.ImageRepository{},
+	return r.skeleton().SetupWithManager(mgr, opts,
+		reconcile.Watches(&imagev1.ImageRepository{},
 			handler.EnqueueRequestsFromMapFunc(r.policiesOfRepository),
-			builder.WithPredicates(repositoryChanged{})).
-		WithOptions(controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentReconciles, RateLimiter: opts.RateLimiter}).
-		Complete(r.skeleton())
+			builder.WithPredicates(repositoryChanged{})))
 }
 
 func (r *ImagePolicyReconciler) skeleton() *reconcile.Reconciler[*imagev1.ImagePolicy] {

@@ -7,16 +7,11 @@ import (
 	"time"
 
 	"github.com/fluxcd/pkg/runtime/events"
-	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller"
-	ctrlreconcile "sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"gotk.dev/image-automation-controller/internal/tagstore"
 	imagev1 "gotk.dev/pkg/apis/image/v1"
-	"gotk.dev/pkg/runtime/predicates"
 	"gotk.dev/pkg/runtime/reconcile"
 )
 
@@ -35,21 +30,10 @@ type ImageRepositoryReconciler struct {
 	Now func() time.Time
 }
 
-// ImageRepositoryOptions tunes the controller.
-type ImageRepositoryOptions struct {
-	// MaxConcurrentReconciles bounds parallel scans.
-	MaxConcurrentReconciles int
-	// RateLimiter sets the failure backoff; controller-runtime's default when nil.
-	RateLimiter workqueue.TypedRateLimiter[ctrlreconcile.Request]
-}
-
 // SetupWithManager registers the reconciler: ImageRepositories are
 // reconciled on spec changes, reconcile requests and their interval.
-func (r *ImageRepositoryReconciler) SetupWithManager(mgr ctrl.Manager, opts ImageRepositoryOptions) error {
-	return ctrl.NewControllerManagedBy(mgr).
-		For(&imagev1.ImageRepository{}, builder.WithPredicates(predicates.GenerationOrRequest())).
-		WithOptions(controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentReconciles, RateLimiter: opts.RateLimiter}).
-		Complete(r.skeleton())
+func (r *ImageRepositoryReconciler) SetupWithManager(mgr ctrl.Manager, opts reconcile.ControllerOptions) error {
+	return r.skeleton().SetupWithManager(mgr, opts)
 }
 
 func (r *ImageRepositoryReconciler) skeleton() *reconcile.Reconciler[*imagev1.ImageRepository] {

@@ -5,18 +5,15 @@ import (
 
 	"github.com/fluxcd/pkg/runtime/events"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	ctrlreconcile "sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	imagev1 "gotk.dev/pkg/apis/image/v1"
-	"gotk.dev/pkg/runtime/predicates"
 	"gotk.dev/pkg/runtime/reconcile"
 )
 
@@ -39,25 +36,14 @@ type ImageUpdateAutomationReconciler struct {
 	beforePush func(attempt int)
 }
 
-// ImageUpdateAutomationOptions tunes the controller.
-type ImageUpdateAutomationOptions struct {
-	// MaxConcurrentReconciles bounds parallel automations.
-	MaxConcurrentReconciles int
-	// RateLimiter sets the failure backoff; controller-runtime's default when nil.
-	RateLimiter workqueue.TypedRateLimiter[ctrlreconcile.Request]
-}
-
 // SetupWithManager registers the reconciler: automations run on spec
 // changes, reconcile requests, their interval, and whenever an ImagePolicy
 // of their namespace chooses a new image.
-func (r *ImageUpdateAutomationReconciler) SetupWithManager(mgr ctrl.Manager, opts ImageUpdateAutomationOptions) error {
-	return ctrl.NewControllerManagedBy(mgr).
-		For(&imagev1.ImageUpdateAutomation{}, builder.WithPredicates(predicates.GenerationOrRequest())).
-		Watches(&imagev1.ImagePolicy{},
+func (r *ImageUpdateAutomationReconciler) SetupWithManager(mgr ctrl.Manager, opts reconcile.ControllerOptions) error {
+	return r.skeleton().SetupWithManager(mgr, opts,
+		reconcile.Watches(&imagev1.ImagePolicy{},
 			handler.EnqueueRequestsFromMapFunc(r.automationsOfPolicy),
-			builder.WithPredicates(latestRefChanged{})).
-		WithOptions(controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentReconciles, RateLimiter: opts.RateLimiter}).
-		Complete(r.skeleton())
+			builder.WithPredicates(latestRefChanged{})))
 }
 
 func (r *ImageUpdateAutomationReconciler) skeleton() *reconcile.Reconciler[*imagev1.ImageUpdateAutomation] {

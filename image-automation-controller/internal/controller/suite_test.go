@@ -12,6 +12,7 @@ import (
 	"github.com/fluxcd/cli-utils/pkg/kstatus/status"
 	"github.com/fluxcd/pkg/apis/meta"
 	"github.com/fluxcd/pkg/runtime/conditions"
+	fluxcontroller "github.com/fluxcd/pkg/runtime/controller"
 	"github.com/fluxcd/pkg/runtime/events"
 	"github.com/go-logr/logr"
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -23,15 +24,16 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
-	ctrlreconcile "sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"gotk.dev/image-automation-controller/internal/tagstore"
 	imagev1 "gotk.dev/pkg/apis/image/v1"
 	"gotk.dev/pkg/oci"
+	"gotk.dev/pkg/runtime/metricstest"
+	"gotk.dev/pkg/runtime/reconcile"
 	"gotk.dev/pkg/testenv"
 	"gotk.dev/pkg/testserver"
 )
@@ -108,6 +110,7 @@ func runSuite(m *testing.M) int {
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 		Client:                 client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}, &corev1.ServiceAccount{}, &corev1.Namespace{}}}},
+		Cache:                  cache.Options{DefaultLabelSelector: metricstest.ExcludeShards()},
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -118,21 +121,22 @@ func runSuite(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	fast := func() workqueue.TypedRateLimiter[ctrlreconcile.Request] {
-		return workqueue.NewTypedItemExponentialFailureRateLimiter[ctrlreconcile.Request](100*time.Millisecond, 2*time.Second)
+	fast := func(workers int) reconcile.ControllerOptions {
+		return reconcile.ControllerOptions{Concurrent: workers,
+			RateLimiter: fluxcontroller.RateLimiterOptions{MinRetryDelay: 100 * time.Millisecond, MaxRetryDelay: 2 * time.Second}}
 	}
 	repos := &ImageRepositoryReconciler{Client: mgr.GetClient(), Events: rec, Store: store, ControllerName: testController}
-	if err := repos.SetupWithManager(mgr, ImageRepositoryOptions{MaxConcurrentReconciles: 2, RateLimiter: fast()}); err != nil {
+	if err := repos.SetupWithManager(mgr, fast(2)); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	policies := &ImagePolicyReconciler{Client: mgr.GetClient(), Events: rec, Store: store, ControllerName: testController}
-	if err := policies.SetupWithManager(ctx, mgr, ImagePolicyOptions{MaxConcurrentReconciles: 2, RateLimiter: fast()}); err != nil {
+	if err := policies.SetupWithManager(ctx, mgr, fast(2)); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	automations = &ImageUpdateAutomationReconciler{Client: mgr.GetClient(), Events: rec, ControllerName: testController}
-	if err := automations.SetupWithManager(mgr, ImageUpdateAutomationOptions{MaxConcurrentReconciles: automationWorkers, RateLimiter: fast()}); err != nil {
+	if err := automations.SetupWithManager(mgr, fast(automationWorkers)); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}

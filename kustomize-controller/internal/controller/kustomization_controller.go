@@ -14,7 +14,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	ctrlreconcile "sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
@@ -80,15 +79,9 @@ type KustomizationReconciler struct {
 	remoteOnce sync.Once
 }
 
-// Options configure the controller's workers.
-type Options struct {
-	// Concurrent is the number of parallel reconciles.
-	Concurrent int
-}
-
 // SetupWithManager registers the reconciler: Kustomizations (new
 // generation or reconcile request) and their sources (new artifact).
-func (r *KustomizationReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error {
+func (r *KustomizationReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts reconcile.ControllerOptions) error {
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &kustomizev1.Kustomization{}, sourceIndexKey, func(o client.Object) []string {
 		ks := o.(*kustomizev1.Kustomization)
 		return []string{sourceKey(ks.Spec.SourceRef.Kind, sourceNamespace(ks), ks.Spec.SourceRef.Name)}
@@ -102,27 +95,25 @@ func (r *KustomizationReconciler) SetupWithManager(ctx context.Context, mgr ctrl
 		NewObject:      func() *kustomizev1.Kustomization { return &kustomizev1.Kustomization{} },
 		Kind:           r,
 	}
-	b := ctrl.NewControllerManagedBy(mgr).
-		For(&kustomizev1.Kustomization{}, builder.WithPredicates(predicates.GenerationOrRequest())).
-		WithOptions(controller.Options{MaxConcurrentReconciles: max(opts.Concurrent, 1)})
+	var watches []reconcile.Watch
 	for kind, obj := range map[string]client.Object{
 		sourcev1.GitRepositoryKind:    &sourcev1.GitRepository{},
 		sourcev1.OCIRepositoryKind:    &sourcev1.OCIRepository{},
 		sourcev1.BucketKind:           &sourcev1.Bucket{},
 		sourcev1.ExternalArtifactKind: &sourcev1.ExternalArtifact{},
 	} {
-		b = b.Watches(obj, handler.EnqueueRequestsFromMapFunc(r.requestsForSource(kind)),
-			builder.WithPredicates(predicates.SourceRevisionChanged{}))
+		watches = append(watches, reconcile.Watches(obj, handler.EnqueueRequestsFromMapFunc(r.requestsForSource(kind)),
+			builder.WithPredicates(predicates.SourceRevisionChanged{})))
 	}
 	if r.Drift != nil {
 		if err := mgr.Add(r.Drift); err != nil {
 			return err
 		}
-		b = b.WatchesRawSource(source.Channel(r.driftEvents(), &handler.EnqueueRequestForObject{}))
+		watches = append(watches, reconcile.WatchesRawSource(source.Channel(r.driftEvents(), &handler.EnqueueRequestForObject{})))
 	}
 	// After driftEvents: remote clusters' watchers report to the same channel.
 	r.remoteCache().Bind(ctx)
-	return b.Complete(skeleton)
+	return skeleton.SetupWithManager(mgr, opts, watches...)
 }
 
 // requestsForSource maps a source to the Kustomizations that use it.

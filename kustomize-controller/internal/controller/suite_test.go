@@ -13,6 +13,7 @@ import (
 
 	"github.com/fluxcd/pkg/apis/meta"
 	"github.com/fluxcd/pkg/runtime/conditions"
+	fluxcontroller "github.com/fluxcd/pkg/runtime/controller"
 	"github.com/fluxcd/pkg/runtime/events"
 	"github.com/go-logr/logr"
 	. "github.com/onsi/gomega"
@@ -23,6 +24,7 @@ import (
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -30,6 +32,8 @@ import (
 	kustomizev1 "gotk.dev/pkg/apis/kustomize/v1"
 	sourcev1 "gotk.dev/pkg/apis/source/v1"
 	"gotk.dev/pkg/artifact"
+	"gotk.dev/pkg/runtime/metricstest"
+	"gotk.dev/pkg/runtime/reconcile"
 	"gotk.dev/pkg/testenv"
 	"gotk.dev/pkg/testserver"
 
@@ -87,6 +91,7 @@ func startManager(ctx context.Context) error {
 		Scheme:  env.Scheme,
 		Metrics: metricsserver.Options{BindAddress: "0"},
 		Client:  client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}, &corev1.ConfigMap{}}}},
+		Cache:   cache.Options{DefaultLabelSelector: metricstest.ExcludeShards()},
 	})
 	if err != nil {
 		return err
@@ -106,7 +111,7 @@ func startManager(ctx context.Context) error {
 	if n, err := strconv.Atoi(os.Getenv("KS_CONCURRENT")); err == nil && n > 0 {
 		concurrent = n
 	}
-	if err := reconciler.SetupWithManager(ctx, mgr, Options{Concurrent: concurrent}); err != nil {
+	if err := reconciler.SetupWithManager(ctx, mgr, testControllerOptions(concurrent)); err != nil {
 		return err
 	}
 	go func() {
@@ -118,6 +123,13 @@ func startManager(ctx context.Context) error {
 }
 
 const controllerName = "kustomize-controller"
+
+// testControllerOptions retries failures fast, so stories that fix an
+// object after a failure wait little.
+func testControllerOptions(concurrent int) reconcile.ControllerOptions {
+	return reconcile.ControllerOptions{Concurrent: concurrent,
+		RateLimiter: fluxcontroller.RateLimiterOptions{MinRetryDelay: 100 * time.Millisecond, MaxRetryDelay: 5 * time.Second}}
+}
 
 // newReconciler returns a reconciler configured as main.go does, with
 // test-sized delays.

@@ -9,14 +9,11 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	ctrlreconcile "sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	notificationv1 "gotk.dev/pkg/apis/notification/v1"
-	"gotk.dev/pkg/runtime/predicates"
 	"gotk.dev/pkg/runtime/reconcile"
 )
 
@@ -39,8 +36,8 @@ type ReceiverOptions struct {
 	ControllerName string
 	// Events records events on Receivers.
 	Events events.EventRecorder
-	// Concurrent is the number of workers.
-	Concurrent int
+	// ControllerOptions are the concurrency and retry backoff.
+	reconcile.ControllerOptions
 }
 
 // SetupWithManager registers the reconciler (through the shared skeleton)
@@ -62,11 +59,8 @@ func (r *ReceiverReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Mana
 		NewObject:      func() *notificationv1.Receiver { return &notificationv1.Receiver{} },
 		Kind:           r,
 	}
-	return ctrl.NewControllerManagedBy(mgr).
-		For(&notificationv1.Receiver{}, builder.WithPredicates(predicates.GenerationOrRequest())).
-		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.receiversForSecret(mgr.GetClient()))).
-		WithOptions(controller.Options{MaxConcurrentReconciles: max(o.Concurrent, 1)}).
-		Complete(skeleton)
+	return skeleton.SetupWithManager(mgr, o.ControllerOptions,
+		reconcile.WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.receiversForSecret(mgr.GetClient()))))
 }
 
 func (r *ReceiverReconciler) receiversForSecret(c client.Reader) handler.MapFunc {

@@ -6,9 +6,12 @@ import (
 	"io"
 	"os"
 	"testing"
+	"time"
 
+	fluxcontroller "github.com/fluxcd/pkg/runtime/controller"
 	"github.com/fluxcd/pkg/runtime/events"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -16,6 +19,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"gotk.dev/pkg/runtime/metricstest"
+	"gotk.dev/pkg/runtime/reconcile"
 	"gotk.dev/pkg/testenv"
 )
 
@@ -49,6 +54,10 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// testRetry retries failures fast, so stories that fix an object after a
+// failure wait little.
+var testRetry = fluxcontroller.RateLimiterOptions{MinRetryDelay: 100 * time.Millisecond, MaxRetryDelay: 5 * time.Second}
+
 func startManager() (func(), error) {
 	skip := true
 	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
@@ -57,6 +66,7 @@ func startManager() (func(), error) {
 		HealthProbeBindAddress: "0",
 		Client:                 client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}},
 		Controller:             config.Controller{SkipNameValidation: &skip},
+		Cache:                  cache.Options{DefaultLabelSelector: metricstest.ExcludeShards()},
 	})
 	if err != nil {
 		return nil, err
@@ -68,7 +78,8 @@ func startManager() (func(), error) {
 	reader = mgr.GetAPIReader()
 	r := &ReceiverReconciler{APIReader: mgr.GetAPIReader(), NoCrossNamespaceRefs: true}
 	ctx, cancel := context.WithCancel(context.Background())
-	if err := r.SetupWithManager(ctx, mgr, ReceiverOptions{ControllerName: "notification-controller", Events: rec, Concurrent: 2}); err != nil {
+	if err := r.SetupWithManager(ctx, mgr, ReceiverOptions{ControllerName: "notification-controller", Events: rec,
+		ControllerOptions: reconcile.ControllerOptions{Concurrent: 2, RateLimiter: testRetry}}); err != nil {
 		cancel()
 		return nil, err
 	}

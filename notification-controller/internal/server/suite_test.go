@@ -27,6 +27,7 @@ import (
 	"gotk.dev/notification-controller/internal/controller"
 	"gotk.dev/notification-controller/internal/notifier"
 	notificationv1 "gotk.dev/pkg/apis/notification/v1beta3"
+	"gotk.dev/pkg/runtime/reconcile"
 	"gotk.dev/pkg/testenv"
 )
 
@@ -103,7 +104,8 @@ func newHarness() (*harness, error) {
 		return nil, err
 	}
 	if err := (&controller.ReceiverReconciler{APIReader: mgr.GetAPIReader()}).SetupWithManager(ctx, mgr,
-		controller.ReceiverOptions{ControllerName: "notification-controller", Events: rec, Concurrent: 2}); err != nil {
+		controller.ReceiverOptions{ControllerName: "notification-controller", Events: rec,
+			ControllerOptions: reconcile.ControllerOptions{Concurrent: 2}}); err != nil {
 		return nil, err
 	}
 	evLn, err := net.Listen("tcp", "127.0.0.1:0")

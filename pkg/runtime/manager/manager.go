@@ -7,7 +7,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/fluxcd/pkg/runtime/client"
 	"github.com/fluxcd/pkg/runtime/events"
 	"github.com/fluxcd/pkg/runtime/logger"
 	"k8s.io/apimachinery/pkg/labels"
@@ -25,6 +24,8 @@ type Controller struct {
 	Manager ctrl.Manager
 	// Events records Kubernetes events and POSTs them to --events-addr.
 	Events events.Recorder
+	// Features are the controller's resolved --feature-gates.
+	Features Features
 }
 
 // New sets up logging, the manager (leader election, cache scoped by the
@@ -35,6 +36,11 @@ func New(name string, scheme *runtime.Scheme, o Options, uncached ...ctrlclient.
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
+	features, err := ResolveFeatureGates(name, o.FeatureGates)
+	if err != nil {
+		return nil, err
+	}
+	uncached = features.cacheable(uncached)
 	log := logger.NewLogger(o.Logger)
 	ctrl.SetLogger(log)
 	if err := o.Jitter.SetGlobalJitter(nil); err != nil {
@@ -55,7 +61,7 @@ func New(name string, scheme *runtime.Scheme, o Options, uncached ...ctrlclient.
 		cacheOpts.DefaultNamespaces = map[string]cache.Config{RuntimeNamespace(): {}}
 	}
 
-	restConfig := client.GetConfigOrDie(o.Client)
+	restConfig := o.restConfig()
 	lease, renew, retry := o.LeaderElection.LeaseDuration, o.LeaderElection.RenewDeadline, o.LeaderElection.RetryPeriod
 	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{
 		Scheme:                        scheme,
@@ -86,7 +92,7 @@ func New(name string, scheme *runtime.Scheme, o Options, uncached ...ctrlclient.
 	if err != nil {
 		return nil, fmt.Errorf("unable to create the event recorder: %w", err)
 	}
-	return &Controller{Manager: mgr, Events: recorder}, nil
+	return &Controller{Manager: mgr, Events: recorder, Features: features}, nil
 }
 
 // Run builds the controller, lets setup register its reconcilers and

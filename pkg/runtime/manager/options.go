@@ -13,6 +13,10 @@ import (
 	"github.com/fluxcd/pkg/runtime/logger"
 	"github.com/spf13/pflag"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/rest"
+	cliflag "k8s.io/component-base/cli/flag"
+
+	"gotk.dev/pkg/runtime/reconcile"
 )
 
 // Options are the flags shared by every controller.
@@ -39,6 +43,21 @@ type Options struct {
 	RateLimiter controller.RateLimiterOptions
 	// Jitter spreads the requeue intervals.
 	Jitter jitter.IntervalOptions
+	// FeatureGates are the --feature-gates values, checked against
+	// ControllerGates when the controller starts.
+	FeatureGates map[string]bool
+
+	// config, when set (by tests), replaces the kubeconfig.
+	config *rest.Config
+}
+
+// restConfig is the API server connection: the kubeconfig (--kubeconfig,
+// KUBECONFIG, in-cluster) with --kube-api-qps/--kube-api-burst.
+func (o *Options) restConfig() *rest.Config {
+	if o.config != nil {
+		return o.config
+	}
+	return client.GetConfigOrDie(o.Client)
 }
 
 // BindFlags registers the shared flags with Flux's names and defaults.
@@ -57,6 +76,13 @@ func (o *Options) BindFlags(fs *pflag.FlagSet, defaultConcurrent int, bindEvents
 	o.Client.BindFlags(fs)
 	o.RateLimiter.BindFlags(fs)
 	o.Jitter.BindFlagsWithDefault(fs, 5)
+	fs.Var(cliflag.NewMapStringBool(&o.FeatureGates), "feature-gates",
+		"A comma separated list of key=value pairs defining the state of experimental features, with Flux's names; gates gotk does not implement are refused.")
+}
+
+// ControllerOptions are the reconciler settings the flags give every kind.
+func (o *Options) ControllerOptions() reconcile.ControllerOptions {
+	return reconcile.ControllerOptions{Concurrent: o.Concurrent, RateLimiter: o.RateLimiter}
 }
 
 // Validate checks the flag values a controller cannot start with.
@@ -66,6 +92,9 @@ func (o *Options) Validate() error {
 	}
 	if _, err := labels.Parse(o.WatchLabelSelector); err != nil {
 		return fmt.Errorf("--watch-label-selector: %w", err)
+	}
+	if r := o.RateLimiter; r.MinRetryDelay <= 0 || r.MaxRetryDelay < r.MinRetryDelay {
+		return fmt.Errorf("--min-retry-delay (%s) must be positive and at most --max-retry-delay (%s)", r.MinRetryDelay, r.MaxRetryDelay)
 	}
 	if !o.WatchAllNamespaces && RuntimeNamespace() == "" {
 		return fmt.Errorf("--watch-all-namespaces=false needs the RUNTIME_NAMESPACE environment variable")

@@ -12,13 +12,10 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/format/gitignore"
 	corev1 "k8s.io/api/core/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller"
 
 	sourcev1 "gotk.dev/pkg/apis/source/v1"
 	"gotk.dev/pkg/artifact"
-	"gotk.dev/pkg/runtime/predicates"
 	"gotk.dev/pkg/runtime/reconcile"
 	"gotk.dev/source-controller/internal/bucket"
 )
@@ -34,8 +31,8 @@ const DefaultBucketMaxSize = 512 << 20
 type BucketOptions struct {
 	// ControllerName is the field owner and event reporter.
 	ControllerName string
-	// Concurrent is the number of parallel reconciles.
-	Concurrent int
+	// ControllerOptions are the concurrency and retry backoff.
+	reconcile.ControllerOptions
 	// MaxSize bounds the bytes downloaded per Bucket.
 	MaxSize int64
 }
@@ -63,10 +60,7 @@ func SetupBucket(mgr ctrl.Manager, rec events.Recorder, storage *artifact.Storag
 		NewObject: func() *sourcev1.Bucket { return &sourcev1.Bucket{} },
 		Negative:  bucketNegative, Kind: kind,
 	}
-	return ctrl.NewControllerManagedBy(mgr).
-		For(&sourcev1.Bucket{}, builder.WithPredicates(predicates.GenerationOrRequest())).
-		WithOptions(controller.Options{MaxConcurrentReconciles: max(o.Concurrent, 1)}).
-		Complete(r)
+	return r.SetupWithManager(mgr, o.ControllerOptions)
 }
 
 // Reconcile lists the objects, and downloads and stores them only when

@@ -15,7 +15,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	ctrlreconcile "sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -42,8 +41,8 @@ var gitRepositoryNegative = []string{
 type GitRepositoryOptions struct {
 	// ControllerName is the field owner and event reporter.
 	ControllerName string
-	// Concurrent is the number of parallel reconciles.
-	Concurrent int
+	// ControllerOptions are the concurrency and retry backoff.
+	reconcile.ControllerOptions
 	// CacheDir holds shared checkouts; empty means a new private directory
 	// under the system temporary directory.
 	CacheDir string
@@ -90,9 +89,6 @@ func SetupGitRepository(ctx context.Context, mgr ctrl.Manager, rec events.Record
 	if o.CacheEntries == 0 {
 		o.CacheEntries = 32
 	}
-	if o.Concurrent < 1 {
-		o.Concurrent = 1
-	}
 	cache, err := gitcache.New(o.CacheDir, o.RefCacheTTL, o.CacheEntries)
 	if err != nil {
 		return nil, err
@@ -116,13 +112,9 @@ func SetupGitRepository(ctx context.Context, mgr ctrl.Manager, rec events.Record
 		Negative:       gitRepositoryNegative,
 		Kind:           r,
 	}
-	err = ctrl.NewControllerManagedBy(mgr).
-		Named("gitrepository").
-		For(&sourcev1.GitRepository{}, builder.WithPredicates(predicates.GenerationOrRequest())).
-		Watches(&sourcev1.GitRepository{}, handler.EnqueueRequestsFromMapFunc(r.includers),
-			builder.WithPredicates(predicates.SourceRevisionChanged{})).
-		WithOptions(controller.Options{MaxConcurrentReconciles: o.Concurrent}).
-		Complete(&measured[*sourcev1.GitRepository]{inner: skeleton, kind: sourcev1.GitRepositoryKind})
+	err = skeleton.SetupWithManager(mgr, o.ControllerOptions,
+		reconcile.Watches(&sourcev1.GitRepository{}, handler.EnqueueRequestsFromMapFunc(r.includers),
+			builder.WithPredicates(predicates.SourceRevisionChanged{})))
 	if err != nil {
 		return nil, err
 	}

@@ -13,9 +13,6 @@ import (
 	"github.com/fluxcd/pkg/apis/meta"
 	"github.com/fluxcd/pkg/runtime/conditions"
 	. "github.com/onsi/gomega"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
-	dto "github.com/prometheus/client_model/go"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	sourcev1 "gotk.dev/pkg/apis/source/v1"
@@ -224,47 +221,6 @@ func TestGitRepositoryInclude(t *testing.T) {
 	g.Expect(conditions.GetMessage(got, sourcev1.IncludeUnavailableCondition)).To(ContainSubstring("'nope'"))
 	g.Expect(conditions.IsReady(got)).To(BeFalse())
 	g.Expect(strings.Contains(conditions.GetMessage(got, meta.ReadyCondition), "nope")).To(BeTrue())
-}
-
-// TestGitRepositoryMetrics checks the Ready gauge and duration histogram
-// of a reconciled object.
-func TestGitRepositoryMetrics(t *testing.T) {
-	g := NewWithT(t)
-	startHarness(t)
-	ns := env.NewNamespace(t)
-	srv := testserver.NewGitHTTPForTest(t, testserver.GitHTTPOptions{})
-	_, err := srv.CommitFiles("app", "master", map[string]string{"a": "a"}, "init")
-	g.Expect(err).NotTo(HaveOccurred())
-	obj := newGitRepository(ns, "metered", srv.URL("app"), nil)
-	g.Expect(env.Client.Create(context.Background(), obj)).To(Succeed())
-	waitReady(g, obj)
-	g.Eventually(func() float64 {
-		return testutil.ToFloat64(conditionGauge.WithLabelValues(sourcev1.GitRepositoryKind, "metered", ns, meta.ReadyCondition, "True"))
-	}, 10*time.Second, 50*time.Millisecond).Should(Equal(1.0))
-	g.Expect(testutil.CollectAndCount(reconcileDuration)).To(BeNumerically(">", 0))
-
-	// A deleted object drops its series.
-	g.Expect(env.Client.Delete(context.Background(), obj)).To(Succeed())
-	g.Eventually(func() int {
-		return seriesNamed(g, "metered")
-	}, 20*time.Second, 50*time.Millisecond).Should(BeZero())
-}
-
-// seriesNamed counts the condition gauge series of objects named name.
-func seriesNamed(g Gomega, name string) int {
-	ch := make(chan prometheus.Metric, 64)
-	go func() { conditionGauge.Collect(ch); close(ch) }()
-	n := 0
-	for m := range ch {
-		var out dto.Metric
-		g.Expect(m.Write(&out)).To(Succeed())
-		for _, l := range out.GetLabel() {
-			if l.GetName() == "name" && l.GetValue() == name {
-				n++
-			}
-		}
-	}
-	return n
 }
 
 // TestGitRepositorySharedContent checks that GitRepositories producing the

@@ -9,7 +9,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	ctrlreconcile "sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -37,8 +36,8 @@ const (
 type HelmChartOptions struct {
 	// ControllerName is the field owner and event reporter.
 	ControllerName string
-	// Concurrent is the number of parallel reconciles.
-	Concurrent int
+	// ControllerOptions are the concurrency and retry backoff.
+	reconcile.ControllerOptions
 	// ChartMaxSize and ChartFileMaxSize bound downloaded charts.
 	ChartMaxSize, ChartFileMaxSize int64
 	// IndexCache shares parsed repository indexes between charts.
@@ -88,15 +87,13 @@ func SetupHelmChart(mgr ctrl.Manager, rec events.Recorder, storage *artifact.Sto
 		NewObject: func() *sourcev1.HelmChart { return &sourcev1.HelmChart{} },
 		Negative:  helmChartNegative, Kind: kind,
 	}
-	b := ctrl.NewControllerManagedBy(mgr).
-		For(&sourcev1.HelmChart{}, builder.WithPredicates(predicates.GenerationOrRequest())).
-		WithOptions(controller.Options{MaxConcurrentReconciles: max(o.Concurrent, 1)})
+	var watches []reconcile.Watch
 	for srcKind, obj := range map[string]client.Object{sourcev1.HelmRepositoryKind: &sourcev1.HelmRepository{},
 		sourcev1.GitRepositoryKind: &sourcev1.GitRepository{}, sourcev1.BucketKind: &sourcev1.Bucket{}} {
-		b = b.Watches(obj, handler.EnqueueRequestsFromMapFunc(kind.chartsOf(mgr.GetClient(), srcKind)),
-			builder.WithPredicates(predicates.SourceRevisionChanged{}))
+		watches = append(watches, reconcile.Watches(obj, handler.EnqueueRequestsFromMapFunc(kind.chartsOf(mgr.GetClient(), srcKind)),
+			builder.WithPredicates(predicates.SourceRevisionChanged{})))
 	}
-	return b.Complete(r)
+	return r.SetupWithManager(mgr, o.ControllerOptions, watches...)
 }
 
 // chartsOf maps a source to the HelmCharts that use it.

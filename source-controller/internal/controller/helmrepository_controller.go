@@ -9,13 +9,10 @@ import (
 	"github.com/fluxcd/pkg/runtime/events"
 	corev1 "k8s.io/api/core/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller"
 
 	sourcev1 "gotk.dev/pkg/apis/source/v1"
 	"gotk.dev/pkg/artifact"
-	"gotk.dev/pkg/runtime/predicates"
 	"gotk.dev/pkg/runtime/reconcile"
 	"gotk.dev/source-controller/internal/helm"
 )
@@ -35,8 +32,8 @@ const DefaultHelmIndexMaxSize = 50 << 20
 type HelmRepositoryOptions struct {
 	// ControllerName is the field owner and event reporter.
 	ControllerName string
-	// Concurrent is the number of parallel reconciles.
-	Concurrent int
+	// ControllerOptions are the concurrency and retry backoff.
+	reconcile.ControllerOptions
 	// IndexMaxSize refuses larger index files.
 	IndexMaxSize int64
 }
@@ -65,10 +62,7 @@ func SetupHelmRepository(mgr ctrl.Manager, rec events.Recorder, storage *artifac
 		NewObject: func() *sourcev1.HelmRepository { return &sourcev1.HelmRepository{} },
 		Negative:  helmRepositoryNegative, Kind: kind,
 	}
-	return ctrl.NewControllerManagedBy(mgr).
-		For(&sourcev1.HelmRepository{}, builder.WithPredicates(predicates.GenerationOrRequest())).
-		WithOptions(controller.Options{MaxConcurrentReconciles: max(o.Concurrent, 1)}).
-		Complete(r)
+	return r.SetupWithManager(mgr, o.ControllerOptions)
 }
 
 // Reconcile fetches the index and stores it when its content changed.

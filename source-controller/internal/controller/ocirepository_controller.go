@@ -8,14 +8,11 @@ import (
 	"github.com/fluxcd/pkg/apis/meta"
 	"github.com/fluxcd/pkg/runtime/events"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller"
 
 	sourcev1 "gotk.dev/pkg/apis/source/v1"
 	"gotk.dev/pkg/artifact"
 	"gotk.dev/pkg/artifact/tarball"
-	"gotk.dev/pkg/runtime/predicates"
 	"gotk.dev/pkg/runtime/reconcile"
 )
 
@@ -27,8 +24,8 @@ var ociRepositoryNegative = []string{sourcev1.StorageOperationFailedCondition, s
 type OCIRepositoryOptions struct {
 	// ControllerName is the field owner and event reporter.
 	ControllerName string
-	// Concurrent is the number of parallel reconciles.
-	Concurrent int
+	// ControllerOptions are the concurrency and retry backoff.
+	reconcile.ControllerOptions
 	// Limits bound the extracted layer.
 	Limits tarball.Limits
 }
@@ -56,10 +53,7 @@ func SetupOCIRepository(mgr ctrl.Manager, rec events.Recorder, storage *artifact
 		Negative:       ociRepositoryNegative,
 		Kind:           kind,
 	}
-	return ctrl.NewControllerManagedBy(mgr).
-		For(&sourcev1.OCIRepository{}, builder.WithPredicates(predicates.GenerationOrRequest())).
-		WithOptions(controller.Options{MaxConcurrentReconciles: max(o.Concurrent, 1)}).
-		Complete(r)
+	return r.SetupWithManager(mgr, o.ControllerOptions)
 }
 
 // Reconcile resolves the reference, then pulls and stores the artifact

@@ -21,7 +21,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	ctrl "sigs.k8s.io/controller-runtime"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"gotk.dev/pkg/artifact"
 	"gotk.dev/pkg/artifact/tarball"
@@ -60,7 +59,7 @@ func startOCIHarness(t *testing.T) *ociHarness {
 		if h.sink, err = testserver.NewWebhookSink(); err != nil {
 			t.Fatal(err)
 		}
-		mgr, err := ctrl.NewManager(env.Config, ctrl.Options{Scheme: env.Scheme, Metrics: metricsserver.Options{BindAddress: "0"}})
+		mgr, err := ctrl.NewManager(env.Config, testManagerOptions())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -68,17 +67,17 @@ func startOCIHarness(t *testing.T) *ociHarness {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := SetupOCIRepository(mgr, rec, h.storage, OCIRepositoryOptions{ControllerName: "source-controller", Concurrent: 2}); err != nil {
+		if err := SetupOCIRepository(mgr, rec, h.storage, OCIRepositoryOptions{ControllerName: "source-controller", ControllerOptions: testControllerOptions(2)}); err != nil {
 			t.Fatal(err)
 		}
-		if err := SetupHelmRepository(mgr, rec, h.storage, HelmRepositoryOptions{ControllerName: "source-controller", Concurrent: 2}); err != nil {
+		if err := SetupHelmRepository(mgr, rec, h.storage, HelmRepositoryOptions{ControllerName: "source-controller", ControllerOptions: testControllerOptions(2)}); err != nil {
 			t.Fatal(err)
 		}
-		if err := SetupBucket(mgr, rec, h.storage, BucketOptions{ControllerName: "source-controller", Concurrent: 2}); err != nil {
+		if err := SetupBucket(mgr, rec, h.storage, BucketOptions{ControllerName: "source-controller", ControllerOptions: testControllerOptions(2)}); err != nil {
 			t.Fatal(err)
 		}
 		h.indexCache = &helm.IndexCache{TTL: time.Hour}
-		if err := SetupHelmChart(mgr, rec, h.storage, HelmChartOptions{ControllerName: "source-controller", Concurrent: 2, IndexCache: h.indexCache}); err != nil {
+		if err := SetupHelmChart(mgr, rec, h.storage, HelmChartOptions{ControllerName: "source-controller", ControllerOptions: testControllerOptions(2), IndexCache: h.indexCache}); err != nil {
 			t.Fatal(err)
 		}
 		ctx, cancel := context.WithCancel(context.Background())

@@ -11,16 +11,20 @@ import (
 
 	"github.com/fluxcd/pkg/apis/meta"
 	"github.com/fluxcd/pkg/runtime/conditions"
+	fluxcontroller "github.com/fluxcd/pkg/runtime/controller"
 	"github.com/fluxcd/pkg/runtime/events"
 	"github.com/go-logr/logr"
 	. "github.com/onsi/gomega"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	sourcev1 "gotk.dev/pkg/apis/source/v1"
 	"gotk.dev/pkg/artifact"
+	"gotk.dev/pkg/runtime/metricstest"
+	"gotk.dev/pkg/runtime/reconcile"
 	"gotk.dev/pkg/testenv"
 	"gotk.dev/pkg/testserver"
 )
@@ -78,7 +82,7 @@ func newHarness() (*harness, error) {
 	if h.sink, err = testserver.NewWebhookSink(); err != nil {
 		return nil, err
 	}
-	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{Scheme: env.Scheme, Metrics: metricsserver.Options{BindAddress: "0"}})
+	mgr, err := ctrl.NewManager(env.Config, testManagerOptions())
 	if err != nil {
 		return nil, err
 	}
@@ -86,7 +90,7 @@ func newHarness() (*harness, error) {
 		return nil, err
 	}
 	h.reconciler, err = SetupGitRepository(context.Background(), mgr, h.rec, h.storage, GitRepositoryOptions{
-		ControllerName: "source-controller", Concurrent: 4, CacheDir: filepath.Join(dir, "cache"),
+		ControllerName: "source-controller", ControllerOptions: testControllerOptions(4), CacheDir: filepath.Join(dir, "cache"),
 		MaxCheckoutBytes: testMaxCheckoutBytes,
 	})
 	if err != nil {
@@ -101,6 +105,20 @@ func newHarness() (*harness, error) {
 		return nil, context.DeadlineExceeded
 	}
 	return h, nil
+}
+
+// testManagerOptions are the options of the package's shared managers:
+// they leave the objects of a test's own shard manager alone.
+func testManagerOptions() ctrl.Options {
+	return ctrl.Options{Scheme: env.Scheme, Metrics: metricsserver.Options{BindAddress: "0"},
+		Cache: cache.Options{DefaultLabelSelector: metricstest.ExcludeShards()}}
+}
+
+// testControllerOptions retries failures fast, so stories that fix an
+// object after a failure wait little.
+func testControllerOptions(concurrent int) reconcile.ControllerOptions {
+	return reconcile.ControllerOptions{Concurrent: concurrent,
+		RateLimiter: fluxcontroller.RateLimiterOptions{MinRetryDelay: 100 * time.Millisecond, MaxRetryDelay: 5 * time.Second}}
 }
 
 // newGitRepository returns a GitRepository with a long interval, so only
