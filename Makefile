@@ -51,8 +51,16 @@ images: ## OCI images of the controllers and gotk into dist/images/ (REGISTRY=â€
 	go run ./pkg/imagebuild/cmd/build-images -platforms '$(IMAGE_PLATFORMS)' -out dist/images \
 		$(if $(VERSION),-version '$(VERSION)') $(if $(REGISTRY),-registry '$(REGISTRY)' -push)
 
+.PHONY: container-runtime
+container-runtime: ## install podman and runc (Debian packages) when missing: the container tests run the images with them
+	@if ! command -v podman >/dev/null || ! command -v runc >/dev/null; then \
+		if [ "$$(id -u)" != 0 ]; then echo "podman and runc are missing: install them (Debian: apt-get install podman runc) or run make as root"; exit 1; fi; \
+		echo "installing podman and runc"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends podman runc >/dev/null; \
+	fi
+
 .PHONY: test
-test: controlplane ## run the tests (MODULES="pkg cli" RUN=regex to narrow)
+test: controlplane container-runtime ## run the tests (MODULES="pkg cli" RUN=regex to narrow)
 	@failed=""; for m in $(MODULES); do \
 		echo "== $$m"; \
 		(cd $$m && go test -p 1 -count=1 -timeout $(TEST_TIMEOUT) $$(test $$m = e2e && echo -v || true) $(if $(RUN),-run '$(RUN)') ./...) || failed="$$failed $$m"; \

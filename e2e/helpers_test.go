@@ -113,22 +113,9 @@ func readSeedObjects(t testing.TB, name string) map[string]*unstructured.Unstruc
 	return byKind
 }
 
-// decodeManifests splits multi-document YAML (or JSON) into objects,
-// skipping empty documents.
+// decodeManifests splits multi-document YAML (or JSON) into objects.
 func decodeManifests(text string) ([]*unstructured.Unstructured, error) {
-	var objs []*unstructured.Unstructured
-	dec := utilyaml.NewYAMLOrJSONDecoder(strings.NewReader(text), 4096)
-	for {
-		u := &unstructured.Unstructured{}
-		if err := dec.Decode(&u.Object); errors.Is(err, io.EOF) {
-			return objs, nil
-		} else if err != nil {
-			return nil, err
-		}
-		if len(u.Object) > 0 {
-			objs = append(objs, u)
-		}
-	}
+	return testenv.DecodeManifests(text)
 }
 
 // applyManifests server-side applies every object of a multi-document

@@ -7,9 +7,13 @@ import (
 	"fmt"
 	"os"
 	"testing"
+	"time"
 
+	"github.com/fluxcd/pkg/apis/meta"
+	"github.com/fluxcd/pkg/runtime/conditions"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
 // Main is a package's TestMain: one environment for all its tests.
@@ -39,4 +43,34 @@ func (e *Environment) NewNamespace(t testing.TB) string {
 	}
 	t.Cleanup(func() { _ = e.Client.Delete(context.Background(), ns) })
 	return ns.Name
+}
+
+// Eventually polls fn until it returns nil and returns how long that
+// took; after timeout the test fails with fn's last error.
+func Eventually(t testing.TB, timeout time.Duration, what string, fn func() error) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for {
+		err := fn()
+		if err == nil {
+			return time.Since(start)
+		}
+		if time.Since(start) > timeout {
+			t.Fatalf("%s: not within %s: %v", what, timeout, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// ReadyStatus reads obj through c and reports why it is not Ready at its
+// current generation, or nil when it is.
+func ReadyStatus(ctx context.Context, c client.Reader, obj conditions.Setter) error {
+	if err := c.Get(ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
+		return err
+	}
+	ready := conditions.Get(obj, meta.ReadyCondition)
+	if ready == nil || ready.Status != metav1.ConditionTrue || ready.ObservedGeneration != obj.GetGeneration() {
+		return fmt.Errorf("%s/%s not ready: %s", obj.GetNamespace(), obj.GetName(), conditions.GetMessage(obj, meta.ReadyCondition))
+	}
+	return nil
 }
