@@ -296,9 +296,10 @@ func listening(addr string) error {
 // printLogs shows the end of each container's log after a failure.
 func printLogs(ctx context.Context) {
 	for _, p := range pods {
-		out, err := podman(ctx, "logs", "--tail", "25", p.container)
+		// podman logs replays the container's stderr on its own stderr.
+		out, err := exec.CommandContext(ctx, "podman", "logs", "--tail", "25", p.container).CombinedOutput()
 		if err != nil {
-			out = err.Error()
+			out = append(out, err.Error()...)
 		}
 		fmt.Fprintf(os.Stderr, "---- %s (last 25 lines)\n%s\n", p.container, out)
 	}

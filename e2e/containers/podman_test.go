@@ -19,8 +19,10 @@ import (
 // each a deviation from a kubelet that the machine forces: runc (crun
 // refuses the hybrid cgroup layout), rlimits at most what the runner may
 // set, and the host's network (no CNI here; every pod gets its own
-// loopback address instead, see pod.addr).
-var podmanBase = []string{"--runtime", "runc", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024", "--network", "host"}
+// loopback address instead, see pod.addr). Logs go to a file podman
+// reads back, whatever its configured default.
+var podmanBase = []string{"--runtime", "runc", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024", "--network", "host",
+	"--log-driver", "k8s-file"}
 
 // serviceAccountDir is where a kubelet mounts a Pod's token, CA and namespace.
 const serviceAccountDir = "/var/run/secrets/kubernetes.io/serviceaccount"

@@ -77,6 +77,8 @@ spec:
   interval: 10m
   url: oci://%s
   insecure: true
+  secretRef:
+    name: ghcr-credentials
   ref:
     tag: v1
 ---
