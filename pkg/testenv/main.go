@@ -12,7 +12,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// Main is a package's TestMain: one environment for all its tests.
+// Main is a package's TestMain: one environment for all its tests; it
+// exits the process with the tests' code.
 func Main(m *testing.M, env **Environment, opts ...Option) {
 	e, err := Start(context.Background(), opts...)
 	if err != nil {
