@@ -16,7 +16,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
-// Main is a package's TestMain: one environment for all its tests.
+// Main is a package's TestMain: one environment for all its tests; it
+// exits the process with the tests' code.
 func Main(m *testing.M, env **Environment, opts ...Option) {
 	e, err := Start(context.Background(), opts...)
 	if err != nil {

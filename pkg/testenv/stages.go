@@ -1,11 +1,5 @@
 package testenv
 
-import (
-	"os"
-	"path/filepath"
-	"strings"
-)
-
 // ExitAnnotation on a bare Pod makes kwok finish it: "0" → Succeeded, "1" →
 // Failed (with PodExitStages). Helm test and hook Pods need this, since
 // kwok's default stages complete only Pods owned by a Job.
@@ -15,28 +9,6 @@ const ExitAnnotation = "testenv.gotk.dev/exit"
 // ExitAnnotation; pass them to WithStages.
 var PodExitStages = []string{podExitStage("pod-exit-success", "0", "Succeeded", "Completed"),
 	podExitStage("pod-exit-failure", "1", "Failed", "Error")}
-
-// WithStages adds kwok Stage documents to the default ones (implies WithWorkloads).
-func WithStages(stages ...string) Option {
-	return func(o *options) {
-		o.workloads = true
-		o.stages = append(o.stages, stages...)
-	}
-}
-
-// writeStages combines kwok's defaults with the extra stages into one file.
-func writeStages(bin, dir string, extra []string) (string, error) {
-	if len(extra) == 0 {
-		return filepath.Join(bin, "kwok-stages.yaml"), nil
-	}
-	defaults, err := os.ReadFile(filepath.Join(bin, "kwok-stages.yaml"))
-	if err != nil {
-		return "", err
-	}
-	path := filepath.Join(dir, "kwok-stages.yaml")
-	docs := append([]string{string(defaults)}, extra...)
-	return path, os.WriteFile(path, []byte(strings.Join(docs, "\n---\n")), 0o644)
-}
 
 func podExitStage(name, code, phase, reason string) string {
 	return `apiVersion: kwok.x-k8s.io/v1alpha1

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path"
 	"path/filepath"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"gotk.dev/pkg/artifact/tarball"
+	"gotk.dev/pkg/localserver"
 )
 
 // ArtifactServer serves gzip tarballs over HTTP on 127.0.0.1, the way
@@ -24,7 +24,7 @@ import (
 // (gotk.dev/pkg/artifact/tarball: sorted entries, zero mtime, uid/gid 0),
 // so the same files always give the same digest.
 type ArtifactServer struct {
-	srv *httptest.Server
+	srv *localserver.HTTPServer
 
 	mu    sync.RWMutex
 	blobs map[string][]byte
@@ -36,7 +36,7 @@ type ArtifactServer struct {
 func NewArtifactServer() (*ArtifactServer, error) {
 	a := &ArtifactServer{blobs: map[string][]byte{}, hits: map[string]int{}}
 	var err error
-	a.srv, _, err = startHTTP(http.HandlerFunc(a.serve), false)
+	a.srv, err = localserver.StartHTTP(http.HandlerFunc(a.serve), false)
 	if err != nil {
 		return nil, err
 	}
@@ -62,7 +62,7 @@ func (a *ArtifactServer) AddFiles(name string, files map[string]string) (url, di
 	}
 	defer os.RemoveAll(dir)
 	for p, content := range files {
-		clean, err := cleanRepoPath(p)
+		clean, err := localserver.CleanRepoPath(p)
 		if err != nil {
 			return "", "", 0, err
 		}

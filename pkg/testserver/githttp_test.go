@@ -20,6 +20,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	"github.com/go-git/go-git/v5/storage/memory"
+
+	"gotk.dev/pkg/localserver"
 )
 
 // clone clones url's main branch into memory.
@@ -249,7 +251,7 @@ func TestGitHTTPGitCLIPush(t *testing.T) {
 	git := func(args ...string) {
 		t.Helper()
 		cmd := exec.Command("git", args...)
-		cmd.Dir, cmd.Env = dir, gitEnv()
+		cmd.Dir, cmd.Env = dir, localserver.GitEnv()
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("git %v: %v\n%s", args, err, out)
 		}
@@ -265,7 +267,7 @@ func TestGitHTTPGitCLIPush(t *testing.T) {
 	git("-C", "w", "commit", "--quiet", "-m", "big")
 	git("-C", "w", "push", "--quiet", "origin", "main")
 	cmd := exec.Command("git", "-C", "w", "rev-parse", "HEAD")
-	cmd.Dir, cmd.Env = dir, gitEnv()
+	cmd.Dir, cmd.Env = dir, localserver.GitEnv()
 	out, _ := cmd.Output()
 	if got, _ := s.Resolve("big", "main"); got != strings.TrimSpace(string(out)) {
 		t.Fatalf("server main = %s, local HEAD = %s", got, out)

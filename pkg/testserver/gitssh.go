@@ -8,13 +8,17 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
+
+	"gotk.dev/pkg/localserver"
 )
 
 // GitSSHOptions configures a GitSSH server.
@@ -273,7 +277,7 @@ func (s *GitSSH) handleSession(ch ssh.Channel, reqs <-chan *ssh.Request) {
 				return
 			}
 			_ = req.Reply(true, nil)
-			cmd.Env = append(gitEnv(), env...)
+			cmd.Env = append(localserver.GitEnv(), env...)
 			sendExitStatus(ch, runOnChannel(cmd, ch))
 			return
 		default:
@@ -303,7 +307,7 @@ func (s *GitSSH) gitCommand(line string) (*exec.Cmd, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := runGit(repo, nil, "rev-parse", "--git-dir"); err != nil {
+	if _, err := os.Stat(filepath.Join(repo, "HEAD")); err != nil {
 		return nil, fmt.Errorf("repository %q not found", arg)
 	}
 	return exec.Command("git", verb, repo), nil

@@ -3,7 +3,6 @@ package testserver
 import (
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"sort"
@@ -15,6 +14,8 @@ import (
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/provenance"
 	"helm.sh/helm/v3/pkg/repo"
+
+	"gotk.dev/pkg/localserver"
 )
 
 // HelmRepoOptions configures a HelmRepo.
@@ -33,10 +34,9 @@ type HelmRepoOptions struct {
 // and packaged charts (.tgz), served over HTTP on 127.0.0.1. Charts are
 // built with Helm's own packaging code and the index with pkg/repo.
 type HelmRepo struct {
-	opts  HelmRepoOptions
-	dir   string
-	srv   *httptest.Server
-	caPEM []byte
+	opts HelmRepoOptions
+	dir  string
+	srv  *localserver.HTTPServer
 
 	mu    sync.Mutex
 	index *repo.IndexFile
@@ -63,7 +63,7 @@ func NewHelmRepo(opts HelmRepoOptions) (*HelmRepo, error) {
 	}
 	h := &HelmRepo{opts: opts, dir: dir, index: repo.NewIndexFile()}
 	fs := http.FileServer(http.Dir(dir))
-	if h.srv, h.caPEM, err = startHTTP(requireBasicAuth(fs, opts.Auth, "helm"), opts.TLS); err != nil {
+	if h.srv, err = localserver.StartHTTP(localserver.RequireBasicAuth(fs, opts.Auth, "helm"), opts.TLS); err != nil {
 		_ = os.RemoveAll(dir)
 		return nil, err
 	}
@@ -98,7 +98,7 @@ func (h *HelmRepo) Dir() string { return h.dir }
 
 // CAPEM returns the PEM certificate of the CA that signed the server's
 // certificate, or nil when TLS is off.
-func (h *HelmRepo) CAPEM() []byte { return h.caPEM }
+func (h *HelmRepo) CAPEM() []byte { return h.srv.CAPEM }
 
 // Client returns an HTTP client that trusts the server's certificate.
 func (h *HelmRepo) Client() *http.Client { return h.srv.Client() }

@@ -16,6 +16,8 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/registry"
+
+	"gotk.dev/pkg/localserver"
 )
 
 // RegistryOptions configures a Registry.
@@ -36,8 +38,7 @@ type RegistryOptions struct {
 // most N tags and, when more tags follow, the response carries
 // `Link: </v2/<name>/tags/list?n=N&last=X>; rel="next"`.
 type Registry struct {
-	srv         *httptest.Server
-	caPEM       []byte
+	srv         *localserver.HTTPServer
 	tagRequests atomic.Int64
 	linkHeaders atomic.Int64
 	outage      outage
@@ -51,9 +52,9 @@ func NewRegistry(opts RegistryOptions) (*Registry, error) {
 	}
 	r := &Registry{}
 	inner := registry.New(registry.Logger(logger), registry.WithReferrersSupport(true))
-	h := r.outage.wrap(requireBasicAuth(r.paginateTags(inner), opts.Auth, "registry"))
+	h := r.outage.wrap(localserver.RequireBasicAuth(r.paginateTags(inner), opts.Auth, "registry"))
 	var err error
-	if r.srv, r.caPEM, err = startHTTP(h, opts.TLS); err != nil {
+	if r.srv, err = localserver.StartHTTP(h, opts.TLS); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -77,7 +78,7 @@ func (r *Registry) URL() string { return r.srv.URL }
 
 // CAPEM returns the PEM certificate of the CA that signed the server's
 // certificate, or nil when TLS is off.
-func (r *Registry) CAPEM() []byte { return r.caPEM }
+func (r *Registry) CAPEM() []byte { return r.srv.CAPEM }
 
 // Client returns an HTTP client that trusts the server's certificate.
 func (r *Registry) Client() *http.Client { return r.srv.Client() }

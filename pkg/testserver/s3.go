@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"sort"
 	"strings"
@@ -16,6 +15,8 @@ import (
 
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
+
+	"gotk.dev/pkg/localserver"
 )
 
 // S3Options configures an S3 server.
@@ -29,7 +30,7 @@ type S3Options struct {
 // in-memory backend), checking SigV4 signatures when keys are set.
 type S3 struct {
 	backend *s3mem.Backend
-	srv     *httptest.Server
+	srv     *localserver.HTTPServer
 	opts    S3Options
 }
 
@@ -37,7 +38,10 @@ type S3 struct {
 func NewS3(opts S3Options) (*S3, error) {
 	s := &S3{backend: s3mem.New(), opts: opts}
 	faker := gofakes3.New(s.backend)
-	s.srv = httptest.NewServer(s.authenticate(faker.Server()))
+	var err error
+	if s.srv, err = localserver.StartHTTP(s.authenticate(faker.Server()), false); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 

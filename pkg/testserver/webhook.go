@@ -6,10 +6,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
+
+	"gotk.dev/pkg/localserver"
 )
 
 // RecordedRequest is one request received by a WebhookSink.
@@ -29,7 +30,7 @@ func (r RecordedRequest) JSON(v any) error { return json.Unmarshal(r.Body, v) }
 // (any method, any path) and answers with a configurable status. It stands
 // in for Slack, Discord, Teams or generic webhook endpoints.
 type WebhookSink struct {
-	srv *httptest.Server
+	srv *localserver.HTTPServer
 
 	mu       sync.Mutex
 	reqs     []RecordedRequest
@@ -43,7 +44,7 @@ type WebhookSink struct {
 func NewWebhookSink() (*WebhookSink, error) {
 	s := &WebhookSink{status: http.StatusOK, response: []byte("ok"), changed: make(chan struct{})}
 	var err error
-	if s.srv, _, err = startHTTP(http.HandlerFunc(s.record), false); err != nil {
+	if s.srv, err = localserver.StartHTTP(http.HandlerFunc(s.record), false); err != nil {
 		return nil, err
 	}
 	return s, nil

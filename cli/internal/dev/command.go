@@ -1,6 +1,9 @@
 // Package dev runs gotk locally: a real control plane (kube-apiserver,
 // etcd, controller-manager, scheduler and a simulated node) and the five
-// controllers as processes wired to each other on free ports.
+// controllers as processes wired to each other on free ports, both from
+// gotk.dev/pkg/localcluster, and a directory served as a Git repository
+// by gotk.dev/pkg/localserver. It must not import the test layers
+// (pkg/testenv, pkg/testserver): it is linked into the gotk binary.
 package dev
 
 import (
@@ -18,7 +21,7 @@ import (
 
 	"gotk.dev/cli/internal/install"
 	"gotk.dev/cli/internal/kinds"
-	"gotk.dev/pkg/testenv"
+	"gotk.dev/pkg/localcluster"
 )
 
 // Namespace is where the local controllers run, as in a cluster install.
@@ -56,8 +59,8 @@ func NewCommand() *cobra.Command {
 
 // session is a running local control plane with its controllers.
 type session struct {
-	env   *testenv.Environment
-	procs *testenv.Controllers
+	env   *localcluster.Cluster
+	procs *localcluster.Controllers
 	demo  *demo
 }
 
@@ -129,7 +132,7 @@ func start(ctx context.Context, o options) (*session, error) {
 	}
 
 	fmt.Println("► starting the local control plane (kube-apiserver, etcd, controller-manager, scheduler, kwok)")
-	env, err := testenv.Start(ctx, testenv.WithStateDir(stateDir), testenv.WithWorkloads())
+	env, err := localcluster.Start(ctx, localcluster.WithStateDir(stateDir), localcluster.WithWorkloads())
 	if err != nil {
 		return nil, err
 	}

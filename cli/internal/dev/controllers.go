@@ -4,18 +4,18 @@ import (
 	"context"
 	"fmt"
 
-	"gotk.dev/pkg/testenv"
+	"gotk.dev/pkg/localcluster"
 )
 
 // startControllers runs the five controllers as the cluster admin, with
 // state under stateDir.
-func startControllers(ctx context.Context, binDir, stateDir, kubeconfig string) (*testenv.Controllers, error) {
-	return testenv.StartControllers(ctx, testenv.ControllersOptions{
+func startControllers(ctx context.Context, binDir, stateDir, kubeconfig string) (*localcluster.Controllers, error) {
+	return localcluster.StartControllers(ctx, localcluster.ControllersOptions{
 		BinDir: binDir, StateDir: stateDir, Kubeconfig: kubeconfig, Namespace: Namespace,
 	})
 }
 
-func printEndpoints(c *testenv.Controllers) {
+func printEndpoints(c *localcluster.Controllers) {
 	fmt.Printf("  artifacts:  http://127.0.0.1:%d/\n", c.StoragePort)
 	fmt.Printf("  events:     http://127.0.0.1:%d/\n", c.EventsPort)
 	fmt.Printf("  webhooks:   http://127.0.0.1:%d/hook/...\n", c.ReceiverPort)

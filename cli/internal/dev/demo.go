@@ -16,8 +16,8 @@ import (
 	kustomizev1 "gotk.dev/pkg/apis/kustomize/v1"
 	notificationv1 "gotk.dev/pkg/apis/notification/v1"
 	sourcev1 "gotk.dev/pkg/apis/source/v1"
-	"gotk.dev/pkg/testenv"
-	"gotk.dev/pkg/testserver"
+	"gotk.dev/pkg/localcluster"
+	"gotk.dev/pkg/localserver"
 )
 
 // DemoName names the demo repository and the objects that sync it.
@@ -29,7 +29,7 @@ const demoToken = "gotk-dev-token"
 
 // demo is the Git repository `gotk dev` syncs and the objects syncing it.
 type demo struct {
-	git     *testserver.GitHTTP
+	git     *localserver.GitHTTP
 	repoURL string
 	hookURL string
 }
@@ -66,7 +66,7 @@ func isURL(s string) bool {
 // (once: later runs keep its history) and serves it.
 func (d *demo) serveLocal(stateDir, dir string) error {
 	if dir == "" {
-		root, err := testenv.RepoRoot()
+		root, err := localcluster.RepoRoot()
 		if err != nil {
 			return fmt.Errorf("no --repo given and not inside the gotk repository: %w", err)
 		}
@@ -75,7 +75,7 @@ func (d *demo) serveLocal(stateDir, dir string) error {
 	if _, err := os.Stat(dir); err != nil {
 		return fmt.Errorf("--repo %s: %w", dir, err)
 	}
-	repos, err := testserver.NewGitRepos(filepath.Join(stateDir, "git"))
+	repos, err := localserver.NewGitRepos(filepath.Join(stateDir, "git"))
 	if err != nil {
 		return err
 	}
@@ -91,7 +91,7 @@ func (d *demo) serveLocal(stateDir, dir string) error {
 			return fmt.Errorf("importing %s: %w", dir, err)
 		}
 	}
-	if d.git, err = testserver.NewGitHTTP(testserver.GitHTTPOptions{Repos: repos}); err != nil {
+	if d.git, err = localserver.NewGitHTTP(localserver.GitHTTPOptions{Repos: repos}); err != nil {
 		return err
 	}
 	d.repoURL = d.git.URL(DemoName)

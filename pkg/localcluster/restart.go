@@ -1,4 +1,4 @@
-package testenv
+package localcluster
 
 import (
 	"bytes"
@@ -16,8 +16,8 @@ import (
 // with the same flags: same address, etcd, certificates and users.
 // Clients see connection errors meanwhile. It returns once the new
 // process is started, not when it serves.
-func (e *Environment) RestartAPIServer() error {
-	pid, args, err := e.apiServerProcess()
+func (c *Cluster) RestartAPIServer() error {
+	pid, args, err := c.apiServerProcess()
 	if err != nil {
 		return err
 	}
@@ -31,19 +31,19 @@ func (e *Environment) RestartAPIServer() error {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	e.restarts++
-	proc, err := StartProcess(args[0], filepath.Join(e.Dir, fmt.Sprintf("kube-apiserver-%d.log", e.restarts)), nil, args[1:]...)
+	c.restarts++
+	proc, err := StartProcess(args[0], filepath.Join(c.Dir, fmt.Sprintf("kube-apiserver-%d.log", c.restarts)), nil, args[1:]...)
 	if err != nil {
 		return fmt.Errorf("starting kube-apiserver again: %w", err)
 	}
-	e.AddCleanup(func() { proc.Stop(10 * time.Second) })
+	c.AddCleanup(func() { proc.Stop(10 * time.Second) })
 	return nil
 }
 
-// apiServerProcess finds this environment's kube-apiserver by its secure
+// apiServerProcess finds this cluster's kube-apiserver by its secure
 // port and returns its pid and command line.
-func (e *Environment) apiServerProcess() (int, []string, error) {
-	u, err := url.Parse(e.Config.Host)
+func (c *Cluster) apiServerProcess() (int, []string, error) {
+	u, err := url.Parse(c.Config.Host)
 	if err != nil {
 		return 0, nil, err
 	}

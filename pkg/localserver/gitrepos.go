@@ -1,4 +1,4 @@
-package testserver
+package localserver
 
 import (
 	"bytes"
@@ -14,11 +14,11 @@ import (
 	"sync"
 )
 
-// GitRepos is a directory of bare Git repositories, served by GitHTTP and
-// GitSSH. One GitRepos may be shared by several servers (see
-// GitHTTPOptions.Repos and GitSSHOptions.Repos) so the same repository is
-// reachable over both protocols. Writes go through the git CLI and are
-// serialised.
+// GitRepos is a directory of bare Git repositories, served by GitHTTP
+// (and, in tests, over SSH by testserver.GitSSH). One GitRepos may be
+// shared by several servers (see GitHTTPOptions.Repos) so the same
+// repository is reachable over both protocols. Writes go through the git
+// CLI and are serialised.
 type GitRepos struct {
 	root    string
 	ownRoot bool
@@ -27,8 +27,8 @@ type GitRepos struct {
 
 // Committer identity used for commits and annotated tags made by helpers.
 const (
-	CommitterName  = "gotk testserver"
-	CommitterEmail = "testserver@gotk.dev"
+	CommitterName  = "gotk localserver"
+	CommitterEmail = "localserver@gotk.dev"
 )
 
 // NewGitRepos returns a GitRepos rooted at dir, or at a new temporary
@@ -204,7 +204,7 @@ func (r *GitRepos) commit(name, branch string, files map[string]fileEntry, delet
 		b.WriteString("deleteall\n")
 	}
 	for _, p := range deletes {
-		clean, err := cleanRepoPath(p)
+		clean, err := CleanRepoPath(p)
 		if err != nil {
 			return "", err
 		}
@@ -216,7 +216,7 @@ func (r *GitRepos) commit(name, branch string, files map[string]fileEntry, delet
 	}
 	sort.Strings(paths)
 	for _, p := range paths {
-		clean, err := cleanRepoPath(p)
+		clean, err := CleanRepoPath(p)
 		if err != nil {
 			return "", err
 		}
@@ -297,8 +297,9 @@ func checkRefName(kind, name string) error {
 	return nil
 }
 
-// cleanRepoPath validates a file path inside a commit.
-func cleanRepoPath(p string) (string, error) {
+// CleanRepoPath validates a slash-separated file path inside a repository
+// (relative, not escaping it, no .git part) and returns it cleaned.
+func CleanRepoPath(p string) (string, error) {
 	clean := path.Clean(strings.TrimPrefix(p, "/"))
 	bad := clean == "." || clean == ".." || strings.HasPrefix(clean, "../") ||
 		strings.ContainsAny(clean, "\n\x00") || strings.HasPrefix(clean, `"`)
@@ -313,7 +314,7 @@ func cleanRepoPath(p string) (string, error) {
 
 // gitEnv is the environment for git processes: no system or global config,
 // no prompts, a fixed identity.
-func gitEnv() []string {
+func GitEnv() []string {
 	return append(os.Environ(),
 		"GIT_CONFIG_NOSYSTEM=1",
 		"GIT_CONFIG_GLOBAL=/dev/null",
@@ -330,7 +331,7 @@ func runGit(gitDir string, stdin *bytes.Buffer, args ...string) ([]byte, error) 
 		args = append([]string{"--git-dir=" + gitDir}, args...)
 	}
 	cmd := exec.Command("git", args...)
-	cmd.Env = gitEnv()
+	cmd.Env = GitEnv()
 	if stdin != nil {
 		cmd.Stdin = stdin
 	}

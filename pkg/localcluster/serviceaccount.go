@@ -1,4 +1,4 @@
-package testenv
+package localcluster
 
 import (
 	"context"
@@ -17,14 +17,14 @@ import (
 // the API server as ServiceAccount namespace/name, with a token from the
 // TokenRequest API, as a controller's Pod would: so a process using it has
 // exactly the RBAC the cluster grants that account.
-func (e *Environment) WriteServiceAccountKubeconfig(ctx context.Context, namespace, name, path string) error {
+func (c *Cluster) WriteServiceAccountKubeconfig(ctx context.Context, namespace, name, path string) error {
 	req := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](24 * 3600)}}
 	account := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name}}
-	if err := e.Client.SubResource("token").Create(ctx, account, req); err != nil {
+	if err := c.Client.SubResource("token").Create(ctx, account, req); err != nil {
 		return fmt.Errorf("token of ServiceAccount %s/%s: %w", namespace, name, err)
 	}
 	cfg := clientcmdapi.NewConfig()
-	cfg.Clusters["local"] = &clientcmdapi.Cluster{Server: e.Config.Host, CertificateAuthorityData: e.Config.CAData}
+	cfg.Clusters["local"] = &clientcmdapi.Cluster{Server: c.Config.Host, CertificateAuthorityData: c.Config.CAData}
 	cfg.AuthInfos[name] = &clientcmdapi.AuthInfo{Token: req.Status.Token}
 	cfg.Contexts["local"] = &clientcmdapi.Context{Cluster: "local", AuthInfo: name, Namespace: namespace}
 	cfg.CurrentContext = "local"

@@ -1,9 +1,11 @@
-package testenv
+package localcluster
 
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -20,14 +22,14 @@ type workloads struct {
 }
 
 // startWorkloads runs the controller-manager, scheduler and kwok against
-// the environment and registers one simulated node.
-func startWorkloads(ctx context.Context, e *Environment, bin string, stages []string) (*workloads, error) {
+// the cluster and registers one simulated node.
+func startWorkloads(ctx context.Context, cl *Cluster, bin string, stages []string) (*workloads, error) {
 	w := &workloads{}
-	stagesFile, err := writeStages(bin, e.Dir, stages)
+	stagesFile, err := writeStages(bin, cl.Dir, stages)
 	if err != nil {
 		return nil, err
 	}
-	kc := "--kubeconfig=" + e.Kubeconfig
+	kc := "--kubeconfig=" + cl.Kubeconfig
 	cmds := []struct {
 		name string
 		args []string
@@ -45,14 +47,14 @@ func startWorkloads(ctx context.Context, e *Environment, bin string, stages []st
 		{"kwok", []string{kc, "--manage-all-nodes=true", "--config=" + stagesFile}},
 	}
 	for _, c := range cmds {
-		p, err := StartProcess(filepath.Join(bin, c.name), filepath.Join(e.Dir, c.name+".log"), nil, c.args...)
+		p, err := StartProcess(filepath.Join(bin, c.name), filepath.Join(cl.Dir, c.name+".log"), nil, c.args...)
 		if err != nil {
 			w.stop()
 			return nil, err
 		}
 		w.procs = append(w.procs, p)
 	}
-	if err := e.Client.Create(ctx, fakeNode()); err != nil && !apierrors.IsAlreadyExists(err) {
+	if err := cl.Client.Create(ctx, fakeNode()); err != nil && !apierrors.IsAlreadyExists(err) {
 		w.stop()
 		return nil, fmt.Errorf("registering the simulated node: %w", err)
 	}
@@ -83,4 +85,18 @@ func fakeNode() *corev1.Node {
 		},
 		Status: corev1.NodeStatus{Capacity: capacity, Allocatable: capacity},
 	}
+}
+
+// writeStages combines kwok's defaults with the extra stages into one file.
+func writeStages(bin, dir string, extra []string) (string, error) {
+	if len(extra) == 0 {
+		return filepath.Join(bin, "kwok-stages.yaml"), nil
+	}
+	defaults, err := os.ReadFile(filepath.Join(bin, "kwok-stages.yaml"))
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "kwok-stages.yaml")
+	docs := append([]string{string(defaults)}, extra...)
+	return path, os.WriteFile(path, []byte(strings.Join(docs, "\n---\n")), 0o644)
 }
