@@ -27,6 +27,7 @@ import (
 	kustomizev1 "gotk.dev/pkg/apis/kustomize/v1"
 	notificationv1 "gotk.dev/pkg/apis/notification/v1"
 	sourcev1 "gotk.dev/pkg/apis/source/v1"
+	"gotk.dev/pkg/oci"
 	"gotk.dev/pkg/testenv"
 	"gotk.dev/pkg/testserver"
 )
@@ -227,10 +228,7 @@ func TestControllersFromImages(t *testing.T) {
 	})
 
 	// OCI and S3 sources.
-	if _, err := testserver.PushFluxArtifact(reg.Host()+"/myorg/manifests:v1", map[string]string{"cm.yaml": "kind: ConfigMap\n"},
-		"v1@sha1:0123456789abcdef0123456789abcdef01234567", "https://example.com/manifests", regAuth); err != nil {
-		t.Fatal(err)
-	}
+	pushManifests(ctx, t, reg.Host()+"/myorg/manifests:v1", regAuth)
 	s3 := testserver.NewS3ForTest(t, testserver.S3Options{})
 	if err := s3.CreateBucket("manifests"); err != nil {
 		t.Fatal(err)
@@ -297,6 +295,23 @@ func callReceiver(t *testing.T, path string) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("receiver answered %s", resp.Status)
+	}
+}
+
+// pushManifests pushes a one-file Flux artifact as ref.
+func pushManifests(ctx context.Context, t *testing.T, ref string, auth authn.Authenticator) {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "cm.yaml"), []byte("kind: ConfigMap\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, err := name.ParseReference(ref, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := oci.PushDir(ctx, r, dir, "v1@sha1:0123456789abcdef0123456789abcdef01234567", "https://example.com/manifests",
+		oci.Options{Auth: auth, Insecure: true}); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -88,3 +88,17 @@ func BinDir() (string, error) { return localcluster.BinDir() }
 
 // CRDDir is localcluster.CRDDir.
 func CRDDir() (string, error) { return localcluster.CRDDir() }
+
+type (
+	// Replicas is localcluster.Replicas.
+	Replicas = localcluster.Replicas
+	// Replica is localcluster.Replica.
+	Replica = localcluster.Replica
+	// ReplicasOptions is localcluster.ReplicasOptions.
+	ReplicasOptions = localcluster.ReplicasOptions
+)
+
+// StartReplicas is localcluster.StartReplicas.
+func StartReplicas(ctx context.Context, o ReplicasOptions) (*Replicas, error) {
+	return localcluster.StartReplicas(ctx, o)
+}
