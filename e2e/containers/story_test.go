@@ -14,8 +14,6 @@ import (
 	"github.com/fluxcd/pkg/runtime/conditions"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -138,7 +136,7 @@ func TestControllersFromImages(t *testing.T) {
 	applyFile(ctx, t, filepath.Join(seedDir(t), "cluster", "notification.yaml"), nil)
 
 	// The app: the guide's corrected repository, its image on the test registry.
-	pushImage(t, image+":v1.2.3", regAuth)
+	testserver.PushRandomImage(t, image+":v1.2.3", regAuth)
 	app := treeFiles(t, filepath.Join(seedDir(t), "app-repo-corrected"))
 	for p, c := range app {
 		app[p] = strings.ReplaceAll(c, "ghcr.io/myorg/my-app", image)
@@ -165,7 +163,7 @@ func TestControllersFromImages(t *testing.T) {
 			_ = unstructured.SetNestedField(u.Object, true, "spec", "insecure")
 		}
 	})
-	pushImage(t, image+":v1.2.4", regAuth)
+	testserver.PushRandomImage(t, image+":v1.2.4", regAuth)
 	policy := &imagev1.ImagePolicy{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "my-app"}}
 	eventually(t, 2*time.Minute, "policy selects v1.2.4", func() error {
 		if err := readyStatus(ctx, policy); err != nil {
@@ -312,22 +310,6 @@ func pushManifests(ctx context.Context, t *testing.T, ref string, auth authn.Aut
 	if _, err := oci.PushDir(ctx, r, dir, "v1@sha1:0123456789abcdef0123456789abcdef01234567", "https://example.com/manifests",
 		oci.Options{Auth: auth, Insecure: true}); err != nil {
 		t.Fatal(err)
-	}
-}
-
-// pushImage pushes a small random image as ref.
-func pushImage(t *testing.T, ref string, auth authn.Authenticator) {
-	t.Helper()
-	r, err := name.ParseReference(ref, name.Insecure)
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := random.Image(256, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(r, img, remote.WithAuth(auth)); err != nil {
-		t.Fatalf("pushing %s: %v", ref, err)
 	}
 }
 

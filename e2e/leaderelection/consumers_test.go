@@ -105,7 +105,7 @@ func TestLeaderElectionImageAutomationController(t *testing.T) {
 	story{
 		controller: "image-automation-controller",
 		reconciled: func(ctx context.Context, t *testing.T, p *pair, name string) func() error {
-			pushImage(t, reg.Host()+"/"+name+":1.0.0")
+			testserver.PushRandomImage(t, reg.Host()+"/"+name+":1.0.0", nil)
 			applyYAML(ctx, t, fmt.Sprintf(`apiVersion: image.toolkit.fluxcd.io/v1
 kind: ImageRepository
 metadata: {name: %[2]s, namespace: %[1]s}

@@ -12,9 +12,6 @@ import (
 	"time"
 
 	"github.com/fluxcd/pkg/apis/meta"
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	sourcev1 "gotk.dev/pkg/apis/source/v1"
 	"gotk.dev/pkg/runtime/manager"
@@ -113,7 +110,7 @@ spec: {interval: 1h, url: %q, ref: {branch: main}}
 func createSources(ctx context.Context, t *testing.T, namespace string) {
 	t.Helper()
 	reg := testserver.NewRegistryForTest(t, testserver.RegistryOptions{})
-	pushImage(t, reg.Host()+"/app:1.0.0")
+	testserver.PushRandomImage(t, reg.Host()+"/app:1.0.0", nil)
 	charts := testserver.NewHelmRepoForTest(t, testserver.HelmRepoOptions{})
 	if err := charts.AddChart("podinfo", "1.0.0", nil); err != nil {
 		t.Fatal(err)
@@ -196,22 +193,6 @@ func isReady(rep *testenv.Replica) error {
 		return fmt.Errorf("replica %d /readyz: %d %s", rep.Index, code, body)
 	}
 	return nil
-}
-
-// pushImage pushes a small random single-layer image as ref.
-func pushImage(t *testing.T, ref string) {
-	t.Helper()
-	r, err := name.ParseReference(ref, name.Insecure)
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := random.Image(256, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(r, img); err != nil {
-		t.Fatalf("pushing %s: %v", ref, err)
-	}
 }
 
 // TestLeaderElectionSourceController: see sourceStory.

@@ -14,7 +14,6 @@ import (
 	"github.com/go-logr/logr"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -106,31 +105,27 @@ func pushArtifact(t *testing.T, ref string, files map[string]string, revision st
 			t.Fatal(err)
 		}
 	}
-	var buf bytes.Buffer
-	if err := tarball.Archive(&buf, dir, nil); err != nil {
-		t.Fatal(err)
-	}
-	var img v1.Image = empty.Image
-	layerType := types.MediaType(oci.FluxContentMediaType)
-	if plain {
-		layerType = types.DockerLayer
-	} else {
-		img = mutate.MediaType(img, types.OCIManifestSchema1)
-		img = mutate.ConfigMediaType(img, oci.FluxConfigMediaType)
-	}
-	img, err := mutate.Append(img, mutate.Addendum{Layer: static.NewLayer(buf.Bytes(), layerType)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !plain {
-		img = mutate.Annotations(img, map[string]string{oci.RevisionAnnotation: revision, oci.SourceAnnotation: "https://example.com/repo"}).(v1.Image)
-	}
 	r, err := name.ParseReference(ref, name.Insecure)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if auth == nil {
 		auth = authn.Anonymous
+	}
+	if !plain {
+		digest, err := oci.PushDir(context.Background(), r, dir, revision, "https://example.com/repo", oci.Options{Auth: auth, Insecure: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return digest
+	}
+	var buf bytes.Buffer
+	if err := tarball.Archive(&buf, dir, nil); err != nil {
+		t.Fatal(err)
+	}
+	img, err := mutate.Append(empty.Image, mutate.Addendum{Layer: static.NewLayer(buf.Bytes(), types.DockerLayer)})
+	if err != nil {
+		t.Fatal(err)
 	}
 	if err := remote.Write(r, img, remote.WithAuth(auth)); err != nil {
 		t.Fatal(err)
