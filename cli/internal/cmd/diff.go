@@ -69,6 +69,8 @@ func diffObjects(ctx context.Context, g *Globals, c client.Client, objs []*unstr
 		if err != nil {
 			return changed, fmt.Errorf("%s: %w", ref, err)
 		}
+		// Secret values never reach the terminal: only which keys change.
+		maskSecretData(live, dry)
 		before, after := comparable(live), comparable(dry)
 		if before == after {
 			continue
