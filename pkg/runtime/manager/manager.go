@@ -9,6 +9,7 @@ import (
 
 	"github.com/fluxcd/pkg/runtime/events"
 	"github.com/fluxcd/pkg/runtime/logger"
+	"gotk.dev/pkg/runtime/redact"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -41,7 +42,9 @@ func New(name string, scheme *runtime.Scheme, o Options, uncached ...ctrlclient.
 		return nil, err
 	}
 	uncached = features.cacheable(uncached)
-	log := logger.NewLogger(o.Logger)
+	// Every log line and event passes redact: client errors print URLs,
+	// and a URL may carry credentials.
+	log := redact.Logger(logger.NewLogger(o.Logger))
 	ctrl.SetLogger(log)
 	if err := o.Jitter.SetGlobalJitter(nil); err != nil {
 		return nil, fmt.Errorf("--interval-jitter-percentage: %w", err)
@@ -92,7 +95,7 @@ func New(name string, scheme *runtime.Scheme, o Options, uncached ...ctrlclient.
 	if err != nil {
 		return nil, fmt.Errorf("unable to create the event recorder: %w", err)
 	}
-	return &Controller{Manager: mgr, Events: recorder, Features: features}, nil
+	return &Controller{Manager: mgr, Events: redact.Recorder(recorder), Features: features}, nil
 }
 
 // Run builds the controller, lets setup register its reconcilers and

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"gotk.dev/pkg/runtime/redact"
 )
 
 // Class says how a failed step is retried.
@@ -44,8 +46,9 @@ type Error struct {
 	RequeueAfter time.Duration
 }
 
-// Error returns the cause's message.
-func (e *Error) Error() string { return e.Err.Error() }
+// Error returns the cause's message without credentials in URLs: it
+// becomes a condition message, an event and a log line.
+func (e *Error) Error() string { return redact.String(e.Err.Error()) }
 
 // Unwrap returns the cause.
 func (e *Error) Unwrap() error { return e.Err }

@@ -15,6 +15,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	"gotk.dev/pkg/runtime/redact"
 )
 
 // Finalizer is the finalizer every gotk controller puts on its objects.
@@ -94,6 +96,7 @@ func (r *Reconciler[T]) ReconcileObject(ctx context.Context, req ctrl.Request) (
 		obj.SetLastHandledReconcileRequest(token)
 	}
 	result, retErr = Summarize(obj, Outcome{Err: err, SuccessReason: reason, SuccessMessage: message, Negative: r.Negative})
+	redactConditions(obj)
 	r.emit(obj, err, wasReady)
 
 	live = true
@@ -165,6 +168,16 @@ func (r *Reconciler[T]) event(obj T, eventType, reason, message string) {
 	if r.Events != nil {
 		r.Events.Eventf(obj, nil, eventType, reason, "Reconcile", "%s", message)
 	}
+}
+
+// redactConditions removes credentials in URLs from every condition
+// message: steps set their own conditions from client errors.
+func redactConditions(obj Object) {
+	conds := obj.GetConditions()
+	for i := range conds {
+		conds[i].Message = redact.String(conds[i].Message)
+	}
+	obj.SetConditions(conds)
 }
 
 // IsStalling reports whether err is a Stalling error.

@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -84,5 +85,23 @@ func TestClassClassify(t *testing.T) {
 	}
 	if e := Classify(errors.New("x"), "Failed"); e.Class != Transient || e.Reason != "Failed" {
 		t.Fatalf("plain error classified as %v/%s", e.Class, e.Reason)
+	}
+}
+
+// TestStatusHasNoURLCredentials: a client error naming a URL with
+// userinfo reaches Ready, Reconciling and the returned error without it,
+// and so does a step's own negative condition.
+func TestStatusHasNoURLCredentials(t *testing.T) {
+	obj := &sourcev1.GitRepository{ObjectMeta: metav1.ObjectMeta{Generation: 1}}
+	conditions.MarkTrue(obj, sourcev1.FetchFailedCondition, "GitOperationFailed", "clone https://u:leak-canary@h/r.git: EOF")
+	_, err := Summarize(obj, Outcome{Err: Retry("GitOperationFailed", "clone %s: EOF", "https://u:leak-canary@h/r.git")})
+	redactConditions(obj)
+	for _, c := range obj.GetConditions() {
+		if strings.Contains(c.Message, "leak-canary") || !strings.Contains(c.Message, "https://h/r.git") {
+			t.Errorf("%s message = %q", c.Type, c.Message)
+		}
+	}
+	if err == nil || strings.Contains(err.Error(), "leak-canary") {
+		t.Errorf("returned error = %v", err)
 	}
 }

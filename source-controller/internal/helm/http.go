@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"gotk.dev/pkg/runtime/redact"
 )
 
 // ErrTooLarge is returned when a download passes its size limit.
@@ -76,25 +78,25 @@ func (g *Getter) Download(ctx context.Context, u string, maxBytes int64, w io.Wr
 	}
 	resp, err := (&http.Client{Transport: tr, Timeout: timeout}).Do(req)
 	if err != nil {
-		return 0, fmt.Errorf("GET %s: %w", redact(u), err)
+		return 0, fmt.Errorf("GET %s: %w", redact.String(u), err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
-		return 0, &HTTPError{URL: redact(u), Status: resp.StatusCode}
+		return 0, &HTTPError{URL: redact.String(u), Status: resp.StatusCode}
 	}
 	var body io.Reader = resp.Body
 	if maxBytes > 0 {
 		if resp.ContentLength > maxBytes {
-			return 0, fmt.Errorf("%s: %d bytes %w of %d bytes", redact(u), resp.ContentLength, ErrTooLarge, maxBytes)
+			return 0, fmt.Errorf("%s: %d bytes %w of %d bytes", redact.String(u), resp.ContentLength, ErrTooLarge, maxBytes)
 		}
 		body = io.LimitReader(resp.Body, maxBytes+1)
 	}
 	n, err := io.Copy(w, body)
 	if err != nil {
-		return n, fmt.Errorf("GET %s: %w", redact(u), err)
+		return n, fmt.Errorf("GET %s: %w", redact.String(u), err)
 	}
 	if maxBytes > 0 && n > maxBytes {
-		return n, fmt.Errorf("%s %w of %d bytes", redact(u), ErrTooLarge, maxBytes)
+		return n, fmt.Errorf("%s %w of %d bytes", redact.String(u), ErrTooLarge, maxBytes)
 	}
 	return n, nil
 }
@@ -109,14 +111,4 @@ func sameHost(a, b string) bool {
 	ua, err1 := url.Parse(a)
 	ub, err2 := url.Parse(b)
 	return err1 == nil && err2 == nil && ua.Host == ub.Host
-}
-
-// redact drops user info from a URL for messages.
-func redact(u string) string {
-	p, err := url.Parse(u)
-	if err != nil {
-		return u
-	}
-	p.User = nil
-	return p.String()
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"gotk.dev/pkg/runtime/redact"
 )
 
 // IndexURL is the index.yaml address of a repository URL.
@@ -63,7 +65,7 @@ func FetchIndex(ctx context.Context, g *Getter, maxBytes int64, knownRaw string)
 	}
 	index, err := parseIndexFile(raw.Name())
 	if err != nil {
-		return nil, fmt.Errorf("%s: invalid index: %w", redact(IndexURL(g.RepoURL)), err)
+		return nil, fmt.Errorf("%s: invalid index: %w", redact.String(IndexURL(g.RepoURL)), err)
 	}
 	defer index.close()
 	if err := out.write(index); err != nil {
