@@ -18,6 +18,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -49,8 +50,13 @@ type Options struct {
 }
 
 // ParseRepository parses an ImageRepository's spec.image. Tags and digests
-// are refused: the repository, not one image, is scanned.
+// are refused: the repository, not one image, is scanned. Credentials in
+// the registry part ("user:pass@host/app") are refused without echoing
+// them: the parser's own error would quote them into status and events.
 func ParseRepository(image string, insecure bool) (name.Repository, error) {
+	if host, _, ok := strings.Cut(image, "/"); ok && strings.Contains(host, "@") {
+		return name.Repository{}, errors.New("credentials in the image reference are not allowed: use a secretRef")
+	}
 	var opts []name.Option
 	if insecure {
 		opts = append(opts, name.Insecure)

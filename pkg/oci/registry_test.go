@@ -112,8 +112,13 @@ func TestParseRepository(t *testing.T) {
 		{image: "ghcr.io/myorg/my-app:v1", err: "without a tag or digest"},
 		{image: "ghcr.io/My App", err: "invalid image"},
 		{image: "", err: "invalid image"},
+		{image: "u:leak-canary@127.0.0.1:5000/app", err: "credentials in the image reference are not allowed"},
+		{image: "ghcr.io/myorg/my-app@sha256:0000", err: "invalid image"},
 	} {
 		repo, err := ParseRepository(tc.image, false)
+		if err != nil && strings.Contains(err.Error(), "leak-canary") {
+			t.Errorf("%q: the error quotes the credentials: %v", tc.image, err)
+		}
 		if tc.err != "" {
 			if err == nil || !strings.Contains(err.Error(), tc.err) {
 				t.Errorf("%q: err = %v, want %q", tc.image, err, tc.err)
