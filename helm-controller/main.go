@@ -3,6 +3,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"time"
 
@@ -27,13 +28,20 @@ func main() {
 		httpTimeout       time.Duration
 		chartCacheSize    int
 		dependencyRequeue time.Duration
+		tenancy           manager.Tenancy
 	)
 	opts.BindFlags(pflag.CommandLine, 10, true)
 	pflag.IntVar(&httpRetry, "http-retry", 9, "The maximum number of retries when fetching chart artifacts.")
 	pflag.DurationVar(&httpTimeout, "http-timeout", 30*time.Second, "The timeout of each chart artifact download.")
 	pflag.IntVar(&chartCacheSize, "chart-cache-size", chart.DefaultCacheSize, "The number of loaded charts kept in memory, by artifact digest.")
 	pflag.DurationVar(&dependencyRequeue, "requeue-dependency", controller.DefaultDependencyRequeue, "The wait before checking a dependency or chart source again.")
+	tenancy.BindNoCrossNamespaceRefs(pflag.CommandLine)
+	tenancy.BindServiceAccounts(pflag.CommandLine)
 	pflag.Parse()
+	if err := tenancy.Validate(); err != nil {
+		fmt.Fprintln(os.Stderr, controllerName+": "+err.Error())
+		os.Exit(2)
+	}
 
 	// Secrets and ConfigMaps (values, Helm storage) are read from the API
 	// server rather than cached: the controller needs few of them.
@@ -45,13 +53,17 @@ func main() {
 			return err
 		}
 		r := &controller.HelmReleaseReconciler{
-			Client:               c.Manager.GetClient(),
-			Events:               c.Events,
-			Clients:              clients,
-			Charts:               chart.NewLoader(fetcher, chartCacheSize),
-			DependencyRequeue:    dependencyRequeue,
-			ImpersonationClients: action.NewImpersonator(c.Manager.GetConfig()).Clients,
-			Remotes:              action.NewRemotes(),
+			Client:                          c.Manager.GetClient(),
+			Events:                          c.Events,
+			Clients:                         clients,
+			Charts:                          chart.NewLoader(fetcher, chartCacheSize),
+			DependencyRequeue:               dependencyRequeue,
+			ImpersonationClients:            action.NewImpersonator(c.Manager.GetConfig()).Clients,
+			Remotes:                         action.NewRemotes(),
+			NoCrossNamespaceRefs:            tenancy.NoCrossNamespaceRefs,
+			DefaultServiceAccount:           tenancy.DefaultServiceAccount,
+			DefaultKubeConfigServiceAccount: tenancy.DefaultKubeConfigServiceAccount,
+			WorkloadIdentity:                c.Features.Enabled(manager.GateObjectLevelWorkloadIdentity),
 			DriftDefault: controller.DriftDefault(c.Features.Enabled(manager.GateDetectDrift),
 				c.Features.Enabled(manager.GateCorrectDrift)),
 		}

@@ -19,10 +19,12 @@ func main() {
 	var (
 		opts        manager.Options
 		storagePath string
+		tenancy     manager.Tenancy
 	)
 	opts.BindFlags(pflag.CommandLine, 4, true)
 	// The scanned tag lists are kept under --storage-path so a restart keeps them.
 	pflag.StringVar(&storagePath, "storage-path", "/data", "The local storage path for scanned image tags.")
+	tenancy.BindNoCrossNamespaceRefs(pflag.CommandLine)
 	pflag.Parse()
 	manager.Run(controllerName, apis.MustNewScheme(), opts, func(c *manager.Controller) error {
 		store, err := tagstore.Open(storagePath)
@@ -37,12 +39,14 @@ func main() {
 		}
 		policies := &controller.ImagePolicyReconciler{
 			Client: c.Manager.GetClient(), Events: c.Events, Store: store, ControllerName: controllerName,
+			NoCrossNamespaceRefs: tenancy.NoCrossNamespaceRefs,
 		}
 		if err := policies.SetupWithManager(context.Background(), c.Manager, opts.ControllerOptions()); err != nil {
 			return err
 		}
 		automations := &controller.ImageUpdateAutomationReconciler{
 			Client: c.Manager.GetClient(), Events: c.Events, ControllerName: controllerName,
+			NoCrossNamespaceRefs: tenancy.NoCrossNamespaceRefs,
 		}
 		return automations.SetupWithManager(c.Manager, opts.ControllerOptions())
 	}, &corev1.Secret{}, &corev1.ServiceAccount{}, &corev1.Namespace{})

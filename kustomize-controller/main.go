@@ -26,26 +26,27 @@ const controllerName = "kustomize-controller"
 
 func main() {
 	var (
-		opts                  manager.Options
-		concurrentSSA         int
-		httpRetry             int
-		noCrossNamespaceRefs  bool
-		requeueDependency     time.Duration
-		defaultServiceAccount string
-		artifactCacheBytes    int64
-		sopsAgeSecret         string
-		noRemoteBases         bool
-		customStageKinds      string
+		opts               manager.Options
+		concurrentSSA      int
+		httpRetry          int
+		tenancy            manager.Tenancy
+		requeueDependency  time.Duration
+		artifactCacheBytes int64
+		sopsAgeSecret      string
+		noRemoteBases      bool
+		customStageKinds   string
 	)
 	opts.BindFlags(pflag.CommandLine, 10, true)
 	pflag.IntVar(&concurrentSSA, "concurrent-ssa", 4, "The number of parallel server-side apply requests per Kustomization.")
 	pflag.IntVar(&httpRetry, "http-retry", 9, "The maximum number of retries when failing to fetch artifacts over HTTP.")
-	pflag.BoolVar(&noCrossNamespaceRefs, "no-cross-namespace-refs", false, "When set, references between objects in different namespaces are refused.")
+	tenancy.BindNoCrossNamespaceRefs(pflag.CommandLine)
+	tenancy.BindServiceAccounts(pflag.CommandLine)
 	pflag.DurationVar(&requeueDependency, "requeue-dependency", 30*time.Second, "The interval at which failing dependencies and sources are re-checked.")
-	pflag.StringVar(&defaultServiceAccount, "default-service-account", "", "The service account impersonated when a Kustomization names none.")
 	pflag.Int64Var(&artifactCacheBytes, "artifact-cache-bytes", artifactcache.DefaultMaxBytes, "The memory bound of the cache of extracted artifacts.")
 	pflag.StringVar(&sopsAgeSecret, "sops-age-secret", "", "The name of a Secret in the controller's namespace holding age keys (*.agekey) for SOPS decryption.")
-	pflag.BoolVar(&noRemoteBases, "no-remote-bases", true, "Refuse kustomize remote bases (Git or HTTP URLs in resources); only true is supported.")
+	// Differs from Flux (default false): remote bases are refused unless
+	// asked for, since fetching them bypasses the verified artifact.
+	pflag.BoolVar(&noRemoteBases, "no-remote-bases", true, "Refuse kustomize remote bases (Git or HTTP URLs in resources); false fetches them with kustomize's own loader (needs the git program).")
 	pflag.StringVar(&customStageKinds, "custom-apply-stage-kinds", "", "Comma-separated Kind or group/Kind list applied after CRDs and Namespaces and ready before the other objects are applied (e.g. Role,rbac.authorization.k8s.io/RoleBinding).")
 	pflag.Parse()
 	stageKinds, err := apply.ParseStageKinds(customStageKinds)
@@ -53,29 +54,34 @@ func main() {
 		fmt.Fprintln(os.Stderr, controllerName+": --custom-apply-stage-kinds: "+err.Error())
 		os.Exit(2)
 	}
-	if !noRemoteBases {
-		// Builds run in memory over the verified artifact only; fetching
-		// remote bases (git, disk checkout, network) is not supported yet.
-		fmt.Fprintln(os.Stderr, controllerName+": --no-remote-bases=false is not supported yet: vendor remote bases into the source")
+	if err := tenancy.Validate(); err != nil {
+		fmt.Fprintln(os.Stderr, controllerName+": "+err.Error())
 		os.Exit(2)
+	}
+	if !noRemoteBases {
+		// kustomize runs git for remote bases: it must never wait for a password.
+		_ = os.Setenv("GIT_TERMINAL_PROMPT", "0")
 	}
 
 	manager.Run(controllerName, apis.MustNewScheme(), opts, func(c *manager.Controller) error {
 		fetcher := artifact.NewFetcher(httpRetry, 0, 0)
 		fetcher.HostOverride = os.Getenv(artifact.EnvSourceControllerLocalhost)
 		r := &controller.KustomizationReconciler{
-			Client:                c.Manager.GetClient(),
-			APIReader:             c.Manager.GetAPIReader(),
-			Config:                c.Manager.GetConfig(),
-			Events:                c.Events,
-			Artifacts:             &artifactcache.Cache{Fetcher: fetcher, MaxBytes: artifactCacheBytes},
-			ControllerName:        controllerName,
-			ConcurrentSSA:         concurrentSSA,
-			NoCrossNamespaceRefs:  noCrossNamespaceRefs,
-			RequeueDependency:     requeueDependency,
-			DefaultServiceAccount: defaultServiceAccount,
-			StrictSubstitution:    c.Features.Enabled(manager.GateStrictPostBuildSubstitutions),
-			CustomStageKinds:      stageKinds,
+			Client:                          c.Manager.GetClient(),
+			APIReader:                       c.Manager.GetAPIReader(),
+			Config:                          c.Manager.GetConfig(),
+			Events:                          c.Events,
+			Artifacts:                       &artifactcache.Cache{Fetcher: fetcher, MaxBytes: artifactCacheBytes},
+			ControllerName:                  controllerName,
+			ConcurrentSSA:                   concurrentSSA,
+			NoCrossNamespaceRefs:            tenancy.NoCrossNamespaceRefs,
+			RequeueDependency:               requeueDependency,
+			DefaultServiceAccount:           tenancy.DefaultServiceAccount,
+			DefaultKubeConfigServiceAccount: tenancy.DefaultKubeConfigServiceAccount,
+			WorkloadIdentity:                c.Features.Enabled(manager.GateObjectLevelWorkloadIdentity),
+			AllowRemoteBases:                !noRemoteBases,
+			StrictSubstitution:              c.Features.Enabled(manager.GateStrictPostBuildSubstitutions),
+			CustomStageKinds:                stageKinds,
 			Drift: &drift.Watcher{
 				Client:       metadata.NewForConfigOrDie(c.Manager.GetConfig()),
 				Mapper:       c.Manager.GetRESTMapper(),

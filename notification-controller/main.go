@@ -21,22 +21,21 @@ const controllerName = "notification-controller"
 
 func main() {
 	var (
-		opts                 manager.Options
-		eventsAddr           string
-		receiverAddr         string
-		rateLimitInterval    time.Duration
-		noCrossNamespaceRefs bool
+		opts              manager.Options
+		eventsAddr        string
+		receiverAddr      string
+		rateLimitInterval time.Duration
+		tenancy           manager.Tenancy
 	)
 	// Here --events-addr is where events arrive, not where they are sent.
 	opts.BindFlags(pflag.CommandLine, 4, false)
 	pflag.StringVar(&eventsAddr, "events-addr", ":9090", "The address the event endpoint binds to.")
 	pflag.StringVar(&receiverAddr, "receiverAddr", ":9292", "The address the webhook receiver endpoint binds to.")
 	pflag.DurationVar(&rateLimitInterval, "rate-limit-interval", 5*time.Minute, "Interval in which duplicate events are dropped.")
-	pflag.BoolVar(&noCrossNamespaceRefs, "no-cross-namespace-refs", false,
-		"When set to true, references between custom resources are allowed only if the reference and the referee are in the same namespace.")
+	tenancy.BindNoCrossNamespaceRefs(pflag.CommandLine)
 	pflag.Parse()
 	manager.Run(controllerName, apis.MustNewScheme(), opts, func(c *manager.Controller) error {
-		return setup(c, opts, eventsAddr, receiverAddr, rateLimitInterval, noCrossNamespaceRefs)
+		return setup(c, opts, eventsAddr, receiverAddr, rateLimitInterval, tenancy.NoCrossNamespaceRefs)
 	}, &corev1.Secret{})
 }
 

@@ -56,6 +56,10 @@ type Options struct {
 	// Decryptor, when set, decrypts SOPS-encrypted files as they are
 	// read; without one, encrypted files are built as they are.
 	Decryptor FileDecryptor
+	// AllowRemoteBases lets kustomize's own loader fetch remote bases
+	// (Git repositories with the git program, HTTP files); they are
+	// refused otherwise (--no-remote-bases).
+	AllowRemoteBases bool
 }
 
 // OptionsFromSpec returns the build options of a Kustomization spec.
@@ -104,8 +108,11 @@ func Build(files *Files, o Options) (objs []*unstructured.Unstructured, err erro
 	if err := overlay(fsys, root, o); err != nil {
 		return nil, err
 	}
-	if err := checkRemote(fsys, root, map[string]bool{}); err != nil {
+	if err := checkRemote(fsys, root, map[string]bool{}, o.AllowRemoteBases); err != nil {
 		return nil, err
+	}
+	if o.AllowRemoteBases {
+		fsys = withClones(fsys)
 	}
 	k := krusty.MakeKustomizer(&krusty.Options{
 		Reorder:          krusty.ReorderOptionLegacy,
@@ -216,7 +223,7 @@ func overlay(fsys filesys.FileSystem, root string, o Options) error {
 			}
 			return fmt.Errorf("component %q not found in the artifact (set ignoreMissingComponents to skip missing components)", c)
 		}
-		if err := checkRemote(fsys, "/"+cp, map[string]bool{}); err != nil {
+		if err := checkRemote(fsys, "/"+cp, map[string]bool{}, o.AllowRemoteBases); err != nil {
 			return err
 		}
 		kus.Components = append(kus.Components, c)

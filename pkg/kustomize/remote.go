@@ -30,9 +30,11 @@ func isRemote(entry string) bool {
 }
 
 // checkRemote walks the local bases reachable from the kustomization in
-// dir and refuses any remote base: fetching one needs git, a disk
-// checkout and network access the artifact was meant to replace.
-func checkRemote(fsys filesys.FileSystem, dir string, seen map[string]bool) error {
+// dir and refuses any remote base unless allow is set (fetching one needs
+// git, a disk checkout and network access the artifact was meant to
+// replace). Even when allowed, a file:// base is refused: it would read a
+// repository on the controller's own disk.
+func checkRemote(fsys filesys.FileSystem, dir string, seen map[string]bool, allow bool) error {
 	if seen[dir] {
 		return nil
 	}
@@ -47,13 +49,16 @@ func checkRemote(fsys filesys.FileSystem, dir string, seen map[string]bool) erro
 		local := path.Join(dir, e)
 		if fsys.Exists(local) {
 			if fsys.IsDir(local) {
-				if err := checkRemote(fsys, local, seen); err != nil {
+				if err := checkRemote(fsys, local, seen, allow); err != nil {
 					return err
 				}
 			}
 			continue
 		}
-		if isRemote(e) {
+		if strings.HasPrefix(strings.ToLower(e), "file:") {
+			return fmt.Errorf("%w: %s refers to %q: file:// bases would read the controller's disk and are never fetched", ErrRemoteBase, rel(kfile), e)
+		}
+		if isRemote(e) && !allow {
 			return fmt.Errorf("%w: %s refers to the remote base %q; remote bases are not fetched by this controller: vendor the base into the source repository (or publish it as its own source)", ErrRemoteBase, rel(kfile), e)
 		}
 	}

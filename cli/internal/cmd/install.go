@@ -32,6 +32,8 @@ func (f *installFlags) bind(cmd *cobra.Command) {
 	fs.StringSliceVar(&f.extra, "components-extra", nil,
 		"controllers to install in addition to --components, e.g. Flux's image-reflector-controller,image-automation-controller")
 	fs.BoolVar(&f.opts.WatchAllNamespaces, "watch-all-namespaces", true, "watch objects in all namespaces, not only the install namespace")
+	fs.BoolVar(&f.opts.MultiTenant, "multi-tenant", false,
+		"lock the controllers down for multi-tenancy: --no-cross-namespace-refs=true, and --default-service-account=default on kustomize- and helm-controller")
 	fs.BoolVar(&f.opts.NetworkPolicy, "network-policy", true, "deny ingress to the controllers from other namespaces")
 	fs.StringVar(&f.opts.Registry, "registry", "", "container registry the controller images are pulled from (default "+version.Registry+")")
 	fs.StringVar(&f.opts.ImageTag, "image-tag", "", "tag of the controller images (default "+version.Version+")")

@@ -41,7 +41,8 @@ func TestInstallExport(t *testing.T) {
 	}{
 		{name: "defaults", args: nil,
 			want: []string{"# gotk version: v0.1.0", "name: gitrepositories.source.toolkit.fluxcd.io", "name: image-automation-controller",
-				"kind: NetworkPolicy", "image: ghcr.io/gotk/source-controller:v0.1.0", "--watch-all-namespaces=true"}},
+				"kind: NetworkPolicy", "image: ghcr.io/gotk/source-controller:v0.1.0", "--watch-all-namespaces=true"},
+			notWant: []string{"--no-cross-namespace-refs", "--default-service-account"}},
 		{name: "without image automation", args: []string{"--components", "source-controller,kustomize-controller,helm-controller,notification-controller"},
 			want:    []string{"name: kustomize-controller"},
 			notWant: []string{"name: imagepolicies.image.toolkit.fluxcd.io", "image: ghcr.io/gotk/image-automation-controller"}},
@@ -64,6 +65,8 @@ func TestInstallExport(t *testing.T) {
 		{name: "image-reflector-controller alone means image automation too", args: []string{"--components", "source-controller",
 			"--components-extra", "image-reflector-controller"},
 			want: []string{"# Components: source-controller,image-automation-controller", "image: ghcr.io/gotk/image-automation-controller:"}},
+		{name: "multi-tenant lockdown", args: []string{"--multi-tenant"},
+			want: []string{"--no-cross-namespace-refs=true", "--default-service-account=default"}},
 		{name: "source-watcher is served by source-controller", args: []string{"--components", "source-controller", "--components-extra", "source-watcher"},
 			want:    []string{"# Components: source-controller\n", "name: source-controller"},
 			notWant: []string{"image: ghcr.io/gotk/kustomize-controller"}},

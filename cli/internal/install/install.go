@@ -40,6 +40,9 @@ type Options struct {
 	// Workloads false leaves the controller Deployments and Services out
 	// (for `gotk dev`, where the controllers run as local processes).
 	Workloads bool
+	// MultiTenant turns on the multi-tenancy lockdown flags of the
+	// controllers (lockdownArgs).
+	MultiTenant bool
 }
 
 // DefaultOptions installs everything as the manifests say.
@@ -140,6 +143,10 @@ func customise(obj *unstructured.Unstructured, o Options) {
 			tag = version.Version
 		}
 		m["image"] = rewriteImage(image, o.Registry, tag)
+		if o.MultiTenant {
+			args, _ := m["args"].([]any)
+			m["args"] = lockdown(obj.GetName(), args)
+		}
 		if !o.WatchAllNamespaces {
 			args, _ := m["args"].([]any)
 			for i, a := range args {

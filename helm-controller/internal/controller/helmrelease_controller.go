@@ -68,6 +68,19 @@ type HelmReleaseReconciler struct {
 	// Remotes caches the clients of the clusters named in spec.kubeConfig;
 	// nil leaves kubeConfig unsupported.
 	Remotes *action.Remotes
+	// NoCrossNamespaceRefs refuses chart sources and dependencies in
+	// other namespaces (--no-cross-namespace-refs).
+	NoCrossNamespaceRefs bool
+	// DefaultServiceAccount is impersonated when spec.serviceAccountName
+	// is empty (--default-service-account); the remote cluster of a
+	// kubeConfig is not affected.
+	DefaultServiceAccount string
+	// DefaultKubeConfigServiceAccount is the token identity of a
+	// kubeConfig configMapRef whose ConfigMap names none.
+	DefaultKubeConfigServiceAccount string
+	// WorkloadIdentity is the ObjectLevelWorkloadIdentity feature gate:
+	// without it no ServiceAccount token is minted for a HelmRelease.
+	WorkloadIdentity bool
 	// DriftDefault is the drift detection mode of HelmReleases that set no
 	// spec.driftDetection (the DetectDrift and CorrectDrift feature
 	// gates, see DriftDefault); empty leaves them unchecked, Flux's default.

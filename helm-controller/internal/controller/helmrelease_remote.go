@@ -22,13 +22,14 @@ import (
 const issuedTokenTTL = 30 * time.Minute
 
 // clients returns the Kubernetes clients of the release: the
-// controller's, those of spec.serviceAccountName, or with spec.kubeConfig
-// those of the remote cluster, where serviceAccountName is impersonated.
+// controller's, those of spec.serviceAccountName (else
+// --default-service-account), or with spec.kubeConfig those of the remote
+// cluster, where serviceAccountName is impersonated.
 func (run *releaseRun) clients(ctx context.Context, obj *helmv2.HelmRelease) (*action.Clients, error) {
 	if obj.Spec.KubeConfig != nil {
 		return run.remoteClients(ctx, obj)
 	}
-	if sa := obj.Spec.ServiceAccountName; sa != "" {
+	if sa := run.r.serviceAccount(obj); sa != "" {
 		if run.r.ImpersonationClients == nil {
 			return nil, reconcile.Stall(ReasonUnsupported, "spec.serviceAccountName is not supported by this controller")
 		}
@@ -50,7 +51,10 @@ func (run *releaseRun) remoteClients(ctx context.Context, obj *helmv2.HelmReleas
 		return nil, reconcile.Stall(ReasonUnsupported, "spec.kubeConfig is not supported by this controller")
 	}
 	ref := obj.Spec.KubeConfig
-	load := func() (*rest.Config, error) { return kubeconfig.Load(ctx, run.r.Client, obj.Namespace, ref) }
+	load := func() (*rest.Config, error) {
+		return kubeconfig.Load(ctx, run.r.Client, obj.Namespace, ref, kubeconfig.Options{
+			WorkloadIdentity: run.r.WorkloadIdentity, DefaultServiceAccount: run.r.DefaultKubeConfigServiceAccount})
+	}
 	key, version, ttl, err := kubeConfigVersion(ctx, run.r.Client, obj)
 	if err != nil {
 		// Load names what is missing or wrong in the package's terms.
@@ -68,6 +72,15 @@ func (run *releaseRun) remoteClients(ctx context.Context, obj *helmv2.HelmReleas
 		return nil, run.kubeConfigError(err)
 	}
 	return c, nil
+}
+
+// serviceAccount is the account releases of obj are made as in this
+// cluster: spec.serviceAccountName, else --default-service-account.
+func (r *HelmReleaseReconciler) serviceAccount(obj *helmv2.HelmRelease) string {
+	if sa := obj.Spec.ServiceAccountName; sa != "" {
+		return sa
+	}
+	return r.DefaultServiceAccount
 }
 
 // kubeConfigError classifies a kubeconfig failure: a missing Secret or

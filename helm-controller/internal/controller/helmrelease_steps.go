@@ -57,10 +57,14 @@ type releaseRun struct {
 // checkDependencies waits until every HelmRelease in spec.dependsOn is
 // Ready for its current generation.
 func (run *releaseRun) checkDependencies(ctx context.Context, obj *helmv2.HelmRelease) error {
-	for _, dep := range obj.Spec.DependsOn {
+	for i, dep := range obj.Spec.DependsOn {
 		ns := dep.Namespace
 		if ns == "" {
 			ns = obj.Namespace
+		}
+		if err := reconcile.CrossNamespaceRef(run.r.NoCrossNamespaceRefs, obj.Namespace,
+			fmt.Sprintf("spec.dependsOn[%d]", i), helmv2.HelmReleaseKind, ns, dep.Name); err != nil {
+			return err
 		}
 		var d helmv2.HelmRelease
 		err := run.r.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: dep.Name}, &d)
@@ -96,6 +100,11 @@ func (run *releaseRun) reconcileChartTemplate(ctx context.Context, obj *helmv2.H
 		return nil
 	}
 	tpl := obj.Spec.Chart
+	// Checked before the HelmChart is made in the source's namespace.
+	if err := reconcile.CrossNamespaceRef(run.r.NoCrossNamespaceRefs, obj.Namespace, "spec.chart.spec.sourceRef",
+		tpl.Spec.SourceRef.Kind, tpl.GetNamespace(obj.Namespace), tpl.Spec.SourceRef.Name); err != nil {
+		return err
+	}
 	hc := &sourcev1.HelmChart{ObjectMeta: metav1.ObjectMeta{Name: obj.GetHelmChartName(), Namespace: tpl.GetNamespace(obj.Namespace)}}
 	if old := obj.Status.HelmChart; old != "" && old != hc.Namespace+"/"+hc.Name {
 		if err := run.deleteHelmChart(ctx, obj); err != nil {
@@ -169,6 +178,9 @@ func (run *releaseRun) loadChart(ctx context.Context, obj *helmv2.HelmRelease) e
 		kind, ns, name = obj.Spec.ChartRef.Kind, obj.Spec.ChartRef.Namespace, obj.Spec.ChartRef.Name
 		if ns == "" {
 			ns = obj.Namespace
+		}
+		if err := reconcile.CrossNamespaceRef(run.r.NoCrossNamespaceRefs, obj.Namespace, "spec.chartRef", kind, ns, name); err != nil {
+			return err
 		}
 	case obj.Spec.Chart != nil:
 		kind, ns, name = sourcev1.HelmChartKind, obj.Spec.Chart.GetNamespace(obj.Namespace), obj.GetHelmChartName()

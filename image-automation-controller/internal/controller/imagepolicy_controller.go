@@ -33,6 +33,9 @@ type ImagePolicyReconciler struct {
 	Store *tagstore.Store
 	// ControllerName is the field owner of status patches.
 	ControllerName string
+	// NoCrossNamespaceRefs refuses a sourceRef to another namespace
+	// (--no-cross-namespace-refs).
+	NoCrossNamespaceRefs bool
 }
 
 // SetupWithManager registers the reconciler. Policies are re-evaluated on

@@ -52,6 +52,10 @@ func (run *policyRun) compile(_ context.Context, obj *imagev1.ImagePolicy) error
 // DependencyNotReady; a refused namespace stalls with AccessDenied.
 func (run *policyRun) repository(ctx context.Context, obj *imagev1.ImagePolicy) error {
 	key := policyRepositoryKey(obj)
+	if err := reconcile.CrossNamespaceRef(run.r.NoCrossNamespaceRefs, obj.Namespace, "spec.imageRepositoryRef",
+		imagev1.ImageRepositoryKind, key.Namespace, key.Name); err != nil {
+		return err
+	}
 	var repo imagev1.ImageRepository
 	if err := run.r.Client.Get(ctx, key, &repo); err != nil {
 		if apierrors.IsNotFound(err) {

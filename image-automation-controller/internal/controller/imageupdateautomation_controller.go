@@ -27,6 +27,9 @@ type ImageUpdateAutomationReconciler struct {
 	Events events.Recorder
 	// ControllerName is the field owner of status patches.
 	ControllerName string
+	// NoCrossNamespaceRefs refuses a sourceRef to another namespace
+	// (--no-cross-namespace-refs).
+	NoCrossNamespaceRefs bool
 	// MaxPushAttempts bounds the re-apply-and-push rounds after the
 	// branch moved under us; DefaultMaxPushAttempts when zero.
 	MaxPushAttempts int

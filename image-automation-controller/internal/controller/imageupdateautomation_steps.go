@@ -100,6 +100,12 @@ func (run *automationRun) source(ctx context.Context, obj *imagev1.ImageUpdateAu
 	if key.Namespace == "" {
 		key.Namespace = obj.Namespace
 	}
+	// Checked before anything is read: the source's namespace holds the
+	// Git credentials the push would use.
+	if err := reconcile.CrossNamespaceRef(run.r.NoCrossNamespaceRefs, obj.Namespace, "spec.sourceRef",
+		sourcev1.GitRepositoryKind, key.Namespace, key.Name); err != nil {
+		return err
+	}
 	var repo sourcev1.GitRepository
 	if err := run.r.Client.Get(ctx, key, &repo); err != nil {
 		if apierrors.IsNotFound(err) {

@@ -47,6 +47,7 @@ func (run *run) build(ctx context.Context, obj *kustomizev1.Kustomization) error
 	}
 	opts := kustomize.OptionsFromSpec(&obj.Spec)
 	opts.Decryptor = dec
+	opts.AllowRemoteBases = run.r.AllowRemoteBases
 	objs, err := kustomize.Build(run.files, opts)
 	if err != nil {
 		if errors.Is(err, kustomize.ErrDecryption) {

@@ -61,6 +61,15 @@ type KustomizationReconciler struct {
 	RequeueDependency time.Duration
 	// DefaultServiceAccount is impersonated when spec.serviceAccountName is empty.
 	DefaultServiceAccount string
+	// DefaultKubeConfigServiceAccount is the token identity of a
+	// kubeConfig configMapRef whose ConfigMap names none.
+	DefaultKubeConfigServiceAccount string
+	// AllowRemoteBases lets builds fetch kustomize remote bases
+	// (--no-remote-bases=false).
+	AllowRemoteBases bool
+	// WorkloadIdentity is the ObjectLevelWorkloadIdentity feature gate:
+	// without it no ServiceAccount token is minted for a Kustomization.
+	WorkloadIdentity bool
 	// HealthPollInterval is the delay between health reads (0: 2s).
 	HealthPollInterval time.Duration
 	// StrictSubstitution fails builds with undefined variables.

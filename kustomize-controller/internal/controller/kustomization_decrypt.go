@@ -8,6 +8,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	kustomizev1 "gotk.dev/pkg/apis/kustomize/v1"
+	"gotk.dev/pkg/runtime/manager"
 	"gotk.dev/pkg/runtime/reconcile"
 	"gotk.dev/pkg/sops"
 )
@@ -29,6 +30,9 @@ func (r *KustomizationReconciler) decryptor(ctx context.Context, obj *kustomizev
 		return nil, reconcile.Stall(DecryptionFailedReason, "decryption provider %q is not supported: use sops", spec.Provider)
 	}
 	if spec.ServiceAccountName != "" {
+		if !r.WorkloadIdentity {
+			return nil, reconcile.FeatureGateDisabled(manager.GateObjectLevelWorkloadIdentity, "spec.decryption.serviceAccountName")
+		}
 		return nil, reconcile.Stall(DecryptionFailedReason, "spec.decryption.serviceAccountName (cloud KMS) is not supported yet")
 	}
 	refs := []client.ObjectKey{}

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/fluxcd/pkg/apis/acl"
 	"github.com/fluxcd/pkg/runtime/conditions"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -39,9 +38,8 @@ func (run *run) dependencies(ctx context.Context, obj *kustomizev1.Kustomization
 		if ns == "" {
 			ns = obj.Namespace
 		}
-		if r.NoCrossNamespaceRefs && ns != obj.Namespace {
-			return reconcile.Stall(acl.AccessDeniedReason,
-				"cannot depend on Kustomization %s/%s: cross-namespace references are disabled on this controller (--no-cross-namespace-refs)", ns, d.Name)
+		if err := reconcile.CrossNamespaceRef(r.NoCrossNamespaceRefs, obj.Namespace, fmt.Sprintf("spec.dependsOn[%d]", i), kustomizev1.KustomizationKind, ns, d.Name); err != nil {
+			return err
 		}
 		var dep kustomizev1.Kustomization
 		if err := r.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: d.Name}, &dep); err != nil {

@@ -50,7 +50,8 @@ func (r *KustomizationReconciler) remoteCluster(ctx context.Context, obj *kustom
 	ref := obj.Spec.KubeConfig
 	user := remoteUser(obj)
 	load := func() (*rest.Config, error) {
-		cfg, err := kubeconfig.Load(ctx, r.Client, obj.Namespace, ref)
+		cfg, err := kubeconfig.Load(ctx, r.Client, obj.Namespace, ref, kubeconfig.Options{
+			WorkloadIdentity: r.WorkloadIdentity, DefaultServiceAccount: r.DefaultKubeConfigServiceAccount})
 		if err != nil {
 			return nil, kubeConfigError(obj, err)
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 
-	"github.com/fluxcd/pkg/apis/acl"
 	"github.com/fluxcd/pkg/apis/meta"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -70,9 +69,8 @@ func (run *run) source(ctx context.Context, obj *kustomizev1.Kustomization) erro
 func (r *KustomizationReconciler) sourceArtifact(ctx context.Context, obj *kustomizev1.Kustomization) (*meta.Artifact, error) {
 	ref := obj.Spec.SourceRef
 	ns := sourceNamespace(obj)
-	if r.NoCrossNamespaceRefs && ns != obj.Namespace {
-		return nil, reconcile.Stall(acl.AccessDeniedReason,
-			"cannot use source %s/%s/%s: cross-namespace references are disabled on this controller (--no-cross-namespace-refs)", ref.Kind, ns, ref.Name)
+	if err := reconcile.CrossNamespaceRef(r.NoCrossNamespaceRefs, obj.Namespace, "spec.sourceRef", ref.Kind, ns, ref.Name); err != nil {
+		return nil, err
 	}
 	var src artifactSource
 	switch ref.Kind {

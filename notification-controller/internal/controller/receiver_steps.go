@@ -43,9 +43,9 @@ func (r *ReceiverReconciler) validate(_ context.Context, obj *notificationv1.Rec
 		if _, err := kinds.ResourceGVK(res); err != nil {
 			return reconcile.Stall(notificationv1.ValidationFailedReason, "spec.resources[%d]: %s", i, err.Error())
 		}
-		if r.NoCrossNamespaceRefs && res.Namespace != "" && res.Namespace != obj.Namespace {
-			return reconcile.Stall(notificationv1.ValidationFailedReason,
-				"spec.resources[%d]: namespace %q is not allowed: cross-namespace references are disabled", i, res.Namespace)
+		if err := reconcile.CrossNamespaceRef(r.NoCrossNamespaceRefs, obj.Namespace,
+			fmt.Sprintf("spec.resources[%d]", i), res.Kind, res.Namespace, res.Name); err != nil {
+			return err
 		}
 	}
 	return nil

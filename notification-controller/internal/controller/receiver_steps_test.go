@@ -31,7 +31,7 @@ func TestValidateStep(t *testing.T) {
 			wantErr: `apiVersion "a/b/c" is invalid`},
 		{name: "cross namespace allowed", mutate: func(r *notificationv1.Receiver) { r.Spec.Resources[0].Namespace = "other" }},
 		{name: "cross namespace refused", noCross: true, mutate: func(r *notificationv1.Receiver) { r.Spec.Resources[0].Namespace = "other" },
-			wantErr: "cross-namespace references are disabled"},
+			wantErr: "spec.resources[0]: cannot use GitRepository other/app from namespace ns: cross-namespace references are disabled on this controller (--no-cross-namespace-refs)"},
 		{name: "same namespace with refs off", noCross: true, mutate: func(r *notificationv1.Receiver) { r.Spec.Resources[0].Namespace = "ns" }},
 	}
 	for _, tt := range tests {

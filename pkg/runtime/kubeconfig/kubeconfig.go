@@ -22,6 +22,9 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"gotk.dev/pkg/runtime/manager"
+	"gotk.dev/pkg/runtime/reconcile"
 )
 
 // DefaultSecretKeys are tried in order when a secretRef names no key.
@@ -51,10 +54,22 @@ const (
 	ReasonTokenFailed = "KubeConfigTokenFailed"
 )
 
+// Options are the controller-wide settings of Load.
+type Options struct {
+	// WorkloadIdentity is the ObjectLevelWorkloadIdentity feature gate. A
+	// configMapRef makes the controller mint a token of a ServiceAccount of
+	// the object's namespace and send it to the address the ConfigMap
+	// names, so it is refused unless the gate is on, as in Flux.
+	WorkloadIdentity bool
+	// DefaultServiceAccount (--default-kubeconfig-service-account) is the
+	// ServiceAccount of a ConfigMap that names none.
+	DefaultServiceAccount string
+}
+
 // Load builds the REST config that ref names, reading the Secret or
 // ConfigMap in namespace with c. For a configMapRef, c also requests the
 // ServiceAccount token, so it needs the right to create serviceaccounts/token.
-func Load(ctx context.Context, c client.Client, namespace string, ref *meta.KubeConfigReference) (*rest.Config, error) {
+func Load(ctx context.Context, c client.Client, namespace string, ref *meta.KubeConfigReference, o Options) (*rest.Config, error) {
 	switch {
 	case ref == nil:
 		return nil, &Error{Reason: ReasonInvalid, Message: "spec.kubeConfig is empty"}
@@ -63,7 +78,11 @@ func Load(ctx context.Context, c client.Client, namespace string, ref *meta.Kube
 	case ref.SecretRef != nil:
 		return fromSecret(ctx, c, namespace, ref.SecretRef)
 	case ref.ConfigMapRef != nil:
-		return fromConfigMap(ctx, c, namespace, ref.ConfigMapRef.Name)
+		if !o.WorkloadIdentity {
+			return nil, &Error{Reason: meta.FeatureGateDisabledReason, Message: reconcile.FeatureGateDisabled(
+				manager.GateObjectLevelWorkloadIdentity, "spec.kubeConfig.configMapRef (a ServiceAccount token minted by the controller)").Error()}
+		}
+		return fromConfigMap(ctx, c, namespace, ref.ConfigMapRef.Name, o.DefaultServiceAccount)
 	}
 	return nil, &Error{Reason: ReasonInvalid, Message: "spec.kubeConfig: set secretRef or configMapRef"}
 }
@@ -137,7 +156,7 @@ func checkSafe(raw *clientcmdapi.Config) error {
 // fromConfigMap implements the `generic` provider: the API server address
 // and CA come from the ConfigMap, the identity is a token of a
 // ServiceAccount of the same namespace, audience-bound to the address.
-func fromConfigMap(ctx context.Context, c client.Client, namespace, name string) (*rest.Config, error) {
+func fromConfigMap(ctx context.Context, c client.Client, namespace, name, defaultSA string) (*rest.Config, error) {
 	var cm corev1.ConfigMap
 	if err := c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, &cm); err != nil {
 		if apierrors.IsNotFound(err) {
@@ -157,7 +176,10 @@ func fromConfigMap(ctx context.Context, c client.Client, namespace, name string)
 	}
 	sa := cm.Data[meta.KubeConfigKeyServiceAccountName]
 	if sa == "" {
-		return nil, &Error{Reason: ReasonInvalid, Message: where + ": key \"serviceAccountName\" is required (gotk has no identity of its own to lend)"}
+		sa = defaultSA
+	}
+	if sa == "" {
+		return nil, &Error{Reason: ReasonInvalid, Message: where + ": key \"serviceAccountName\" is required (gotk has no identity of its own to lend; or set --default-kubeconfig-service-account)"}
 	}
 	audiences := []string{address}
 	if a := strings.TrimSpace(cm.Data[meta.KubeConfigKeyAudiences]); a != "" {

@@ -90,7 +90,7 @@ func TestLoadFromSecret(t *testing.T) {
 		{ref: meta.SecretKeyReference{Name: "broken"}, wantReason: ReasonInvalid},
 	} {
 		t.Run(tc.ref.Name+"/"+tc.ref.Key, func(t *testing.T) {
-			cfg, err := Load(ctx, env.Client, ns, &meta.KubeConfigReference{SecretRef: &tc.ref})
+			cfg, err := Load(ctx, env.Client, ns, &meta.KubeConfigReference{SecretRef: &tc.ref}, Options{})
 			if tc.wantReason != "" {
 				var kerr *Error
 				if !errors.As(err, &kerr) || kerr.Reason != tc.wantReason || !strings.Contains(kerr.Message, tc.ref.Name) {
@@ -125,13 +125,30 @@ func TestLoadGenericProviderIssuesAServiceAccountToken(t *testing.T) {
 		}
 		return &meta.KubeConfigReference{ConfigMapRef: &meta.LocalObjectReference{Name: name}}
 	}
-	cfg, err := Load(ctx, env.Client, ns, mk("ok", map[string]string{
-		"provider": "generic", "address": env.Config.Host, "serviceAccountName": "deployer"}))
+	gateOn := Options{WorkloadIdentity: true}
+	ok := mk("ok", map[string]string{"provider": "generic", "address": env.Config.Host, "serviceAccountName": "deployer"})
+	// The gate is off by default: no token is minted and the error names it.
+	_, err := Load(ctx, env.Client, ns, ok, Options{})
+	var gateErr *Error
+	if !errors.As(err, &gateErr) || gateErr.Reason != meta.FeatureGateDisabledReason ||
+		!strings.Contains(gateErr.Message, "ObjectLevelWorkloadIdentity") {
+		t.Fatalf("with the gate off: error %v, want FeatureGateDisabled naming ObjectLevelWorkloadIdentity", err)
+	}
+	cfg, err := Load(ctx, env.Client, ns, ok, gateOn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if cfg.Host != env.Config.Host || cfg.BearerToken == "" {
 		t.Fatalf("config %s with token %d bytes", cfg.Host, len(cfg.BearerToken))
+	}
+	// --default-kubeconfig-service-account names the account of a
+	// ConfigMap that names none.
+	noSA := mk("no-sa", map[string]string{"provider": "generic", "address": env.Config.Host})
+	if _, err := Load(ctx, env.Client, ns, noSA, gateOn); err == nil || !strings.Contains(err.Error(), "serviceAccountName") {
+		t.Fatalf("without an account: error %v, want one naming serviceAccountName", err)
+	}
+	if cfg, err := Load(ctx, env.Client, ns, noSA, Options{WorkloadIdentity: true, DefaultServiceAccount: "deployer"}); err != nil || cfg.BearerToken == "" {
+		t.Fatalf("with the default account: %v", err)
 	}
 	for _, tc := range []struct {
 		name       string
@@ -142,7 +159,7 @@ func TestLoadGenericProviderIssuesAServiceAccountToken(t *testing.T) {
 		{"no-address", map[string]string{"provider": "generic", "serviceAccountName": "deployer"}, ReasonInvalid},
 		{"no-account", map[string]string{"provider": "generic", "address": env.Config.Host, "serviceAccountName": "nobody"}, ReasonTokenFailed},
 	} {
-		_, err := Load(ctx, env.Client, ns, mk(tc.name, tc.data))
+		_, err := Load(ctx, env.Client, ns, mk(tc.name, tc.data), gateOn)
 		var kerr *Error
 		if !errors.As(err, &kerr) || kerr.Reason != tc.wantReason {
 			t.Errorf("%s: error %v, want reason %s", tc.name, err, tc.wantReason)

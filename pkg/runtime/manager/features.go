@@ -55,15 +55,20 @@ type Gate struct {
 // manager's client reads Secrets and ConfigMaps through its cache.
 var cacheSecrets = Gate{Name: GateCacheSecretsAndConfigMaps, Switchable: true}
 
-// workloadIdentity is Flux's opt-in for per-object cloud identities,
-// which gotk does not have.
+// workloadIdentity is Flux's opt-in for per-object identities. Where
+// gotk mints no ServiceAccount token for objects it is accepted off only.
 var workloadIdentity = Gate{Name: GateObjectLevelWorkloadIdentity}
+
+// tokenMinting is the same gate where gotk mints ServiceAccount tokens
+// for objects (kustomize and helm: spec.kubeConfig.configMapRef): off by
+// default, as in Flux, and those objects stall with FeatureGateDisabled.
+var tokenMinting = Gate{Name: GateObjectLevelWorkloadIdentity, Switchable: true}
 
 // ControllerGates is the one table of the gates each controller accepts.
 var ControllerGates = map[string][]Gate{
 	"source-controller": {cacheSecrets, workloadIdentity},
 	"kustomize-controller": {
-		cacheSecrets, workloadIdentity,
+		cacheSecrets, tokenMinting,
 		{Name: GateStrictPostBuildSubstitutions, Default: true, Switchable: true},
 		// Health checks read unstructured objects, which the client does
 		// not cache, as with Flux's default.
@@ -80,7 +85,7 @@ var ControllerGates = map[string][]Gate{
 		{Name: GateAdditiveCELDependencyCheck}, {Name: GateDirectSourceFetch}, {Name: GateMigrateAPIVersion},
 	},
 	"helm-controller": {
-		cacheSecrets, workloadIdentity,
+		cacheSecrets, tokenMinting,
 		{Name: GateDetectDrift, Switchable: true}, {Name: GateCorrectDrift, Switchable: true},
 		// Differs from Flux: ExternalArtifact chart sources are always accepted.
 		{Name: GateExternalArtifact, Default: true},

@@ -53,6 +53,10 @@ func TestFeatureGatesResolve(t *testing.T) {
 			want: map[string]bool{GateDetectDrift: true, GateCorrectDrift: true}},
 		{name: "not implemented", controller: "kustomize-controller", args: []string{"--feature-gates=DisableFailFastBehavior=true"},
 			err: "feature gate DisableFailFastBehavior is not implemented by gotk"},
+		{name: "workload identity where tokens are minted", controller: "helm-controller", args: []string{"--feature-gates=ObjectLevelWorkloadIdentity=true"},
+			want: map[string]bool{GateObjectLevelWorkloadIdentity: true}},
+		{name: "workload identity off by default", controller: "kustomize-controller",
+			want: map[string]bool{GateObjectLevelWorkloadIdentity: false}},
 		{name: "workload identity refused", controller: "source-controller", args: []string{"--feature-gates=ObjectLevelWorkloadIdentity=true"},
 			err: "feature gate ObjectLevelWorkloadIdentity is not implemented by gotk"},
 		{name: "gate of another controller", controller: "notification-controller", args: []string{"--feature-gates=DetectDrift=true"},
@@ -89,7 +93,8 @@ func TestFeatureGatesFlagSyntax(t *testing.T) {
 }
 
 // TestFeatureGatesTable: every controller accepts the cache gate and
-// refuses workload identity, and no controller lists a gate twice.
+// workload identity (switchable only where objects get minted tokens),
+// and no controller lists a gate twice.
 func TestFeatureGatesTable(t *testing.T) {
 	g := NewWithT(t)
 	g.Expect(ControllerGates).To(HaveLen(5))
@@ -100,7 +105,12 @@ func TestFeatureGatesTable(t *testing.T) {
 			seen[gate.Name] = true
 		}
 		g.Expect(gates).To(ContainElement(cacheSecrets), controller)
-		g.Expect(gates).To(ContainElement(workloadIdentity), controller)
+		switch controller {
+		case "kustomize-controller", "helm-controller":
+			g.Expect(gates).To(ContainElement(tokenMinting), controller)
+		default:
+			g.Expect(gates).To(ContainElement(workloadIdentity), controller)
+		}
 	}
 }
 
@@ -173,3 +183,29 @@ func TestFeatureGatesCacheSecretsAndConfigMaps(t *testing.T) {
 type roundTripper func(*http.Request) (*http.Response, error)
 
 func (f roundTripper) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
+
+func TestTenancyValidate(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		wantErr string
+	}{
+		{name: "unset"},
+		{name: "names", args: []string{"--default-service-account=default", "--default-kubeconfig-service-account=kube"}},
+		{name: "bad name", args: []string{"--default-service-account=Not_A_Name"}, wantErr: "--default-service-account"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var tn Tenancy
+			fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+			tn.BindNoCrossNamespaceRefs(fs)
+			tn.BindServiceAccounts(fs)
+			if err := fs.Parse(tc.args); err != nil {
+				t.Fatal(err)
+			}
+			err := tn.Validate()
+			if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
+				t.Fatalf("error %v, want %q", err, tc.wantErr)
+			}
+		})
+	}
+}
