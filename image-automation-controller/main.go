@@ -24,6 +24,7 @@ func main() {
 	// The scanned tag lists are kept under --storage-path so a restart keeps them.
 	pflag.StringVar(&storagePath, "storage-path", "/data", "The local storage path for scanned image tags.")
 	pflag.Parse()
+	opts.Kinds = controller.Kinds()
 	manager.Run(controllerName, apis.MustNewScheme(), opts, func(c *manager.Controller) error {
 		store, err := tagstore.Open(storagePath)
 		if err != nil {
@@ -42,7 +43,7 @@ func main() {
 			return err
 		}
 		automations := &controller.ImageUpdateAutomationReconciler{
-			Client: c.Manager.GetClient(), Events: c.Events, ControllerName: controllerName,
+			Client: c.Manager.GetClient(), AllShards: c.AllShards, Events: c.Events, ControllerName: controllerName,
 		}
 		return automations.SetupWithManager(c.Manager, opts.ControllerOptions())
 	}, &corev1.Secret{}, &corev1.ServiceAccount{}, &corev1.Namespace{})

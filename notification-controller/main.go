@@ -35,6 +35,7 @@ func main() {
 	pflag.BoolVar(&noCrossNamespaceRefs, "no-cross-namespace-refs", false,
 		"When set to true, references between custom resources are allowed only if the reference and the referee are in the same namespace.")
 	pflag.Parse()
+	opts.Kinds = controller.Kinds()
 	manager.Run(controllerName, apis.MustNewScheme(), opts, func(c *manager.Controller) error {
 		return setup(c, opts, eventsAddr, receiverAddr, rateLimitInterval, noCrossNamespaceRefs)
 	}, &corev1.Secret{})
