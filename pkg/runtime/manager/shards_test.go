@@ -7,7 +7,6 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"gotk.dev/pkg/apis"
@@ -77,13 +76,8 @@ func TestShardingCacheSelectsOwnKindsOnly(t *testing.T) {
 			if name == "" {
 				name = "in-shard"
 			}
-			// The cache fills from its first read: poll until a present
-			// object shows (a missing one must stay missing).
-			var err error
-			_ = wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 5*time.Second, true, func(ctx context.Context) (bool, error) {
-				err = tt.reader.Get(ctx, client.ObjectKey{Namespace: "default", Name: name}, tt.obj)
-				return err == nil, nil
-			})
+			// A first cached read of a kind waits for its informer to sync.
+			err := tt.reader.Get(ctx, client.ObjectKey{Namespace: "default", Name: name}, tt.obj)
 			switch {
 			case tt.found && err != nil:
 				t.Fatalf("want %s found, got %v", name, err)
