@@ -45,6 +45,7 @@ func main() {
 
 	// Secrets and ConfigMaps (values, Helm storage) are read from the API
 	// server rather than cached: the controller needs few of them.
+	opts.Kinds = controller.Kinds()
 	manager.Run(controllerName, apis.MustNewScheme(), opts, func(c *manager.Controller) error {
 		fetcher := artifact.NewFetcher(httpRetry, httpTimeout, artifact.DefaultMaxDownloadBytes)
 		fetcher.HostOverride = os.Getenv(artifact.EnvSourceControllerLocalhost)
@@ -54,6 +55,7 @@ func main() {
 		}
 		r := &controller.HelmReleaseReconciler{
 			Client:                          c.Manager.GetClient(),
+			AllShards:                       c.AllShards,
 			Events:                          c.Events,
 			Clients:                         clients,
 			Charts:                          chart.NewLoader(fetcher, chartCacheSize),

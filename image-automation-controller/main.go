@@ -26,6 +26,7 @@ func main() {
 	pflag.StringVar(&storagePath, "storage-path", "/data", "The local storage path for scanned image tags.")
 	tenancy.BindNoCrossNamespaceRefs(pflag.CommandLine)
 	pflag.Parse()
+	opts.Kinds = controller.Kinds()
 	manager.Run(controllerName, apis.MustNewScheme(), opts, func(c *manager.Controller) error {
 		store, err := tagstore.Open(storagePath)
 		if err != nil {
@@ -45,7 +46,7 @@ func main() {
 			return err
 		}
 		automations := &controller.ImageUpdateAutomationReconciler{
-			Client: c.Manager.GetClient(), Events: c.Events, ControllerName: controllerName,
+			Client: c.Manager.GetClient(), AllShards: c.AllShards, Events: c.Events, ControllerName: controllerName,
 			NoCrossNamespaceRefs: tenancy.NoCrossNamespaceRefs,
 		}
 		return automations.SetupWithManager(c.Manager, opts.ControllerOptions())

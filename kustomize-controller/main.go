@@ -63,12 +63,14 @@ func main() {
 		_ = os.Setenv("GIT_TERMINAL_PROMPT", "0")
 	}
 
+	opts.Kinds = controller.Kinds()
 	manager.Run(controllerName, apis.MustNewScheme(), opts, func(c *manager.Controller) error {
 		fetcher := artifact.NewFetcher(httpRetry, 0, 0)
 		fetcher.HostOverride = os.Getenv(artifact.EnvSourceControllerLocalhost)
 		r := &controller.KustomizationReconciler{
 			Client:                          c.Manager.GetClient(),
 			APIReader:                       c.Manager.GetAPIReader(),
+			AllShards:                       c.AllShards,
 			Config:                          c.Manager.GetConfig(),
 			Events:                          c.Events,
 			Artifacts:                       &artifactcache.Cache{Fetcher: fetcher, MaxBytes: artifactCacheBytes},

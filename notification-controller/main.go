@@ -34,6 +34,7 @@ func main() {
 	pflag.DurationVar(&rateLimitInterval, "rate-limit-interval", 5*time.Minute, "Interval in which duplicate events are dropped.")
 	tenancy.BindNoCrossNamespaceRefs(pflag.CommandLine)
 	pflag.Parse()
+	opts.Kinds = controller.Kinds()
 	manager.Run(controllerName, apis.MustNewScheme(), opts, func(c *manager.Controller) error {
 		return setup(c, opts, eventsAddr, receiverAddr, rateLimitInterval, tenancy.NoCrossNamespaceRefs)
 	}, &corev1.Secret{})

@@ -52,6 +52,7 @@ func main() {
 	pflag.Int64Var(&bucketMax, "bucket-max-size", controller.DefaultBucketMaxSize, "The most bytes a Bucket artifact may download.")
 	pflag.Parse()
 
+	opts.Kinds = controller.Kinds()
 	gotkmanager.Run(controllerName, apis.MustNewScheme(), opts, func(c *gotkmanager.Controller) error {
 		if storageAdvAddr == "" {
 			host, _ := os.Hostname()

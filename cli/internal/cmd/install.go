@@ -37,6 +37,7 @@ func (f *installFlags) bind(cmd *cobra.Command) {
 	fs.BoolVar(&f.opts.NetworkPolicy, "network-policy", true, "deny ingress to the controllers from other namespaces")
 	fs.StringVar(&f.opts.Registry, "registry", "", "container registry the controller images are pulled from (default "+version.Registry+")")
 	fs.StringVar(&f.opts.ImageTag, "image-tag", "", "tag of the controller images (default "+version.Version+")")
+	fs.StringSliceVar(&f.opts.Shards, "shards", nil, "shard names: source, kustomize and helm controllers get a Deployment <controller>-<shard> each, watching objects labelled sharding.fluxcd.io/key=<shard>")
 	fs.StringVarP(&f.version, "version", "v", "", "gotk version to install: the image tag, 1.2.3 meaning v1.2.3 as in Flux (same as --image-tag; if both are set they must agree)")
 }
 
@@ -112,7 +113,7 @@ func runInstall(ctx context.Context, g *Globals, opts install.Options) error {
 	if !opts.Workloads {
 		return nil
 	}
-	for _, name := range opts.Components {
+	for _, name := range opts.Deployments() {
 		if err := waitAvailable(ctx, c, g.Namespace, name, g.Timeout); err != nil {
 			return err
 		}

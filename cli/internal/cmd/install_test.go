@@ -70,6 +70,10 @@ func TestInstallExport(t *testing.T) {
 		{name: "source-watcher is served by source-controller", args: []string{"--components", "source-controller", "--components-extra", "source-watcher"},
 			want:    []string{"# Components: source-controller\n", "name: source-controller"},
 			notWant: []string{"image: ghcr.io/gotk/kustomize-controller"}},
+		{name: "shards", args: []string{"--shards", "shard1,shard2"},
+			want: []string{"# Shards: shard1,shard2", "name: helm-controller-shard2", "--watch-label-selector=!sharding.fluxcd.io/key",
+				"--storage-adv-addr=source-controller-shard1.$(RUNTIME_NAMESPACE).svc.cluster.local."},
+			notWant: []string{"name: notification-controller-shard1"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -94,6 +98,7 @@ func TestInstallExport(t *testing.T) {
 		{[]string{"--image-tag", "-x"}, `image tag "-x" is not a valid tag`},
 		{[]string{"--components-extra", "image-reflector"}, `--components-extra: unknown component "image-reflector" (known: source-controller,`},
 		{[]string{"--components", "source-controller,helm"}, `--components: unknown component "helm"`},
+		{[]string{"--shards", "shard1,-x"}, `--shards: "-x" is not a valid shard name`},
 	} {
 		_, err := run(t, append([]string{"install", "--export"}, bad.args...)...)
 		NewWithT(t).Expect(err).To(MatchError(ContainSubstring(bad.want)), "%v", bad.args)

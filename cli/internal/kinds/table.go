@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -11,6 +12,8 @@ import (
 	"github.com/fluxcd/pkg/runtime/conditions"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"gotk.dev/pkg/apis"
 )
 
 // List returns the objects of kind k: one by name, a namespace, or all namespaces.
@@ -41,14 +44,22 @@ func List(ctx context.Context, c client.Client, k Kind, ns string, all bool, nam
 	return out, nil
 }
 
-// WriteTable prints NAME, REVISION, SUSPENDED, READY, MESSAGE (and NAMESPACE).
+// WriteTable prints NAME, REVISION, SUSPENDED, READY, MESSAGE (and
+// NAMESPACE); SHARD too when some object carries a shard key.
 func WriteTable(out io.Writer, k Kind, objs []client.Object, allNamespaces, prefixKind bool) {
 	if len(objs) == 0 {
 		fmt.Fprintf(out, "no %s objects found\n", k.Name())
 		return
 	}
+	sharded := slices.ContainsFunc(objs, func(o client.Object) bool {
+		_, ok := o.GetLabels()[apis.ShardKeyLabel]
+		return ok
+	})
 	tw := tabwriter.NewWriter(out, 0, 4, 3, ' ', 0)
 	header := "NAME\tREVISION\tSUSPENDED\tREADY\tMESSAGE"
+	if sharded {
+		header = "NAME\tSHARD\tREVISION\tSUSPENDED\tREADY\tMESSAGE"
+	}
 	if allNamespaces {
 		header = "NAMESPACE\t" + header
 	}
@@ -59,11 +70,14 @@ func WriteTable(out io.Writer, k Kind, objs []client.Object, allNamespaces, pref
 			name = strings.ToLower(k.GVK.Kind) + "/" + name
 		}
 		ready, message := readiness(o)
-		row := fmt.Sprintf("%s\t%s\t%t\t%s\t%s", name, k.Revision(o), Suspended(o), ready, message)
-		if allNamespaces {
-			row = o.GetNamespace() + "\t" + row
+		cols := []string{name, k.Revision(o), fmt.Sprint(Suspended(o)), ready, message}
+		if sharded {
+			cols = slices.Insert(cols, 1, shardOf(o))
 		}
-		fmt.Fprintln(tw, row)
+		if allNamespaces {
+			cols = slices.Insert(cols, 0, o.GetNamespace())
+		}
+		fmt.Fprintln(tw, strings.Join(cols, "\t"))
 	}
 	_ = tw.Flush()
 }
@@ -79,4 +93,12 @@ func readiness(o client.Object) (string, string) {
 		return "Unknown", "waiting to be reconciled"
 	}
 	return string(c.Status), c.Message
+}
+
+// shardOf is the object's shard key, "-" for the main shard.
+func shardOf(o client.Object) string {
+	if key, ok := o.GetLabels()[apis.ShardKeyLabel]; ok {
+		return key
+	}
+	return "-"
 }

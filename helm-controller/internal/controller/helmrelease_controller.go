@@ -53,6 +53,8 @@ type HelmReleaseReconciler struct {
 	// Client reads HelmReleases, sources, ConfigMaps and Secrets and
 	// manages generated HelmCharts.
 	Client client.Client
+	// AllShards reads dependsOn targets in every shard (nil: Client).
+	AllShards client.Reader
 	// Events records news (install, upgrade, …) with revision metadata.
 	Events events.Recorder
 	// Clients are the Kubernetes clients Helm uses, shared by all releases.
@@ -238,4 +240,12 @@ func (r *HelmReleaseReconciler) Reconcile(ctx context.Context, obj *helmv2.HelmR
 func (r *HelmReleaseReconciler) Finalize(ctx context.Context, obj *helmv2.HelmRelease) error {
 	run := &releaseRun{r: r}
 	return run.finalize(ctx, obj)
+}
+
+// allShards reads HelmReleases whatever their shard.
+func (r *HelmReleaseReconciler) allShards() client.Reader {
+	if r.AllShards != nil {
+		return r.AllShards
+	}
+	return r.Client
 }

@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
+	"gotk.dev/pkg/apis"
 	helmv2 "gotk.dev/pkg/apis/helm/v2"
 	sourcev1 "gotk.dev/pkg/apis/source/v1"
 	"gotk.dev/pkg/testenv"
@@ -126,8 +127,9 @@ spec:
 }
 
 // TestDependsOnAndChartTemplate: a HelmRelease waits for its dependency;
-// spec.chart creates the HelmChart '<ns>-<name>', the release installs once
-// it has an artifact, and deleting the HelmRelease deletes the HelmChart.
+// spec.chart creates the HelmChart '<ns>-<name>' in the release's shard,
+// the release installs once it has an artifact, and deleting the
+// HelmRelease deletes the HelmChart.
 func TestDependsOnAndChartTemplate(t *testing.T) {
 	startController(t)
 	g := NewWithT(t)
@@ -135,7 +137,7 @@ func TestDependsOnAndChartTemplate(t *testing.T) {
 	ns := env.NewNamespace(t)
 
 	hr := &helmv2.HelmRelease{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "tpl"},
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "tpl", Labels: map[string]string{apis.ShardKeyLabel: "shard1"}},
 		Spec: helmv2.HelmReleaseSpec{
 			Interval: metav1.Duration{Duration: time.Hour},
 			Chart: &helmv2.HelmChartTemplate{Spec: helmv2.HelmChartTemplateSpec{
@@ -167,6 +169,7 @@ func TestDependsOnAndChartTemplate(t *testing.T) {
 	g.Expect(hc.Spec.Version).To(Equal("1.x"))
 	g.Expect(hc.Spec.Interval.Duration).To(Equal(time.Hour))
 	g.Expect(hc.Labels).To(HaveKeyWithValue(helmv2.NameLabel, "tpl"))
+	g.Expect(hc.Labels).To(HaveKeyWithValue(apis.ShardKeyLabel, "shard1"))
 
 	publishChart(t, ns, hcName, appChart(t, "1.0.0"), "1.0.0")
 	eventuallyReady(t, hr, 90*time.Second)

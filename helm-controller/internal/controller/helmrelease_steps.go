@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
+	"gotk.dev/pkg/apis"
 	helmv2 "gotk.dev/pkg/apis/helm/v2"
 	sourcev1 "gotk.dev/pkg/apis/source/v1"
 	"gotk.dev/pkg/artifact"
@@ -67,7 +68,7 @@ func (run *releaseRun) checkDependencies(ctx context.Context, obj *helmv2.HelmRe
 			return err
 		}
 		var d helmv2.HelmRelease
-		err := run.r.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: dep.Name}, &d)
+		err := run.r.allShards().Get(ctx, types.NamespacedName{Namespace: ns, Name: dep.Name}, &d)
 		switch {
 		case apierrors.IsNotFound(err):
 			return reconcile.Wait(run.r.depRequeue(), helmv2.DependencyNotReadyReason, "dependency '%s/%s' not found", ns, dep.Name)
@@ -124,6 +125,13 @@ func (run *releaseRun) reconcileChartTemplate(ctx context.Context, obj *helmv2.H
 		}
 		labels[helmv2.NameLabel] = obj.Name
 		labels[helmv2.NamespaceLabel] = obj.Namespace
+		// The chart goes to the source-controller of the release's shard,
+		// unless the template names a shard of its own.
+		if key, ok := obj.Labels[apis.ShardKeyLabel]; ok {
+			if _, set := labels[apis.ShardKeyLabel]; !set {
+				labels[apis.ShardKeyLabel] = key
+			}
+		}
 		hc.Labels, hc.Annotations = labels, annotations
 		version := tpl.Spec.Version
 		if version == "" {

@@ -23,6 +23,9 @@ import (
 type ImageUpdateAutomationReconciler struct {
 	// Client reads objects and Secrets.
 	Client client.Client
+	// AllShards lists ImagePolicies in every shard (nil: Client): an
+	// automation applies its namespace's policies whatever their shard.
+	AllShards client.Reader
 	// Events records pushed commits and failures.
 	Events events.Recorder
 	// ControllerName is the field owner of status patches.

@@ -180,7 +180,11 @@ func (run *automationRun) source(ctx context.Context, obj *imagev1.ImageUpdateAu
 // automation's namespace that match policySelector.
 func (run *automationRun) collectPolicies(ctx context.Context, obj *imagev1.ImageUpdateAutomation) error {
 	var list imagev1.ImagePolicyList
-	if err := run.r.Client.List(ctx, &list, client.InNamespace(obj.Namespace), client.MatchingLabelsSelector{Selector: run.selector}); err != nil {
+	policies := run.r.AllShards
+	if policies == nil {
+		policies = run.r.Client
+	}
+	if err := policies.List(ctx, &list, client.InNamespace(obj.Namespace), client.MatchingLabelsSelector{Selector: run.selector}); err != nil {
 		return reconcile.Retry(imagev1.DependencyNotReadyReason, "listing ImagePolicies: %s", err)
 	}
 	run.policies = setters.Policies{}

@@ -45,6 +45,8 @@ type KustomizationReconciler struct {
 	Client client.Client
 	// APIReader reads Secrets and ConfigMaps without caching them.
 	APIReader client.Reader
+	// AllShards reads dependsOn targets in every shard (nil: Client).
+	AllShards client.Reader
 	// Config is the controller's REST config, the base of impersonation.
 	Config *rest.Config
 	// Events posts events with revision metadata.
@@ -179,4 +181,12 @@ func (r *KustomizationReconciler) Reconcile(ctx context.Context, obj *kustomizev
 // Finalize applies spec.deletionPolicy to the inventory.
 func (r *KustomizationReconciler) Finalize(ctx context.Context, obj *kustomizev1.Kustomization) error {
 	return r.finalize(ctx, obj)
+}
+
+// allShards reads Kustomizations whatever their shard.
+func (r *KustomizationReconciler) allShards() client.Reader {
+	if r.AllShards != nil {
+		return r.AllShards
+	}
+	return r.Client
 }

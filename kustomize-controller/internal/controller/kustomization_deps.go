@@ -42,7 +42,7 @@ func (run *run) dependencies(ctx context.Context, obj *kustomizev1.Kustomization
 			return err
 		}
 		var dep kustomizev1.Kustomization
-		if err := r.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: d.Name}, &dep); err != nil {
+		if err := r.allShards().Get(ctx, client.ObjectKey{Namespace: ns, Name: d.Name}, &dep); err != nil {
 			if apierrors.IsNotFound(err) {
 				return reconcile.Wait(r.RequeueDependency, kustomizev1.DependencyNotReadyReason, "dependency '%s/%s' not found", ns, d.Name)
 			}
@@ -113,7 +113,7 @@ func (r *KustomizationReconciler) findCycle(ctx context.Context, obj *kustomizev
 			}
 			seen[key] = true
 			var next kustomizev1.Kustomization
-			if err := r.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: d.Name}, &next); err != nil {
+			if err := r.allShards().Get(ctx, client.ObjectKey{Namespace: ns, Name: d.Name}, &next); err != nil {
 				continue
 			}
 			if c := walk(&next, append(path, key), seen); c != nil {

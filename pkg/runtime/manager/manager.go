@@ -9,14 +9,14 @@ import (
 
 	"github.com/fluxcd/pkg/runtime/events"
 	"github.com/fluxcd/pkg/runtime/logger"
-	"gotk.dev/pkg/runtime/redact"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	ctrlclient "sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"gotk.dev/pkg/runtime/redact"
 )
 
 // Controller is a started manager with the pieces reconcilers need.
@@ -27,6 +27,10 @@ type Controller struct {
 	Events events.Recorder
 	// Features are the controller's resolved --feature-gates.
 	Features Features
+	// AllShards reads objects of the controller's own kinds (Options.Kinds)
+	// whatever their shard: dependsOn targets, which may live in another
+	// shard than their dependent. It is the cache when not sharded.
+	AllShards ctrlclient.Reader
 }
 
 // New sets up logging, the manager (leader election, cache scoped by the
@@ -53,12 +57,8 @@ func New(name string, scheme *runtime.Scheme, o Options, uncached ...ctrlclient.
 	// No reconciler reads the managed fields of a cached object; dropping
 	// them keeps a copy of every writer's field set out of memory.
 	cacheOpts := cache.Options{DefaultTransform: cache.TransformStripManagedFields()}
-	if o.WatchLabelSelector != "" {
-		sel, err := labels.Parse(o.WatchLabelSelector)
-		if err != nil {
-			return nil, err
-		}
-		cacheOpts.DefaultLabelSelector = sel
+	if err := shardCache(&cacheOpts, o.WatchLabelSelector, o.Kinds); err != nil {
+		return nil, err
 	}
 	if !o.WatchAllNamespaces {
 		cacheOpts.DefaultNamespaces = map[string]cache.Config{RuntimeNamespace(): {}}
@@ -95,7 +95,11 @@ func New(name string, scheme *runtime.Scheme, o Options, uncached ...ctrlclient.
 	if err != nil {
 		return nil, fmt.Errorf("unable to create the event recorder: %w", err)
 	}
-	return &Controller{Manager: mgr, Events: redact.Recorder(recorder), Features: features}, nil
+	allShards, err := newAllShards(mgr.GetClient(), mgr.GetAPIReader(), scheme, o.WatchLabelSelector, o.Kinds)
+	if err != nil {
+		return nil, err
+	}
+	return &Controller{Manager: mgr, Events: redact.Recorder(recorder), Features: features, AllShards: allShards}, nil
 }
 
 // Run builds the controller, lets setup register its reconcilers and

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/rest"
 	cliflag "k8s.io/component-base/cli/flag"
+	ctrlclient "sigs.k8s.io/controller-runtime/pkg/client"
 
 	"gotk.dev/pkg/runtime/reconcile"
 )
@@ -46,6 +47,9 @@ type Options struct {
 	// FeatureGates are the --feature-gates values, checked against
 	// ControllerGates when the controller starts.
 	FeatureGates map[string]bool
+	// Kinds are the controller's own top-level kinds, the only ones
+	// --watch-label-selector filters; set by the controller, not a flag.
+	Kinds []ctrlclient.Object
 
 	// config, when set (by tests), replaces the kubeconfig.
 	config *rest.Config
