@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fluxcd/pkg/apis/acl"
 	"github.com/fluxcd/pkg/apis/meta"
 	"github.com/fluxcd/pkg/runtime/conditions"
 	. "github.com/onsi/gomega"
@@ -79,15 +80,17 @@ func TestReceiverValidation(t *testing.T) {
 	filtered.Spec.ResourceFilter = "true"
 	cross := receiver(ns, "cross", "generic")
 	cross.Spec.Resources[0].Namespace = "elsewhere"
+	invalid := notificationv1.ValidationFailedReason
 	tests := []struct {
-		rcv  *notificationv1.Receiver
-		want string
+		rcv          *notificationv1.Receiver
+		reason, want string
 	}{
-		{receiver(ns, "gcr", "gcr"), `receiver type "gcr" is not supported yet`},
-		{receiver(ns, "acr", "acr"), `receiver type "acr" is not supported yet`},
-		{receiver(ns, "oidc", "generic-oidc"), `receiver type "generic-oidc" is not supported yet`},
-		{filtered, "spec.resourceFilter (CEL) is not supported yet"},
-		{cross, `spec.resources[0]: namespace "elsewhere" is not allowed: cross-namespace references are disabled`},
+		{receiver(ns, "gcr", "gcr"), invalid, `receiver type "gcr" is not supported yet`},
+		{receiver(ns, "acr", "acr"), invalid, `receiver type "acr" is not supported yet`},
+		{receiver(ns, "oidc", "generic-oidc"), invalid, `receiver type "generic-oidc" is not supported yet`},
+		{filtered, invalid, "spec.resourceFilter (CEL) is not supported yet"},
+		{cross, acl.AccessDeniedReason, "spec.resources[0]: cannot use GitRepository elsewhere/app from namespace " + ns +
+			": cross-namespace references are disabled on this controller (--no-cross-namespace-refs)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.rcv.Name, func(t *testing.T) {
@@ -101,7 +104,7 @@ func TestReceiverValidation(t *testing.T) {
 				got := &notificationv1.Receiver{}
 				g.Expect(reader.Get(ctx, client.ObjectKeyFromObject(tt.rcv), got)).To(Succeed())
 				g.Expect(conditions.IsStalled(got)).To(BeTrue())
-				g.Expect(conditions.GetReason(got, meta.ReadyCondition)).To(Equal(notificationv1.ValidationFailedReason))
+				g.Expect(conditions.GetReason(got, meta.ReadyCondition)).To(Equal(tt.reason))
 				g.Expect(conditions.GetMessage(got, meta.ReadyCondition)).To(Equal(tt.want))
 				g.Expect(got.Status.WebhookPath).To(BeEmpty())
 			}, 20*time.Second, 50*time.Millisecond).Should(Succeed())
