@@ -140,3 +140,41 @@ func TestCloneCommitFetchesOnlyThatCommit(t *testing.T) {
 		t.Fatalf("missing commit: err = %v, want ref not found", err)
 	}
 }
+
+// TestClonePackIndexWithDeltas: a branch with history (similar versions of
+// a file, which the server sends as deltas) is indexed by the checkout's
+// own pack indexer into a repository the git CLI finds sound.
+func TestClonePackIndexWithDeltas(t *testing.T) {
+	g := NewWithT(t)
+	srv := testserver.NewGitHTTPForTest(t, testserver.GitHTTPOptions{})
+	var first, last string
+	text := strings.Repeat("a line of configuration that changes little\n", 2000)
+	for i := range 20 {
+		c, err := srv.CommitFiles("hist", "master", map[string]string{"conf.txt": fmt.Sprintf("%sversion %d\n", text, i)}, fmt.Sprint(i))
+		g.Expect(err).NotTo(HaveOccurred())
+		if i == 0 {
+			first = c
+		}
+		last = c
+	}
+	dir := t.TempDir()
+	// A commit with its branch fetches the branch's whole history.
+	got, err := git.Clone(context.Background(), mustURL(t, srv.URL("hist")), dir, git.CloneOptions{Ref: git.Reference{Branch: "master", Commit: first}})
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(got.Hash).To(Equal(first))
+	data, err := os.ReadFile(filepath.Join(dir, "conf.txt"))
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(string(data)).To(HaveSuffix("version 0\n"))
+
+	out, err := exec.Command("git", "--git-dir", filepath.Join(dir, ".git"), "fsck", "--full", "--strict").CombinedOutput()
+	g.Expect(err).NotTo(HaveOccurred(), string(out))
+	out, err = exec.Command("git", "--git-dir", filepath.Join(dir, ".git"), "cat-file", "-p", last+":conf.txt").CombinedOutput()
+	g.Expect(err).NotTo(HaveOccurred(), string(out))
+	g.Expect(string(out)).To(HaveSuffix("version 19\n"))
+	packs, err := filepath.Glob(filepath.Join(dir, ".git", "objects", "pack", "*.idx"))
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(packs).To(HaveLen(1))
+	out, err = exec.Command("git", "verify-pack", "-v", packs[0]).CombinedOutput()
+	g.Expect(err).NotTo(HaveOccurred(), string(out))
+	g.Expect(string(out)).To(ContainSubstring("chain length = "), "the pack should hold deltas:\n%s", out)
+}
