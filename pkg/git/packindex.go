@@ -2,6 +2,7 @@ package git
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 
@@ -71,15 +72,29 @@ func indexPack(f billy.File) (*idxfile.MemoryIndex, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Second pass, seeking: resolve each delta against its base.
-	for _, d := range deltas {
-		t, content, err := ix.object(d.offset, 0)
-		if err != nil {
-			return nil, err
+	// Then, seeking: resolve each delta against its base. A REF delta may
+	// name a base that is itself a delta resolved later, so the deltas
+	// whose base is not known yet are tried again until a round resolves
+	// none.
+	for len(deltas) > 0 {
+		var later []pendingDelta
+		for _, d := range deltas {
+			t, content, err := ix.object(d.offset, 0)
+			if errors.Is(err, errBaseNotYetKnown) {
+				later = append(later, d)
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			h := plumbing.ComputeHash(t, content)
+			ix.hashes[h] = d.offset
+			w.Add(h, uint64(d.offset), d.crc)
 		}
-		h := plumbing.ComputeHash(t, content)
-		ix.hashes[h] = d.offset
-		w.Add(h, uint64(d.offset), d.crc)
+		if len(later) == len(deltas) {
+			return nil, fmt.Errorf("%d delta objects name bases that are not in the pack", len(later))
+		}
+		deltas = later
 	}
 	if err := w.OnFooter(checksum); err != nil {
 		return nil, err
@@ -94,6 +109,9 @@ type packIndexer struct {
 	cache      map[int64][]byte
 	cacheBytes int
 }
+
+// errBaseNotYetKnown is a REF delta whose base has not been hashed yet.
+var errBaseNotYetKnown = errors.New("base not indexed yet")
 
 // maxDeltaDepth is far beyond what git writes (50) and stops a loop.
 const maxDeltaDepth = 1000
@@ -119,7 +137,7 @@ func (ix *packIndexer) object(offset int64, depth int) (plumbing.ObjectType, []b
 	if oh.Type == plumbing.REFDeltaObject {
 		var ok bool
 		if base, ok = ix.hashes[oh.Reference]; !ok {
-			return 0, nil, fmt.Errorf("delta base %s is not in the pack", oh.Reference)
+			return 0, nil, fmt.Errorf("delta base %s: %w", oh.Reference, errBaseNotYetKnown)
 		}
 	}
 	t, src, ok := ix.cached(base)
