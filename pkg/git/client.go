@@ -41,14 +41,20 @@ func IsAuthError(err error) bool {
 	return errors.As(err, &e)
 }
 
-// SizeLimitError means a checkout exceeded CloneOptions.MaxBytes.
+// SizeLimitError means a fetch or a checkout exceeded CloneOptions.MaxBytes.
 type SizeLimitError struct {
 	// Limit is the configured maximum in bytes.
 	Limit int64
+	// Fetch reports that the remote sent more than Limit bytes and the
+	// fetch was stopped; otherwise the checked-out files exceed it.
+	Fetch bool
 }
 
 // Error implements error.
 func (e *SizeLimitError) Error() string {
+	if e.Fetch {
+		return fmt.Sprintf("fetch stopped: the remote sent more than the size limit of %d bytes", e.Limit)
+	}
 	return fmt.Sprintf("repository content exceeds the size limit of %d bytes", e.Limit)
 }
 
@@ -121,7 +127,8 @@ type CloneOptions struct {
 	// Resolution, when set, is Ref already resolved (by Resolve on a
 	// listing), which saves Clone its own ref listing.
 	Resolution *Resolution
-	// MaxBytes, when > 0, refuses a checkout whose files exceed it.
+	// MaxBytes, when > 0, stops a fetch once the remote has sent more
+	// than this, and refuses a checkout whose files exceed it.
 	MaxBytes int64
 	// RecurseSubmodules also checks out submodules, recursively.
 	RecurseSubmodules bool
@@ -129,8 +136,10 @@ type CloneOptions struct {
 
 // Clone fetches the selected commit into dir (created if needed; it should
 // be empty) and checks it out, keeping .git so the caller may commit and
-// Push. Branches, tags and refs are fetched shallow (depth 1); a commit is
-// searched in the full history of its branch, or of every branch and tag.
+// Push. Branches, tags and refs are fetched shallow (depth 1); a commit
+// with a branch is searched in the full history of that branch; a commit
+// alone is fetched by its hash at depth 1, or, when the server refuses
+// fetches by hash, searched in every branch and tag.
 func Clone(ctx context.Context, u *URL, dir string, o CloneOptions) (*Commit, error) {
 	res := o.Resolution
 	if res == nil {
@@ -150,7 +159,7 @@ func Clone(ctx context.Context, u *URL, dir string, o CloneOptions) (*Commit, er
 	if err != nil {
 		return nil, err
 	}
-	repo, err := gogit.PlainInit(dir, false)
+	repo, err := initCheckout(dir, o.MaxBytes)
 	if err != nil {
 		return nil, fmt.Errorf("init checkout: %w", err)
 	}
@@ -160,19 +169,8 @@ func Clone(ctx context.Context, u *URL, dir string, o CloneOptions) (*Commit, er
 	fo := &gogit.FetchOptions{
 		RemoteName: "origin", Auth: am, CABundle: o.Auth.caBundle(), ProxyOptions: o.Auth.proxyOptions(), Tags: gogit.NoTags,
 	}
-	if res.RefName != "" {
-		fo.RefSpecs = []config.RefSpec{config.RefSpec("+" + res.RefName + ":" + res.RefName)}
-		if res.Shallow {
-			fo.Depth = 1
-		}
-	} else {
-		fo.RefSpecs = []config.RefSpec{"+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"}
-	}
-	if err := repo.FetchContext(ctx, fo); err != nil && !errors.Is(err, gogit.NoErrAlreadyUpToDate) {
-		if strings.Contains(err.Error(), "couldn't find remote ref") {
-			return nil, &RefNotFoundError{Ref: describeRef(res)}
-		}
-		return nil, classify(u, "fetch", err)
+	if err := fetch(ctx, repo, u, res, fo); err != nil {
+		return nil, err
 	}
 	hash := plumbing.NewHash(res.Commit)
 	revision := res.Revision
@@ -225,6 +223,55 @@ func Clone(ctx context.Context, u *URL, dir string, o CloneOptions) (*Commit, er
 		}
 	}
 	return info, nil
+}
+
+// fetch fetches what res needs into repo: its ref (shallow when
+// res.Shallow), or a lone commit by hash at depth 1, falling back to every
+// branch and tag when the server does not serve commits by hash.
+func fetch(ctx context.Context, repo *gogit.Repository, u *URL, res *Resolution, fo *gogit.FetchOptions) error {
+	switch {
+	case res.RefName != "":
+		fo.RefSpecs = []config.RefSpec{config.RefSpec("+" + res.RefName + ":" + res.RefName)}
+		if res.Shallow {
+			fo.Depth = 1
+		}
+	case res.Commit != "":
+		byHash := *fo
+		byHash.RefSpecs = []config.RefSpec{config.RefSpec(res.Commit + ":" + commitRef)}
+		byHash.Depth = 1
+		err := fetchErr(u, res, repo.FetchContext(ctx, &byHash))
+		if err == nil || !refusedByHash(err) {
+			return err
+		}
+		fallthrough
+	default:
+		fo.RefSpecs = []config.RefSpec{"+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"}
+	}
+	return fetchErr(u, res, repo.FetchContext(ctx, fo))
+}
+
+// commitRef is the local ref a commit fetched by hash is stored under.
+const commitRef = "refs/gotk/commit"
+
+// refusedByHash reports a server that does not serve this commit by hash:
+// it lacks the allow-*-sha1-in-want capabilities, or the commit is not one
+// it allows (or not there at all, which the full fetch then reports).
+func refusedByHash(err error) bool {
+	return errors.Is(err, gogit.ErrExactSHA1NotSupported) || strings.Contains(err.Error(), "not our ref") ||
+		IsRefNotFound(err)
+}
+
+func fetchErr(u *URL, res *Resolution, err error) error {
+	var size *SizeLimitError
+	switch {
+	case err == nil, errors.Is(err, gogit.NoErrAlreadyUpToDate):
+		return nil
+	case errors.As(err, &size):
+		return size
+	case strings.Contains(err.Error(), "couldn't find remote ref"):
+		return &RefNotFoundError{Ref: describeRef(res)}
+	}
+	return classify(u, "fetch", err)
 }
 
 // describeRef names what res fetches the way the spec said it.

@@ -2,7 +2,9 @@ package controller
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
+	"fmt"
 	"net"
 	"strings"
 	"testing"
@@ -99,6 +101,11 @@ func TestGitRepositoryBadInput(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred())
 	_, err = srv.CommitFiles("big", "master", map[string]string{"blob": strings.Repeat("x", testMaxCheckoutBytes+1)}, "big")
 	g.Expect(err).NotTo(HaveOccurred())
+	// Incompressible: the pack itself is past the limit, so the fetch stops.
+	noise := make([]byte, 2*testMaxCheckoutBytes)
+	_, _ = rand.Read(noise)
+	_, err = srv.CommitFiles("big-pack", "master", map[string]string{"blob": string(noise)}, "big")
+	g.Expect(err).NotTo(HaveOccurred())
 	// A server that accepts connections and never answers: spec.timeout.
 	hang, err := net.Listen("tcp", "127.0.0.1:0")
 	g.Expect(err).NotTo(HaveOccurred())
@@ -142,6 +149,7 @@ func TestGitRepositoryBadInput(t *testing.T) {
 			o.Spec.Timeout = &metav1.Duration{Duration: time.Second}
 		}, reason: sourcev1.GitOperationFailedReason, message: "context deadline exceeded"},
 		{name: "too-big", url: srv.URL("big"), reason: sourcev1.GitOperationFailedReason, message: "exceeds the size limit"},
+		{name: "too-big-fetch", url: srv.URL("big-pack"), reason: sourcev1.GitOperationFailedReason, message: fmt.Sprintf("fetch stopped: the remote sent more than the size limit of %d bytes", testMaxCheckoutBytes)},
 		{name: "provider", url: srv.URL("app"), mutate: func(o *sourcev1.GitRepository) {
 			o.Spec.Provider = sourcev1.GitProviderGitHub
 		}, stalled: true, reason: reasonNotSupported, message: "not supported yet"},

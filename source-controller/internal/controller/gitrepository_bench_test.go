@@ -81,7 +81,7 @@ func BenchmarkGitRepositoryClone2000Files(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		cache, err := gitcache.New(b.TempDir(), 0, 1)
+		cache, err := gitcache.New(b.TempDir(), 0, gitcache.Limits{Entries: 1})
 		g.Expect(err).NotTo(HaveOccurred())
 		r := &GitRepositoryReconciler{Client: env.Client, Events: h.rec, Storage: h.storage, Cache: cache}
 		obj := newGitRepository(ns, "big", srv.URL("big"), nil)

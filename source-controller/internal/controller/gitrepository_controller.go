@@ -48,6 +48,9 @@ type GitRepositoryOptions struct {
 	CacheDir string
 	// CacheEntries is how many checkouts are kept for reuse.
 	CacheEntries int
+	// CacheMaxBytes bounds the total size of the kept checkouts (0: no
+	// byte limit).
+	CacheMaxBytes int64
 	// RefCacheTTL is how long a ref listing is reused by other
 	// GitRepositories on the same URL and credentials.
 	RefCacheTTL time.Duration
@@ -89,7 +92,7 @@ func SetupGitRepository(ctx context.Context, mgr ctrl.Manager, rec events.Record
 	if o.CacheEntries == 0 {
 		o.CacheEntries = 32
 	}
-	cache, err := gitcache.New(o.CacheDir, o.RefCacheTTL, o.CacheEntries)
+	cache, err := gitcache.New(o.CacheDir, o.RefCacheTTL, gitcache.Limits{Entries: o.CacheEntries, Bytes: o.CacheMaxBytes})
 	if err != nil {
 		return nil, err
 	}
@@ -154,8 +157,10 @@ func (r *GitRepositoryReconciler) Reconcile(ctx context.Context, obj *sourcev1.G
 	return meta.SucceededReason, fmt.Sprintf("stored artifact for revision '%s'", obj.Status.Artifact.Revision), nil
 }
 
-// Finalize removes every artifact of the object from storage.
+// Finalize removes every artifact of the object from storage, and the
+// cached checkouts no other GitRepository uses.
 func (r *GitRepositoryReconciler) Finalize(ctx context.Context, obj *sourcev1.GitRepository) error {
+	r.Cache.Forget(cacheOwner(obj))
 	art := r.Storage.NewArtifactFor(sourcev1.GitRepositoryKind, obj, "", "deleted.tar.gz")
 	unlock, err := r.Storage.Lock(art)
 	if err != nil {

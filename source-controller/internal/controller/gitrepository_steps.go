@@ -143,7 +143,12 @@ func (run *gitRun) reconcileSource(ctx context.Context, obj *sourcev1.GitReposit
 
 // fetchOptions says what the checkout must hold.
 func (run *gitRun) fetchOptions(obj *sourcev1.GitRepository) gitcache.Options {
-	return gitcache.Options{MaxBytes: run.r.MaxCheckoutBytes, RecurseSubmodules: obj.Spec.RecurseSubmodules}
+	return gitcache.Options{MaxBytes: run.r.MaxCheckoutBytes, RecurseSubmodules: obj.Spec.RecurseSubmodules, Owner: cacheOwner(obj)}
+}
+
+// cacheOwner names obj to the checkout cache.
+func cacheOwner(obj *sourcev1.GitRepository) string {
+	return obj.Namespace + "/" + obj.Name
 }
 
 // specReference converts the spec's ref to the git package's Reference.

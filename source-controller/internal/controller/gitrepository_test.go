@@ -132,9 +132,15 @@ func TestGitRepositoryLifecycle(t *testing.T) {
 	got = waitReady(g, got)
 	g.Expect(fetchFiles(g, got.Status.Artifact)).To(ContainElement("secret/key.yaml"))
 
-	// Delete: the finalizer removes every artifact file.
+	// Delete: the finalizer removes every artifact file and the cached
+	// checkouts of the object (no other object uses them).
+	checkouts := h.reconciler.Cache.OwnedDirs(ns + "/app")
+	g.Expect(checkouts).NotTo(BeEmpty())
 	g.Expect(env.Client.Delete(context.Background(), got)).To(Succeed())
 	g.Eventually(func() bool { _, err := os.Stat(dir); return os.IsNotExist(err) }, 30*time.Second, 100*time.Millisecond).Should(BeTrue())
+	for _, d := range checkouts {
+		g.Eventually(func() bool { _, err := os.Stat(d); return os.IsNotExist(err) }, 30*time.Second, 100*time.Millisecond).Should(BeTrue(), "checkout %s", d)
+	}
 	g.Expect(len(newArtifactEvents(h, "app")) - events).To(BeNumerically("<=", 1))
 }
 

@@ -16,7 +16,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -29,9 +28,9 @@ import (
 // Cache holds the shared ref listings and checkouts. The zero value is
 // not usable; see New.
 type Cache struct {
-	dir        string
-	refTTL     time.Duration
-	maxEntries int
+	dir    string
+	refTTL time.Duration
+	limits Limits
 
 	refFlight   singleflight.Group
 	cloneFlight singleflight.Group
@@ -51,14 +50,28 @@ type checkout struct {
 	origin   string
 	dir      string
 	commit   git.Commit
+	size     int64
 	leases   int
 	lastUsed time.Time
+	// owners are the objects that leased the checkout and still exist;
+	// orphaned means the last of them was deleted (see Forget).
+	owners   map[string]bool
+	orphaned bool
 }
 
-// New returns a cache keeping up to maxEntries checkouts under dir
-// (created if needed) and reusing ref listings for refTTL (0: only
-// concurrent listings are shared).
-func New(dir string, refTTL time.Duration, maxEntries int) (*Cache, error) {
+// Limits bound the checkouts kept for reuse. Leased checkouts are never
+// removed, so a checkout larger than Bytes lives only while in use.
+type Limits struct {
+	// Entries is how many checkouts are kept (at least 1).
+	Entries int
+	// Bytes, when > 0, bounds the total size of the kept checkouts' files.
+	Bytes int64
+}
+
+// New returns a cache keeping checkouts under dir (created if needed)
+// within limits, and reusing ref listings for refTTL (0: only concurrent
+// listings are shared).
+func New(dir string, refTTL time.Duration, limits Limits) (*Cache, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("git cache: %w", err)
 	}
@@ -69,10 +82,10 @@ func New(dir string, refTTL time.Duration, maxEntries int) (*Cache, error) {
 			_ = os.RemoveAll(filepath.Join(dir, e.Name()))
 		}
 	}
-	if maxEntries < 1 {
-		maxEntries = 1
+	if limits.Entries < 1 {
+		limits.Entries = 1
 	}
-	return &Cache{dir: dir, refTTL: refTTL, maxEntries: maxEntries, refs: map[string]refEntry{}, checkouts: map[string]*checkout{}}, nil
+	return &Cache{dir: dir, refTTL: refTTL, limits: limits, refs: map[string]refEntry{}, checkouts: map[string]*checkout{}}, nil
 }
 
 func key(parts ...string) string {
@@ -100,6 +113,11 @@ type Options struct {
 	MaxBytes int64
 	// RecurseSubmodules also checks out submodules (a separate entry).
 	RecurseSubmodules bool
+	// Owner names the object the checkout is for ("namespace/name"); a
+	// checkout whose owners are all forgotten is removed (see Forget). It
+	// is not part of the key: objects with the same URL, commit and
+	// credentials share a checkout.
+	Owner string
 }
 
 // removeGitDirs deletes the repository metadata of a checkout: the .git
@@ -203,23 +221,27 @@ func (l *Lease) Release() { l.release() }
 // concurrent and later callers with the same URL, commit and credentials.
 func (c *Cache) Checkout(ctx context.Context, u *git.URL, auth *git.Auth, res *git.Resolution, o Options) (*Lease, error) {
 	k := entryKey(u, res.Commit, auth, res, o)
-	if l := c.lease(k, res); l != nil {
+	if l := c.lease(k, res, o.Owner); l != nil {
 		l.Cached = true
 		return l, nil
 	}
-	_, err, _ := c.cloneFlight.Do(k, func() (any, error) {
-		if l := c.lease(k, res); l != nil {
-			l.Release()
-			return nil, nil
+	// A checkout larger than the byte limit may be evicted by another
+	// release between the clone and the lease: clone once more.
+	for range 2 {
+		_, err, _ := c.cloneFlight.Do(k, func() (any, error) {
+			if l := c.lease(k, res, ""); l != nil {
+				l.Release()
+				return nil, nil
+			}
+			_, err := c.clone(ctx, u, auth, res, o)
+			return nil, err
+		})
+		if err != nil {
+			return nil, err
 		}
-		_, err := c.clone(ctx, u, auth, res, o)
-		return nil, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	if l := c.lease(k, res); l != nil {
-		return l, nil
+		if l := c.lease(k, res, o.Owner); l != nil {
+			return l, nil
+		}
 	}
 	return nil, fmt.Errorf("git cache: checkout of %s evicted before use", res.Commit)
 }
@@ -257,10 +279,11 @@ func (c *Cache) FirstCheckout(ctx context.Context, u *git.URL, auth *git.Auth, r
 	commit := v.(*git.Commit)
 	res := *unres
 	res.Commit, res.Revision = commit.Hash, commit.Revision
-	if l := c.lease(entryKey(u, res.Commit, auth, &res, o), &res); l != nil {
+	if l := c.lease(entryKey(u, res.Commit, auth, &res, o), &res, o.Owner); l != nil {
 		return l, &res, nil
 	}
-	return nil, nil, fmt.Errorf("git cache: checkout of %s evicted before use", res.Commit)
+	l, err := c.Checkout(ctx, u, auth, &res, o)
+	return l, &res, err
 }
 
 // clone fetches res into a new cache entry keyed by the fetched commit.
@@ -272,6 +295,10 @@ func (c *Cache) clone(ctx context.Context, u *git.URL, auth *git.Auth, res *git.
 	commit, err := git.Clone(ctx, u, tmp, git.CloneOptions{Auth: auth, Resolution: res, MaxBytes: o.MaxBytes, RecurseSubmodules: o.RecurseSubmodules})
 	if err == nil {
 		err = removeGitDirs(tmp)
+	}
+	var size int64
+	if err == nil {
+		size, err = dirSize(tmp)
 	}
 	if err != nil {
 		_ = os.RemoveAll(tmp)
@@ -287,8 +314,8 @@ func (c *Cache) clone(ctx context.Context, u *git.URL, auth *git.Auth, res *git.
 		_ = os.RemoveAll(tmp)
 		return commit, nil
 	}
-	c.checkouts[k] = &checkout{dir: tmp, commit: *commit, origin: key(u.String(), auth.ID()), lastUsed: time.Now()}
-	c.evictLocked()
+	c.checkouts[k] = &checkout{dir: tmp, commit: *commit, size: size, origin: key(u.String(), auth.ID()), lastUsed: time.Now(), owners: map[string]bool{}}
+	c.evictLocked(k)
 	return commit, nil
 }
 
@@ -309,12 +336,17 @@ func (c *Cache) knows(u *git.URL, auth *git.Auth) bool {
 	return false
 }
 
-func (c *Cache) lease(k string, res *git.Resolution) *Lease {
+// lease leases entry k for owner ("" for none).
+func (c *Cache) lease(k string, res *git.Resolution, owner string) *Lease {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.checkouts[k]
 	if !ok {
 		return nil
+	}
+	if owner != "" {
+		e.owners[owner] = true
+		e.orphaned = false
 	}
 	e.leases++
 	e.lastUsed = time.Now()
@@ -328,34 +360,8 @@ func (c *Cache) lease(k string, res *git.Resolution) *Lease {
 			c.mu.Lock()
 			e.leases--
 			e.lastUsed = time.Now()
-			c.evictLocked()
+			c.evictLocked("")
 			c.mu.Unlock()
 		})
 	}}
-}
-
-// evictLocked removes the least recently used unleased checkouts beyond
-// maxEntries.
-func (c *Cache) evictLocked() {
-	if len(c.checkouts) <= c.maxEntries {
-		return
-	}
-	type kv struct {
-		k string
-		e *checkout
-	}
-	var idle []kv
-	for k, e := range c.checkouts {
-		if e.leases == 0 {
-			idle = append(idle, kv{k, e})
-		}
-	}
-	sort.Slice(idle, func(i, j int) bool { return idle[i].e.lastUsed.Before(idle[j].e.lastUsed) })
-	for _, x := range idle {
-		if len(c.checkouts) <= c.maxEntries {
-			return
-		}
-		delete(c.checkouts, x.k)
-		_ = os.RemoveAll(x.e.dir)
-	}
 }

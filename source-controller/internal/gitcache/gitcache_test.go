@@ -22,7 +22,7 @@ func TestSharing(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred())
 	u, err := git.ParseURL(srv.URL("app"))
 	g.Expect(err).NotTo(HaveOccurred())
-	c, err := New(t.TempDir(), time.Minute, 4)
+	c, err := New(t.TempDir(), time.Minute, Limits{Entries: 4})
 	g.Expect(err).NotTo(HaveOccurred())
 	ctx := context.Background()
 	anon := &git.Auth{}
@@ -80,7 +80,7 @@ func TestFreshListingSeesAPushInsideTheTTL(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred())
 	u, err := git.ParseURL(srv.URL("app"))
 	g.Expect(err).NotTo(HaveOccurred())
-	c, err := New(t.TempDir(), time.Hour, 4)
+	c, err := New(t.TempDir(), time.Hour, Limits{Entries: 4})
 	g.Expect(err).NotTo(HaveOccurred())
 	ctx := context.Background()
 	head := func(list func(context.Context, *git.URL, *git.Auth) ([]git.RemoteRef, error)) string {
