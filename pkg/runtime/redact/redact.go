@@ -9,6 +9,7 @@ package redact
 import (
 	"errors"
 	"regexp"
+	"strings"
 )
 
 // Mask stands where a query parameter's secret value was.
@@ -28,8 +29,14 @@ var (
 // String returns s with the userinfo of every URL in it removed and the
 // values of credential-looking query parameters masked.
 func String(s string) string {
-	s = userinfo.ReplaceAllString(s, "$1")
-	return secretQuery.ReplaceAllString(s, "${1}"+Mask)
+	// Most log lines and messages hold no URL: skip the expressions then.
+	if strings.Contains(s, "://") {
+		s = userinfo.ReplaceAllString(s, "$1")
+	}
+	if strings.ContainsAny(s, "?&;") {
+		s = secretQuery.ReplaceAllString(s, "${1}"+Mask)
+	}
+	return s
 }
 
 // Error returns err with its message redacted by String; errors.Is and
