@@ -3,7 +3,6 @@ package leaderelection
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,11 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fluxcd/pkg/apis/meta"
-	"github.com/fluxcd/pkg/runtime/conditions"
 	coordinationv1 "k8s.io/api/coordination/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"gotk.dev/pkg/testenv"
@@ -50,44 +45,13 @@ func eventually(t testing.TB, reps *testenv.Replicas, timeout time.Duration, wha
 	}
 }
 
-// applyYAML server-side applies every object of a multi-document YAML
-// text, as `kubectl apply -f` would.
 func applyYAML(ctx context.Context, t testing.TB, text string) {
 	t.Helper()
-	dec := utilyaml.NewYAMLOrJSONDecoder(strings.NewReader(text), 4096)
-	for {
-		u := &unstructured.Unstructured{}
-		if err := dec.Decode(&u.Object); errors.Is(err, io.EOF) {
-			return
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		if len(u.Object) == 0 {
-			continue
-		}
-		if err := env.Client.Patch(ctx, u, client.Apply, client.FieldOwner("kubectl"), client.ForceOwnership); err != nil {
-			t.Fatalf("applying %s %s: %v", u.GetKind(), u.GetName(), err)
-		}
-	}
+	testenv.ApplyYAML(ctx, t, env.Client, text)
 }
 
-// readyObject is a Flux object with conditions.
-type readyObject interface {
-	client.Object
-	conditions.Getter
-}
-
-// ready reads obj and returns nil when it is Ready for its generation,
-// otherwise an error with its Ready reason and message.
-func ready(ctx context.Context, obj readyObject) error {
-	if err := env.Client.Get(ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
-		return err
-	}
-	c := conditions.Get(obj, meta.ReadyCondition)
-	if c != nil && c.Status == "True" && c.ObservedGeneration == obj.GetGeneration() {
-		return nil
-	}
-	return fmt.Errorf("%s: Ready %s: %s", obj.GetName(), conditions.GetReason(obj, meta.ReadyCondition), conditions.GetMessage(obj, meta.ReadyCondition))
+func ready(ctx context.Context, obj testenv.ReadyObject) error {
+	return testenv.ReadyStatus(ctx, env.Client, obj)
 }
 
 // leaseHolder is the holder identity of the Lease name in the runtime

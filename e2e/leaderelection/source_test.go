@@ -127,7 +127,7 @@ func createSources(ctx context.Context, t *testing.T, namespace string) {
 
 // artifactSource is a source kind with conditions.
 type artifactSource interface {
-	readyObject
+	testenv.ReadyObject
 	GetArtifact() *meta.Artifact
 }
 

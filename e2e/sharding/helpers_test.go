@@ -3,20 +3,14 @@ package sharding
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/fluxcd/pkg/apis/meta"
-	"github.com/fluxcd/pkg/runtime/conditions"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
-	"sigs.k8s.io/controller-runtime/pkg/client"
+	"gotk.dev/pkg/testenv"
 )
 
 // eventually polls fn until it returns nil; it fails the test after
@@ -43,43 +37,13 @@ func eventually(t testing.TB, timeout time.Duration, what string, fn func() erro
 	}
 }
 
-// applyYAML server-side applies every object of a multi-document YAML text.
 func applyYAML(ctx context.Context, t testing.TB, text string) {
 	t.Helper()
-	dec := utilyaml.NewYAMLOrJSONDecoder(strings.NewReader(text), 4096)
-	for {
-		u := &unstructured.Unstructured{}
-		if err := dec.Decode(&u.Object); errors.Is(err, io.EOF) {
-			return
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		if len(u.Object) == 0 {
-			continue
-		}
-		if err := env.Client.Patch(ctx, u, client.Apply, client.FieldOwner("kubectl"), client.ForceOwnership); err != nil {
-			t.Fatalf("applying %s %s: %v", u.GetKind(), u.GetName(), err)
-		}
-	}
+	testenv.ApplyYAML(ctx, t, env.Client, text)
 }
 
-// readyObject is a Flux object with conditions.
-type readyObject interface {
-	client.Object
-	conditions.Getter
-}
-
-// ready reads obj and returns nil when it is Ready for its generation.
-func ready(ctx context.Context, obj readyObject) error {
-	if err := env.Client.Get(ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
-		return err
-	}
-	c := conditions.Get(obj, meta.ReadyCondition)
-	if c != nil && c.Status == "True" && c.ObservedGeneration == obj.GetGeneration() {
-		return nil
-	}
-	return fmt.Errorf("%s %s: Ready %s: %s", obj.GetObjectKind().GroupVersionKind().Kind, obj.GetName(),
-		conditions.GetReason(obj, meta.ReadyCondition), conditions.GetMessage(obj, meta.ReadyCondition))
+func ready(ctx context.Context, obj testenv.ReadyObject) error {
+	return testenv.ReadyStatus(ctx, env.Client, obj)
 }
 
 // reconciles is how many reconciles of the object an instance has

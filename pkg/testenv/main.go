@@ -63,15 +63,22 @@ func Eventually(t testing.TB, timeout time.Duration, what string, fn func() erro
 	}
 }
 
+// ReadyObject is an object with Flux conditions.
+type ReadyObject interface {
+	client.Object
+	conditions.Getter
+}
+
 // ReadyStatus reads obj through c and reports why it is not Ready at its
-// current generation, or nil when it is.
-func ReadyStatus(ctx context.Context, c client.Reader, obj conditions.Setter) error {
+// current generation (with Ready's reason and message), or nil when it is.
+func ReadyStatus(ctx context.Context, c client.Reader, obj ReadyObject) error {
 	if err := c.Get(ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
 		return err
 	}
 	ready := conditions.Get(obj, meta.ReadyCondition)
 	if ready == nil || ready.Status != metav1.ConditionTrue || ready.ObservedGeneration != obj.GetGeneration() {
-		return fmt.Errorf("%s/%s not ready: %s", obj.GetNamespace(), obj.GetName(), conditions.GetMessage(obj, meta.ReadyCondition))
+		return fmt.Errorf("%s/%s not ready: %s: %s", obj.GetNamespace(), obj.GetName(),
+			conditions.GetReason(obj, meta.ReadyCondition), conditions.GetMessage(obj, meta.ReadyCondition))
 	}
 	return nil
 }
