@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -225,7 +226,15 @@ func (m *Manager) dryRun(ctx context.Context, objs []*unstructured.Unstructured,
 			if len(ignored) > 0 {
 				u = u.DeepCopy()
 				for _, p := range ignored {
-					unstructured.RemoveNestedField(u.Object, p...)
+					// Leaving out a field this manager owns would delete it
+					// (a required one fails the apply): the payload carries
+					// the live value instead, so an ignored field keeps
+					// whatever it has.
+					if v, found, err := unstructured.NestedFieldNoCopy(live.Object, p...); err == nil && found {
+						_ = unstructured.SetNestedField(u.Object, runtime.DeepCopyJSONValue(v), p...)
+					} else {
+						unstructured.RemoveNestedField(u.Object, p...)
+					}
 				}
 				plans[i].obj = u
 			}
