@@ -7,13 +7,10 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/go-logr/logr"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"gotk.dev/pkg/testenv"
@@ -49,41 +46,20 @@ func TestMain(m *testing.M) { os.Exit(run(m)) }
 func run(m *testing.M) int {
 	ctx := context.Background()
 	ctrllog.SetLogger(logr.Discard())
-	var err error
-	if stateDir, err = os.MkdirTemp("", "gotk-leaderelection-"); err != nil {
+	suite, err := testenv.StartSuite(ctx, "leaderelection", ns, testenv.ControllerNames)
+	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	keep := false
-	defer func() {
-		if !keep {
-			os.RemoveAll(stateDir)
-		}
-	}()
-	binDir = filepath.Join(stateDir, "bin")
-	if err := testenv.BuildPrograms(binDir, testenv.ControllerNames...); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	if env, err = testenv.Start(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer env.Stop()
-	if err := env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
+	code := 1
+	defer func() { suite.Stop(code != 0) }()
+	env, binDir, stateDir = suite.Env, suite.BinDir, suite.StateDir
 	if sources, err = startReplicas(ctx, "source-controller", 1, mainSelector); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	defer sources.Stop()
-	code := m.Run()
-	if code != 0 {
-		keep = true
-		fmt.Fprintf(os.Stderr, "controller logs kept in %s\n", filepath.Join(stateDir, "logs"))
-	}
+	code = m.Run()
 	return code
 }
 

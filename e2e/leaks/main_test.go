@@ -9,13 +9,10 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/go-logr/logr"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"gotk.dev/pkg/testenv"
@@ -35,31 +32,14 @@ func TestMain(m *testing.M) { os.Exit(run(m)) }
 func run(m *testing.M) int {
 	ctx := context.Background()
 	ctrllog.SetLogger(logr.Discard())
-	var err error
-	if stateDir, err = os.MkdirTemp("", "gotk-leaks-"); err != nil {
+	suite, err := testenv.StartSuite(ctx, "leaks", ns, testenv.ControllerNames)
+	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	keep := false
-	defer func() {
-		if !keep {
-			os.RemoveAll(stateDir)
-		}
-	}()
-	binDir := filepath.Join(stateDir, "bin")
-	if err := testenv.BuildPrograms(binDir, testenv.ControllerNames...); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	if env, err = testenv.Start(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer env.Stop()
-	if err := env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
+	code := 1
+	defer func() { suite.Stop(code != 0) }()
+	env, stateDir = suite.Env, suite.StateDir
 	common := []string{"--log-level=debug", "--enable-leader-election=false", "--min-retry-delay=250ms", "--max-retry-delay=5s"}
 	args := map[string][]string{}
 	for _, name := range testenv.ControllerNames {
@@ -68,7 +48,7 @@ func run(m *testing.M) int {
 	args["kustomize-controller"] = append(args["kustomize-controller"], "--requeue-dependency=2s")
 	args["helm-controller"] = append(args["helm-controller"], "--requeue-dependency=2s")
 	if ctls, err = testenv.StartControllers(ctx, testenv.ControllersOptions{
-		BinDir: binDir, StateDir: stateDir, Kubeconfig: env.Kubeconfig, Namespace: ns, Args: args,
+		BinDir: suite.BinDir, StateDir: stateDir, Kubeconfig: env.Kubeconfig, Namespace: ns, Args: args,
 	}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -78,10 +58,6 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	code := m.Run()
-	if code != 0 {
-		keep = true
-		fmt.Fprintf(os.Stderr, "controller logs kept in %s\n", filepath.Join(stateDir, "logs"))
-	}
+	code = m.Run()
 	return code
 }

@@ -15,8 +15,6 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"gotk.dev/pkg/apis"
@@ -57,35 +55,18 @@ func TestMain(m *testing.M) { os.Exit(run(m)) }
 func run(m *testing.M) int {
 	ctx := context.Background()
 	ctrllog.SetLogger(logr.Discard())
-	var err error
-	if stateDir, err = os.MkdirTemp("", "gotk-sharding-"); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	keep := false
-	defer func() {
-		if !keep {
-			os.RemoveAll(stateDir)
-		}
-	}()
-	binDir = filepath.Join(stateDir, "bin")
 	var names []string
 	for _, l := range layout {
 		names = append(names, l.controller)
 	}
-	if err := testenv.BuildPrograms(binDir, names...); err != nil {
+	suite, err := testenv.StartSuite(ctx, "sharding", ns, names)
+	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	if env, err = testenv.Start(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer env.Stop()
-	if err := env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
+	code := 1
+	defer func() { suite.Stop(code != 0) }()
+	env, binDir, stateDir = suite.Env, suite.BinDir, suite.StateDir
 	defer func() {
 		for _, r := range instances {
 			r.Stop()
@@ -101,11 +82,7 @@ func run(m *testing.M) int {
 			instances[instanceName(l.controller, shard)] = r
 		}
 	}
-	code := m.Run()
-	if code != 0 {
-		keep = true
-		fmt.Fprintf(os.Stderr, "controller logs kept under %s (<instance>/logs)\n", stateDir)
-	}
+	code = m.Run() // a failed run keeps <instance>/logs under the state directory
 	return code
 }
 
