@@ -3,14 +3,12 @@ package controller
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/fluxcd/pkg/apis/meta"
 	"github.com/fluxcd/pkg/runtime/conditions"
 	"github.com/fluxcd/pkg/runtime/events"
 	"github.com/go-git/go-git/v5/plumbing/format/gitignore"
-	corev1 "k8s.io/api/core/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -55,59 +53,31 @@ func SetupBucket(mgr ctrl.Manager, rec events.Recorder, storage *artifact.Storag
 		o.MaxSize = DefaultBucketMaxSize
 	}
 	kind := &BucketReconciler{Client: mgr.GetClient(), Events: rec, Storage: storage, MaxSize: o.MaxSize}
-	r := &reconcile.Reconciler[*sourcev1.Bucket]{
-		Client: mgr.GetClient(), Events: rec, ControllerName: o.ControllerName,
-		NewObject: func() *sourcev1.Bucket { return &sourcev1.Bucket{} },
-		Negative:  bucketNegative, Kind: kind,
-	}
-	return r.SetupWithManager(mgr, o.ControllerOptions)
+	return setupKind[sourcev1.Bucket](mgr, rec, o.ControllerName, o.ControllerOptions, bucketNegative, kind)
 }
 
-// Reconcile lists the objects, and downloads and stores them only when
-// the object index (keys and ETags) changed.
+// Reconcile runs the Bucket steps in order: forget a lost stored
+// artifact, connect, list the objects, and only when the object index
+// (keys and ETags) or the ignore rules changed download them, store the
+// artifact and collect superseded ones.
 func (r *BucketReconciler) Reconcile(ctx context.Context, obj *sourcev1.Bucket) (string, string, error) {
-	if a := obj.Status.Artifact; a != nil && !r.Storage.ArtifactExist(*a) {
-		obj.Status.Artifact = nil
-	}
-	c, err := r.client(ctx, obj)
-	if err != nil {
-		return "", "", markFetchFailed(obj, err)
-	}
+	// One spec.timeout for everything the steps fetch and collect.
 	ctx, cancel := context.WithTimeout(ctx, obj.GetTimeout())
 	defer cancel()
-	objects, err := c.List(ctx, obj.Spec.Prefix, ignoreMatcher(obj.Spec.Ignore))
+	run := &bucketRun{r: r}
+	defer run.cleanup()
+	err := reconcile.RunSteps(ctx, obj,
+		reconcile.Step[*sourcev1.Bucket]{Name: "storage", Run: run.checkStorage},
+		reconcile.Step[*sourcev1.Bucket]{Name: "connect", Run: run.connect},
+		reconcile.Step[*sourcev1.Bucket]{Name: "list", Run: run.list},
+		reconcile.Step[*sourcev1.Bucket]{Name: "download", Run: run.download},
+		reconcile.Step[*sourcev1.Bucket]{Name: "artifact", Run: run.storeArtifact},
+		reconcile.Step[*sourcev1.Bucket]{Name: "gc", Run: run.gc},
+	)
 	if err != nil {
-		return "", "", markFetchFailed(obj, r.bucketError(obj, err))
-	}
-	revision := "sha256:" + bucket.Digest(objects)
-	if a := obj.Status.Artifact; a != nil && a.Revision == revision && ptrEqual(obj.Spec.Ignore, obj.Status.ObservedIgnore) {
-		conditions.Delete(obj, sourcev1.FetchFailedCondition)
-		conditions.MarkTrue(obj, sourcev1.ArtifactInStorageCondition, sourcev1.ArtifactUpToDateReason, "artifact up-to-date with remote revision: '%s'", revision)
-		return meta.SucceededReason, fmt.Sprintf("stored artifact for revision '%s'", revision), nil
-	}
-	dir, err := os.MkdirTemp("", "bucket-")
-	if err != nil {
-		return "", "", markStorageFailed(obj, sourcev1.DirCreationFailedReason, err)
-	}
-	defer os.RemoveAll(dir)
-	if err := c.Download(ctx, objects, dir, r.MaxSize); err != nil {
-		return "", "", markFetchFailed(obj, r.bucketError(obj, err))
-	}
-	conditions.Delete(obj, sourcev1.FetchFailedCondition)
-	art := r.Storage.NewArtifactFor(sourcev1.BucketKind, obj, revision, strings.TrimPrefix(revision, "sha256:")+".tar.gz")
-	if err := r.store(obj, &art, dir); err != nil {
 		return "", "", err
 	}
-	obj.Status.Artifact, obj.Status.ObservedIgnore = &art, obj.Spec.Ignore
-	conditions.MarkTrue(obj, sourcev1.ArtifactInStorageCondition, meta.SucceededReason, "stored artifact for revision '%s'", revision)
-	if r.Events != nil {
-		r.Events.AnnotatedEventf(obj, nil, map[string]string{sourcev1.GroupVersion.Group + "/revision": revision},
-			corev1.EventTypeNormal, "NewArtifact", "Fetch", "stored artifact with %d fetched files from '%s'", len(objects), obj.Spec.BucketName)
-	}
-	if _, err := r.Storage.GarbageCollect(ctx, art, 5e9); err != nil {
-		return "", "", markStorageFailed(obj, sourcev1.ArchiveOperationFailedReason, fmt.Errorf("garbage collection: %w", err))
-	}
-	return meta.SucceededReason, fmt.Sprintf("stored artifact for revision '%s'", revision), nil
+	return meta.SucceededReason, fmt.Sprintf("stored artifact for revision '%s'", obj.Status.Artifact.Revision), nil
 }
 
 func (r *BucketReconciler) store(obj *sourcev1.Bucket, art *meta.Artifact, dir string) error {

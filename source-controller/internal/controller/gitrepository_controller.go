@@ -107,15 +107,7 @@ func SetupGitRepository(ctx context.Context, mgr ctrl.Manager, rec events.Record
 	if err != nil {
 		return nil, fmt.Errorf("index GitRepository includes: %w", err)
 	}
-	skeleton := &reconcile.Reconciler[*sourcev1.GitRepository]{
-		Client:         mgr.GetClient(),
-		Events:         rec,
-		ControllerName: o.ControllerName,
-		NewObject:      func() *sourcev1.GitRepository { return &sourcev1.GitRepository{} },
-		Negative:       gitRepositoryNegative,
-		Kind:           r,
-	}
-	err = skeleton.SetupWithManager(mgr, o.ControllerOptions,
+	err = setupKind[sourcev1.GitRepository](mgr, rec, o.ControllerName, o.ControllerOptions, gitRepositoryNegative, r,
 		reconcile.Watches(&sourcev1.GitRepository{}, handler.EnqueueRequestsFromMapFunc(r.includers),
 			builder.WithPredicates(predicates.SourceRevisionChanged{})))
 	if err != nil {

@@ -82,18 +82,13 @@ func SetupHelmChart(mgr ctrl.Manager, rec events.Recorder, storage *artifact.Sto
 		}); err != nil {
 		return err
 	}
-	r := &reconcile.Reconciler[*sourcev1.HelmChart]{
-		Client: mgr.GetClient(), Events: rec, ControllerName: o.ControllerName,
-		NewObject: func() *sourcev1.HelmChart { return &sourcev1.HelmChart{} },
-		Negative:  helmChartNegative, Kind: kind,
-	}
 	var watches []reconcile.Watch
 	for srcKind, obj := range map[string]client.Object{sourcev1.HelmRepositoryKind: &sourcev1.HelmRepository{},
 		sourcev1.GitRepositoryKind: &sourcev1.GitRepository{}, sourcev1.BucketKind: &sourcev1.Bucket{}} {
 		watches = append(watches, reconcile.Watches(obj, handler.EnqueueRequestsFromMapFunc(kind.chartsOf(mgr.GetClient(), srcKind)),
 			builder.WithPredicates(predicates.SourceRevisionChanged{})))
 	}
-	return r.SetupWithManager(mgr, o.ControllerOptions, watches...)
+	return setupKind[sourcev1.HelmChart](mgr, rec, o.ControllerName, o.ControllerOptions, helmChartNegative, kind, watches...)
 }
 
 // chartsOf maps a source to the HelmCharts that use it.
@@ -112,37 +107,63 @@ func (r *HelmChartReconciler) chartsOf(c client.Client, kind string) handler.Map
 	}
 }
 
-// Reconcile builds the chart from its source and stores it when the
-// chart version, source revision or values files changed.
+// Reconcile runs the HelmChart steps in order: forget a lost stored
+// artifact, build the chart from its source (a repository's chart
+// version, or a chart packaged from a Git or Bucket artifact), then store
+// it when the chart version, source revision or values files changed.
 func (r *HelmChartReconciler) Reconcile(ctx context.Context, obj *sourcev1.HelmChart) (string, string, error) {
-	if a := obj.Status.Artifact; a != nil && !r.Storage.ArtifactExist(*a) {
-		obj.Status.Artifact = nil
-	}
-	var b *chartBuild
-	var err error
-	switch obj.Spec.SourceRef.Kind {
-	case sourcev1.HelmRepositoryKind:
-		b, err = r.fromRepository(ctx, obj)
-	case sourcev1.GitRepositoryKind, sourcev1.BucketKind:
-		if obj.Spec.Verify != nil {
-			return "", "", markFetchFailed(obj, reconcile.Stall(verificationNotSupportedReason,
-				"spec.verify is only supported for charts from OCI HelmRepositories, not from a %s", obj.Spec.SourceRef.Kind))
-		}
-		b, err = r.fromArtifact(ctx, obj)
-	default:
-		err = reconcile.Stall("UnsupportedSourceKind", "source kind %q is not supported", obj.Spec.SourceRef.Kind)
-	}
+	run := &helmChartRun{r: r}
+	err := reconcile.RunSteps(ctx, obj,
+		reconcile.Step[*sourcev1.HelmChart]{Name: "storage", Run: run.checkStorage},
+		reconcile.Step[*sourcev1.HelmChart]{Name: "build", Run: run.build},
+		reconcile.Step[*sourcev1.HelmChart]{Name: "artifact", Run: run.storeChart},
+	)
 	if err != nil {
 		return "", "", err
 	}
-	if err := r.store(ctx, obj, b); err != nil {
-		return "", "", err
-	}
+	b := run.chart
 	name := obj.Spec.Chart // an up-to-date chart is not loaded again
 	if b.chart != nil {
 		name = b.chart.Name()
 	}
 	return meta.SucceededReason, fmt.Sprintf("%s chart '%s' with version '%s'", b.verb, name, obj.Status.Artifact.Revision), nil
+}
+
+// helmChartRun is the state one HelmChart reconcile passes from step to
+// step.
+type helmChartRun struct {
+	r     *HelmChartReconciler
+	chart *chartBuild
+}
+
+// checkStorage forgets a status artifact whose file has gone, so it is
+// stored again.
+func (run *helmChartRun) checkStorage(_ context.Context, obj *sourcev1.HelmChart) error {
+	forgetLostArtifact(run.r.Storage, &obj.Status.Artifact)
+	return nil
+}
+
+// build gets the chart from the kind of source spec.sourceRef names.
+func (run *helmChartRun) build(ctx context.Context, obj *sourcev1.HelmChart) error {
+	var err error
+	switch obj.Spec.SourceRef.Kind {
+	case sourcev1.HelmRepositoryKind:
+		run.chart, err = run.r.fromRepository(ctx, obj)
+	case sourcev1.GitRepositoryKind, sourcev1.BucketKind:
+		if obj.Spec.Verify != nil {
+			return markFetchFailed(obj, reconcile.Stall(verificationNotSupportedReason,
+				"spec.verify is only supported for charts from OCI HelmRepositories, not from a %s", obj.Spec.SourceRef.Kind))
+		}
+		run.chart, err = run.r.fromArtifact(ctx, obj)
+	default:
+		err = reconcile.Stall("UnsupportedSourceKind", "source kind %q is not supported", obj.Spec.SourceRef.Kind)
+	}
+	return err
+}
+
+// storeChart stores the built chart (see store).
+func (run *helmChartRun) storeChart(ctx context.Context, obj *sourcev1.HelmChart) error {
+	return run.r.store(ctx, obj, run.chart)
 }
 
 // Finalize removes the stored charts.

@@ -218,10 +218,7 @@ func (r *HelmChartReconciler) store(ctx context.Context, obj *sourcev1.HelmChart
 		r.Events.AnnotatedEventf(obj, nil, map[string]string{sourcev1.GroupVersion.Group + "/revision": b.version},
 			corev1.EventTypeNormal, "ChartPullSucceeded", "Build", "%s '%s' chart with version '%s'", b.verb, b.chart.Name(), b.version)
 	}
-	if _, err := r.Storage.GarbageCollect(ctx, art, 5e9); err != nil {
-		return markStorageFailed(obj, sourcev1.ArchiveOperationFailedReason, fmt.Errorf("garbage collection: %w", err))
-	}
-	return nil
+	return collectGarbage(ctx, r.Storage, obj, art)
 }
 
 func (r *HelmChartReconciler) packageInto(art *meta.Artifact, ch *chart.Chart) error {

@@ -7,7 +7,6 @@ import (
 	"github.com/fluxcd/pkg/apis/meta"
 	"github.com/fluxcd/pkg/runtime/conditions"
 	"github.com/fluxcd/pkg/runtime/events"
-	corev1 "k8s.io/api/core/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -57,15 +56,13 @@ func SetupHelmRepository(mgr ctrl.Manager, rec events.Recorder, storage *artifac
 		o.IndexMaxSize = DefaultHelmIndexMaxSize
 	}
 	kind := &HelmRepositoryReconciler{Client: mgr.GetClient(), Events: rec, Storage: storage, IndexMaxSize: o.IndexMaxSize}
-	r := &reconcile.Reconciler[*sourcev1.HelmRepository]{
-		Client: mgr.GetClient(), Events: rec, ControllerName: o.ControllerName,
-		NewObject: func() *sourcev1.HelmRepository { return &sourcev1.HelmRepository{} },
-		Negative:  helmRepositoryNegative, Kind: kind,
-	}
-	return r.SetupWithManager(mgr, o.ControllerOptions)
+	return setupKind[sourcev1.HelmRepository](mgr, rec, o.ControllerName, o.ControllerOptions, helmRepositoryNegative, kind)
 }
 
-// Reconcile fetches the index and stores it when its content changed.
+// Reconcile runs the HelmRepository steps in order: forget a lost stored
+// artifact, fetch the index (skipped when the served bytes are those
+// stored), store it when its content changed, then collect superseded
+// artifacts. An OCI HelmRepository has nothing to fetch.
 func (r *HelmRepositoryReconciler) Reconcile(ctx context.Context, obj *sourcev1.HelmRepository) (string, string, error) {
 	if obj.Spec.Type == "oci" {
 		// As Flux: an OCI HelmRepository is static, it only carries
@@ -73,55 +70,21 @@ func (r *HelmRepositoryReconciler) Reconcile(ctx context.Context, obj *sourcev1.
 		obj.Status.Artifact, obj.Status.URL = nil, ""
 		return meta.SucceededReason, "Helm repository of type oci is static: it only provides credentials", nil
 	}
-	if a := obj.Status.Artifact; a != nil && !r.Storage.ArtifactExist(*a) {
-		obj.Status.Artifact = nil
-	}
-	getter, err := r.getter(ctx, obj)
-	if err != nil {
-		return "", "", markFetchFailed(obj, err)
-	}
+	// One spec.timeout for everything the steps fetch and collect.
 	ctx, cancel := context.WithTimeout(ctx, obj.GetTimeout())
 	defer cancel()
-	known := ""
-	if a := obj.Status.Artifact; a != nil {
-		known = a.Metadata[rawDigestKey]
-	}
-	index, err := helm.FetchIndex(ctx, getter, r.IndexMaxSize, known)
+	run := &helmRepositoryRun{r: r}
+	defer run.cleanup()
+	err := reconcile.RunSteps(ctx, obj,
+		reconcile.Step[*sourcev1.HelmRepository]{Name: "storage", Run: run.checkStorage},
+		reconcile.Step[*sourcev1.HelmRepository]{Name: "fetch", Run: run.fetch},
+		reconcile.Step[*sourcev1.HelmRepository]{Name: "artifact", Run: run.storeIndex},
+		reconcile.Step[*sourcev1.HelmRepository]{Name: "gc", Run: run.gc},
+	)
 	if err != nil {
-		if helm.IsAuthError(err) {
-			return "", "", markFetchFailed(obj, reconcile.Retry(sourcev1.AuthenticationFailedReason, "%v", err))
-		}
-		return "", "", markFetchFailed(obj, reconcile.Retry(sourcev1.IndexationFailedReason, "failed to fetch Helm repository index: %v", err))
-	}
-	defer index.Remove()
-	conditions.Delete(obj, sourcev1.FetchFailedCondition)
-	if index.Path == "" {
-		// The served bytes are those of the stored artifact: nothing parsed, nothing stored.
-		conditions.MarkTrue(obj, sourcev1.ArtifactInStorageCondition, sourcev1.ArtifactUpToDateReason,
-			"artifact up-to-date with remote revision: '%s'", obj.Status.Artifact.Revision)
-		return meta.SucceededReason, fmt.Sprintf("stored artifact: revision '%s'", obj.Status.Artifact.Revision), nil
-	}
-	revision := "sha256:" + index.Digest
-	if a := obj.Status.Artifact; a != nil && a.Revision == revision {
-		a.Metadata = map[string]string{rawDigestKey: index.Raw}
-		conditions.MarkTrue(obj, sourcev1.ArtifactInStorageCondition, sourcev1.ArtifactUpToDateReason, "artifact up-to-date with remote revision: '%s'", revision)
-		return meta.SucceededReason, fmt.Sprintf("stored artifact: revision '%s'", revision), nil
-	}
-	art := r.Storage.NewArtifactFor(sourcev1.HelmRepositoryKind, obj, revision, "index-"+index.Digest+".yaml")
-	if err := r.store(obj, &art, index.Path); err != nil {
 		return "", "", err
 	}
-	art.Metadata = map[string]string{rawDigestKey: index.Raw}
-	obj.Status.Artifact = &art
-	conditions.MarkTrue(obj, sourcev1.ArtifactInStorageCondition, meta.SucceededReason, "stored artifact: revision '%s'", revision)
-	if r.Events != nil {
-		r.Events.AnnotatedEventf(obj, nil, map[string]string{sourcev1.GroupVersion.Group + "/revision": revision},
-			corev1.EventTypeNormal, "NewArtifact", "Fetch", "stored fetched index of size %d from '%s'", index.Size, obj.Spec.URL)
-	}
-	if _, err := r.Storage.GarbageCollect(ctx, art, 5e9); err != nil {
-		return "", "", markStorageFailed(obj, sourcev1.ArchiveOperationFailedReason, fmt.Errorf("garbage collection: %w", err))
-	}
-	return meta.SucceededReason, fmt.Sprintf("stored artifact: revision '%s'", revision), nil
+	return meta.SucceededReason, fmt.Sprintf("stored artifact: revision '%s'", obj.Status.Artifact.Revision), nil
 }
 
 func (r *HelmRepositoryReconciler) store(obj *sourcev1.HelmRepository, art *meta.Artifact, indexPath string) error {

@@ -45,39 +45,30 @@ type OCIRepositoryReconciler struct {
 // SetupOCIRepository registers the OCIRepository reconciler with mgr.
 func SetupOCIRepository(mgr ctrl.Manager, rec events.Recorder, storage *artifact.Storage, o OCIRepositoryOptions) error {
 	kind := &OCIRepositoryReconciler{Client: mgr.GetClient(), Events: rec, Storage: storage, Limits: o.Limits}
-	r := &reconcile.Reconciler[*sourcev1.OCIRepository]{
-		Client:         mgr.GetClient(),
-		Events:         rec,
-		ControllerName: o.ControllerName,
-		NewObject:      func() *sourcev1.OCIRepository { return &sourcev1.OCIRepository{} },
-		Negative:       ociRepositoryNegative,
-		Kind:           kind,
-	}
-	return r.SetupWithManager(mgr, o.ControllerOptions)
+	return setupKind[sourcev1.OCIRepository](mgr, rec, o.ControllerName, o.ControllerOptions, ociRepositoryNegative, kind)
 }
 
-// Reconcile resolves the reference, then pulls and stores the artifact
-// unless the stored one already has the resolved digest.
+// Reconcile runs the OCIRepository steps in order: forget a lost stored
+// artifact, read credentials, resolve the reference to a digest, verify
+// its signature, pull and store it unless the stored one already has the
+// resolved digest, then collect superseded artifacts.
 func (r *OCIRepositoryReconciler) Reconcile(ctx context.Context, obj *sourcev1.OCIRepository) (string, string, error) {
 	s := &ociScope{obj: obj}
 	ctx, cancel := context.WithTimeout(ctx, ociTimeout(obj))
 	defer cancel()
-	if err := r.checkStorage(s); err != nil {
-		return "", "", err
+	// The steps pass what they observed (repository, digest) in s.
+	step := func(name string, run func(context.Context, *ociScope) error) reconcile.Step[*sourcev1.OCIRepository] {
+		return reconcile.Step[*sourcev1.OCIRepository]{Name: name, Run: func(ctx context.Context, _ *sourcev1.OCIRepository) error { return run(ctx, s) }}
 	}
-	if err := r.connect(ctx, s); err != nil {
-		return "", "", err
-	}
-	if err := r.resolve(ctx, s); err != nil {
-		return "", "", err
-	}
-	if err := r.verify(ctx, s); err != nil {
-		return "", "", err
-	}
-	if err := r.pull(ctx, s); err != nil {
-		return "", "", err
-	}
-	if err := r.gc(ctx, s); err != nil {
+	err := reconcile.RunSteps(ctx, obj,
+		step("storage", r.checkStorage),
+		step("connect", r.connect),
+		step("resolve", r.resolve),
+		step("verify", r.verify),
+		step("pull", r.pull),
+		step("gc", r.gc),
+	)
+	if err != nil {
 		return "", "", err
 	}
 	return meta.SucceededReason, fmt.Sprintf("stored artifact for digest '%s'", obj.Status.Artifact.Revision), nil

@@ -31,7 +31,7 @@ type ociScope struct {
 
 // checkStorage forgets a status artifact whose file has gone (e.g. the
 // storage volume was lost), so the next steps store it again.
-func (r *OCIRepositoryReconciler) checkStorage(s *ociScope) error {
+func (r *OCIRepositoryReconciler) checkStorage(_ context.Context, s *ociScope) error {
 	if a := s.obj.Status.Artifact; a != nil && !r.Storage.ArtifactExist(*a) {
 		s.obj.Status.Artifact = nil
 		s.obj.Status.URL = ""
@@ -198,8 +198,8 @@ func (r *OCIRepositoryReconciler) gc(ctx context.Context, s *ociScope) error {
 	if s.obj.Status.Artifact == nil {
 		return nil
 	}
-	if _, err := r.Storage.GarbageCollect(ctx, *s.obj.Status.Artifact, 5e9); err != nil {
-		return r.storageFailed(s.obj, sourcev1.ArchiveOperationFailedReason, fmt.Errorf("garbage collection: %w", err))
+	if err := collectGarbage(ctx, r.Storage, s.obj, *s.obj.Status.Artifact); err != nil {
+		return err
 	}
 	conditions.Delete(s.obj, sourcev1.StorageOperationFailedCondition)
 	return nil

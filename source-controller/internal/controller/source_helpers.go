@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"fmt"
 
 	"github.com/fluxcd/pkg/apis/meta"
 	"github.com/fluxcd/pkg/runtime/conditions"
@@ -67,6 +68,23 @@ func removeArtifacts(storage *artifact.Storage, art *meta.Artifact) error {
 	}
 	if _, err := storage.RemoveAll(*art); err != nil {
 		return reconcile.Retry(sourcev1.StorageOperationFailedCondition, "removing artifacts: %v", err)
+	}
+	return nil
+}
+
+// forgetLostArtifact clears *art when its file has gone from storage
+// (e.g. the storage volume was lost), so the next steps store it again.
+func forgetLostArtifact(storage *artifact.Storage, art **meta.Artifact) {
+	if *art != nil && !storage.ArtifactExist(**art) {
+		*art = nil
+	}
+}
+
+// collectGarbage removes the superseded artifacts of art's object beyond
+// the retention; a failure is StorageOperationFailed.
+func collectGarbage(ctx context.Context, storage *artifact.Storage, obj conditions.Setter, art meta.Artifact) error {
+	if _, err := storage.GarbageCollect(ctx, art, 5e9); err != nil {
+		return markStorageFailed(obj, sourcev1.ArchiveOperationFailedReason, fmt.Errorf("garbage collection: %w", err))
 	}
 	return nil
 }
