@@ -12,8 +12,8 @@ import (
 	"github.com/fluxcd/pkg/apis/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"gotk.dev/cli/internal/catalog"
 	"gotk.dev/cli/internal/install"
-	"gotk.dev/cli/internal/kinds"
 	kustomizev1 "gotk.dev/pkg/apis/kustomize/v1"
 	sourcev1 "gotk.dev/pkg/apis/source/v1"
 )
@@ -71,7 +71,7 @@ func Files(opts install.Options, namespace, url, branch, clusterPath string) (ma
 func marshalAll(objs ...any) ([]byte, error) {
 	var out []byte
 	for _, o := range objs {
-		data, err := kinds.CleanYAML(o)
+		data, err := catalog.CleanYAML(o)
 		if err != nil {
 			return nil, err
 		}

@@ -4,27 +4,27 @@ import (
 	"fmt"
 	"strings"
 
-	"gotk.dev/cli/internal/kinds"
+	"gotk.dev/cli/internal/catalog"
 )
 
 // kindArgs splits `source git NAME...` or `ks NAME...` into the kind and
 // the remaining arguments, preferring the longer kind name.
-func kindArgs(args []string) (kinds.Kind, []string, error) {
+func kindArgs(args []string) (catalog.Kind, []string, error) {
 	if len(args) == 0 {
-		return kinds.Kind{}, nil, fmt.Errorf("name a kind: %v", kinds.Names())
+		return catalog.Kind{}, nil, fmt.Errorf("name a kind: %v", catalog.Names())
 	}
 	// Flux's CLI says `get sources git` and `get images policy`.
 	if first := strings.ToLower(args[0]); first == "sources" || first == "images" {
 		args = append([]string{strings.TrimSuffix(first, "s")}, args[1:]...)
 	}
 	if len(args) >= 2 {
-		if k, err := kinds.Lookup(args[0], args[1]); err == nil {
+		if k, err := catalog.Lookup(args[0], args[1]); err == nil {
 			return k, args[2:], nil
 		}
 	}
-	k, err := kinds.Lookup(args[0])
+	k, err := catalog.Lookup(args[0])
 	if err != nil {
-		return kinds.Kind{}, nil, err
+		return catalog.Kind{}, nil, err
 	}
 	return k, args[1:], nil
 }

@@ -14,7 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 
-	"gotk.dev/cli/internal/kinds"
+	"gotk.dev/cli/internal/catalog"
 )
 
 // createFlags are common to every `create` subcommand.
@@ -74,7 +74,7 @@ func finishCreate(ctx context.Context, g *Globals, cf *createFlags, obj client.O
 	}
 	obj.GetObjectKind().SetGroupVersionKind(gvk)
 	if cf.export {
-		data, err := kinds.CleanYAML(obj)
+		data, err := catalog.CleanYAML(obj)
 		if err != nil {
 			return err
 		}
@@ -85,7 +85,7 @@ func finishCreate(ctx context.Context, g *Globals, cf *createFlags, obj client.O
 	if err != nil {
 		return err
 	}
-	k, err := kinds.ByKind(gvk.Kind)
+	k, err := catalog.ByKind(gvk.Kind)
 	if err != nil {
 		return err
 	}
@@ -102,14 +102,14 @@ func finishCreate(ctx context.Context, g *Globals, cf *createFlags, obj client.O
 }
 
 // waitReady polls until the object's current generation is reconciled.
-func waitReady(ctx context.Context, g *Globals, c client.Client, k kinds.Kind, key client.ObjectKey) error {
+func waitReady(ctx context.Context, g *Globals, c client.Client, k catalog.Kind, key client.ObjectKey) error {
 	obj := k.New()
 	var msg string
 	err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, g.Timeout, true, func(ctx context.Context) (bool, error) {
 		if err := c.Get(ctx, key, obj); err != nil {
 			return false, nil
 		}
-		r := obj.(kinds.Reconciled)
+		r := obj.(catalog.Reconciled)
 		ready := conditions.Get(r, meta.ReadyCondition)
 		if ready == nil || r.GetObservedGeneration() != obj.GetGeneration() {
 			return false, nil
@@ -120,7 +120,7 @@ func waitReady(ctx context.Context, g *Globals, c client.Client, k kinds.Kind, k
 	if err != nil {
 		return fmt.Errorf("%s %s was not reconciled within %s: is its controller running? (`gotk check`)", k.Name(), key, g.Timeout)
 	}
-	if !conditions.IsReady(obj.(kinds.Reconciled)) {
+	if !conditions.IsReady(obj.(catalog.Reconciled)) {
 		return fmt.Errorf("%s %s is not ready: %s", k.Name(), key, msg)
 	}
 	fmt.Fprintf(g.Out, "✔ %s %s is ready: %s\n", k.Name(), key.Name, msg)

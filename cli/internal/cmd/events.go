@@ -12,7 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"gotk.dev/cli/internal/kinds"
+	"gotk.dev/cli/internal/catalog"
 )
 
 func newEventsCommand(g *Globals) *cobra.Command {
@@ -60,7 +60,7 @@ func parseFor(s string) (kind, name string, err error) {
 	if !ok || kind == "" || name == "" {
 		return "", "", fmt.Errorf("--for wants Kind/name, got %q", s)
 	}
-	if _, err := kinds.ByKind(kind); err != nil {
+	if _, err := catalog.ByKind(kind); err != nil {
 		return "", "", err
 	}
 	return kind, name, nil
@@ -82,7 +82,7 @@ func printEvents(ctx context.Context, g *Globals, kind, name string, all bool, s
 	}
 	var events []corev1.Event
 	for _, e := range list.Items {
-		if _, err := kinds.ByKind(e.InvolvedObject.Kind); err != nil {
+		if _, err := catalog.ByKind(e.InvolvedObject.Kind); err != nil {
 			continue
 		}
 		if kind != "" && (e.InvolvedObject.Kind != kind || e.InvolvedObject.Name != name) {

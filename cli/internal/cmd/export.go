@@ -8,7 +8,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
-	"gotk.dev/cli/internal/kinds"
+	"gotk.dev/cli/internal/catalog"
 )
 
 func newExportCommand(g *Globals) *cobra.Command {
@@ -33,7 +33,7 @@ func newExportCommand(g *Globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			objs, err := kinds.List(cmd.Context(), c, k, g.Namespace, false, name)
+			objs, err := catalog.List(cmd.Context(), c, k, g.Namespace, false, name)
 			if err != nil {
 				return err
 			}
@@ -53,7 +53,7 @@ func newExportCommand(g *Globals) *cobra.Command {
 
 // exportYAML keeps apiVersion, kind, name, namespace, labels, annotations
 // (minus the reconcile request) and spec.
-func exportYAML(k kinds.Kind, o client.Object) ([]byte, error) {
+func exportYAML(k catalog.Kind, o client.Object) ([]byte, error) {
 	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(o)
 	if err != nil {
 		return nil, err

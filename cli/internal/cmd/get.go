@@ -11,7 +11,7 @@ import (
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"gotk.dev/cli/internal/kinds"
+	"gotk.dev/cli/internal/catalog"
 )
 
 type getFlags struct {
@@ -25,7 +25,7 @@ func newGetCommand(g *Globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "get KIND [NAME]",
 		Short: "List gotk objects with their revision and readiness",
-		Long: "List gotk objects. KIND is one of: " + strings.Join(kinds.Names(), ", ") +
+		Long: "List gotk objects. KIND is one of: " + strings.Join(catalog.Names(), ", ") +
 			", or `all` / `sources all`.",
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -56,13 +56,13 @@ func newGetCommand(g *Globals) *cobra.Command {
 }
 
 // getSelection turns `all`, `sources all`, `source git` or `ks NAME` into kinds and an optional name.
-func getSelection(args []string) ([]kinds.Kind, string, error) {
+func getSelection(args []string) ([]catalog.Kind, string, error) {
 	switch strings.Join(args, " ") {
 	case "all":
-		return kinds.All, "", nil
+		return catalog.All, "", nil
 	case "sources all", "source all", "sources":
-		var out []kinds.Kind
-		for _, k := range kinds.All {
+		var out []catalog.Kind
+		for _, k := range catalog.All {
 			if k.Words[0] == "source" {
 				out = append(out, k)
 			}
@@ -80,16 +80,16 @@ func getSelection(args []string) ([]kinds.Kind, string, error) {
 	if len(rest) == 1 {
 		name = rest[0]
 	}
-	return []kinds.Kind{k}, name, nil
+	return []catalog.Kind{k}, name, nil
 }
 
-func printTables(ctx context.Context, g *Globals, f *getFlags, selected []kinds.Kind, name string) error {
+func printTables(ctx context.Context, g *Globals, f *getFlags, selected []catalog.Kind, name string) error {
 	c, err := g.Client()
 	if err != nil {
 		return err
 	}
 	for i, k := range selected {
-		objs, err := kinds.List(ctx, c, k, g.Namespace, f.allNamespaces, name)
+		objs, err := catalog.List(ctx, c, k, g.Namespace, f.allNamespaces, name)
 		if err != nil {
 			if apimeta.IsNoMatchError(err) && len(selected) > 1 {
 				continue
@@ -103,7 +103,7 @@ func printTables(ctx context.Context, g *Globals, f *getFlags, selected []kinds.
 		if i > 0 && len(selected) > 1 {
 			fmt.Fprintln(g.Out)
 		}
-		kinds.WriteTable(g.Out, k, objs, f.allNamespaces, len(selected) > 1)
+		catalog.WriteTable(g.Out, k, objs, f.allNamespaces, len(selected) > 1)
 	}
 	return nil
 }

@@ -11,7 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"gotk.dev/cli/internal/kinds"
+	"gotk.dev/cli/internal/catalog"
 )
 
 func newReconcileCommand(g *Globals) *cobra.Command {
@@ -38,7 +38,7 @@ func newReconcileCommand(g *Globals) *cobra.Command {
 	return cmd
 }
 
-func runReconcile(ctx context.Context, g *Globals, k kinds.Kind, key client.ObjectKey, withSource bool) error {
+func runReconcile(ctx context.Context, g *Globals, k catalog.Kind, key client.ObjectKey, withSource bool) error {
 	c, err := g.Client()
 	if err != nil {
 		return err
@@ -47,12 +47,12 @@ func runReconcile(ctx context.Context, g *Globals, k kinds.Kind, key client.Obje
 	if err := c.Get(ctx, key, obj); err != nil {
 		return fmt.Errorf("%s %s: %w", k.Name(), key, err)
 	}
-	if kinds.Suspended(obj) {
+	if catalog.Suspended(obj) {
 		return fmt.Errorf("%s %s is suspended; run `gotk resume %s %s` first", k.Name(), key, k.Name(), key.Name)
 	}
 	if withSource && k.Source != nil {
 		if srcKind, ns, name, ok := k.Source(obj); ok {
-			sk, err := kinds.ByKind(srcKind)
+			sk, err := catalog.ByKind(srcKind)
 			if err != nil {
 				return err
 			}
@@ -101,13 +101,13 @@ func requestReconcile(ctx context.Context, c client.Client, obj client.Object) (
 
 // waitHandled polls until the controller reports it handled the token and
 // Ready is no longer Unknown.
-func waitHandled(ctx context.Context, c client.Client, k kinds.Kind, key client.ObjectKey, token string, timeout time.Duration) (client.Object, error) {
+func waitHandled(ctx context.Context, c client.Client, k catalog.Kind, key client.ObjectKey, token string, timeout time.Duration) (client.Object, error) {
 	obj := k.New()
 	err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
 		if err := c.Get(ctx, key, obj); err != nil {
 			return false, nil
 		}
-		r, ok := obj.(kinds.Reconciled)
+		r, ok := obj.(catalog.Reconciled)
 		if !ok || r.GetLastHandledReconcileRequest() != token {
 			return false, nil
 		}

@@ -7,7 +7,7 @@ import (
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"gotk.dev/cli/internal/kinds"
+	"gotk.dev/cli/internal/catalog"
 )
 
 // newSuspendCommand returns `suspend` (suspend=true) or `resume`.
@@ -45,7 +45,7 @@ func newSuspendCommand(g *Globals, suspend bool) *cobra.Command {
 	}
 }
 
-func setSuspend(ctx context.Context, g *Globals, k kinds.Kind, key client.ObjectKey, suspend bool) error {
+func setSuspend(ctx context.Context, g *Globals, k catalog.Kind, key client.ObjectKey, suspend bool) error {
 	c, err := g.Client()
 	if err != nil {
 		return err

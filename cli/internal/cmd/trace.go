@@ -12,7 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"gotk.dev/cli/internal/kinds"
+	"gotk.dev/cli/internal/catalog"
 	helmv2 "gotk.dev/pkg/apis/helm/v2"
 	kustomizev1 "gotk.dev/pkg/apis/kustomize/v1"
 )
@@ -63,14 +63,14 @@ func traceOwners(ctx context.Context, g *Globals, c client.Client, obj *unstruct
 	if obj.GetNamespace() != "" {
 		fmt.Fprintf(tw, "Namespace:\t%s\n", obj.GetNamespace())
 	}
-	var applier kinds.Kind
+	var applier catalog.Kind
 	var key client.ObjectKey
 	switch {
 	case labels["kustomize.toolkit.fluxcd.io/name"] != "":
-		applier, _ = kinds.ByKind(kustomizev1.KustomizationKind)
+		applier, _ = catalog.ByKind(kustomizev1.KustomizationKind)
 		key = client.ObjectKey{Namespace: labels["kustomize.toolkit.fluxcd.io/namespace"], Name: labels["kustomize.toolkit.fluxcd.io/name"]}
 	case labels["helm.toolkit.fluxcd.io/name"] != "":
-		applier, _ = kinds.ByKind(helmv2.HelmReleaseKind)
+		applier, _ = catalog.ByKind(helmv2.HelmReleaseKind)
 		key = client.ObjectKey{Namespace: labels["helm.toolkit.fluxcd.io/namespace"], Name: labels["helm.toolkit.fluxcd.io/name"]}
 	default:
 		return fmt.Errorf("%s/%s was not applied by gotk (no kustomize.toolkit.fluxcd.io or helm.toolkit.fluxcd.io owner labels)",
@@ -89,7 +89,7 @@ func traceOwners(ctx context.Context, g *Globals, c client.Client, obj *unstruct
 	if !ok {
 		return nil
 	}
-	sk, err := kinds.ByKind(srcKind)
+	sk, err := catalog.ByKind(srcKind)
 	if err != nil {
 		return err
 	}

@@ -12,8 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"gotk.dev/cli/internal/catalog"
 	"gotk.dev/cli/internal/install"
-	"gotk.dev/cli/internal/kinds"
 )
 
 func newUninstallCommand(g *Globals) *cobra.Command {
@@ -51,7 +51,7 @@ func runUninstall(ctx context.Context, g *Globals, keepNamespace bool) error {
 	fmt.Fprintln(g.Out, "✔ controllers stopped")
 
 	stripped := 0
-	for _, k := range kinds.All {
+	for _, k := range catalog.All {
 		list := k.NewList()
 		if err := c.List(ctx, list); err != nil {
 			if meta.IsNoMatchError(err) || apierrors.IsNotFound(err) {

@@ -19,8 +19,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"gotk.dev/cli/internal/catalog"
 	"gotk.dev/cli/internal/install"
-	"gotk.dev/cli/internal/kinds"
 	"gotk.dev/pkg/localcluster"
 )
 
@@ -104,13 +104,13 @@ func (s *session) watch(ctx context.Context) error {
 func (s *session) statusTable(ctx context.Context) string {
 	var buf bytes.Buffer
 	for _, name := range []string{"source git", "kustomization", "receiver"} {
-		k, _ := kinds.Lookup(name)
-		objs, err := kinds.List(ctx, s.env.Client, k, Namespace, false, "")
+		k, _ := catalog.Lookup(name)
+		objs, err := catalog.List(ctx, s.env.Client, k, Namespace, false, "")
 		if err != nil {
 			fmt.Fprintf(&buf, "%s: %v\n", name, err)
 			continue
 		}
-		kinds.WriteTable(&buf, k, objs, false, true)
+		catalog.WriteTable(&buf, k, objs, false, true)
 	}
 	return buf.String()
 }

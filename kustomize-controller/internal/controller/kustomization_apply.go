@@ -24,7 +24,7 @@ import (
 // apply applies the built objects with server-side apply in stages and
 // records the new inventory. Nothing is written when the preflight or a
 // stage's dry-run fails.
-func (run *run) apply(ctx context.Context, obj *kustomizev1.Kustomization) error {
+func (run *kustomizationRun) apply(ctx context.Context, obj *kustomizev1.Kustomization) error {
 	target, watcher, err := run.r.target(ctx, obj)
 	if err != nil {
 		return err
@@ -56,7 +56,7 @@ func (run *run) apply(ctx context.Context, obj *kustomizev1.Kustomization) error
 
 // prune deletes what left the source (spec.prune) and stores the new
 // inventory; it only runs after the apply succeeded.
-func (run *run) prune(ctx context.Context, obj *kustomizev1.Kustomization) error {
+func (run *kustomizationRun) prune(ctx context.Context, obj *kustomizev1.Kustomization) error {
 	inv := run.applied
 	defer func() { obj.Status.Inventory = inventory.New(inv) }()
 	if !obj.Spec.Prune {
@@ -84,7 +84,7 @@ func (run *run) prune(ctx context.Context, obj *kustomizev1.Kustomization) error
 
 // health waits for the applied objects (spec.wait) and spec.healthChecks
 // to become ready within spec.timeout and sets the Healthy condition.
-func (run *run) health(ctx context.Context, obj *kustomizev1.Kustomization) error {
+func (run *kustomizationRun) health(ctx context.Context, obj *kustomizev1.Kustomization) error {
 	var checks []inventory.Entry
 	if obj.Spec.Wait {
 		checks = append(checks, run.applied...)
@@ -127,7 +127,7 @@ func (run *run) health(ctx context.Context, obj *kustomizev1.Kustomization) erro
 	return nil
 }
 
-func (run *run) manager() *apply.Manager {
+func (run *kustomizationRun) manager() *apply.Manager {
 	m := &apply.Manager{Client: run.target, FieldManager: FieldManager, Concurrency: run.r.ConcurrentSSA, CustomStageKinds: run.r.CustomStageKinds}
 	if run.target == run.r.Client {
 		// Impersonated applies read namespaces with their own rights.
@@ -136,7 +136,7 @@ func (run *run) manager() *apply.Manager {
 	return m
 }
 
-func (run *run) applyOptions(obj *kustomizev1.Kustomization) apply.Options {
+func (run *kustomizationRun) applyOptions(obj *kustomizev1.Kustomization) apply.Options {
 	return apply.Options{
 		Force:          obj.Spec.Force,
 		OwnerName:      obj.Name,
@@ -149,7 +149,7 @@ func (run *run) applyOptions(obj *kustomizev1.Kustomization) apply.Options {
 }
 
 // event posts a news event carrying the revision, as Flux's do.
-func (run *run) event(obj *kustomizev1.Kustomization, eventType, reason, msg string) {
+func (run *kustomizationRun) event(obj *kustomizev1.Kustomization, eventType, reason, msg string) {
 	if run.r.Events == nil {
 		return
 	}
@@ -161,7 +161,7 @@ func (run *run) event(obj *kustomizev1.Kustomization, eventType, reason, msg str
 }
 
 // recordHistory keeps the last reconciles per artifact digest and status.
-func (run *run) recordHistory(obj *kustomizev1.Kustomization, err error) {
+func (run *kustomizationRun) recordHistory(obj *kustomizev1.Kustomization, err error) {
 	if run.digest == "" {
 		return
 	}

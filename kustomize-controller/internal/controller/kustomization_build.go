@@ -18,8 +18,9 @@ import (
 	"gotk.dev/kustomize-controller/internal/inventory"
 )
 
-// run carries what one reconcile has observed from step to step.
-type run struct {
+// kustomizationRun carries what one Kustomization reconcile has observed
+// from step to step.
+type kustomizationRun struct {
 	r     *KustomizationReconciler
 	start time.Time
 
@@ -40,7 +41,7 @@ type run struct {
 
 // build runs kustomize over the artifact, then post-build substitution,
 // and labels every object with its owner. A failed build applies nothing.
-func (run *run) build(ctx context.Context, obj *kustomizev1.Kustomization) error {
+func (run *kustomizationRun) build(ctx context.Context, obj *kustomizev1.Kustomization) error {
 	dec, err := run.r.decryptor(ctx, obj)
 	if err != nil {
 		return err

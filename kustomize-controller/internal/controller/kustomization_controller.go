@@ -154,15 +154,15 @@ func sourceNamespace(ks *kustomizev1.Kustomization) string {
 	return ks.Namespace
 }
 
-// Reconcile runs the steps in order: dependencies, source, build, apply,
-// prune, health. Each step reads the state the previous ones left in run.
+// Reconcile runs the steps in order: expressions, dependencies, source,
+// build, apply, prune, health. Each step reads the state the previous ones left in run.
 func (r *KustomizationReconciler) Reconcile(ctx context.Context, obj *kustomizev1.Kustomization) (string, string, error) {
 	if rev, ok := r.unchanged(ctx, obj); ok {
 		return kustomizev1.ReconciliationSucceededReason, "Applied revision: " + rev, nil
 	}
-	run := &run{r: r, start: time.Now()}
+	run := &kustomizationRun{r: r, start: time.Now()}
 	err := reconcile.RunSteps(ctx, obj,
-		reconcile.Step[*kustomizev1.Kustomization]{Name: "unsupported", Run: run.unsupported},
+		reconcile.Step[*kustomizev1.Kustomization]{Name: "expressions", Run: run.compileExpressions},
 		reconcile.Step[*kustomizev1.Kustomization]{Name: "dependencies", Run: run.dependencies},
 		reconcile.Step[*kustomizev1.Kustomization]{Name: "source", Run: run.source},
 		reconcile.Step[*kustomizev1.Kustomization]{Name: "build", Run: run.build},

@@ -25,7 +25,7 @@ const maxDependencyDepth = 64
 
 // dependencies waits until every spec.dependsOn Kustomization is ready at
 // its latest generation and revision, and stalls on a cycle, naming it.
-func (run *run) dependencies(ctx context.Context, obj *kustomizev1.Kustomization) error {
+func (run *kustomizationRun) dependencies(ctx context.Context, obj *kustomizev1.Kustomization) error {
 	r := run.r
 	if len(obj.Spec.DependsOn) == 0 {
 		return nil
@@ -151,7 +151,7 @@ func (r *KustomizationReconciler) finalize(ctx context.Context, obj *kustomizev1
 		}
 		return err
 	}
-	run := &run{r: r, target: target}
+	run := &kustomizationRun{r: r, target: target}
 	if _, _, err := run.manager().Prune(ctx, entries, run.applyOptions(obj)); err != nil {
 		return reconcile.Retry(kustomizev1.PruneFailedReason, "deleting the inventory: %s", err)
 	}

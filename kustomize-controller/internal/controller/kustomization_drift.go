@@ -98,7 +98,7 @@ var fightWarnings sync.Map
 // leaves alone: spec.ignore paths of matching rules, and fields another
 // field manager keeps changing back (a fight, reported once as a warning
 // naming the manager and the fields).
-func (run *run) ignoreFields(obj *kustomizev1.Kustomization) func(u *unstructured.Unstructured) [][]string {
+func (run *kustomizationRun) ignoreFields(obj *kustomizev1.Kustomization) func(u *unstructured.Unstructured) [][]string {
 	var fights map[string]drift.Fight
 	if run.watcher != nil {
 		fights = run.watcher.Fights()

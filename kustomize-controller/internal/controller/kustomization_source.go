@@ -11,8 +11,6 @@ import (
 	kustomizev1 "gotk.dev/pkg/apis/kustomize/v1"
 	sourcev1 "gotk.dev/pkg/apis/source/v1"
 	"gotk.dev/pkg/runtime/reconcile"
-
-	"gotk.dev/kustomize-controller/internal/health"
 )
 
 // artifactSource is a source kind that publishes an artifact.
@@ -21,35 +19,10 @@ type artifactSource interface {
 	GetArtifact() *meta.Artifact
 }
 
-// unsupported stalls on spec fields this controller does not implement
-// yet, rather than ignoring them silently, and on CEL expressions that do
-// not compile (before anything is applied).
-func (run *run) unsupported(_ context.Context, obj *kustomizev1.Kustomization) error {
-	exprs, err := health.CompileExprs(obj.Spec.HealthCheckExprs)
-	if err != nil {
-		return reconcile.Stall(kustomizev1.InvalidCELExpressionReason, "%s", err)
-	}
-	run.exprs = exprs
-	for i, d := range obj.Spec.DependsOn {
-		if d.ReadyExpr == "" {
-			continue
-		}
-		x, err := health.CompileReadyExpr(d.ReadyExpr)
-		if err != nil {
-			return reconcile.Stall(kustomizev1.InvalidCELExpressionReason, "dependsOn[%d] (%s): %s", i, d.Name, err)
-		}
-		if run.readyExprs == nil {
-			run.readyExprs = map[int]*health.ReadyExpr{}
-		}
-		run.readyExprs[i] = x
-	}
-	return nil
-}
-
 // source finds the source object and fetches its artifact (once per digest
 // across all Kustomizations). It waits while the source or its artifact
 // is missing and records the revision attempted.
-func (run *run) source(ctx context.Context, obj *kustomizev1.Kustomization) error {
+func (run *kustomizationRun) source(ctx context.Context, obj *kustomizev1.Kustomization) error {
 	art, err := run.r.sourceArtifact(ctx, obj)
 	if err != nil {
 		return err

@@ -63,7 +63,7 @@ func TestCustomApplyStageKinds(t *testing.T) {
 		r := newReconciler(env.Client, env.Client, nil)
 		r.Config = env.Config
 		r.CustomStageKinds = kinds
-		rn := &run{r: r}
+		rn := &kustomizationRun{r: r}
 		g.Expect(rn.source(ctx, obj)).To(Succeed())
 		g.Expect(rn.build(ctx, obj)).To(Succeed())
 		return rn.apply(ctx, obj)

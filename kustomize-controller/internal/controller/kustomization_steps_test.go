@@ -56,7 +56,7 @@ func TestSourceStep(t *testing.T) {
 			r.NoCrossNamespaceRefs = tt.noCrossNs
 			r.Artifacts.Fetcher.Retries = 0
 			obj := &kustomizev1.Kustomization{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "ks"}, Spec: kustomizev1.KustomizationSpec{SourceRef: tt.ref}}
-			err := (&run{r: r}).source(context.Background(), obj)
+			err := (&kustomizationRun{r: r}).source(context.Background(), obj)
 			var e *reconcile.Error
 			g.Expect(errors.As(err, &e)).To(BeTrue(), "error %v", err)
 			g.Expect(e.Class).To(Equal(tt.class))
@@ -69,7 +69,7 @@ func TestSourceStep(t *testing.T) {
 		g := NewWithT(t)
 		obj := &kustomizev1.Kustomization{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "ks"},
 			Spec: kustomizev1.KustomizationSpec{SourceRef: kustomizev1.CrossNamespaceSourceReference{Kind: "GitRepository", Name: "elsewhere", Namespace: other}}}
-		rn := &run{r: newReconciler(env.Client, env.Client, nil)}
+		rn := &kustomizationRun{r: newReconciler(env.Client, env.Client, nil)}
 		g.Expect(rn.source(context.Background(), obj)).To(Succeed())
 		g.Expect(rn.files.Paths()).To(ConsistOf("a.yaml"))
 		g.Expect(obj.Status.LastAttemptedRevision).To(HavePrefix("main@sha1:"))

@@ -10,7 +10,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"gotk.dev/notification-controller/internal/kinds"
+	"gotk.dev/notification-controller/internal/resourceref"
 	"gotk.dev/notification-controller/internal/webhook"
 	notificationv1 "gotk.dev/pkg/apis/notification/v1"
 	"gotk.dev/pkg/runtime/reconcile"
@@ -40,7 +40,7 @@ func (r *ReceiverReconciler) validate(_ context.Context, obj *notificationv1.Rec
 		if res.Filter != "" {
 			return reconcile.Stall(notificationv1.ValidationFailedReason, "spec.resources[%d].filter (CEL) is not supported yet", i)
 		}
-		if _, err := kinds.ResourceGVK(res); err != nil {
+		if _, err := resourceref.ResourceGVK(res); err != nil {
 			return reconcile.Stall(notificationv1.ValidationFailedReason, "spec.resources[%d]: %s", i, err.Error())
 		}
 		if err := reconcile.CrossNamespaceRef(r.NoCrossNamespaceRefs, obj.Namespace,

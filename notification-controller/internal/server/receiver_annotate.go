@@ -10,7 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/json"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"gotk.dev/notification-controller/internal/kinds"
+	"gotk.dev/notification-controller/internal/resourceref"
 	notificationv1 "gotk.dev/pkg/apis/notification/v1"
 )
 
@@ -32,7 +32,7 @@ func (s *ReceiverServer) annotate(ctx context.Context, rcv *notificationv1.Recei
 		}
 	}
 	for _, ref := range rcv.Spec.Resources {
-		gvk, err := kinds.ResourceGVK(ref)
+		gvk, err := resourceref.ResourceGVK(ref)
 		if err != nil {
 			keep(err)
 			continue

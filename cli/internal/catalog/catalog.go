@@ -1,6 +1,7 @@
-// Package kinds maps the words users type (`source git`, `ks`, `hr`) to
-// gotk's API kinds and reads the status fields the CLI shows.
-package kinds
+// Package catalog is the CLI's catalogue of gotk's API kinds: it maps the
+// words users type (`source git`, `ks`, `hr`) to a kind, lists its
+// objects and reads the status fields the CLI shows of them.
+package catalog
 
 import (
 	"fmt"

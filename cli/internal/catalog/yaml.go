@@ -1,4 +1,4 @@
-package kinds
+package catalog
 
 import "sigs.k8s.io/yaml"
 

@@ -1,4 +1,4 @@
-package kinds
+package catalog
 
 import (
 	"bytes"

@@ -1,6 +1,7 @@
-// Package kinds maps the Flux kinds a Receiver can name to their API
+// Package resourceref resolves the objects a Receiver names in
+// spec.resources: it maps the Flux kinds they may have to their API
 // versions.
-package kinds
+package resourceref
 
 import (
 	"fmt"
