@@ -1,10 +1,14 @@
 package action
 
 import (
-	"sync"
+	"strconv"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"k8s.io/client-go/rest"
+
+	"gotk.dev/pkg/runtime/remotecache"
 )
 
 // Remotes hands out the shared clients of the remote clusters that
@@ -12,25 +16,27 @@ import (
 // of the referenced kubeconfig and per identity, so an unchanged reconcile
 // reuses discovery and REST mapping instead of rebuilding them.
 type Remotes struct {
-	mu    sync.Mutex
-	byRef map[string]*remote
-	now   func() time.Time
-	// builds counts the client sets built, for tests and benchmarks.
-	builds int
+	// configs are the loaded kubeconfigs, by reference.
+	configs remotecache.Cache[*loadedConfig]
+	// clients are the client sets, by reference and identity; a set is
+	// valid only for the loaded config it was built from.
+	clients remotecache.Cache[*Clients]
+	now     func() time.Time
+	serial  atomic.Uint64
 }
 
-// remote is one version of one kubeconfig reference and the clients built
-// from it.
-type remote struct {
-	version string
-	expires time.Time // zero: never
-	base    *rest.Config
-	clients map[string]*Clients // by impersonated user, "" for none
+// loadedConfig is one load of a kubeconfig; serial tells loads apart.
+type loadedConfig struct {
+	cfg    *rest.Config
+	serial uint64
 }
 
 // NewRemotes returns an empty cache of remote clients.
 func NewRemotes() *Remotes {
-	return &Remotes{byRef: map[string]*remote{}, now: time.Now}
+	r := &Remotes{now: time.Now}
+	clock := func() time.Time { return r.now() }
+	r.configs.Now, r.clients.Now = clock, clock
+	return r
 }
 
 // Clients returns the clients of the cluster that ref (e.g.
@@ -41,76 +47,41 @@ func NewRemotes() *Remotes {
 // expire (issued tokens). A new version replaces every client of the
 // previous one.
 func (r *Remotes) Clients(ref, version string, ttl time.Duration, user string, load func() (*rest.Config, error)) (*Clients, error) {
-	r.mu.Lock()
-	e := r.current(ref, version)
-	if e != nil {
-		if c := e.clients[user]; c != nil {
-			r.mu.Unlock()
-			return c, nil
-		}
-	}
-	r.mu.Unlock()
-
-	// Load and build outside the lock: a miss reads the API server, and
-	// hits of other releases must not wait for it.
-	var base *rest.Config
-	if e != nil {
-		base = e.base
-	} else {
-		var err error
-		if base, err = load(); err != nil {
+	base, err := r.configs.Get(ref, version, ttl, func() (*loadedConfig, error) {
+		cfg, err := load()
+		if err != nil {
 			return nil, err
 		}
-	}
-	cfg := rest.CopyConfig(base)
-	if user != "" {
-		cfg.Impersonate = rest.ImpersonationConfig{UserName: user}
-	}
-	c, err := NewClients(cfg)
+		return &loadedConfig{cfg: cfg, serial: r.serial.Add(1)}, nil
+	})
 	if err != nil {
 		return nil, err
 	}
-
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.builds++
-	cur := r.current(ref, version)
-	if cur == nil {
-		cur = &remote{version: version, base: base, clients: map[string]*Clients{}}
-		if ttl > 0 {
-			cur.expires = r.now().Add(ttl)
+	// Keyed by reference and identity, versioned by the load: a reloaded
+	// (new or expired) config builds every identity's clients again.
+	return r.clients.Get(clientsKey(ref, user), strconv.FormatUint(base.serial, 10), 0, func() (*Clients, error) {
+		cfg := rest.CopyConfig(base.cfg)
+		if user != "" {
+			cfg.Impersonate = rest.ImpersonationConfig{UserName: user}
 		}
-		r.byRef[ref] = cur
-	}
-	if existing := cur.clients[user]; existing != nil {
-		// Another reconcile built them meanwhile; share one set.
-		return existing, nil
-	}
-	cur.clients[user] = c
-	return c, nil
+		return NewClients(cfg)
+	})
 }
 
 // Builds returns how many client sets were built: one per kubeconfig
 // version and identity, not one per reconcile.
 func (r *Remotes) Builds() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.builds
+	return r.clients.Builds()
 }
 
-// Forget drops the clients of ref, e.g. once its HelmRelease is deleted.
+// Forget drops the config and clients of ref, e.g. once its HelmRelease
+// is deleted.
 func (r *Remotes) Forget(ref string) {
-	r.mu.Lock()
-	delete(r.byRef, ref)
-	r.mu.Unlock()
+	r.configs.Forget(func(key string) bool { return key == ref })
+	r.clients.Forget(func(key string) bool { return strings.HasPrefix(key, ref+"\x00") })
 }
 
-// current returns the unexpired entry of ref at version, nil otherwise.
-// r.mu is held.
-func (r *Remotes) current(ref, version string) *remote {
-	e := r.byRef[ref]
-	if e == nil || e.version != version || (!e.expires.IsZero() && !r.now().Before(e.expires)) {
-		return nil
-	}
-	return e
+// clientsKey is the clients' key of ref acting as user.
+func clientsKey(ref, user string) string {
+	return ref + "\x00" + user
 }

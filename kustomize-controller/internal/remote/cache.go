@@ -4,7 +4,6 @@
 package remote
 
 import (
-	"container/list"
 	"context"
 	"fmt"
 	"sync"
@@ -16,11 +15,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 
+	"gotk.dev/pkg/runtime/remotecache"
+
 	"gotk.dev/kustomize-controller/internal/drift"
 )
 
 // DefaultMaxEntries bounds the clusters kept when MaxEntries is 0.
-const DefaultMaxEntries = 64
+const DefaultMaxEntries = remotecache.DefaultMaxEntries
 
 // Cluster is what the controller needs of one remote cluster.
 type Cluster struct {
@@ -30,14 +31,12 @@ type Cluster struct {
 	// Notify.
 	Drift *drift.Watcher
 
-	key, version string
-	expires      time.Time
-	cancel       context.CancelFunc
+	cancel context.CancelFunc
 }
 
 // Cache holds one Cluster per key (which reference, which identity), valid
 // while the referenced object's version is unchanged, least recently used
-// first out.
+// first out; the keeping is remotecache's, the building this package's.
 type Cache struct {
 	// Scheme is used by the remote clients.
 	Scheme *runtime.Scheme
@@ -51,11 +50,10 @@ type Cache struct {
 	// MaxEntries bounds the clusters kept (0: DefaultMaxEntries).
 	MaxEntries int
 
-	mu      sync.Mutex
-	ctx     context.Context
-	entries map[string]*list.Element
-	lru     list.List
-	builds  int
+	init     sync.Once
+	clusters remotecache.Cache[*Cluster]
+	mu       sync.Mutex
+	ctx      context.Context
 }
 
 // Bind sets the context the drift watchers run under; they stop when it
@@ -71,65 +69,35 @@ func (c *Cache) Bind(ctx context.Context) {
 // load and builds a new one, replacing the old. ttl 0 never expires (a
 // kubeconfig with a token that does not expire).
 func (c *Cache) Get(key, version string, ttl time.Duration, load func() (*rest.Config, error)) (*Cluster, error) {
-	c.mu.Lock()
-	if el, ok := c.entries[key]; ok {
-		cl := el.Value.(*Cluster)
-		if cl.version == version && (cl.expires.IsZero() || time.Now().Before(cl.expires)) {
-			c.lru.MoveToFront(el)
-			c.mu.Unlock()
-			return cl, nil
+	return c.cache().Get(key, version, ttl, func() (*Cluster, error) {
+		cfg, err := load()
+		if err != nil {
+			return nil, err
 		}
-	}
-	c.mu.Unlock()
-
-	cfg, err := load()
-	if err != nil {
-		return nil, err
-	}
-	cl, err := c.build(cfg)
-	if err != nil {
-		return nil, err
-	}
-	cl.key, cl.version = key, version
-	if ttl > 0 {
-		cl.expires = time.Now().Add(ttl)
-	}
-
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.entries == nil {
-		c.entries = map[string]*list.Element{}
-	}
-	if el, ok := c.entries[key]; ok {
-		c.remove(el)
-	}
-	c.entries[key] = c.lru.PushFront(cl)
-	c.builds++
-	limit := c.MaxEntries
-	if limit <= 0 {
-		limit = DefaultMaxEntries
-	}
-	for c.lru.Len() > limit {
-		c.remove(c.lru.Back())
-	}
-	return cl, nil
+		return c.build(cfg)
+	})
 }
 
 // Builds reports how many clusters were built so far (each one is a new
 // client, discovery and watch).
-func (c *Cache) Builds() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.builds
-}
+func (c *Cache) Builds() int { return c.cache().Builds() }
 
-func (c *Cache) remove(el *list.Element) {
-	cl := el.Value.(*Cluster)
-	if cl.cancel != nil {
-		cl.cancel()
-	}
-	delete(c.entries, cl.key)
-	c.lru.Remove(el)
+// Close stops every cluster's drift watch and forgets the clusters, e.g.
+// before their API servers go away.
+func (c *Cache) Close() { c.cache().Close() }
+
+// cache returns the clusters, set up on first use from the fields.
+func (c *Cache) cache() *remotecache.Cache[*Cluster] {
+	c.init.Do(func() {
+		c.clusters.MaxEntries = c.MaxEntries
+		c.clusters.Release = func(cl *Cluster) {
+			// A dropped cluster's drift watch stops with it.
+			if cl.cancel != nil {
+				cl.cancel()
+			}
+		}
+	})
+	return &c.clusters
 }
 
 // build makes the client (with a lazy REST mapper: discovery happens once
@@ -169,14 +137,4 @@ func (c *Cache) build(loaded *rest.Config) (*Cluster, error) {
 		out.Drift.Bind(ctx)
 	}
 	return out, nil
-}
-
-// Close stops every cluster's drift watch and forgets the clusters, e.g.
-// before their API servers go away.
-func (c *Cache) Close() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for c.lru.Len() > 0 {
-		c.remove(c.lru.Back())
-	}
 }

@@ -51,7 +51,7 @@ func TestCacheReusesUntilVersionChanges(t *testing.T) {
 		t.Fatal("a failed load was cached")
 	}
 	c.Close()
-	if c.lru.Len() != 0 || len(c.entries) != 0 {
+	if c.clusters.Len() != 0 {
 		t.Fatal("Close kept entries")
 	}
 }
