@@ -117,6 +117,19 @@ func (r *HelmReleaseReconciler) driftDetection(obj *helmv2.HelmRelease) helmv2.D
 // ready as the user asked it to be.
 var negative = []string{helmv2.RemediatedCondition}
 
+// skeleton is the reconcile skeleton running r on the HelmReleases c
+// reads and patches.
+func (r *HelmReleaseReconciler) skeleton(c client.Client) *reconcile.Reconciler[*helmv2.HelmRelease] {
+	return &reconcile.Reconciler[*helmv2.HelmRelease]{
+		Client:         c,
+		Events:         r.Events,
+		ControllerName: ControllerName,
+		NewObject:      func() *helmv2.HelmRelease { return &helmv2.HelmRelease{} },
+		Negative:       negative,
+		Kind:           r,
+	}
+}
+
 // SetupWithManager registers the reconciler, run by the skeleton.
 func (r *HelmReleaseReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts reconcile.ControllerOptions) error {
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &helmv2.HelmRelease{}, chartSourceIndex, func(o client.Object) []string {
@@ -143,15 +156,7 @@ func (r *HelmReleaseReconciler) SetupWithManager(ctx context.Context, mgr ctrl.M
 	if err != nil {
 		return err
 	}
-	skeleton := &reconcile.Reconciler[*helmv2.HelmRelease]{
-		Client:         direct,
-		Events:         r.Events,
-		ControllerName: ControllerName,
-		NewObject:      func() *helmv2.HelmRelease { return &helmv2.HelmRelease{} },
-		Negative:       negative,
-		Kind:           r,
-	}
-	return skeleton.SetupWithManager(mgr, opts,
+	return r.skeleton(direct).SetupWithManager(mgr, opts,
 		reconcile.Watches(&sourcev1.HelmChart{}, handler.EnqueueRequestsFromMapFunc(r.releasesForSource(sourcev1.HelmChartKind)),
 			builder.WithPredicates(predicates.SourceRevisionChanged{})),
 		reconcile.Watches(&sourcev1.OCIRepository{}, handler.EnqueueRequestsFromMapFunc(r.releasesForSource(sourcev1.OCIRepositoryKind)),

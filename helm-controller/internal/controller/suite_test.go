@@ -57,7 +57,7 @@ func TestMain(m *testing.M) {
 
 // startController starts, once per package, the artifact server, the event
 // sink and a manager running the HelmRelease reconciler.
-func startController(t *testing.T) {
+func startController(t testing.TB) {
 	t.Helper()
 	startOnce.Do(func() {
 		var err error

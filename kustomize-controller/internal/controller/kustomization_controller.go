@@ -99,13 +99,6 @@ func (r *KustomizationReconciler) SetupWithManager(ctx context.Context, mgr ctrl
 	}); err != nil {
 		return err
 	}
-	skeleton := &reconcile.Reconciler[*kustomizev1.Kustomization]{
-		Client:         r.Client,
-		Events:         r.Events,
-		ControllerName: r.ControllerName,
-		NewObject:      func() *kustomizev1.Kustomization { return &kustomizev1.Kustomization{} },
-		Kind:           r,
-	}
 	var watches []reconcile.Watch
 	for kind, obj := range map[string]client.Object{
 		sourcev1.GitRepositoryKind:    &sourcev1.GitRepository{},
@@ -124,7 +117,18 @@ func (r *KustomizationReconciler) SetupWithManager(ctx context.Context, mgr ctrl
 	}
 	// After driftEvents: remote clusters' watchers report to the same channel.
 	r.remoteCache().Bind(ctx)
-	return skeleton.SetupWithManager(mgr, opts, watches...)
+	return r.skeleton().SetupWithManager(mgr, opts, watches...)
+}
+
+// skeleton is the reconcile skeleton running r.
+func (r *KustomizationReconciler) skeleton() *reconcile.Reconciler[*kustomizev1.Kustomization] {
+	return &reconcile.Reconciler[*kustomizev1.Kustomization]{
+		Client:         r.Client,
+		Events:         r.Events,
+		ControllerName: r.ControllerName,
+		NewObject:      func() *kustomizev1.Kustomization { return &kustomizev1.Kustomization{} },
+		Kind:           r,
+	}
 }
 
 // requestsForSource maps a source to the Kustomizations that use it.

@@ -149,7 +149,7 @@ func newReconciler(c client.Client, reader client.Reader, rec events.Recorder) *
 
 // publish serves files as an artifact and returns it with a Git-style
 // revision derived from the content.
-func publish(t *testing.T, files map[string]string) *meta.Artifact {
+func publish(t testing.TB, files map[string]string) *meta.Artifact {
 	t.Helper()
 	name := fmt.Sprintf("gitrepository/%s/%d.tar.gz", t.Name(), time.Now().UnixNano())
 	url, digest, size, err := artifacts.AddFiles(name, files)
@@ -160,7 +160,7 @@ func publish(t *testing.T, files map[string]string) *meta.Artifact {
 }
 
 // publishDir serves a directory of the repository as an artifact.
-func publishDir(t *testing.T, dir string) *meta.Artifact {
+func publishDir(t testing.TB, dir string) *meta.Artifact {
 	t.Helper()
 	name := fmt.Sprintf("gitrepository/%s/%d.tar.gz", t.Name(), time.Now().UnixNano())
 	url, digest, size, err := artifacts.AddDir(name, dir)
@@ -183,7 +183,7 @@ func artifactFor(name, url, digest string, size int64) *meta.Artifact {
 }
 
 // seedDir returns a directory of examples/seed.
-func seedDir(t *testing.T, name string) string {
+func seedDir(t testing.TB, name string) string {
 	t.Helper()
 	root, err := testenv.RepoRoot()
 	if err != nil {
@@ -194,7 +194,7 @@ func seedDir(t *testing.T, name string) string {
 
 // newGitRepository creates a GitRepository whose status carries art (nil:
 // no artifact yet), as source-controller would publish it.
-func newGitRepository(t *testing.T, ns, name string, art *meta.Artifact) *sourcev1.GitRepository {
+func newGitRepository(t testing.TB, ns, name string, art *meta.Artifact) *sourcev1.GitRepository {
 	t.Helper()
 	repo := &sourcev1.GitRepository{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
@@ -213,7 +213,7 @@ func newGitRepository(t *testing.T, ns, name string, art *meta.Artifact) *source
 }
 
 // setArtifact publishes a new artifact on the source's status.
-func setArtifact(t *testing.T, repo *sourcev1.GitRepository, art *meta.Artifact) {
+func setArtifact(t testing.TB, repo *sourcev1.GitRepository, art *meta.Artifact) {
 	t.Helper()
 	g := NewWithT(t)
 	g.Eventually(func() error {

@@ -6,8 +6,7 @@ import (
 	"math/rand"
 	"os/exec"
 	"path/filepath"
-	"runtime"
-	"runtime/debug"
+
 	"sync"
 	"testing"
 	"time"
@@ -111,7 +110,9 @@ func BenchmarkGitRepositoryManyOnOneURL(b *testing.B) {
 	g.Expect(err).NotTo(HaveOccurred())
 	h.reconciler.Cache.SetRefTTL(2 * time.Second)
 	defer h.reconciler.Cache.SetRefTTL(0)
-	resetPeakRSS()
+	if err := testenv.ResetPeakRSS(); err != nil {
+		b.Fatalf("restarting the peak RSS count: %v", err)
+	}
 	for i := 0; i < b.N; i++ {
 		ns := benchNamespace(b)
 		srv.ResetRequestCounts()
@@ -136,7 +137,9 @@ func BenchmarkGitRepositoryManyDistinct(b *testing.B) {
 		_, err := srv.CommitFiles(fmt.Sprintf("repo%03d", i), "master", map[string]string{"a.yaml": fmt.Sprint(i)}, "init")
 		g.Expect(err).NotTo(HaveOccurred())
 	}
-	resetPeakRSS()
+	if err := testenv.ResetPeakRSS(); err != nil {
+		b.Fatalf("restarting the peak RSS count: %v", err)
+	}
 	for i := 0; i < b.N; i++ {
 		ns := benchNamespace(b)
 		start := time.Now()
@@ -209,13 +212,4 @@ func waitAllReady(g Gomega, ns string, n int) {
 		}
 		return ready
 	}, 5*time.Minute, 100*time.Millisecond).Should(Equal(n))
-}
-
-// resetPeakRSS returns freed memory to the OS and restarts the peak RSS
-// count (Linux clear_refs), so a benchmark's figure is not the previous
-// benchmark's peak.
-func resetPeakRSS() {
-	runtime.GC()
-	debug.FreeOSMemory()
-	testenv.ResetPeakRSS()
 }
