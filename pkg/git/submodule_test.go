@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,30 +12,8 @@ import (
 	. "github.com/onsi/gomega"
 
 	"gotk.dev/pkg/git"
-	"gotk.dev/pkg/localserver"
 	"gotk.dev/pkg/testserver"
 )
-
-// addSubmodule commits to the main branch of the server's repository
-// parent a submodule at path, given by the relative URL of the
-// repository sub, with the git CLI.
-func addSubmodule(t *testing.T, srv *testserver.GitHTTP, parent, sub, path string) {
-	t.Helper()
-	dir := t.TempDir()
-	run := func(dir string, args ...string) {
-		cmd := exec.Command("git", args...)
-		cmd.Dir = dir
-		cmd.Env = localserver.GitEnv()
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("git %s: %v: %s", strings.Join(args, " "), err, out)
-		}
-	}
-	run(dir, "clone", "--quiet", srv.URL(parent), "parent")
-	work := filepath.Join(dir, "parent")
-	run(work, "submodule", "--quiet", "add", "../"+sub, path)
-	run(work, "commit", "--quiet", "-m", "add "+path)
-	run(work, "push", "--quiet", "origin", "HEAD:main")
-}
 
 // TestCloneSubmodulesShareSizeLimit: submodules are fetched through the
 // same bounded, streamed path as the repository, and the size limit
@@ -46,17 +23,22 @@ func addSubmodule(t *testing.T, srv *testserver.GitHTTP, parent, sub, path strin
 func TestCloneSubmodulesShareSizeLimit(t *testing.T) {
 	const limit = 1 << 20
 	srv := testserver.NewGitHTTPForTest(t, testserver.GitHTTPOptions{})
-	commit := func(repo string, files map[string]string) {
-		if _, err := srv.CommitFiles(repo, "main", files, repo); err != nil {
+	commit := func(repo string, files map[string]string) string {
+		c, err := srv.CommitFiles(repo, "main", files, repo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	big := commit("big", map[string]string{"big.bin": randomText(t, 16*limit)})
+	half := commit("half", map[string]string{"half.bin": randomText(t, limit*6/10)})
+	commit("small-parent", map[string]string{"app.yaml": "app"})
+	commit("half-parent", map[string]string{"app.bin": randomText(t, limit*6/10)})
+	for _, s := range []struct{ parent, sub, commit string }{{"small-parent", "big", big}, {"half-parent", "half", half}} {
+		if _, err := srv.CommitSubmodule(s.parent, "main", "vendor/"+s.sub, "../"+s.sub, s.commit); err != nil {
 			t.Fatal(err)
 		}
 	}
-	commit("big", map[string]string{"big.bin": randomText(t, 16*limit)})
-	commit("half", map[string]string{"half.bin": randomText(t, limit*6/10)})
-	commit("small-parent", map[string]string{"app.yaml": "app"})
-	commit("half-parent", map[string]string{"app.bin": randomText(t, limit*6/10)})
-	addSubmodule(t, srv, "small-parent", "big", "vendor/big")
-	addSubmodule(t, srv, "half-parent", "half", "vendor/half")
 
 	cases := []struct {
 		name      string
