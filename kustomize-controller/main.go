@@ -91,6 +91,7 @@ func main() {
 			Client:                          c.Manager.GetClient(),
 			APIReader:                       c.Manager.GetAPIReader(),
 			AllShards:                       c.AllShards,
+			Shard:                           c.Shard,
 			Config:                          c.Manager.GetConfig(),
 			Events:                          c.Events,
 			Artifacts:                       &artifactcache.Cache{Fetcher: fetcher, MaxBytes: artifactCacheBytes},
