@@ -45,6 +45,9 @@ func TestBuildRemoteBases(t *testing.T) {
 	if err := srv.Tag("bases", "v1", main); err != nil {
 		t.Fatal(err)
 	}
+	if err := srv.AnnotatedTag("bases", "v2", main, "release v2"); err != nil {
+		t.Fatal(err)
+	}
 	big := make([]byte, 2*maxBytes)
 	if _, err := rand.Read(big); err != nil {
 		t.Fatal(err)
@@ -64,16 +67,17 @@ func TestBuildRemoteBases(t *testing.T) {
 	}
 	base := func(query string) string { return srv.URL("bases") + "//app?" + query }
 	f := files(t, map[string]string{
-		"kustomization.yaml":        "resources:\n- local.yaml\n- " + base("ref=main") + "\n",
-		"local.yaml":                cmYAML("local"),
-		"tag/kustomization.yaml":    "resources:\n- " + base("ref=v1") + "\n",
-		"commit/kustomization.yaml": "resources:\n- " + base("ref="+main) + "\n",
-		"head/kustomization.yaml":   "resources:\n- " + srv.URL("bases") + "//app\n",
-		"noref/kustomization.yaml":  "resources:\n- " + base("ref=nope") + "\n",
-		"norepo/kustomization.yaml": "resources:\n- " + srv.URL("missing") + "//app?ref=main\n",
-		"big/kustomization.yaml":    "resources:\n- " + base("ref=big") + "\n",
-		"file/kustomization.yaml":   "resources:\n- file:///etc/kubernetes//x\n",
-		"sub/kustomization.yaml":    "resources:\n- " + srv.URL("withsub") + "//app?ref=main\n",
+		"kustomization.yaml":           "resources:\n- local.yaml\n- " + base("ref=main") + "\n",
+		"local.yaml":                   cmYAML("local"),
+		"tag/kustomization.yaml":       "resources:\n- " + base("ref=v1") + "\n",
+		"annotated/kustomization.yaml": "resources:\n- " + base("ref=v2") + "\n",
+		"commit/kustomization.yaml":    "resources:\n- " + base("ref="+main) + "\n",
+		"head/kustomization.yaml":      "resources:\n- " + srv.URL("bases") + "//app\n",
+		"noref/kustomization.yaml":     "resources:\n- " + base("ref=nope") + "\n",
+		"norepo/kustomization.yaml":    "resources:\n- " + srv.URL("missing") + "//app?ref=main\n",
+		"big/kustomization.yaml":       "resources:\n- " + base("ref=big") + "\n",
+		"file/kustomization.yaml":      "resources:\n- file:///etc/kubernetes//x\n",
+		"sub/kustomization.yaml":       "resources:\n- " + srv.URL("withsub") + "//app?ref=main\n",
 	})
 	clonesBefore := clones(t)
 
@@ -96,6 +100,7 @@ func TestBuildRemoteBases(t *testing.T) {
 		{name: "refused by default", opts: Options{}, wantErr: "remote bases are not fetched"},
 		{name: "branch fetched when allowed", opts: allowed(""), wantNames: []string{"from-remote", "local"}},
 		{name: "tag", opts: allowed("tag"), wantNames: []string{"from-remote"}},
+		{name: "annotated tag", opts: allowed("annotated"), wantNames: []string{"from-remote"}},
 		{name: "commit", opts: allowed("commit"), wantNames: []string{"from-remote"}},
 		{name: "default branch", opts: allowed("head"), wantNames: []string{"from-remote"}},
 		{name: "submodule", opts: allowed("sub"), wantNames: []string{"from-submodule"}},
