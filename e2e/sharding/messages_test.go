@@ -47,7 +47,7 @@ spec: {interval: 1h, path: ./, prune: true, sourceRef: {kind: GitRepository, nam
 `, p, apis.ShardKeyLabel))
 
 	for _, tc := range []struct {
-		obj     interface {
+		obj interface {
 			client.Object
 			conditions.Getter
 		}
