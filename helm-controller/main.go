@@ -56,6 +56,7 @@ func main() {
 		r := &controller.HelmReleaseReconciler{
 			Client:                          c.Manager.GetClient(),
 			AllShards:                       c.AllShards,
+			Shard:                           c.Shard,
 			Events:                          c.Events,
 			Clients:                         clients,
 			Charts:                          chart.NewLoader(fetcher, chartCacheSize),

@@ -40,14 +40,14 @@ func main() {
 		}
 		policies := &controller.ImagePolicyReconciler{
 			Client: c.Manager.GetClient(), Events: c.Events, Store: store, ControllerName: controllerName,
-			NoCrossNamespaceRefs: tenancy.NoCrossNamespaceRefs,
+			NoCrossNamespaceRefs: tenancy.NoCrossNamespaceRefs, Shard: c.Shard,
 		}
 		if err := policies.SetupWithManager(context.Background(), c.Manager, opts.ControllerOptions()); err != nil {
 			return err
 		}
 		automations := &controller.ImageUpdateAutomationReconciler{
 			Client: c.Manager.GetClient(), AllShards: c.AllShards, Events: c.Events, ControllerName: controllerName,
-			NoCrossNamespaceRefs: tenancy.NoCrossNamespaceRefs,
+			NoCrossNamespaceRefs: tenancy.NoCrossNamespaceRefs, Shard: c.Shard,
 		}
 		return automations.SetupWithManager(c.Manager, opts.ControllerOptions())
 	}, &corev1.Secret{}, &corev1.ServiceAccount{}, &corev1.Namespace{})

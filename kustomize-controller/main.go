@@ -14,6 +14,7 @@ import (
 
 	"gotk.dev/pkg/apis"
 	"gotk.dev/pkg/artifact"
+	"gotk.dev/pkg/git"
 	"gotk.dev/pkg/runtime/manager"
 
 	"gotk.dev/kustomize-controller/internal/apply"
@@ -24,7 +25,16 @@ import (
 
 const controllerName = "kustomize-controller"
 
+// remoteBaseTimeout bounds each git command of a remote base fetch
+// (kustomize's own per-command timeout, 27s unless the URL's ?timeout=
+// says otherwise, is what a build waits for).
+const remoteBaseTimeout = 5 * time.Minute
+
 func main() {
+	if git.InvokedAsCommand() {
+		// kustomize's loader runs git for remote bases: this binary is it.
+		os.Exit(git.RunCommand(os.Args[1:], os.Stderr))
+	}
 	var (
 		opts               manager.Options
 		concurrentSSA      int
@@ -34,6 +44,7 @@ func main() {
 		artifactCacheBytes int64
 		sopsAgeSecret      string
 		noRemoteBases      bool
+		remoteBasesMaxSize int64
 		customStageKinds   string
 	)
 	opts.BindFlags(pflag.CommandLine, 10, true)
@@ -46,7 +57,8 @@ func main() {
 	pflag.StringVar(&sopsAgeSecret, "sops-age-secret", "", "The name of a Secret in the controller's namespace holding age keys (*.agekey) for SOPS decryption.")
 	// Differs from Flux (default false): remote bases are refused unless
 	// asked for, since fetching them bypasses the verified artifact.
-	pflag.BoolVar(&noRemoteBases, "no-remote-bases", true, "Refuse kustomize remote bases (Git or HTTP URLs in resources); false fetches them with kustomize's own loader (needs the git program).")
+	pflag.BoolVar(&noRemoteBases, "no-remote-bases", true, "Refuse kustomize remote bases (Git or HTTP URLs in resources); false fetches them with kustomize's own loader, anonymously over HTTP(S), with the controller's built-in git.")
+	pflag.Int64Var(&remoteBasesMaxSize, "remote-bases-max-size", 256<<20, "The most one remote base clone (with its submodules) may fetch and check out, in bytes; 0 is unlimited.")
 	pflag.StringVar(&customStageKinds, "custom-apply-stage-kinds", "", "Comma-separated Kind or group/Kind list applied after CRDs and Namespaces and ready before the other objects are applied (e.g. Role,rbac.authorization.k8s.io/RoleBinding).")
 	pflag.Parse()
 	stageKinds, err := apply.ParseStageKinds(customStageKinds)
@@ -58,9 +70,17 @@ func main() {
 		fmt.Fprintln(os.Stderr, controllerName+": "+err.Error())
 		os.Exit(2)
 	}
+	if remoteBasesMaxSize < 0 {
+		fmt.Fprintln(os.Stderr, controllerName+": --remote-bases-max-size must not be negative")
+		os.Exit(2)
+	}
 	if !noRemoteBases {
-		// kustomize runs git for remote bases: it must never wait for a password.
-		_ = os.Setenv("GIT_TERMINAL_PROMPT", "0")
+		// kustomize's loader runs the git program: put this binary first
+		// on PATH as git, so no system git is needed (or used).
+		if _, err := git.InstallCommand(git.CommandLimits{MaxBytes: remoteBasesMaxSize, Timeout: remoteBaseTimeout}); err != nil {
+			fmt.Fprintln(os.Stderr, controllerName+": --no-remote-bases=false: "+err.Error())
+			os.Exit(1)
+		}
 	}
 
 	opts.Kinds = controller.Kinds()
@@ -71,6 +91,7 @@ func main() {
 			Client:                          c.Manager.GetClient(),
 			APIReader:                       c.Manager.GetAPIReader(),
 			AllShards:                       c.AllShards,
+			Shard:                           c.Shard,
 			Config:                          c.Manager.GetConfig(),
 			Events:                          c.Events,
 			Artifacts:                       &artifactcache.Cache{Fetcher: fetcher, MaxBytes: artifactCacheBytes},

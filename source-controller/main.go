@@ -83,7 +83,7 @@ func main() {
 			controller.HelmRepositoryOptions{ControllerName: name, ControllerOptions: co, IndexMaxSize: helmIndexMax}); err != nil {
 			return err
 		}
-		if err := controller.SetupHelmChart(c.Manager, c.Events, storage, controller.HelmChartOptions{ControllerName: name, ControllerOptions: co,
+		if err := controller.SetupHelmChart(c.Manager, c.Events, storage, controller.HelmChartOptions{ControllerName: name, ControllerOptions: co, Shard: c.Shard,
 			ChartMaxSize: helmChartMax, ChartFileMaxSize: helmFileMax, IndexCache: &helm.IndexCache{TTL: helmCacheTTL}}); err != nil {
 			return err
 		}
@@ -95,6 +95,7 @@ func main() {
 func setupGitRepository(c *gotkmanager.Controller, storage *artifact.Storage, o controller.GitRepositoryOptions, co reconcile.ControllerOptions) error {
 	o.ControllerName = controllerName
 	o.ControllerOptions = co
+	o.Shard = c.Shard
 	_, err := controller.SetupGitRepository(context.Background(), c.Manager, c.Events, storage, o)
 	return err
 }

@@ -31,6 +31,11 @@ const serviceAccountDir = "/var/run/secrets/kubernetes.io/serviceaccount"
 // Deployment's args leave it at the binary's default.
 var portFlags = map[string]string{"http-prom": "--metrics-addr", "healthz": "--health-addr", "http": "--storage-addr"}
 
+// patchedArgs are flags added to a Deployment's args, as a user's
+// kustomize patch of the install would: kustomize-controller fetches
+// remote bases (refused by default), which TestRemoteBasesFromImage needs.
+var patchedArgs = map[string][]string{"kustomize-controller": {"--no-remote-bases=false"}}
+
 // pod is one controller Deployment run as a container, as a kubelet would
 // run its Pod: the image's entrypoint with the container's args and env,
 // the ServiceAccount token mounted, emptyDirs as volumes owned by fsGroup,
@@ -96,6 +101,7 @@ func (p *pod) args(env map[string]string) ([]string, error) {
 	for _, a := range p.spec().Args {
 		args = append(args, expand(a, env))
 	}
+	args = append(args, patchedArgs[p.name()]...)
 	for _, cp := range p.spec().Ports {
 		suffix := fmt.Sprintf(":%d", cp.ContainerPort)
 		bound := false

@@ -127,8 +127,9 @@ type CloneOptions struct {
 	// Resolution, when set, is Ref already resolved (by Resolve on a
 	// listing), which saves Clone its own ref listing.
 	Resolution *Resolution
-	// MaxBytes, when > 0, stops a fetch once the remote has sent more
-	// than this, and refuses a checkout whose files exceed it.
+	// MaxBytes, when > 0, stops fetching once the remote (or remotes,
+	// with submodules) has sent more than this in total, and refuses a
+	// checkout whose files exceed it.
 	MaxBytes int64
 	// RecurseSubmodules also checks out submodules, recursively.
 	RecurseSubmodules bool
@@ -159,7 +160,8 @@ func Clone(ctx context.Context, u *URL, dir string, o CloneOptions) (*Commit, er
 	if err != nil {
 		return nil, err
 	}
-	repo, err := initCheckout(dir, o.MaxBytes)
+	budget := &fetchBudget{limit: o.MaxBytes}
+	repo, err := initCheckout(dir, budget)
 	if err != nil {
 		return nil, fmt.Errorf("init checkout: %w", err)
 	}
@@ -199,7 +201,7 @@ func Clone(ctx context.Context, u *URL, dir string, o CloneOptions) (*Commit, er
 		return nil, fmt.Errorf("checkout %s: %w", hash, err)
 	}
 	if o.RecurseSubmodules {
-		if err := updateSubmodules(ctx, wt, u, o.Auth, 1); err != nil {
+		if err := updateSubmodules(ctx, repo, dir, hash, u, o.Auth, budget, 1); err != nil {
 			return nil, err
 		}
 	}

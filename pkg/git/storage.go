@@ -24,16 +24,48 @@ const (
 	largeObjectBytes = 1 << 20
 )
 
+// fetchBudget counts the bytes every fetch of one clone received (the
+// repository, then its submodules), so the limit bounds their total.
+type fetchBudget struct {
+	// limit is the maximum in bytes; 0 is unlimited.
+	limit int64
+	used  int64
+}
+
+// take records n more bytes received and fails once the total exceeds
+// the limit.
+func (b *fetchBudget) take(n int) error {
+	if b == nil {
+		return nil
+	}
+	if b.used += int64(n); b.limit > 0 && b.used > b.limit {
+		return &SizeLimitError{Limit: b.limit, Fetch: true}
+	}
+	return nil
+}
+
 // initCheckout creates an empty repository in dir (.git plus a worktree)
-// on filesystem storage with a small object cache, large objects streamed
-// from disk, packs indexed by indexPack, and, when maxFetch > 0, a
-// packfile writer that fails once the remote has sent more than maxFetch
-// bytes.
-func initCheckout(dir string, maxFetch int64) (*gogit.Repository, error) {
+// on checkout storage (see openCheckout).
+func initCheckout(dir string, budget *fetchBudget) (*gogit.Repository, error) {
+	s, wt := checkoutFS(dir, budget)
+	return gogit.Init(s, wt)
+}
+
+// openCheckout opens the repository initCheckout made in dir.
+func openCheckout(dir string, budget *fetchBudget) (*gogit.Repository, error) {
+	s, wt := checkoutFS(dir, budget)
+	return gogit.Open(s, wt)
+}
+
+// checkoutFS returns filesystem storage for dir/.git with a small object
+// cache, large objects streamed from disk, packs indexed by indexPack, and
+// a packfile writer that fails once the fetches of budget have received
+// more than its limit; and dir as the worktree.
+func checkoutFS(dir string, budget *fetchBudget) (*checkoutStorage, billy.Filesystem) {
 	dotgit := osfs.New(filepath.Join(dir, ".git"))
 	fs := filesystem.NewStorageWithOptions(dotgit, cache.NewObjectLRU(objectCacheBytes),
 		filesystem.Options{LargeObjectThreshold: largeObjectBytes})
-	return gogit.Init(&checkoutStorage{Storage: fs, dotgit: dotgit, limit: maxFetch}, osfs.New(dir))
+	return &checkoutStorage{Storage: fs, dotgit: dotgit, budget: budget}, osfs.New(dir)
 }
 
 // checkoutStorage is filesystem storage whose packfile writer streams the
@@ -44,7 +76,7 @@ func initCheckout(dir string, maxFetch int64) (*gogit.Repository, error) {
 type checkoutStorage struct {
 	*filesystem.Storage
 	dotgit billy.Filesystem
-	limit  int64
+	budget *fetchBudget
 }
 
 const packDir = "objects/pack"
@@ -70,9 +102,10 @@ type packWriter struct {
 }
 
 func (w *packWriter) Write(p []byte) (int, error) {
-	if w.n += int64(len(p)); w.s.limit > 0 && w.n > w.s.limit {
-		w.err = &SizeLimitError{Limit: w.s.limit, Fetch: true}
-		return 0, w.err
+	w.n += int64(len(p))
+	if err := w.s.budget.take(len(p)); err != nil {
+		w.err = err
+		return 0, err
 	}
 	n, err := w.f.Write(p)
 	if err != nil {

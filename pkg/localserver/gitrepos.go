@@ -121,6 +121,28 @@ func (r *GitRepos) CommitFiles(name, branch string, files map[string]string, mes
 	return r.commit(name, branch, entries, nil, false, message)
 }
 
+// CommitSubmodule commits on branch of repository name a submodule at
+// path (slash-separated): a gitlink to commit and a .gitmodules naming it
+// path with url (a relative "../other" resolves against the repository's
+// own URL, as git does). The .gitmodules written lists this submodule
+// only. It returns the new commit SHA.
+func (r *GitRepos) CommitSubmodule(name, branch, path, url, commit string) (string, error) {
+	if strings.ContainsAny(path+url, "\"\n") {
+		return "", fmt.Errorf("submodule path %q or URL %q holds a quote or newline", path, url)
+	}
+	if len(commit) != 40 || strings.Trim(commit, "0123456789abcdef") != "" {
+		return "", fmt.Errorf("submodule commit %q is not a full SHA-1", commit)
+	}
+	modules := fmt.Sprintf("[submodule \"%s\"]\n\tpath = %s\n\turl = %s\n", path, path, url)
+	return r.commit(name, branch, map[string]fileEntry{
+		".gitmodules": {mode: "100644", data: []byte(modules)},
+		path:          {mode: gitlinkMode, data: []byte(commit)},
+	}, nil, false, "Add submodule "+path)
+}
+
+// gitlinkMode is the tree mode of a submodule's commit.
+const gitlinkMode = "160000"
+
 // DeleteFiles commits the removal of paths from branch in repository name
 // and returns the new commit SHA.
 func (r *GitRepos) DeleteFiles(name, branch string, paths []string, message string) (string, error) {
@@ -221,6 +243,11 @@ func (r *GitRepos) commit(name, branch string, files map[string]fileEntry, delet
 			return "", err
 		}
 		f := files[p]
+		if f.mode == gitlinkMode {
+			// fast-import takes a gitlink's commit in place of data.
+			fmt.Fprintf(&b, "M %s %s %s\n", f.mode, f.data, clean)
+			continue
+		}
 		fmt.Fprintf(&b, "M %s inline %s\ndata %d\n", f.mode, clean, len(f.data))
 		b.Write(f.data)
 		b.WriteString("\n")

@@ -55,6 +55,9 @@ type HelmReleaseReconciler struct {
 	Client client.Client
 	// AllShards reads dependsOn targets in every shard (nil: Client).
 	AllShards client.Reader
+	// Shard names this controller's --watch-label-selector in reference
+	// messages (zero: not sharded).
+	Shard reconcile.Shard
 	// Events records news (install, upgrade, …) with revision metadata.
 	Events events.Recorder
 	// Clients are the Kubernetes clients Helm uses, shared by all releases.

@@ -71,11 +71,11 @@ func (run *releaseRun) checkDependencies(ctx context.Context, obj *helmv2.HelmRe
 		err := run.r.allShards().Get(ctx, types.NamespacedName{Namespace: ns, Name: dep.Name}, &d)
 		switch {
 		case apierrors.IsNotFound(err):
-			return reconcile.Wait(run.r.depRequeue(), helmv2.DependencyNotReadyReason, "dependency '%s/%s' not found", ns, dep.Name)
+			return reconcile.Wait(run.r.depRequeue(), helmv2.DependencyNotReadyReason, "%s", run.r.Shard.NotFound(fmt.Sprintf("dependency '%s/%s'", ns, dep.Name)))
 		case err != nil:
 			return reconcile.Retry(helmv2.DependencyNotReadyReason, "dependency '%s/%s': %w", ns, dep.Name, err)
 		case d.Generation != d.Status.ObservedGeneration || !conditions.IsReady(&d):
-			return reconcile.Wait(run.r.depRequeue(), helmv2.DependencyNotReadyReason, "dependency '%s/%s' is not ready", ns, dep.Name)
+			return reconcile.Wait(run.r.depRequeue(), helmv2.DependencyNotReadyReason, "dependency '%s/%s' is not ready%s", ns, dep.Name, run.r.Shard.Elsewhere(d.Labels))
 		}
 	}
 	return nil
@@ -211,7 +211,7 @@ func (run *releaseRun) loadChart(ctx context.Context, obj *helmv2.HelmRelease) e
 	}
 	if err := run.r.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, src); err != nil {
 		if apierrors.IsNotFound(err) {
-			return reconcile.Wait(run.r.depRequeue(), helmv2.ArtifactFailedReason, "chart source %s '%s/%s' not found", kind, ns, name)
+			return reconcile.Wait(run.r.depRequeue(), helmv2.ArtifactFailedReason, "%s", run.r.Shard.NotFound(fmt.Sprintf("chart source %s '%s/%s'", kind, ns, name)))
 		}
 		return reconcile.Retry(helmv2.ArtifactFailedReason, "getting chart source %s '%s/%s': %w", kind, ns, name, err)
 	}

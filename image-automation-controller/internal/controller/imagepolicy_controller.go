@@ -29,6 +29,9 @@ type ImagePolicyReconciler struct {
 	Client client.Client
 	// Events records the chosen image when it changes.
 	Events events.Recorder
+	// Shard names this controller's --watch-label-selector in reference
+	// messages (zero: not sharded).
+	Shard reconcile.Shard
 	// Store holds the tag lists written by the ImageRepository reconciler.
 	Store *tagstore.Store
 	// ControllerName is the field owner of status patches.

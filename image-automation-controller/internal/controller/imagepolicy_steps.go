@@ -59,7 +59,7 @@ func (run *policyRun) repository(ctx context.Context, obj *imagev1.ImagePolicy) 
 	var repo imagev1.ImageRepository
 	if err := run.r.Client.Get(ctx, key, &repo); err != nil {
 		if apierrors.IsNotFound(err) {
-			return reconcile.Wait(dependencyRetry, imagev1.DependencyNotReadyReason, "ImageRepository %s not found", key)
+			return reconcile.Wait(dependencyRetry, imagev1.DependencyNotReadyReason, "%s", run.r.Shard.NotInShard(fmt.Sprintf("ImageRepository %s", key)))
 		}
 		return reconcile.Retry(imagev1.DependencyNotReadyReason, "getting ImageRepository %s: %s", key, err)
 	}

@@ -26,6 +26,9 @@ type ImageUpdateAutomationReconciler struct {
 	// AllShards lists ImagePolicies in every shard (nil: Client): an
 	// automation applies its namespace's policies whatever their shard.
 	AllShards client.Reader
+	// Shard names this controller's --watch-label-selector in reference
+	// messages (zero: not sharded).
+	Shard reconcile.Shard
 	// Events records pushed commits and failures.
 	Events events.Recorder
 	// ControllerName is the field owner of status patches.

@@ -109,7 +109,7 @@ func (run *automationRun) source(ctx context.Context, obj *imagev1.ImageUpdateAu
 	var repo sourcev1.GitRepository
 	if err := run.r.Client.Get(ctx, key, &repo); err != nil {
 		if apierrors.IsNotFound(err) {
-			return reconcile.Wait(dependencyRetry, imagev1.DependencyNotReadyReason, "GitRepository %s not found", key)
+			return reconcile.Wait(dependencyRetry, imagev1.DependencyNotReadyReason, "%s", run.r.Shard.NotFound(fmt.Sprintf("GitRepository %s", key)))
 		}
 		return reconcile.Retry(imagev1.SourceManagerFailedReason, "getting GitRepository %s: %s", key, err)
 	}

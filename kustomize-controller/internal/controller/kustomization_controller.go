@@ -47,6 +47,9 @@ type KustomizationReconciler struct {
 	APIReader client.Reader
 	// AllShards reads dependsOn targets in every shard (nil: Client).
 	AllShards client.Reader
+	// Shard names this controller's --watch-label-selector in reference
+	// messages (zero: not sharded).
+	Shard reconcile.Shard
 	// Config is the controller's REST config, the base of impersonation.
 	Config *rest.Config
 	// Events posts events with revision metadata.

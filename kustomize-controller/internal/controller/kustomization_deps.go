@@ -44,7 +44,7 @@ func (run *kustomizationRun) dependencies(ctx context.Context, obj *kustomizev1.
 		var dep kustomizev1.Kustomization
 		if err := r.allShards().Get(ctx, client.ObjectKey{Namespace: ns, Name: d.Name}, &dep); err != nil {
 			if apierrors.IsNotFound(err) {
-				return reconcile.Wait(r.RequeueDependency, kustomizev1.DependencyNotReadyReason, "dependency '%s/%s' not found", ns, d.Name)
+				return reconcile.Wait(r.RequeueDependency, kustomizev1.DependencyNotReadyReason, "%s", r.Shard.NotFound(fmt.Sprintf("dependency '%s/%s'", ns, d.Name)))
 			}
 			return reconcile.Retry(kustomizev1.DependencyNotReadyReason, "reading dependency '%s/%s': %v", ns, d.Name, err)
 		}
@@ -55,7 +55,7 @@ func (run *kustomizationRun) dependencies(ctx context.Context, obj *kustomizev1.
 			continue
 		}
 		if !dependencyReady(&dep) {
-			return reconcile.Wait(r.RequeueDependency, kustomizev1.DependencyNotReadyReason, "dependency '%s/%s' is not ready", ns, d.Name)
+			return reconcile.Wait(r.RequeueDependency, kustomizev1.DependencyNotReadyReason, "dependency '%s/%s' is not ready%s", ns, d.Name, r.Shard.Elsewhere(dep.Labels))
 		}
 	}
 	return nil

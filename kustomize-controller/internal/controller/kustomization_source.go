@@ -62,7 +62,7 @@ func (r *KustomizationReconciler) sourceArtifact(ctx context.Context, obj *kusto
 	name := ref.Kind + "/" + ns + "/" + ref.Name
 	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: ref.Name}, src); err != nil {
 		if apierrors.IsNotFound(err) {
-			return nil, reconcile.Wait(r.RequeueDependency, kustomizev1.ArtifactFailedReason, "Source %s not found", name)
+			return nil, reconcile.Wait(r.RequeueDependency, kustomizev1.ArtifactFailedReason, "%s", r.Shard.NotFound("Source "+name))
 		}
 		return nil, reconcile.Retry(kustomizev1.ArtifactFailedReason, "reading source %s: %v", name, err)
 	}

@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"gotk.dev/pkg/runtime/reconcile"
 	"gotk.dev/pkg/runtime/redact"
 )
 
@@ -31,6 +32,9 @@ type Controller struct {
 	// whatever their shard: dependsOn targets, which may live in another
 	// shard than their dependent. It is the cache when not sharded.
 	AllShards ctrlclient.Reader
+	// Shard is the --watch-label-selector, for reconcilers to name in the
+	// messages of references (see reconcile.Shard).
+	Shard reconcile.Shard
 }
 
 // New sets up logging, the manager (leader election, cache scoped by the
@@ -99,7 +103,11 @@ func New(name string, scheme *runtime.Scheme, o Options, uncached ...ctrlclient.
 	if err != nil {
 		return nil, err
 	}
-	return &Controller{Manager: mgr, Events: redact.Recorder(recorder), Features: features, AllShards: allShards}, nil
+	shard, err := reconcile.NewShard(o.WatchLabelSelector)
+	if err != nil {
+		return nil, err
+	}
+	return &Controller{Manager: mgr, Events: redact.Recorder(recorder), Features: features, AllShards: allShards, Shard: shard}, nil
 }
 
 // Run builds the controller, lets setup register its reconcilers and

@@ -56,6 +56,9 @@ type GitRepositoryOptions struct {
 	RefCacheTTL time.Duration
 	// MaxCheckoutBytes refuses checkouts larger than this (0: no limit).
 	MaxCheckoutBytes int64
+	// Shard names the controller's --watch-label-selector in reference
+	// messages (zero: not sharded).
+	Shard reconcile.Shard
 }
 
 // GitRepositoryReconciler turns GitRepositories into artifacts. It is
@@ -71,6 +74,8 @@ type GitRepositoryReconciler struct {
 	Cache *gitcache.Cache
 	// MaxCheckoutBytes refuses checkouts larger than this (0: no limit).
 	MaxCheckoutBytes int64
+	// Shard names the controller's shard when an include is not found.
+	Shard reconcile.Shard
 
 	// shared links identical artifacts of different objects.
 	shared contentIndex
@@ -96,7 +101,7 @@ func SetupGitRepository(ctx context.Context, mgr ctrl.Manager, rec events.Record
 	if err != nil {
 		return nil, err
 	}
-	r := &GitRepositoryReconciler{Client: mgr.GetClient(), Events: rec, Storage: storage, Cache: cache, MaxCheckoutBytes: o.MaxCheckoutBytes}
+	r := &GitRepositoryReconciler{Client: mgr.GetClient(), Events: rec, Storage: storage, Cache: cache, MaxCheckoutBytes: o.MaxCheckoutBytes, Shard: o.Shard}
 	err = mgr.GetFieldIndexer().IndexField(ctx, &sourcev1.GitRepository{}, includeIndexKey, func(obj client.Object) []string {
 		var names []string
 		for _, inc := range obj.(*sourcev1.GitRepository).Spec.Include {

@@ -44,12 +44,13 @@ func (run *gitRun) resolveIncludes(ctx context.Context, obj *sourcev1.GitReposit
 		var dep sourcev1.GitRepository
 		key := client.ObjectKey{Namespace: obj.Namespace, Name: inc.GitRepositoryRef.Name}
 		if err := run.r.Client.Get(ctx, key, &dep); err != nil {
-			reason := reconcile.ReasonFailed
+			reason, msg := reconcile.ReasonFailed, fmt.Sprintf("could not get GitRepository '%s' for include: %v", key.Name, err)
 			if apierrors.IsNotFound(err) {
 				reason = reasonIncludeNotFound
+				msg = run.r.Shard.NotInShard(fmt.Sprintf("included GitRepository '%s'", key.Name))
 			}
-			conditions.MarkTrue(obj, sourcev1.IncludeUnavailableCondition, reason, "could not get GitRepository '%s' for include: %v", key.Name, err)
-			return reconcile.Wait(includeRetry, reason, "could not get GitRepository '%s' for include: %v", key.Name, err)
+			conditions.MarkTrue(obj, sourcev1.IncludeUnavailableCondition, reason, "%s", msg)
+			return reconcile.Wait(includeRetry, reason, "%s", msg)
 		}
 		if dep.Status.Artifact == nil || !run.r.Storage.ArtifactExist(*dep.Status.Artifact) {
 			conditions.MarkTrue(obj, sourcev1.IncludeUnavailableCondition, reasonIncludeNoArtifact, "no artifact available for include '%s'", key.Name)

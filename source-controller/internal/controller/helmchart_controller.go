@@ -42,6 +42,9 @@ type HelmChartOptions struct {
 	ChartMaxSize, ChartFileMaxSize int64
 	// IndexCache shares parsed repository indexes between charts.
 	IndexCache *helm.IndexCache
+	// Shard names the controller's --watch-label-selector in reference
+	// messages (zero: not sharded).
+	Shard reconcile.Shard
 }
 
 // HelmChartReconciler stores a chart from a HelmRepository (by version
@@ -59,6 +62,8 @@ type HelmChartReconciler struct {
 	IndexCache *helm.IndexCache
 	// ChartMaxSize and ChartFileMaxSize bound charts.
 	ChartMaxSize, ChartFileMaxSize int64
+	// Shard names the controller's shard when a source is not found.
+	Shard reconcile.Shard
 }
 
 // SetupHelmChart registers the HelmChart reconciler; charts are
@@ -74,7 +79,7 @@ func SetupHelmChart(mgr ctrl.Manager, rec events.Recorder, storage *artifact.Sto
 		o.IndexCache = &helm.IndexCache{TTL: 15 * 60e9}
 	}
 	kind := &HelmChartReconciler{Client: mgr.GetClient(), Events: rec, Storage: storage, IndexCache: o.IndexCache,
-		ChartMaxSize: o.ChartMaxSize, ChartFileMaxSize: o.ChartFileMaxSize, Fetcher: artifact.NewFetcher(3, 60e9, 0)}
+		ChartMaxSize: o.ChartMaxSize, ChartFileMaxSize: o.ChartFileMaxSize, Fetcher: artifact.NewFetcher(3, 60e9, 0), Shard: o.Shard}
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &sourcev1.HelmChart{}, helmChartSourceIndex,
 		func(o client.Object) []string {
 			hc := o.(*sourcev1.HelmChart)

@@ -134,7 +134,7 @@ func (r *HelmChartReconciler) source(ctx context.Context, obj *sourcev1.HelmChar
 	key := client.ObjectKey{Namespace: obj.Namespace, Name: obj.Spec.SourceRef.Name}
 	if err := r.Client.Get(ctx, key, into); err != nil {
 		if apierrors.IsNotFound(err) {
-			return reconcile.Wait(10e9, sourceUnavailableReason, "%s '%s' not found", obj.Spec.SourceRef.Kind, key.Name)
+			return reconcile.Wait(10e9, sourceUnavailableReason, "%s", r.Shard.NotInShard(fmt.Sprintf("%s '%s'", obj.Spec.SourceRef.Kind, key.Name)))
 		}
 		return reconcile.Retry(sourceUnavailableReason, "reading %s '%s': %v", obj.Spec.SourceRef.Kind, key.Name, err)
 	}
