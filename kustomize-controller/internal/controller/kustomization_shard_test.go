@@ -55,7 +55,7 @@ func TestShardReferenceMessages(t *testing.T) {
 			r.Shard, err = reconcile.NewShard(tc.shard)
 			g.Expect(err).NotTo(HaveOccurred())
 			obj := &kustomizev1.Kustomization{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "ks"}}
-			rn := &run{r: r}
+			rn := &kustomizationRun{r: r}
 			if tc.sourceRef != "" {
 				obj.Spec.SourceRef = kustomizev1.CrossNamespaceSourceReference{Kind: "GitRepository", Name: tc.sourceRef}
 				err = rn.source(context.Background(), obj)
