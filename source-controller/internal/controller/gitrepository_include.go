@@ -2,10 +2,12 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"time"
 
@@ -77,26 +79,47 @@ func (run *gitRun) buildDir() (string, error) {
 	if err := copyTree(run.lease.Dir, dir); err != nil {
 		return "", reconcile.Retry(sourcev1.ArchiveOperationFailedReason, "copying checkout: %v", err)
 	}
+	// toPath and fromPath come from the spec, the tree from the
+	// repository: every step goes through an os.Root on the copy.
+	root, err := securepath.OpenRoot(dir)
+	if err != nil {
+		return "", reconcile.Retry(sourcev1.DirCreationFailedReason, "opening build directory: %v", err)
+	}
+	defer root.Close()
 	for _, inc := range run.includes {
-		to, err := securepath.Join(dir, inc.spec.GetToPath())
-		if err != nil || to == dir {
-			return "", reconcile.Stall(sourcev1.InvalidPathReason, "include '%s': invalid toPath %q", inc.spec.GitRepositoryRef.Name, inc.spec.GetToPath())
-		}
-		if err := os.RemoveAll(to); err != nil {
-			return "", reconcile.Retry(sourcev1.ArchiveOperationFailedReason, "include '%s': %v", inc.spec.GitRepositoryRef.Name, err)
-		}
-		if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
-			return "", reconcile.Retry(sourcev1.DirCreationFailedReason, "include '%s': %v", inc.spec.GitRepositoryRef.Name, err)
+		name := inc.spec.GitRepositoryRef.Name
+		to, err := securepath.Clean(inc.spec.GetToPath())
+		if err != nil || to == "." {
+			return "", reconcile.Stall(sourcev1.InvalidPathReason, "include '%s': invalid toPath %q", name, inc.spec.GetToPath())
 		}
 		from := inc.spec.GetFromPath()
 		if from == "" {
 			from = "."
 		}
-		if err := run.r.Storage.CopyToPath(inc.artifact, from, to); err != nil {
-			return "", reconcile.Retry(sourcev1.ArchiveOperationFailedReason, "include '%s': %v", inc.spec.GitRepositoryRef.Name, err)
+		if _, err := securepath.Clean(from); err != nil {
+			return "", reconcile.Stall(sourcev1.InvalidPathReason, "include '%s': invalid fromPath: %v", name, err)
+		}
+		if err := root.RemoveAll(to); err != nil {
+			return "", includeError(name, sourcev1.ArchiveOperationFailedReason, err)
+		}
+		if err := root.MkdirAll(path.Dir(to), 0o755); err != nil {
+			return "", includeError(name, sourcev1.DirCreationFailedReason, err)
+		}
+		if err := run.r.Storage.CopyToPath(inc.artifact, from, root, to); err != nil {
+			return "", includeError(name, sourcev1.ArchiveOperationFailedReason, err)
 		}
 	}
 	return dir, nil
+}
+
+// includeError stalls on a path that leaves the tree (a symlink in the
+// repository leading out: retrying the same revision cannot help) and
+// retries other failures.
+func includeError(name, reason string, err error) error {
+	if errors.Is(err, securepath.ErrEscape) {
+		return reconcile.Stall(sourcev1.InvalidPathReason, "include '%s': %v", name, err)
+	}
+	return reconcile.Retry(reason, "include '%s': %v", name, err)
 }
 
 // copyTree copies the regular files and directories of src to dst
