@@ -123,44 +123,53 @@ func includeError(name, reason string, err error) error {
 }
 
 // copyTree copies the regular files and directories of src to dst
-// (symlinks are not archived, so they are not copied).
+// (symlinks are not archived, so they are not copied). The checkout is
+// untrusted: both trees are used through os.Roots.
 func copyTree(src, dst string) error {
-	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		return err
+	}
+	from, err := securepath.OpenRoot(src)
+	if err != nil {
+		return err
+	}
+	defer from.Close()
+	to, err := securepath.OpenRoot(dst)
+	if err != nil {
+		return err
+	}
+	defer to.Close()
+	return fs.WalkDir(from.FS(), ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		rel, err := filepath.Rel(src, p)
-		if err != nil {
-			return err
-		}
-		target := filepath.Join(dst, rel)
 		switch {
 		case d.IsDir():
-			return os.MkdirAll(target, 0o755)
+			return to.MkdirAll(p, 0o755)
 		case d.Type().IsRegular():
 			info, err := d.Info()
 			if err != nil {
 				return err
 			}
-			return copyFile(p, target, info.Mode().Perm())
+			return copyFile(from, to, p, info.Mode().Perm())
 		}
 		return nil
 	})
 }
 
-func copyFile(src, dst string, mode fs.FileMode) error {
-	in, err := os.Open(src)
+func copyFile(from, to *securepath.Root, name string, mode fs.FileMode) error {
+	in, err := from.Open(name)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_EXCL, mode)
+	out, err := to.OpenFile(name, os.O_CREATE|os.O_WRONLY|os.O_EXCL, mode)
 	if err != nil {
 		return err
 	}
 	if _, err := io.Copy(out, in); err != nil {
 		out.Close()
-		return fmt.Errorf("copy %s: %w", filepath.Base(src), err)
+		return fmt.Errorf("copy %s: %w", name, err)
 	}
 	return out.Close()
 }
