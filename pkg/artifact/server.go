@@ -53,11 +53,13 @@ func (s *server) open(urlPath string) (*os.File, os.FileInfo, bool) {
 			return nil, nil, false
 		}
 	}
-	p, err := securepath.Join(s.storage.BasePath, rel)
+	// The request path is untrusted: open it through an os.Root.
+	root, err := securepath.OpenRoot(s.storage.BasePath)
 	if err != nil {
 		return nil, nil, false
 	}
-	f, err := os.Open(p)
+	defer root.Close()
+	f, err := root.Open(rel)
 	if err != nil {
 		return nil, nil, false
 	}

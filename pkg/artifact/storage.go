@@ -90,20 +90,24 @@ func (s *Storage) URLFor(p string) string {
 	return "http://" + host + "/" + p
 }
 
-// LocalPath returns the absolute file path of art under BasePath. It fails
-// if art.Path is empty, absolute, or escapes BasePath (also via symlinks).
+// LocalPath returns the file path of art under BasePath. It fails if
+// art.Path is empty, absolute, escapes BasePath lexically or names the
+// root. The check is lexical: storage paths are made by the controller
+// (kind/namespace/name/file) and the storage holds no symlink leading
+// out; what comes from outside (a served URL) is opened through an
+// os.Root instead (see the server).
 func (s *Storage) LocalPath(art meta.Artifact) (string, error) {
 	if art.Path == "" {
 		return "", errors.New("artifact has no path")
 	}
-	p, err := securepath.Join(s.BasePath, art.Path)
+	c, err := securepath.Clean(art.Path)
 	if err != nil {
 		return "", fmt.Errorf("artifact path: %w", err)
 	}
-	if p == filepath.Clean(s.BasePath) {
+	if c == "." {
 		return "", fmt.Errorf("artifact path %q names the storage root", art.Path)
 	}
-	return p, nil
+	return filepath.Join(s.BasePath, filepath.FromSlash(c)), nil
 }
 
 // MkdirAllFor creates the directory that holds art.

@@ -16,6 +16,7 @@ import (
 	"github.com/fluxcd/pkg/apis/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"gotk.dev/pkg/artifact/securepath"
 	"gotk.dev/pkg/artifact/tarball"
 )
 
@@ -191,15 +192,44 @@ func TestStorageCopyToPath(t *testing.T) {
 	if err := s.Archive(&art, srcTree(t), nil); err != nil {
 		t.Fatal(err)
 	}
-	to := filepath.Join(t.TempDir(), "chart")
-	if err := s.CopyToPath(art, "sub", to); err != nil {
+	dir := t.TempDir()
+	dst, err := securepath.OpenRoot(dir)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if b, err := os.ReadFile(filepath.Join(to, "b.yaml")); err != nil || string(b) != "b: 2\n" {
+	defer dst.Close()
+	if err := s.CopyToPath(art, "sub", dst, "deps/chart"); err == nil {
+		t.Fatal("CopyToPath into a missing parent succeeded")
+	}
+	if err := dst.MkdirAll("deps", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CopyToPath(art, "sub", dst, "deps/chart"); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "deps", "chart", "b.yaml")); err != nil || string(b) != "b: 2\n" {
 		t.Fatalf("b.yaml = %q, %v", b, err)
 	}
-	if err := s.CopyToPath(art, "../../etc", filepath.Join(t.TempDir(), "x")); err == nil {
-		t.Fatal("CopyToPath with traversal succeeded")
+	if entries, _ := os.ReadDir(filepath.Join(dir, "deps")); len(entries) != 1 {
+		t.Fatalf("temporary directory left behind: %v", entries)
+	}
+	outside := t.TempDir()
+	if err := os.Symlink(outside, filepath.Join(dir, "out")); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ from, to, err string }{
+		{from: "../../etc", to: "x", err: `path "../../etc": path escapes root`},
+		{from: "/etc", to: "x", err: "absolute path not allowed"},
+		{from: "sub", to: "../x", err: `invalid toPath "../x"`},
+		{from: "sub", to: ".", err: `invalid toPath "."`},
+		{from: "sub", to: "out/x", err: "resolves outside root through a symlink"},
+	} {
+		if err := s.CopyToPath(art, tc.from, dst, tc.to); err == nil || !strings.Contains(err.Error(), tc.err) {
+			t.Fatalf("CopyToPath(%q, %q) = %v; want %q", tc.from, tc.to, err, tc.err)
+		}
+	}
+	if entries, _ := os.ReadDir(outside); len(entries) != 0 {
+		t.Fatalf("CopyToPath wrote outside: %v", entries)
 	}
 }
 

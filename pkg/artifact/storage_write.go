@@ -7,6 +7,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 
 	"github.com/fluxcd/pkg/apis/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -52,10 +53,20 @@ func (s *Storage) CopyFromPath(art *meta.Artifact, p string) error {
 	return s.Copy(art, f)
 }
 
-// CopyToPath extracts art (a tarball) into a temporary directory and moves
-// its subPath (a file or a directory, "." for all) to toPath, which must not
-// exist yet. subPath is joined securely; extraction uses default limits.
-func (s *Storage) CopyToPath(art meta.Artifact, subPath, toPath string) error {
+// CopyToPath extracts art (a tarball) and moves its subPath (a file or a
+// directory, "." for all) to toPath under dst, which must not exist yet.
+// Both paths are untrusted: every step goes through dst's os.Root, so
+// neither can leave it. Extraction uses default limits, into a temporary
+// directory next to toPath (the move is a rename).
+func (s *Storage) CopyToPath(art meta.Artifact, subPath string, dst *securepath.Root, toPath string) error {
+	from, err := securepath.Clean(subPath)
+	if err != nil {
+		return fmt.Errorf("copy artifact: fromPath: %w", err)
+	}
+	to, err := securepath.Clean(toPath)
+	if err != nil || to == "." {
+		return fmt.Errorf("copy artifact: invalid toPath %q", toPath)
+	}
 	p, err := s.LocalPath(art)
 	if err != nil {
 		return err
@@ -65,23 +76,27 @@ func (s *Storage) CopyToPath(art meta.Artifact, subPath, toPath string) error {
 		return fmt.Errorf("copy artifact: %w", err)
 	}
 	defer f.Close()
-	tmp, err := os.MkdirTemp(filepath.Dir(toPath), ".extract-")
+	tmp := path.Join(path.Dir(to), fmt.Sprintf(".extract-%d-%d", os.Getpid(), extractSeq.Add(1)))
+	if err := dst.Mkdir(tmp, 0o700); err != nil {
+		return fmt.Errorf("copy artifact: %w", err)
+	}
+	defer dst.RemoveAll(tmp)
+	root, err := dst.OpenRoot(tmp)
 	if err != nil {
 		return fmt.Errorf("copy artifact: %w", err)
 	}
-	defer os.RemoveAll(tmp)
-	if err := tarball.Untar(f, tmp, tarball.DefaultLimits()); err != nil {
+	defer root.Close()
+	if err := tarball.UntarRoot(f, root, tarball.DefaultLimits()); err != nil {
 		return fmt.Errorf("copy artifact: %w", err)
 	}
-	from, err := securepath.Join(tmp, subPath)
-	if err != nil {
-		return fmt.Errorf("copy artifact: %w", err)
-	}
-	if err := os.Rename(from, toPath); err != nil {
+	if err := dst.Rename(path.Join(tmp, from), to); err != nil {
 		return fmt.Errorf("copy artifact: %w", err)
 	}
 	return nil
 }
+
+// extractSeq names CopyToPath's temporary directories apart.
+var extractSeq atomic.Int64
 
 // Symlink points linkName (a file name in art's directory, e.g.
 // "latest.tar.gz") at art's file, replacing any previous link atomically.

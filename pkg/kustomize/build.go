@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/api/resmap"
+	"sigs.k8s.io/kustomize/api/resource"
 	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/kustomize/kyaml/resid"
@@ -60,6 +61,9 @@ type Options struct {
 	// (Git repositories with the git program, HTTP files); they are
 	// refused otherwise (--no-remote-bases).
 	AllowRemoteBases bool
+	// Substitution, when set, substitutes variables in every object
+	// (spec.postBuild; see PostBuildSubstitution).
+	Substitution *Substitution
 }
 
 // OptionsFromSpec returns the build options of a Kustomization spec.
@@ -93,6 +97,11 @@ func Build(files *Files, o Options) (objs []*unstructured.Unstructured, err erro
 	dir, err := cleanPath(o.Path)
 	if err != nil {
 		return nil, err
+	}
+	if o.Substitution != nil {
+		if err := o.Substitution.validate(); err != nil {
+			return nil, err
+		}
 	}
 	fsys, err := files.fileSystem()
 	if err != nil {
@@ -235,8 +244,8 @@ func overlay(fsys filesys.FileSystem, root string, o Options) error {
 	return fsys.WriteFile(kfile, b)
 }
 
-// toObjects converts kustomize's output, applies commonMetadata and
-// enforces the output bounds.
+// toObjects converts kustomize's output, applies commonMetadata, then
+// the substitution, and enforces the output bounds.
 func toObjects(m resmap.ResMap, o Options) ([]*unstructured.Unstructured, error) {
 	maxObjects := o.Limits.MaxObjects
 	if maxObjects <= 0 {
@@ -252,11 +261,16 @@ func toObjects(m resmap.ResMap, o Options) ([]*unstructured.Unstructured, error)
 	var total int64
 	out := make([]*unstructured.Unstructured, 0, m.Size())
 	for _, r := range m.Resources() {
+		if cm := o.CommonMetadata; cm != nil {
+			if err := setMetadata(r, cm); err != nil {
+				return nil, fmt.Errorf("%s: %w", r.CurId(), err)
+			}
+		}
 		// Through JSON so values have the types of any decoded object
 		// (int64, not int), which deep copies and comparisons rely on.
-		b, err := r.MarshalJSON()
+		b, err := objectJSON(r, o.Substitution)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", r.CurId(), err)
+			return nil, err
 		}
 		if total += int64(len(b)); total > maxBytes {
 			return nil, fmt.Errorf("build output exceeds the limit of %d bytes", maxBytes)
@@ -265,35 +279,81 @@ func toObjects(m resmap.ResMap, o Options) ([]*unstructured.Unstructured, error)
 		if err := u.UnmarshalJSON(b); err != nil {
 			return nil, fmt.Errorf("%s: %w", r.CurId(), err)
 		}
-		if cm := o.CommonMetadata; cm != nil {
-			setMetadata(u, cm)
-		}
 		out = append(out, u)
 	}
 	return out, nil
 }
 
-func setMetadata(u *unstructured.Unstructured, cm *kustomizev1.CommonMetadata) {
+// objectJSON is one object's JSON, substituted through its YAML (which
+// keeps the sources' quoting) unless s is nil or the object opts out.
+func objectJSON(r *resource.Resource, s *Substitution) ([]byte, error) {
+	if s == nil || Disabled(r.GetLabels(), r.GetAnnotations()) {
+		b, err := r.MarshalJSON()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", r.CurId(), err)
+		}
+		return b, nil
+	}
+	ref := resourceRef(r)
+	y, err := r.AsYAML()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", ref, err)
+	}
+	text, err := s.Text(string(y))
+	if err != nil {
+		return nil, fmt.Errorf("post build failed for %s: %w", ref, err)
+	}
+	b, err := yaml.YAMLToJSON([]byte(text))
+	if err != nil {
+		return nil, fmt.Errorf("post build failed for %s: the substituted object is not valid YAML: %w", ref, err)
+	}
+	return b, nil
+}
+
+// resourceRef names a built object as users read it (see ObjectRef).
+func resourceRef(r *resource.Resource) string {
+	if ns := r.GetNamespace(); ns != "" {
+		return r.GetKind() + "/" + ns + "/" + r.GetName()
+	}
+	return r.GetKind() + "/" + r.GetName()
+}
+
+// ObjectRef names an object as users read it: Kind/namespace/name or
+// Kind/name for cluster-scoped objects.
+func ObjectRef(u *unstructured.Unstructured) string {
+	if ns := u.GetNamespace(); ns != "" {
+		return u.GetKind() + "/" + ns + "/" + u.GetName()
+	}
+	return u.GetKind() + "/" + u.GetName()
+}
+
+// setMetadata adds commonMetadata's labels and annotations to r.
+func setMetadata(r *resource.Resource, cm *kustomizev1.CommonMetadata) error {
 	if len(cm.Labels) > 0 {
-		l := u.GetLabels()
+		l := r.GetLabels()
 		if l == nil {
 			l = map[string]string{}
 		}
 		for k, v := range cm.Labels {
 			l[k] = v
 		}
-		u.SetLabels(l)
+		if err := r.SetLabels(l); err != nil {
+			return err
+		}
 	}
 	if len(cm.Annotations) > 0 {
-		a := u.GetAnnotations()
+		a := r.GetAnnotations()
 		if a == nil {
 			a = map[string]string{}
 		}
 		for k, v := range cm.Annotations {
 			a[k] = v
 		}
-		u.SetAnnotations(a)
+		if err := r.SetAnnotations(a); err != nil {
+			return err
+		}
 	}
+	return nil
 }
 
 // rel turns an in-memory absolute path into the artifact-relative form

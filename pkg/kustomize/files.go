@@ -9,12 +9,13 @@ package kustomize
 import (
 	"fmt"
 	"io/fs"
-	"os"
 	"path"
 	"path/filepath"
 	"sort"
 
 	"sigs.k8s.io/kustomize/kyaml/filesys"
+
+	"gotk.dev/pkg/artifact/securepath"
 )
 
 // DefaultMaxFilesBytes bounds the total size of an artifact's files held
@@ -44,24 +45,26 @@ func NewFiles(m map[string][]byte) (*Files, error) {
 	return f, nil
 }
 
-// LoadDir reads every regular file under dir into memory. Symlinks and
-// other special files are skipped: they could point outside the artifact.
-// It fails when the files exceed maxBytes (0: DefaultMaxFilesBytes).
+// LoadDir reads every regular file under dir into memory, through an
+// os.Root on dir so that nothing outside it is read. Symlinks and other
+// special files are skipped: they could point outside the artifact. It
+// fails when the files exceed maxBytes (0: DefaultMaxFilesBytes).
 func LoadDir(dir string, maxBytes int64) (*Files, error) {
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxFilesBytes
 	}
+	root, err := securepath.OpenRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
 	f := &Files{files: map[string][]byte{}}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	err = fs.WalkDir(root.FS(), ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		if !d.Type().IsRegular() {
 			return nil
-		}
-		rel, err := filepath.Rel(dir, p)
-		if err != nil {
-			return err
 		}
 		info, err := d.Info()
 		if err != nil {
@@ -70,11 +73,11 @@ func LoadDir(dir string, maxBytes int64) (*Files, error) {
 		if f.size+info.Size() > maxBytes {
 			return fmt.Errorf("artifact files exceed the limit of %d bytes", maxBytes)
 		}
-		b, err := os.ReadFile(p)
+		b, err := root.ReadFile(p)
 		if err != nil {
 			return err
 		}
-		f.files[filepath.ToSlash(rel)] = b
+		f.files[p] = b
 		f.size += int64(len(b))
 		return nil
 	})

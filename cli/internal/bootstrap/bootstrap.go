@@ -80,17 +80,11 @@ func Run(ctx context.Context, c client.Client, o Options) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	target, err := securepath.Join(dir, filepath.Join(o.Path, Name))
-	if err != nil {
-		return "", fmt.Errorf("--path %q: %w", o.Path, err)
-	}
-	if err := os.MkdirAll(target, 0o755); err != nil {
+	// --path and the cloned repository are untrusted: write through an
+	// os.Root on the clone, so a symlink in the repository cannot send the
+	// manifests elsewhere.
+	if err := writeComponents(dir, o.Path, files); err != nil {
 		return "", err
-	}
-	for name, data := range files {
-		if err := os.WriteFile(filepath.Join(target, name), data, 0o644); err != nil {
-			return "", err
-		}
 	}
 	sha, err := git.CommitAll(dir, o.Branch, o.Author, fmt.Sprintf("Add gotk %s component and sync manifests", version.Version))
 	if err != nil {
@@ -214,4 +208,26 @@ func logf(o Options, format string, args ...any) {
 	if o.Log != nil {
 		fmt.Fprintf(o.Log, format+"\n", args...)
 	}
+}
+
+// writeComponents writes files into path/Name under the clone dir.
+func writeComponents(dir, path string, files map[string][]byte) error {
+	target, err := securepath.Clean(filepath.ToSlash(filepath.Join(path, Name)))
+	if err != nil {
+		return fmt.Errorf("--path %q: %w", path, err)
+	}
+	root, err := securepath.OpenRoot(dir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	if err := root.MkdirAll(target, 0o755); err != nil {
+		return fmt.Errorf("--path %q: %w", path, err)
+	}
+	for name, data := range files {
+		if err := root.WriteFile(target+"/"+name, data, 0o644); err != nil {
+			return fmt.Errorf("--path %q: %w", path, err)
+		}
+	}
+	return nil
 }

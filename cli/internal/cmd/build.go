@@ -21,11 +21,14 @@ import (
 type buildFlags struct {
 	path              string
 	kustomizationFile string
+	strictSubstitute  bool
 }
 
 func (f *buildFlags) bind(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.path, "path", "", "local directory of the manifests the Kustomization's spec.path points at")
 	cmd.Flags().StringVar(&f.kustomizationFile, "kustomization-file", "", "read the Kustomization from this YAML file instead of the cluster")
+	cmd.Flags().BoolVar(&f.strictSubstitute, "strict-substitute", false,
+		"fail the post-build substitution when a variable without a default is referenced but not defined, as the controller does with --feature-gates=StrictPostBuildSubstitutions=true")
 }
 
 func newBuildCommand(g *Globals) *cobra.Command {
@@ -56,8 +59,9 @@ func newBuildCommand(g *Globals) *cobra.Command {
 }
 
 // buildLocal runs the controller's build (pkg/kustomize) with the
-// Kustomization's options over the local directory, then its postBuild
-// substitutions (reading substituteFrom from the cluster when it has one).
+// Kustomization's options and postBuild substitution, set up by the
+// controller's own function, over the local directory (substituteFrom is
+// read from the cluster when the Kustomization comes from there).
 func buildLocal(ctx context.Context, g *Globals, f *buildFlags, name string) ([]*unstructured.Unstructured, *kustomizev1.Kustomization, error) {
 	if f.path == "" {
 		return nil, nil, errors.New("--path is required: the local directory of the manifests")
@@ -76,24 +80,16 @@ func buildLocal(ctx context.Context, g *Globals, f *buildFlags, name string) ([]
 	}
 	opts := kustomize.OptionsFromSpec(&ks.Spec)
 	opts.Path = rel
+	var reader client.Reader
+	if c != nil {
+		reader = c
+	}
+	if opts.Substitution, err = kustomize.PostBuildSubstitution(ctx, reader, ks.Namespace, ks.Spec.PostBuild, f.strictSubstitute); err != nil {
+		return nil, nil, err
+	}
 	objs, err := kustomize.Build(files, opts)
 	if err != nil {
 		return nil, nil, err
-	}
-	if pb := ks.Spec.PostBuild; pb != nil {
-		vars := map[string]string{}
-		if c != nil {
-			if vars, err = kustomize.Variables(ctx, c, ks.Namespace, pb); err != nil {
-				return nil, nil, err
-			}
-		} else {
-			for k, v := range pb.Substitute {
-				vars[k] = v
-			}
-		}
-		if err := kustomize.Substitute(objs, vars, false); err != nil {
-			return nil, nil, err
-		}
 	}
 	return objs, ks, nil
 }

@@ -5,9 +5,10 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
+	gopath "path"
 	"sort"
 	"strings"
+	"sync/atomic"
 
 	"gotk.dev/pkg/artifact/securepath"
 )
@@ -51,36 +52,42 @@ func (r Result) Files() []string {
 const MaxFileSize = 8 << 20
 
 // UpdateDir rewrites the markers of every .yaml and .yml file under
-// root/path (path is joined securely; hidden directories such as .git and
-// symlinks are skipped). It is all or nothing: any malformed file is an
-// *Error and no file is written.
+// root/path (hidden directories such as .git and symlinks are skipped).
+// path and the tree are untrusted: everything is read and written through
+// an os.Root on root, so nothing outside it is touched. It is all or
+// nothing: any malformed file is an *Error and no file is written.
 func UpdateDir(root, path string, policies Policies) (Result, error) {
-	dir, err := securepath.Join(root, path)
+	dir, err := securepath.Clean(path)
 	if err != nil {
 		return Result{}, fmt.Errorf("update path %q: %w", path, err)
 	}
-	info, err := os.Stat(dir)
+	r, err := securepath.OpenRoot(root)
 	if err != nil {
-		return Result{}, fmt.Errorf("update path %q: %w", path, relErr(err, root))
+		return Result{}, err
+	}
+	defer r.Close()
+	info, err := r.Stat(dir)
+	if err != nil {
+		return Result{}, fmt.Errorf("update path %q: %w", path, err)
 	}
 	if !info.IsDir() {
 		return Result{}, fmt.Errorf("update path %q is not a directory", path)
 	}
 	type pending struct {
-		abs  string
+		name string
 		mode fs.FileMode
 		data []byte
 	}
 	var writes []pending
 	var res Result
-	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	err = fs.WalkDir(r.FS(), dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		name := d.Name()
 		if d.IsDir() {
 			if p != dir && strings.HasPrefix(name, ".") {
-				return filepath.SkipDir
+				return fs.SkipDir
 			}
 			return nil
 		}
@@ -91,18 +98,16 @@ func UpdateDir(root, path string, policies Policies) (Result, error) {
 		if err != nil || fi.Size() > MaxFileSize {
 			return err
 		}
-		data, err := os.ReadFile(p)
+		data, err := r.ReadFile(p)
 		if err != nil {
 			return err
 		}
-		rel, _ := filepath.Rel(root, p)
-		rel = filepath.ToSlash(rel)
-		out, changes, err := UpdateBytes(rel, data, policies)
+		out, changes, err := UpdateBytes(p, data, policies)
 		if err != nil {
 			return err
 		}
 		if len(changes) > 0 && !bytes.Equal(out, data) {
-			writes = append(writes, pending{abs: p, mode: fi.Mode().Perm(), data: out})
+			writes = append(writes, pending{name: p, mode: fi.Mode().Perm(), data: out})
 			res.Changes = append(res.Changes, changes...)
 		}
 		return nil
@@ -111,40 +116,36 @@ func UpdateDir(root, path string, policies Policies) (Result, error) {
 		return Result{}, err
 	}
 	for _, w := range writes {
-		if err := writeFile(w.abs, w.data, w.mode); err != nil {
+		if err := writeFile(r, w.name, w.data, w.mode); err != nil {
 			return res, err
 		}
 	}
 	return res, nil
 }
 
-func relErr(err error, root string) error {
-	if pe, ok := err.(*fs.PathError); ok {
-		rel, _ := filepath.Rel(root, pe.Path)
-		return fmt.Errorf("%s: %w", filepath.ToSlash(rel), pe.Err)
-	}
-	return err
-}
+// tmpSeq names writeFile's temporary files apart.
+var tmpSeq atomic.Int64
 
-// writeFile replaces a file atomically, keeping its mode.
-func writeFile(path string, data []byte, mode fs.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".setters-*")
+// writeFile replaces the file name under r atomically, keeping its mode.
+func writeFile(r *securepath.Root, name string, data []byte, mode fs.FileMode) error {
+	tmp := gopath.Join(gopath.Dir(name), fmt.Sprintf(".setters-%d-%d", os.Getpid(), tmpSeq.Add(1)))
+	f, err := r.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
 	if err != nil {
 		return err
 	}
-	name := tmp.Name()
-	if _, err := tmp.Write(data); err != nil {
-		_ = tmp.Close()
-		_ = os.Remove(name)
-		return err
+	_, err = f.Write(data)
+	if err == nil {
+		// Chmod: the create mode was reduced by the umask.
+		err = f.Chmod(mode)
 	}
-	if err := tmp.Close(); err != nil {
-		_ = os.Remove(name)
-		return err
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
-	if err := os.Chmod(name, mode); err != nil {
-		_ = os.Remove(name)
-		return err
+	if err == nil {
+		err = r.Rename(tmp, name)
 	}
-	return os.Rename(name, path)
+	if err != nil {
+		_ = r.RemoveAll(tmp)
+	}
+	return err
 }

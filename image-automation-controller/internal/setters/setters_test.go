@@ -195,8 +195,32 @@ func TestUpdateDir(t *testing.T) {
 	if string(after) != string(before) {
 		t.Fatal("a file was written although another was malformed")
 	}
-	if _, err := UpdateDir(root, "../outside", policies("v1", "")); err == nil {
-		t.Fatal("a path outside the root was accepted")
+	// Paths leaving the root are refused naming the path; a symlinked
+	// directory leading out is neither read nor written.
+	outside := t.TempDir()
+	if err := os.WriteFile(filepath.Join(outside, "d.yaml"), patch, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(root, "out")); err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string]string{
+		"../outside": `update path "../outside": path "../outside": path escapes root`,
+		"/etc":       "absolute path not allowed",
+		"out":        `update path "out": path "out": resolves outside root through a symlink`,
+	} {
+		if _, err := UpdateDir(root, p, policies("v1", "")); err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("UpdateDir(%q) = %v; want %q", p, err, want)
+		}
+	}
+	if err := os.Remove(filepath.Join(root, "overlays/production/broken.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := UpdateDir(root, ".", policies("v1.2.6", "")); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(outside, "d.yaml")); string(b) != string(patch) {
+		t.Fatal("a file outside the root was rewritten through a symlink")
 	}
 	if _, err := UpdateDir(root, "missing", policies("v1", "")); err == nil {
 		t.Fatal("a missing path was accepted")

@@ -39,7 +39,7 @@ type kustomizationRun struct {
 	readyExprs map[int]*health.ReadyExpr
 }
 
-// build runs kustomize over the artifact, then post-build substitution,
+// build runs kustomize over the artifact with post-build substitution,
 // and labels every object with its owner. A failed build applies nothing.
 func (run *kustomizationRun) build(ctx context.Context, obj *kustomizev1.Kustomization) error {
 	dec, err := run.r.decryptor(ctx, obj)
@@ -49,23 +49,16 @@ func (run *kustomizationRun) build(ctx context.Context, obj *kustomizev1.Kustomi
 	opts := kustomize.OptionsFromSpec(&obj.Spec)
 	opts.Decryptor = dec
 	opts.AllowRemoteBases = run.r.AllowRemoteBases
+	opts.Substitution, err = kustomize.PostBuildSubstitution(ctx, run.r.APIReader, obj.Namespace, obj.Spec.PostBuild, run.r.StrictSubstitution)
+	if err != nil {
+		return reconcile.Wait(obj.GetRetryInterval(), kustomizev1.BuildFailedReason, "%s", err)
+	}
 	objs, err := kustomize.Build(run.files, opts)
 	if err != nil {
 		if errors.Is(err, kustomize.ErrDecryption) {
 			return reconcile.Wait(obj.GetRetryInterval(), DecryptionFailedReason, "%s", err)
 		}
 		return reconcile.Wait(obj.GetRetryInterval(), kustomizev1.BuildFailedReason, "%s", err)
-	}
-	if pb := obj.Spec.PostBuild; pb != nil {
-		vars, err := kustomize.Variables(ctx, run.r.APIReader, obj.Namespace, pb)
-		if err != nil {
-			return reconcile.Wait(obj.GetRetryInterval(), kustomizev1.BuildFailedReason, "post-build: %s", err)
-		}
-		if len(vars) > 0 || pb.SubstituteStrategy == kustomizev1.SubstituteStrategyAlways {
-			if err := kustomize.Substitute(objs, vars, run.r.StrictSubstitution); err != nil {
-				return reconcile.Wait(obj.GetRetryInterval(), kustomizev1.BuildFailedReason, "post-build: %s", err)
-			}
-		}
 	}
 	for _, u := range objs {
 		l := u.GetLabels()

@@ -77,7 +77,8 @@ type KustomizationReconciler struct {
 	WorkloadIdentity bool
 	// HealthPollInterval is the delay between health reads (0: 2s).
 	HealthPollInterval time.Duration
-	// StrictSubstitution fails builds with undefined variables.
+	// StrictSubstitution is the StrictPostBuildSubstitutions gate: a
+	// variable referenced without a value or default fails the build.
 	StrictSubstitution bool
 	// SOPSAgeSecret names a Secret whose age keys every decryption may use.
 	SOPSAgeSecret client.ObjectKey

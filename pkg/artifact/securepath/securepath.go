@@ -1,28 +1,25 @@
-// Package securepath joins untrusted relative paths under a trusted root
-// directory without ever producing a path outside it.
+// Package securepath opens untrusted relative paths under a trusted root
+// directory without ever touching a file outside it.
 //
-// Unlike a chroot-style join (which silently clamps escapes to the root),
-// Join refuses them: an absolute path, a ".." that climbs above the root, or
-// a symlink on disk whose target resolves outside the root is an error that
-// names the offending path. Symlinks that stay inside the root are followed,
-// so the returned path names the real location under root.
-//
-// Join inspects the file system at call time; a concurrent writer that swaps
-// a directory for a symlink afterwards is out of its scope (callers that
-// extract untrusted content should not create symlinks at all).
+// Every operation goes through Go's os.Root, which resolves each path
+// component relative to an open directory handle: there is no window
+// between checking a path and using it, so a concurrent writer that swaps
+// a directory for a symlink cannot redirect the operation outside the
+// root. Before that, Clean refuses what is wrong on its face (an absolute
+// path, a ".." that climbs above the root, a NUL byte) with an error that
+// names the path; a symlink that resolves outside the root (or is
+// absolute) is refused by os.Root and reported the same way. Symlinks that
+// stay inside the root are followed.
 package securepath
 
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 )
-
-// maxSymlinks bounds symlink resolution, like the kernel's ELOOP limit.
-const maxSymlinks = 255
 
 // ErrEscape is wrapped by every error that reports an attempt to leave the
 // root (absolute path, ".." traversal, symlink pointing outside).
@@ -75,107 +72,129 @@ func Clean(untrusted string) (string, error) {
 	return c, nil
 }
 
-// Join resolves the untrusted relative path under root and returns the
-// resulting path (root joined with the resolved components). It refuses
-// absolute paths, ".." escapes and symlinks (existing on disk) whose target
-// resolves outside root. Components that do not exist yet are joined
-// lexically, so Join can name files that are about to be created.
-func Join(root, untrusted string) (string, error) {
-	if root == "" {
-		return "", errors.New("securepath: empty root")
-	}
-	rel, err := Clean(untrusted)
-	if err != nil {
-		return "", err
-	}
-	root = filepath.Clean(root)
-	absRoot, err := filepath.Abs(root)
-	if err != nil {
-		return "", fmt.Errorf("securepath: root %q: %w", root, err)
-	}
-	realRoot := absRoot
-	if r, err := filepath.EvalSymlinks(absRoot); err == nil {
-		realRoot = r
-	}
-
-	var resolved []string
-	pending := split(rel)
-	links := 0
-	lastLink := ""
-	for len(pending) > 0 {
-		c := pending[0]
-		pending = pending[1:]
-		switch c {
-		case "", ".":
-			continue
-		case "..":
-			if len(resolved) == 0 {
-				// Only reachable through a symlink target: Clean already
-				// rejected lexical escapes.
-				return "", &Error{Path: untrusted, Reason: fmt.Sprintf("symlink %q resolves outside root", lastLink), Err: ErrEscape}
-			}
-			resolved = resolved[:len(resolved)-1]
-			continue
-		}
-		cur := filepath.Join(append([]string{realRoot}, append(resolved, c)...)...)
-		fi, err := os.Lstat(cur)
-		if err != nil {
-			if !os.IsNotExist(err) && !errors.Is(err, syscall.ENOTDIR) {
-				return "", fmt.Errorf("securepath: %q: %w", untrusted, err)
-			}
-			// Does not exist (yet): nothing to resolve, join lexically.
-			resolved = append(resolved, c)
-			continue
-		}
-		if fi.Mode()&os.ModeSymlink == 0 {
-			resolved = append(resolved, c)
-			continue
-		}
-		links++
-		if links > maxSymlinks {
-			return "", &Error{Path: untrusted, Reason: "too many levels of symbolic links"}
-		}
-		target, err := os.Readlink(cur)
-		if err != nil {
-			return "", fmt.Errorf("securepath: %q: %w", untrusted, err)
-		}
-		linkName := filepath.ToSlash(filepath.Join(append(resolved, c)...))
-		lastLink = linkName
-		if filepath.IsAbs(target) {
-			t := filepath.Clean(target)
-			r, ok := within(realRoot, t)
-			if !ok {
-				r, ok = within(absRoot, t)
-			}
-			if !ok {
-				return "", &Error{Path: untrusted, Reason: fmt.Sprintf("symlink %q resolves outside root", linkName), Err: ErrEscape}
-			}
-			resolved = nil
-			pending = append(split(r), pending...)
-			continue
-		}
-		// Relative target: resolved against the link's parent directory.
-		pending = append(split(filepath.ToSlash(target)), pending...)
-	}
-	return filepath.Join(append([]string{root}, resolved...)...), nil
+// Root is a directory opened as an os.Root; its methods take untrusted
+// slash-separated relative paths and never act outside it.
+type Root struct {
+	root *os.Root
 }
 
-// within returns p relative to root when p is root or below it.
-func within(root, p string) (string, bool) {
-	r, err := filepath.Rel(root, p)
+// OpenRoot opens dir (a trusted path) as a Root.
+func OpenRoot(dir string) (*Root, error) {
+	if dir == "" {
+		return nil, errors.New("securepath: empty root")
+	}
+	r, err := os.OpenRoot(dir)
 	if err != nil {
-		return "", false
+		return nil, err
 	}
-	r = filepath.ToSlash(r)
-	if r == ".." || strings.HasPrefix(r, "../") {
-		return "", false
-	}
-	return r, true
+	return &Root{root: r}, nil
 }
 
-func split(p string) []string {
-	if p == "" || p == "." {
-		return nil
+// Close releases the directory handle.
+func (r *Root) Close() error { return r.root.Close() }
+
+// Name is the directory the Root was opened on.
+func (r *Root) Name() string { return r.root.Name() }
+
+// FS is a read-only file system of the Root's tree (paths in fs.FS form).
+func (r *Root) FS() fs.FS { return r.root.FS() }
+
+// do cleans untrusted, runs op on the cleaned path and reports an escape
+// found while resolving it (a symlink leading out) as an *Error.
+func (r *Root) do(untrusted string, op func(name string) error) error {
+	name, err := Clean(untrusted)
+	if err != nil {
+		return err
 	}
-	return strings.Split(p, "/")
+	return explain(untrusted, op(name))
+}
+
+// explain turns os.Root's escape error into an *Error naming the path;
+// other errors are returned as they are.
+func explain(untrusted string, err error) error {
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		// os.Root reports escapes with an unexported error of this text.
+		if e.Error() == "path escapes from parent" {
+			return &Error{Path: untrusted, Reason: "resolves outside root through a symlink", Err: ErrEscape}
+		}
+	}
+	return err
+}
+
+// Open opens the file at untrusted for reading.
+func (r *Root) Open(untrusted string) (f *os.File, err error) {
+	err = r.do(untrusted, func(name string) error { f, err = r.root.Open(name); return err })
+	return f, err
+}
+
+// OpenFile opens the file at untrusted as os.OpenFile does.
+func (r *Root) OpenFile(untrusted string, flag int, perm fs.FileMode) (f *os.File, err error) {
+	err = r.do(untrusted, func(name string) error { f, err = r.root.OpenFile(name, flag, perm); return err })
+	return f, err
+}
+
+// Create creates or truncates the file at untrusted (mode 0666 before umask).
+func (r *Root) Create(untrusted string) (*os.File, error) {
+	return r.OpenFile(untrusted, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o666)
+}
+
+// ReadFile reads the file at untrusted.
+func (r *Root) ReadFile(untrusted string) (b []byte, err error) {
+	err = r.do(untrusted, func(name string) error { b, err = r.root.ReadFile(name); return err })
+	return b, err
+}
+
+// WriteFile writes data to the file at untrusted, creating it with perm.
+func (r *Root) WriteFile(untrusted string, data []byte, perm fs.FileMode) error {
+	return r.do(untrusted, func(name string) error { return r.root.WriteFile(name, data, perm) })
+}
+
+// Stat describes the file at untrusted, following symlinks inside the root.
+func (r *Root) Stat(untrusted string) (fi fs.FileInfo, err error) {
+	err = r.do(untrusted, func(name string) error { fi, err = r.root.Stat(name); return err })
+	return fi, err
+}
+
+// MkdirAll creates the directory at untrusted and its parents.
+func (r *Root) MkdirAll(untrusted string, perm fs.FileMode) error {
+	return r.do(untrusted, func(name string) error {
+		if name == "." {
+			return nil
+		}
+		return r.root.MkdirAll(name, perm)
+	})
+}
+
+// Mkdir creates the directory at untrusted.
+func (r *Root) Mkdir(untrusted string, perm fs.FileMode) error {
+	return r.do(untrusted, func(name string) error { return r.root.Mkdir(name, perm) })
+}
+
+// RemoveAll removes the tree at untrusted; the root itself is refused.
+func (r *Root) RemoveAll(untrusted string) error {
+	return r.do(untrusted, func(name string) error {
+		if name == "." {
+			return &Error{Path: untrusted, Reason: "names the root itself"}
+		}
+		return r.root.RemoveAll(name)
+	})
+}
+
+// Rename moves oldpath to newpath, both under the root.
+func (r *Root) Rename(oldpath, newpath string) error {
+	return r.do(oldpath, func(o string) error {
+		return r.do(newpath, func(n string) error { return r.root.Rename(o, n) })
+	})
+}
+
+// OpenRoot opens the directory at untrusted as a Root of its own.
+func (r *Root) OpenRoot(untrusted string) (sub *Root, err error) {
+	err = r.do(untrusted, func(name string) error {
+		s, err := r.root.OpenRoot(name)
+		if err == nil {
+			sub = &Root{root: s}
+		}
+		return err
+	})
+	return sub, err
 }

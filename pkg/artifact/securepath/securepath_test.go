@@ -2,6 +2,7 @@ package securepath
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,7 +14,7 @@ import (
 //	<tmp>/outside/secret
 //	<tmp>/root/sub/file
 //	<tmp>/root/in      -> sub            (inside)
-//	<tmp>/root/inabs   -> <tmp>/root/sub (absolute, inside)
+//	<tmp>/root/inabs   -> <tmp>/root/sub (absolute: refused by os.Root)
 //	<tmp>/root/up      -> sub/..         (resolves to root itself)
 //	<tmp>/root/out     -> ../outside     (escapes)
 //	<tmp>/root/abs     -> /etc           (escapes)
@@ -55,119 +56,185 @@ func must(t testing.TB, err error) {
 	}
 }
 
-func TestJoin(t *testing.T) {
-	root, _ := fixture(t)
+// TestClean is the lexical check every operation starts with.
+func TestClean(t *testing.T) {
 	tests := []struct {
-		in      string
-		want    string // relative to root, when no error
-		wantErr string // substring of the error
-		escape  bool   // error must wrap ErrEscape
+		in, want, err string
+		escape        bool
 	}{
-		{in: "a/b.yaml", want: "a/b.yaml"},
+		{in: "a/b/../c", want: "a/c"},
 		{in: "./a//b/", want: "a/b"},
-		{in: ".", want: ""},
-		{in: "a/../b", want: "b"},
-		{in: "sub/file", want: "sub/file"},
-		{in: "in/file", want: "sub/file"},
-		{in: "inabs/file", want: "sub/file"},
-		{in: "up/sub/file", want: "sub/file"},
-		{in: "in/new/dir", want: "sub/new/dir"},
-		{in: "sub/file/x", want: "sub/file/x"},
-		{in: "", wantErr: "empty path"},
-		{in: "a\x00b", wantErr: "NUL"},
-		{in: "../x", wantErr: `path "../x": path escapes root`, escape: true},
-		{in: "a/../../x", wantErr: `path "a/../../x": path escapes root`, escape: true},
-		{in: "..", wantErr: "escapes root", escape: true},
-		{in: "/etc/passwd", wantErr: `path "/etc/passwd": absolute path not allowed`, escape: true},
-		{in: `\windows`, wantErr: "absolute path not allowed", escape: true},
-		{in: `C:\x`, wantErr: "absolute path not allowed", escape: true},
-		{in: "out/secret", wantErr: `symlink "out" resolves outside root`, escape: true},
-		{in: "out", wantErr: `symlink "out" resolves outside root`, escape: true},
-		{in: "abs/passwd", wantErr: `symlink "abs" resolves outside root`, escape: true},
-		{in: "sub/deep/secret", wantErr: `symlink "sub/deep" resolves outside root`, escape: true},
-		{in: "in/deep", wantErr: `symlink "sub/deep" resolves outside root`, escape: true},
-		{in: "chain/secret", wantErr: "resolves outside root", escape: true},
-		{in: "loop/x", wantErr: "too many levels of symbolic links"},
+		{in: ".", want: "."},
+		{in: "a/..", want: "."},
+		{in: "", err: `path "": empty path`},
+		{in: "a\x00b", err: "NUL byte"},
+		{in: "/etc/passwd", err: `path "/etc/passwd": absolute path not allowed`, escape: true},
+		{in: `\windows`, err: "absolute path not allowed", escape: true},
+		{in: "C:x", err: "absolute path not allowed", escape: true},
+		{in: "..", err: `path "..": path escapes root`, escape: true},
+		{in: "a/../../b", err: `path "a/../../b": path escapes root`, escape: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
-			got, err := Join(root, tt.in)
-			if tt.wantErr != "" {
-				if err == nil {
-					t.Fatalf("Join(%q) = %q, want error containing %q", tt.in, got, tt.wantErr)
-				}
-				if !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("Join(%q) error %q, want it to contain %q", tt.in, err, tt.wantErr)
-				}
-				if tt.escape != errors.Is(err, ErrEscape) {
-					t.Fatalf("Join(%q) errors.Is(ErrEscape) = %v, want %v", tt.in, !tt.escape, tt.escape)
+			got, err := Clean(tt.in)
+			if tt.err == "" {
+				if err != nil || got != tt.want {
+					t.Fatalf("Clean(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
 				}
 				return
 			}
-			if err != nil {
-				t.Fatalf("Join(%q): %v", tt.in, err)
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Fatalf("Clean(%q) error = %v; want %q", tt.in, err, tt.err)
 			}
-			want := filepath.Join(root, tt.want)
-			if got != want {
-				t.Fatalf("Join(%q) = %q, want %q", tt.in, got, want)
+			if errors.Is(err, ErrEscape) != tt.escape {
+				t.Fatalf("Clean(%q): errors.Is(ErrEscape) = %v", tt.in, !tt.escape)
 			}
 		})
 	}
 }
 
-func TestJoinEmptyRoot(t *testing.T) {
-	if _, err := Join("", "a"); err == nil {
-		t.Fatal("want error for empty root")
+// TestRoot opens, creates and stats paths under the fixture root: links
+// inside are followed, every way out is refused naming the path.
+func TestRoot(t *testing.T) {
+	rootDir, outside := fixture(t)
+	r, err := OpenRoot(rootDir)
+	must(t, err)
+	defer r.Close()
+	tests := []struct {
+		path string
+		// read is the content Open/ReadFile must see ("" = refused).
+		read string
+		// err is the refusal's text; escape whether it wraps ErrEscape.
+		err    string
+		escape bool
+	}{
+		{path: "sub/file", read: "x"},
+		{path: "in/file", read: "x"},
+		{path: "up/sub/file", read: "x"},
+		{path: "sub/../sub/file", read: "x"},
+		{path: "../outside/secret", err: `path "../outside/secret": path escapes root`, escape: true},
+		{path: "/etc/passwd", err: "absolute path not allowed", escape: true},
+		{path: "out/secret", err: `path "out/secret": resolves outside root through a symlink`, escape: true},
+		{path: "sub/deep/secret", err: `path "sub/deep/secret": resolves outside root through a symlink`, escape: true},
+		{path: "chain/secret", err: "resolves outside root", escape: true},
+		{path: "abs/passwd", err: "resolves outside root", escape: true},
+		{path: "inabs/file", err: "resolves outside root", escape: true},
+		{path: "loop/x", err: "too many levels of symbolic links"},
+		{path: "sub/missing", err: "no such file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			b, err := r.ReadFile(tt.path)
+			f, oerr := r.Open(tt.path)
+			if oerr == nil {
+				f.Close()
+			}
+			if tt.err == "" {
+				if err != nil || string(b) != tt.read || oerr != nil {
+					t.Fatalf("ReadFile(%q) = %q, %v (Open: %v); want %q", tt.path, b, err, oerr, tt.read)
+				}
+				return
+			}
+			for _, e := range []error{err, oerr} {
+				if e == nil || !strings.Contains(e.Error(), tt.err) {
+					t.Fatalf("%q: error = %v; want %q", tt.path, e, tt.err)
+				}
+				if errors.Is(e, ErrEscape) != tt.escape {
+					t.Fatalf("%q: errors.Is(%v, ErrEscape) = %v", tt.path, e, !tt.escape)
+				}
+			}
+		})
+	}
+
+	// Writes: inside works (through an inside link too), out is refused
+	// and nothing appears outside.
+	must(t, r.MkdirAll("new/dir", 0o755))
+	must(t, r.WriteFile("in/new.txt", []byte("n"), 0o644))
+	if b, err := os.ReadFile(filepath.Join(rootDir, "sub", "new.txt")); err != nil || string(b) != "n" {
+		t.Fatalf("write through an inside link: %q, %v", b, err)
+	}
+	for _, bad := range []string{"out/new", "sub/deep/new", "../outside/new", "chain/new"} {
+		if err := r.WriteFile(bad, []byte("x"), 0o644); !errors.Is(err, ErrEscape) {
+			t.Fatalf("WriteFile(%q) = %v; want an escape", bad, err)
+		}
+		if err := r.MkdirAll(bad+"/d", 0o755); !errors.Is(err, ErrEscape) {
+			t.Fatalf("MkdirAll(%q) = %v; want an escape", bad, err)
+		}
+	}
+	if err := r.RemoveAll("."); err == nil || !strings.Contains(err.Error(), "names the root itself") {
+		t.Fatalf("RemoveAll(.) = %v", err)
+	}
+	if err := r.RemoveAll("out"); err != nil {
+		t.Fatalf("RemoveAll removes the link itself: %v", err)
+	}
+	entries, err := os.ReadDir(outside)
+	must(t, err)
+	if len(entries) != 1 {
+		t.Fatalf("the outside directory changed: %v", entries)
+	}
+
+	// A sub-root confines as its parent does; Rename stays inside.
+	sub, err := r.OpenRoot("in")
+	must(t, err)
+	defer sub.Close()
+	if _, err := sub.ReadFile("../sub/file"); !errors.Is(err, ErrEscape) {
+		t.Fatalf("sub-root escape: %v", err)
+	}
+	must(t, r.Rename("new", "sub/moved"))
+	if fi, err := r.Stat("sub/moved/dir"); err != nil || !fi.IsDir() {
+		t.Fatalf("rename: %v", err)
+	}
+	if err := r.Rename("sub/moved", "../outside/moved"); !errors.Is(err, ErrEscape) {
+		t.Fatalf("rename out: %v", err)
+	}
+	if _, err := fs.ReadFile(r.FS(), "sub/file"); err != nil {
+		t.Fatalf("FS: %v", err)
 	}
 }
 
-// assertInside checks that p, resolved by the OS as far as it exists, stays
-// under root.
-func assertInside(t testing.TB, root, in, p string) {
-	t.Helper()
-	realRoot, err := filepath.EvalSymlinks(root)
-	if err != nil {
-		t.Fatal(err)
+// TestRootSwap: a directory swapped for a symlink to the outside after
+// it was created is refused when used (no check-then-open window).
+func TestRootSwap(t *testing.T) {
+	rootDir, outside := fixture(t)
+	r, err := OpenRoot(rootDir)
+	must(t, err)
+	defer r.Close()
+	must(t, r.MkdirAll("extract/dir", 0o755))
+	must(t, os.RemoveAll(filepath.Join(rootDir, "extract", "dir")))
+	must(t, os.Symlink(outside, filepath.Join(rootDir, "extract", "dir")))
+	if err := r.WriteFile("extract/dir/secret", []byte("overwritten"), 0o644); !errors.Is(err, ErrEscape) {
+		t.Fatalf("write through a swapped directory: %v", err)
 	}
-	if _, ok := within(root, p); !ok {
-		t.Fatalf("Join(%q) = %q: lexically outside %q", in, p, root)
-	}
-	// Resolve the longest existing prefix.
-	existing := p
-	for {
-		if _, err := os.Lstat(existing); err == nil {
-			break
-		}
-		parent := filepath.Dir(existing)
-		if parent == existing {
-			return
-		}
-		existing = parent
-	}
-	resolved, err := filepath.EvalSymlinks(existing)
-	if err != nil {
-		return // e.g. loops below an existing prefix: not an escape
-	}
-	if _, ok := within(realRoot, resolved); !ok {
-		t.Fatalf("Join(%q) = %q resolves to %q outside %q", in, p, resolved, realRoot)
+	if b, _ := os.ReadFile(filepath.Join(outside, "secret")); string(b) != "s" {
+		t.Fatalf("outside file changed: %q", b)
 	}
 }
 
-func FuzzJoin(f *testing.F) {
-	for _, s := range []string{
-		"a/b", ".", "..", "../x", "a/../../x", "/etc/passwd", `\x`, "C:/x",
-		"out/secret", "abs/passwd", "sub/deep/secret", "in/deep", "chain/x",
-		"loop/x", "up/../x", "in/../../x", "inabs/../..", "a\x00b", "",
-		"in/./../sub/file", "up/up/up", "sub/file/..",
-	} {
+// FuzzRoot runs arbitrary paths through the Root's operations over the
+// fixture: nothing outside the root is ever read, written or created.
+func FuzzRoot(f *testing.F) {
+	for _, s := range []string{"sub/file", "../outside/secret", "out/secret", "sub/deep/secret", "chain/x", "loop",
+		"/etc/passwd", "a/../../b", "in/../out/secret", "up/../..", "", ".", "x\x00y", `C:\x`, "sub/./../in/file"} {
 		f.Add(s)
 	}
-	root, _ := fixture(f)
-	f.Fuzz(func(t *testing.T, in string) {
-		p, err := Join(root, in)
-		if err != nil {
-			return
+	f.Fuzz(func(t *testing.T, p string) {
+		rootDir, outside := fixture(t)
+		r, err := OpenRoot(rootDir)
+		must(t, err)
+		defer r.Close()
+		if b, err := r.ReadFile(p); err == nil && string(b) == "s" {
+			t.Fatalf("read the outside secret through %q", p)
 		}
-		assertInside(t, root, in, p)
+		_ = r.MkdirAll(p, 0o755)
+		_ = r.WriteFile(p, []byte("fuzz"), 0o644)
+		_ = r.RemoveAll(p)
+		entries, err := os.ReadDir(outside)
+		must(t, err)
+		if len(entries) != 1 {
+			t.Fatalf("%q changed the outside directory: %v", p, entries)
+		}
+		if b, err := os.ReadFile(filepath.Join(outside, "secret")); err != nil || string(b) != "s" {
+			t.Fatalf("%q changed the outside secret: %q, %v", p, b, err)
+		}
 	})
 }

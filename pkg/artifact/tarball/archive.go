@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"gotk.dev/pkg/artifact/securepath"
 )
 
 // Filter decides what Archive leaves out. It receives the full path of each
@@ -42,13 +44,20 @@ func Archive(w io.Writer, dir string, filter Filter) error {
 		return fmt.Errorf("archive %q: not a directory", dir)
 	}
 
+	// The tree is untrusted (repository content): read it through an
+	// os.Root, so a path swapped for a symlink cannot leak a file outside.
+	r, err := securepath.OpenRoot(root)
+	if err != nil {
+		return fmt.Errorf("archive %q: %w", dir, err)
+	}
+	defer r.Close()
 	gw := gzip.NewWriter(w)
 	tw := tar.NewWriter(gw)
-	walkErr := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+	walkErr := fs.WalkDir(r.FS(), ".", func(name string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		if p == root {
+		if name == "." {
 			return nil
 		}
 		info, err := d.Info()
@@ -56,22 +65,17 @@ func Archive(w io.Writer, dir string, filter Filter) error {
 			return err
 		}
 		// Report paths under dir as the caller named it.
-		rel, err := filepath.Rel(root, p)
-		if err != nil {
-			return err
-		}
-		if filter != nil && filter(filepath.Join(dir, rel), info) {
+		if filter != nil && filter(filepath.Join(dir, filepath.FromSlash(name)), info) {
 			if d.IsDir() {
-				return filepath.SkipDir
+				return fs.SkipDir
 			}
 			return nil
 		}
-		name := filepath.ToSlash(rel)
 		switch {
 		case info.IsDir():
 			return tw.WriteHeader(normalisedHeader(tar.TypeDir, name+"/", dirMode, 0))
 		case info.Mode().IsRegular():
-			return writeFile(tw, p, name, info)
+			return writeFile(tw, r, name, info)
 		default:
 			return nil // symlinks and special files are never archived
 		}
@@ -94,16 +98,20 @@ func normalisedHeader(typ byte, name string, mode, size int64) *tar.Header {
 	return &tar.Header{Typeflag: typ, Name: name, Mode: mode, Size: size}
 }
 
-func writeFile(tw *tar.Writer, p, name string, info os.FileInfo) error {
+func writeFile(tw *tar.Writer, r *securepath.Root, name string, info os.FileInfo) error {
 	mode := int64(fileMode)
 	if info.Mode().Perm()&0o111 != 0 {
 		mode = execMode
 	}
-	f, err := os.Open(p)
+	f, err := r.OpenFile(name, os.O_RDONLY|oNonBlock, 0)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
+	// What was opened must still be the regular file that was walked.
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s: file changed while archiving", name)
+	}
 	if err := tw.WriteHeader(normalisedHeader(tar.TypeReg, name, mode, info.Size())); err != nil {
 		return err
 	}

@@ -2,5 +2,8 @@
 
 package tarball
 
-// oNoFollow is unavailable here; securepath.Join already resolved links.
+// oNoFollow is unavailable here; os.Root already confines the open.
 const oNoFollow = 0
+
+// oNonBlock is unavailable here.
+const oNonBlock = 0

@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
+	"path"
 	"strings"
 
 	"gotk.dev/pkg/artifact/securepath"
@@ -47,9 +47,10 @@ func (e *EntryError) Unwrap() error { return e.Err }
 //
 // Only directories and regular files are created: directories with mode
 // 0755, files with 0755 when any exec bit is set and 0644 otherwise;
-// ownership and times are not restored. Every entry name is joined under
-// dir with securepath.Join, so absolute names, ".." traversal and existing
-// symlinks that lead outside dir are refused. Symlink and hardlink entries
+// ownership and times are not restored. Every entry is created through
+// an os.Root on dir (securepath.Root), so absolute names, ".." traversal
+// and symlinks that lead outside dir are refused, with no window between
+// a check and the write. Symlink and hardlink entries
 // are refused (or skipped when limits.SkipLinks is set) whatever their
 // target, because a link created by one entry could redirect a later one.
 // Device, FIFO and unknown entry types are refused. Sizes, entry count and
@@ -57,6 +58,19 @@ func (e *EntryError) Unwrap() error { return e.Err }
 // defaults). On error, entries extracted so far are left in dir; callers
 // should extract into a fresh directory and discard it on failure.
 func Untar(r io.Reader, dir string, limits Limits) error {
+	if err := os.MkdirAll(dir, dirMode); err != nil {
+		return err
+	}
+	root, err := securepath.OpenRoot(dir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	return UntarRoot(r, root, limits)
+}
+
+// UntarRoot is Untar into an open root (see Untar).
+func UntarRoot(r io.Reader, root *securepath.Root, limits Limits) error {
 	l := limits.withDefaults()
 	br := bufio.NewReader(r)
 	var src io.Reader = br
@@ -70,10 +84,6 @@ func Untar(r io.Reader, dir string, limits Limits) error {
 	}
 	stream := &boundedReader{r: src, max: l.maxStreamBytes()}
 	tr := tar.NewReader(stream)
-
-	if err := os.MkdirAll(dir, dirMode); err != nil {
-		return err
-	}
 	var total int64
 	for entries := 0; ; entries++ {
 		hdr, err := tr.Next()
@@ -86,7 +96,7 @@ func Untar(r io.Reader, dir string, limits Limits) error {
 		if entries >= l.MaxEntries {
 			return fmt.Errorf("%w: more than %d entries", ErrLimitExceeded, l.MaxEntries)
 		}
-		n, err := extractEntry(tr, hdr, dir, l, total)
+		n, err := extractEntry(tr, hdr, root, l, total)
 		if err != nil {
 			return err
 		}
@@ -95,7 +105,7 @@ func Untar(r io.Reader, dir string, limits Limits) error {
 }
 
 // extractEntry writes one entry and returns the number of file bytes written.
-func extractEntry(tr *tar.Reader, hdr *tar.Header, dir string, l Limits, total int64) (int64, error) {
+func extractEntry(tr *tar.Reader, hdr *tar.Header, root *securepath.Root, l Limits, total int64) (int64, error) {
 	refuse := func(cause error, format string, args ...any) error {
 		return &EntryError{Name: hdr.Name, Reason: fmt.Sprintf(format, args...), Err: cause}
 	}
@@ -118,22 +128,19 @@ func extractEntry(tr *tar.Reader, hdr *tar.Header, dir string, l Limits, total i
 		return 0, refuse(ErrUnsafeEntry, "unsupported entry type %q", hdr.Typeflag)
 	}
 
-	target, err := joinEntry(dir, hdr.Name)
+	target, err := securepath.Clean(hdr.Name)
 	if err != nil {
-		return 0, err
+		return 0, entryError(hdr.Name, err)
 	}
 	if hdr.Typeflag == tar.TypeDir {
-		if target == filepath.Clean(dir) {
-			return 0, nil
-		}
-		if err := os.MkdirAll(target, dirMode); err != nil {
-			return 0, refuse(err, "%v", err)
+		if err := root.MkdirAll(target, dirMode); err != nil {
+			return 0, entryError(hdr.Name, err)
 		}
 		return 0, nil
 	}
 
 	switch {
-	case target == filepath.Clean(dir):
+	case target == ".":
 		return 0, refuse(ErrUnsafeEntry, "file entry names the destination itself")
 	case hdr.Size < 0:
 		return 0, refuse(ErrUnsafeEntry, "negative size %d", hdr.Size)
@@ -142,16 +149,16 @@ func extractEntry(tr *tar.Reader, hdr *tar.Header, dir string, l Limits, total i
 	case total+hdr.Size > l.MaxTotalBytes:
 		return 0, refuse(ErrLimitExceeded, "total extracted size would exceed the limit of %d bytes", l.MaxTotalBytes)
 	}
-	if err := os.MkdirAll(filepath.Dir(target), dirMode); err != nil {
-		return 0, refuse(err, "%v", err)
+	if err := root.MkdirAll(path.Dir(target), dirMode); err != nil {
+		return 0, entryError(hdr.Name, err)
 	}
 	mode := os.FileMode(fileMode)
 	if hdr.Mode&0o111 != 0 {
 		mode = execMode
 	}
-	f, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|oNoFollow, mode)
+	f, err := root.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|oNoFollow, mode)
 	if err != nil {
-		return 0, refuse(err, "%v", err)
+		return 0, entryError(hdr.Name, err)
 	}
 	n, err := io.CopyN(f, tr, hdr.Size)
 	if err == nil {
@@ -166,21 +173,18 @@ func extractEntry(tr *tar.Reader, hdr *tar.Header, dir string, l Limits, total i
 	return n, nil
 }
 
-// joinEntry resolves an entry name under dir, with tar-specific messages.
-func joinEntry(dir, name string) (string, error) {
-	target, err := securepath.Join(dir, name)
-	if err == nil {
-		return target, nil
-	}
+// entryError reports a refused or failed entry, with tar-specific
+// messages for paths that would leave the destination.
+func entryError(name string, err error) error {
 	var se *securepath.Error
 	if !errors.As(err, &se) {
-		return "", &EntryError{Name: name, Reason: err.Error(), Err: err}
+		return &EntryError{Name: name, Reason: err.Error(), Err: err}
 	}
 	reason := strings.Replace(se.Reason, "outside root", "outside destination", 1)
 	if reason == securepath.ErrEscape.Error() {
 		reason = "path escapes destination"
 	}
-	return "", &EntryError{Name: name, Reason: reason, Err: errors.Join(ErrUnsafeEntry, err)}
+	return &EntryError{Name: name, Reason: reason, Err: errors.Join(ErrUnsafeEntry, err)}
 }
 
 // errStreamTooLarge is returned once the decompressed stream passes its bound.

@@ -87,7 +87,7 @@ func TestUntarRefuses(t *testing.T) {
 				}
 			},
 			archive: func(t *testing.T) []byte { return gz(t, tarBytes(t, entry{name: "out/x", body: "pwned"})) },
-			wantErr: `tar entry "out/x": symlink "out" resolves outside destination`, is: ErrUnsafeEntry,
+			wantErr: `tar entry "out/x": resolves outside destination through a symlink`, is: ErrUnsafeEntry,
 		},
 		{
 			name:   "oversized file",

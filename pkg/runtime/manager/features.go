@@ -69,7 +69,7 @@ var ControllerGates = map[string][]Gate{
 	"source-controller": {cacheSecrets, workloadIdentity},
 	"kustomize-controller": {
 		cacheSecrets, tokenMinting,
-		{Name: GateStrictPostBuildSubstitutions, Default: true, Switchable: true},
+		{Name: GateStrictPostBuildSubstitutions, Switchable: true},
 		// Health checks read unstructured objects, which the client does
 		// not cache, as with Flux's default.
 		{Name: GateDisableStatusPollerCache, Default: true},

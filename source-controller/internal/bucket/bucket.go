@@ -12,7 +12,7 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
+	"path"
 	"sort"
 	"strings"
 
@@ -94,38 +94,47 @@ func Digest(objects []Object) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// Download writes the objects under dir (keys joined securely: a key
-// cannot escape dir), at most maxTotal bytes in all (0: no limit).
+// Download writes the objects under dir, at most maxTotal bytes in all
+// (0: no limit). Keys are untrusted: each is written through an os.Root
+// on dir, so a key cannot leave it.
 func (c *Client) Download(ctx context.Context, objects []Object, dir string, maxTotal int64) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	root, err := securepath.OpenRoot(dir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
 	var total int64
 	for _, o := range objects {
 		total += o.Size
 		if maxTotal > 0 && total > maxTotal {
 			return fmt.Errorf("bucket '%s' holds more than %d bytes under the prefix", c.bucket, maxTotal)
 		}
-		path, err := securepath.Join(dir, o.Key)
-		if err != nil {
-			return fmt.Errorf("object key %q: %w", o.Key, err)
-		}
-		if err := c.download(ctx, o, path); err != nil {
+		if err := c.download(ctx, o, root); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (c *Client) download(ctx context.Context, o Object, path string) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
+func (c *Client) download(ctx context.Context, o Object, root *securepath.Root) error {
+	name, err := securepath.Clean(o.Key)
+	if err != nil {
+		return fmt.Errorf("object key %q: %w", o.Key, err)
+	}
+	if err := root.MkdirAll(path.Dir(name), 0o755); err != nil {
+		return fmt.Errorf("object key %q: %w", o.Key, err)
 	}
 	obj, err := c.c.GetObject(ctx, c.bucket, o.Key, minio.GetObjectOptions{})
 	if err != nil {
 		return fmt.Errorf("reading object %q: %w", o.Key, err)
 	}
 	defer obj.Close()
-	f, err := os.Create(path)
+	f, err := root.Create(name)
 	if err != nil {
-		return err
+		return fmt.Errorf("object key %q: %w", o.Key, err)
 	}
 	n, err := io.Copy(f, io.LimitReader(obj, o.Size+1))
 	if cerr := f.Close(); err == nil {

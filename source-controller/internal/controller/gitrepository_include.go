@@ -2,10 +2,12 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"time"
 
@@ -78,67 +80,97 @@ func (run *gitRun) buildDir() (string, error) {
 	if err := copyTree(run.lease.Dir, dir); err != nil {
 		return "", reconcile.Retry(sourcev1.ArchiveOperationFailedReason, "copying checkout: %v", err)
 	}
+	// toPath and fromPath come from the spec, the tree from the
+	// repository: every step goes through an os.Root on the copy.
+	root, err := securepath.OpenRoot(dir)
+	if err != nil {
+		return "", reconcile.Retry(sourcev1.DirCreationFailedReason, "opening build directory: %v", err)
+	}
+	defer root.Close()
 	for _, inc := range run.includes {
-		to, err := securepath.Join(dir, inc.spec.GetToPath())
-		if err != nil || to == dir {
-			return "", reconcile.Stall(sourcev1.InvalidPathReason, "include '%s': invalid toPath %q", inc.spec.GitRepositoryRef.Name, inc.spec.GetToPath())
-		}
-		if err := os.RemoveAll(to); err != nil {
-			return "", reconcile.Retry(sourcev1.ArchiveOperationFailedReason, "include '%s': %v", inc.spec.GitRepositoryRef.Name, err)
-		}
-		if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
-			return "", reconcile.Retry(sourcev1.DirCreationFailedReason, "include '%s': %v", inc.spec.GitRepositoryRef.Name, err)
+		name := inc.spec.GitRepositoryRef.Name
+		to, err := securepath.Clean(inc.spec.GetToPath())
+		if err != nil || to == "." {
+			return "", reconcile.Stall(sourcev1.InvalidPathReason, "include '%s': invalid toPath %q", name, inc.spec.GetToPath())
 		}
 		from := inc.spec.GetFromPath()
 		if from == "" {
 			from = "."
 		}
-		if err := run.r.Storage.CopyToPath(inc.artifact, from, to); err != nil {
-			return "", reconcile.Retry(sourcev1.ArchiveOperationFailedReason, "include '%s': %v", inc.spec.GitRepositoryRef.Name, err)
+		if _, err := securepath.Clean(from); err != nil {
+			return "", reconcile.Stall(sourcev1.InvalidPathReason, "include '%s': invalid fromPath: %v", name, err)
+		}
+		if err := root.RemoveAll(to); err != nil {
+			return "", includeError(name, sourcev1.ArchiveOperationFailedReason, err)
+		}
+		if err := root.MkdirAll(path.Dir(to), 0o755); err != nil {
+			return "", includeError(name, sourcev1.DirCreationFailedReason, err)
+		}
+		if err := run.r.Storage.CopyToPath(inc.artifact, from, root, to); err != nil {
+			return "", includeError(name, sourcev1.ArchiveOperationFailedReason, err)
 		}
 	}
 	return dir, nil
 }
 
+// includeError stalls on a path that leaves the tree (a symlink in the
+// repository leading out: retrying the same revision cannot help) and
+// retries other failures.
+func includeError(name, reason string, err error) error {
+	if errors.Is(err, securepath.ErrEscape) {
+		return reconcile.Stall(sourcev1.InvalidPathReason, "include '%s': %v", name, err)
+	}
+	return reconcile.Retry(reason, "include '%s': %v", name, err)
+}
+
 // copyTree copies the regular files and directories of src to dst
-// (symlinks are not archived, so they are not copied).
+// (symlinks are not archived, so they are not copied). The checkout is
+// untrusted: both trees are used through os.Roots.
 func copyTree(src, dst string) error {
-	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		return err
+	}
+	from, err := securepath.OpenRoot(src)
+	if err != nil {
+		return err
+	}
+	defer from.Close()
+	to, err := securepath.OpenRoot(dst)
+	if err != nil {
+		return err
+	}
+	defer to.Close()
+	return fs.WalkDir(from.FS(), ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		rel, err := filepath.Rel(src, p)
-		if err != nil {
-			return err
-		}
-		target := filepath.Join(dst, rel)
 		switch {
 		case d.IsDir():
-			return os.MkdirAll(target, 0o755)
+			return to.MkdirAll(p, 0o755)
 		case d.Type().IsRegular():
 			info, err := d.Info()
 			if err != nil {
 				return err
 			}
-			return copyFile(p, target, info.Mode().Perm())
+			return copyFile(from, to, p, info.Mode().Perm())
 		}
 		return nil
 	})
 }
 
-func copyFile(src, dst string, mode fs.FileMode) error {
-	in, err := os.Open(src)
+func copyFile(from, to *securepath.Root, name string, mode fs.FileMode) error {
+	in, err := from.Open(name)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_EXCL, mode)
+	out, err := to.OpenFile(name, os.O_CREATE|os.O_WRONLY|os.O_EXCL, mode)
 	if err != nil {
 		return err
 	}
 	if _, err := io.Copy(out, in); err != nil {
 		out.Close()
-		return fmt.Errorf("copy %s: %w", filepath.Base(src), err)
+		return fmt.Errorf("copy %s: %w", name, err)
 	}
 	return out.Close()
 }

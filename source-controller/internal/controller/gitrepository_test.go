@@ -220,6 +220,18 @@ func TestGitRepositoryInclude(t *testing.T) {
 	g.Expect(fetchFiles(g, got.Status.Artifact)).To(Equal([]string{"other/b.yaml"}))
 	g.Expect(got.Status.ObservedSparseCheckout).To(Equal([]string{"other/"}))
 
+	// A toPath or fromPath leaving the tree stalls naming the path.
+	for name, inc := range map[string]sourcev1.GitRepositoryInclude{
+		"escape-to":   {GitRepositoryRef: meta.LocalObjectReference{Name: "lib"}, ToPath: "../outside"},
+		"escape-from": {GitRepositoryRef: meta.LocalObjectReference{Name: "lib"}, FromPath: "../../etc", ToPath: "vendor"},
+	} {
+		bad := newGitRepository(ns, name, srv.URL("app"), nil)
+		bad.Spec.Include = []sourcev1.GitRepositoryInclude{inc}
+		g.Expect(env.Client.Create(context.Background(), bad)).To(Succeed())
+		got = waitCondition(g, bad, meta.StalledCondition, metav1.ConditionTrue, sourcev1.InvalidPathReason)
+		g.Expect(conditions.GetMessage(got, meta.StalledCondition)).To(Or(ContainSubstring(`"../outside"`), ContainSubstring(`"../../etc"`)))
+	}
+
 	missing := newGitRepository(ns, "missing", srv.URL("app"), nil)
 	missing.Spec.Include = []sourcev1.GitRepositoryInclude{{GitRepositoryRef: meta.LocalObjectReference{Name: "nope"}}}
 	g.Expect(env.Client.Create(context.Background(), missing)).To(Succeed())

@@ -3,10 +3,10 @@ package helm
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
-	"os"
-	"path/filepath"
+	"path"
 	"strings"
 
 	"helm.sh/helm/v3/pkg/chart"
@@ -59,16 +59,37 @@ func RepositoryAlias(repository string) (string, bool) {
 // the path cannot leave root. Dependencies not vendored in charts/ are
 // resolved: file:// ones from the source (never outside root), http(s)://,
 // oci:// and alias ones with remote; other repository forms are reported
-// as not supported.
+// as not supported. Every file is read through an os.Root on root.
 func LoadDir(ctx context.Context, root, chartPath string, maxFileBytes int64, remote RemoteChart) (*chart.Chart, error) {
-	dir, err := securepath.Join(root, chartPath)
+	r, err := securepath.OpenRoot(root)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return loadDir(ctx, r, chartPath, maxFileBytes, remote, 0)
+}
+
+// maxDependencyDepth bounds file:// dependency chains (a cycle would
+// never end otherwise).
+const maxDependencyDepth = 32
+
+func loadDir(ctx context.Context, root *securepath.Root, chartPath string, maxFileBytes int64, remote RemoteChart, depth int) (*chart.Chart, error) {
+	if depth > maxDependencyDepth {
+		return nil, fmt.Errorf("chart path %q: file:// dependencies nest deeper than %d", chartPath, maxDependencyDepth)
+	}
+	dir, err := securepath.Clean(chartPath)
 	if err != nil {
 		return nil, fmt.Errorf("chart path %q: %w", chartPath, err)
 	}
-	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+	sub, err := root.OpenRoot(dir)
+	if err != nil {
+		if errors.Is(err, securepath.ErrEscape) {
+			return nil, fmt.Errorf("chart path %q: %w", chartPath, err)
+		}
 		return nil, fmt.Errorf("chart path %q not found in the source", chartPath)
 	}
-	ch, err := loader.LoadDir(dir)
+	defer sub.Close()
+	ch, err := loadChartFiles(sub, maxFileBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -79,24 +100,21 @@ func LoadDir(ctx context.Context, root, chartPath string, maxFileBytes int64, re
 		if hasDependency(ch, dep.Name) {
 			continue
 		}
-		sub, err := resolveDependency(ctx, root, dir, dep, maxFileBytes, remote)
+		subChart, err := resolveDependency(ctx, root, dir, dep, maxFileBytes, remote, depth)
 		if err != nil {
 			return nil, fmt.Errorf("dependency %q of chart %q: %w", dep.Name, ch.Name(), err)
 		}
-		ch.AddDependency(sub)
+		ch.AddDependency(subChart)
 	}
 	return ch, nil
 }
 
 // resolveDependency loads one dependency from the source or a repository.
-func resolveDependency(ctx context.Context, root, chartDir string, dep *chart.Dependency, maxFileBytes int64, remote RemoteChart) (*chart.Chart, error) {
+func resolveDependency(ctx context.Context, root *securepath.Root, chartDir string, dep *chart.Dependency, maxFileBytes int64, remote RemoteChart, depth int) (*chart.Chart, error) {
 	switch repo := dep.Repository; {
 	case repo == "" || strings.HasPrefix(repo, "file://"):
-		rel, err := filepath.Rel(root, filepath.Join(chartDir, strings.TrimPrefix(repo, "file://")))
-		if err != nil {
-			return nil, err
-		}
-		return LoadDir(ctx, root, rel, maxFileBytes, remote)
+		// Relative to the chart, lexically; loadDir refuses what leaves root.
+		return loadDir(ctx, root, path.Join(chartDir, strings.TrimPrefix(repo, "file://")), maxFileBytes, remote, depth+1)
 	case strings.HasPrefix(repo, "http://") || strings.HasPrefix(repo, "https://") || strings.HasPrefix(repo, "oci://") || isAlias(repo):
 		if remote == nil {
 			return nil, fmt.Errorf("fetching from %s is not enabled", repo)
@@ -199,9 +217,9 @@ func MergeValuesFiles(ch *chart.Chart, files []string, ignoreMissing bool) ([]st
 	merged := map[string]any{}
 	var used []string
 	for _, name := range files {
-		clean := strings.TrimPrefix(filepath.ToSlash(filepath.Clean(name)), "./")
-		if strings.HasPrefix(clean, "../") || filepath.IsAbs(name) {
-			return nil, fmt.Errorf("values file %q is outside the chart", name)
+		clean, err := securepath.Clean(name)
+		if err != nil {
+			return nil, fmt.Errorf("values file %q is outside the chart: %w", name, err)
 		}
 		data, ok := chartFile(ch, clean)
 		if !ok {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing/format/gitignore"
 
+	"gotk.dev/pkg/artifact/securepath"
 	"gotk.dev/pkg/artifact/tarball"
 )
 
@@ -63,26 +64,28 @@ func ReadPatterns(r io.Reader, domain []string) []gitignore.Pattern {
 // spec (when not nil), so later patterns override earlier ones.
 func Load(dir string, spec *string) ([]gitignore.Pattern, error) {
 	ps := DefaultPatterns()
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	// The tree is repository content: read it through an os.Root.
+	root, err := securepath.OpenRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	err = fs.WalkDir(root.FS(), ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		if d.IsDir() && d.Name() == ".git" {
-			return filepath.SkipDir
+			return fs.SkipDir
 		}
 		if d.IsDir() || d.Name() != FileName || !d.Type().IsRegular() {
 			return nil
 		}
-		rel, err := filepath.Rel(dir, filepath.Dir(p))
-		if err != nil {
-			return err
-		}
-		f, err := os.Open(p)
+		f, err := root.Open(p)
 		if err != nil {
 			return err
 		}
 		defer f.Close()
-		ps = append(ps, ReadPatterns(f, split(rel))...)
+		ps = append(ps, ReadPatterns(f, split(path.Dir(p)))...)
 		return nil
 	})
 	if err != nil {
