@@ -45,7 +45,7 @@ func (s *sigLayer) verifyKeyless(p Policy, digest string) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("the signing certificate: %v", err)
 	}
-	by := Result{Issuer: summary.CertificateIssuer, Subject: summary.SubjectAlternativeName}
+	by := Result{Issuer: summary.Issuer, Subject: summary.SubjectAlternativeName}
 	opts := []verify.VerifierOption{verify.WithObserverTimestamps(1)}
 	if len(s.tlog) > 0 {
 		opts = append(opts, verify.WithTransparencyLog(1))
@@ -60,6 +60,12 @@ func (s *sigLayer) verifyKeyless(p Policy, digest string) (Result, error) {
 	e := certEntity{s}
 	logged, err := v.VerifyTransparencyLogInclusion(e)
 	if err != nil {
+		for _, entry := range s.tlog {
+			// The log's time is believed only once its promise verifies.
+			if tlog.VerifySET(entry, p.TrustedRoot.RekorLogs()) == nil && !s.validAt(entry.IntegratedTime()) {
+				return Result{}, s.expired(by, "logged", entry.IntegratedTime())
+			}
+		}
 		return Result{}, fmt.Errorf("the transparency log entry of the signature by %s does not verify: %v", by, err)
 	}
 	observed, err := v.VerifyObserverTimestamps(e, logged)
@@ -67,9 +73,8 @@ func (s *sigLayer) verifyKeyless(p Policy, digest string) (Result, error) {
 		return Result{}, fmt.Errorf("the signature by %s has no verified transparency log entry or signed timestamp: %v", by, err)
 	}
 	for _, t := range observed {
-		if t.Timestamp.Before(s.cert.NotBefore) || t.Timestamp.After(s.cert.NotAfter) {
-			return Result{}, fmt.Errorf("the certificate of %s was valid from %s to %s, not when the signature was %s at %s",
-				by, stamp(s.cert.NotBefore), stamp(s.cert.NotAfter), observedBy(t.Type), stamp(t.Timestamp))
+		if !s.validAt(t.Timestamp) {
+			return Result{}, s.expired(by, observedBy(t.Type), t.Timestamp)
 		}
 	}
 	ids, err := certificateIdentities(p.Identities)
@@ -84,6 +89,18 @@ func (s *sigLayer) verifyKeyless(p Policy, digest string) (Result, error) {
 		return Result{}, fmt.Errorf("the signature by %s does not verify: %v", by, err)
 	}
 	return by, checkPayload(s.payload, digest, by.String())
+}
+
+// validAt says whether the signing certificate was valid at t.
+func (s *sigLayer) validAt(t time.Time) bool {
+	return !t.Before(s.cert.NotBefore) && !t.After(s.cert.NotAfter)
+}
+
+// expired says that the certificate was not valid when the signature was
+// observed (how) at t.
+func (s *sigLayer) expired(by Result, how string, t time.Time) error {
+	return fmt.Errorf("the certificate of %s was valid from %s to %s, not when the signature was %s at %s",
+		by, stamp(s.cert.NotBefore), stamp(s.cert.NotAfter), how, stamp(t))
 }
 
 // certificateIdentities turns the policy's identities into sigstore's;

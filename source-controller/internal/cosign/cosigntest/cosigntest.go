@@ -26,6 +26,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/testing/ca"
+	"github.com/sigstore/sigstore-go/pkg/tlog"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/sigstore/pkg/signature"
 
@@ -187,11 +188,16 @@ func (s *Sigstore) Sign(payload []byte, subject, issuer string, o SignOptions) (
 				LogID          string `json:"logID"`
 			} `json:"Payload"`
 		}
-		b.SignedEntryTimestamp = tle.GetInclusionPromise().GetSignedEntryTimestamp()
 		b.Payload.Body = base64.StdEncoding.EncodeToString(tle.GetCanonicalizedBody())
 		b.Payload.IntegratedTime = tle.GetIntegratedTime()
 		b.Payload.LogIndex = tle.GetLogIndex()
 		b.Payload.LogID = hex.EncodeToString(tle.GetLogId().GetKeyId())
+		// The log's promise to include the entry: its signature over the
+		// canonical JSON of the payload above.
+		if b.SignedEntryTimestamp, err = s.vs.RekorSignPayload(tlog.RekorPayload{Body: b.Payload.Body,
+			IntegratedTime: b.Payload.IntegratedTime, LogIndex: b.Payload.LogIndex, LogID: b.Payload.LogID}); err != nil {
+			return Layer{}, err
+		}
 		data, err := json.Marshal(b)
 		if err != nil {
 			return Layer{}, err
