@@ -60,7 +60,8 @@ func expectVerificationError(g Gomega, obj *sourcev1.OCIRepository, reason strin
 // Keyless cosign verification of OCIRepositories: against the trusted
 // root of verify.trustedRootSecretRef (a test Sigstore: its CA standing in
 // for Fulcio, its Rekor log, its timestamp authority) and the identities
-// of verify.matchOIDCIdentity. A wrong identity, an expired certificate, a
+// of verify.matchOIDCIdentity, in cosign's .sig format and as a Sigstore
+// bundle referring to the artifact (cosign v3). A wrong identity, an expired certificate, a
 // tampered payload and an unsigned artifact are refused with
 // VerificationError saying why; an invalid identity regexp stalls.
 func TestVerifyOCIRepositoryKeyless(t *testing.T) {
@@ -84,7 +85,7 @@ func TestVerifyOCIRepositoryKeyless(t *testing.T) {
 	}
 
 	digests := map[string]string{}
-	for _, tag := range []string{"signed", "wrong-identity", "expired", "tampered", "unsigned"} {
+	for _, tag := range []string{"signed", "bundle", "wrong-identity", "expired", "tampered", "unsigned"} {
 		digests[tag] = pushArtifact(t, ref+":"+tag, map[string]string{"app.yaml": "tag: " + tag + "\n"}, "main@sha1:"+tag, false, nil)
 	}
 	keylessSign(g, ss, repo, digests["signed"], keylessSubject, cosigntest.SignOptions{}, false)
@@ -92,6 +93,10 @@ func TestVerifyOCIRepositoryKeyless(t *testing.T) {
 	// Logged half an hour from now: the ten-minute certificate has expired.
 	keylessSign(g, ss, repo, digests["expired"], keylessSubject, cosigntest.SignOptions{LogTime: time.Now().Add(30 * time.Minute), NoTimestamp: true}, false)
 	keylessSign(g, ss, repo, digests["tampered"], keylessSubject, cosigntest.SignOptions{}, true)
+	// As cosign v3 signs: a Sigstore bundle referring to the artifact.
+	b, err := ss.Bundle(cosigntest.Statement(repo, digests["bundle"], cosign.SignPredicateType), keylessSubject, keylessIssuer, cosigntest.SignOptions{})
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(cosigntest.PushBundle(repo, digests["bundle"], b, cosign.SignPredicateType)).To(Succeed())
 
 	newKeyless := func(objName, tag, rootSecret string, ids ...sourcev1.OIDCIdentityMatch) *sourcev1.OCIRepository {
 		obj := newOCIRepository(ns, objName, "oci://"+ref, &sourcev1.OCIRepositoryRef{Tag: tag})
@@ -109,6 +114,11 @@ func TestVerifyOCIRepositoryKeyless(t *testing.T) {
 	g.Expect(conditions.IsTrue(signed, sourcev1.SourceVerifiedCondition)).To(BeTrue())
 	g.Expect(conditions.GetMessage(signed, sourcev1.SourceVerifiedCondition)).To(Equal(
 		"verified signature of revision 'signed@" + digests["signed"] + "' with " + identity))
+
+	bundled := newKeyless("bundle", "bundle", "sigstore", ci)
+	waitOCIReady(g, bundled, "bundle@"+digests["bundle"])
+	g.Expect(conditions.GetMessage(bundled, sourcev1.SourceVerifiedCondition)).To(Equal(
+		"verified signature of revision 'bundle@" + digests["bundle"] + "' with " + identity))
 
 	failed := func(tag string) string {
 		return "signature verification of '" + tag + "@" + digests[tag] + "' failed against the trusted root of secret 'sigstore': no valid signature for '" + digests[tag] + "'"

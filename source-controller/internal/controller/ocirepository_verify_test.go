@@ -85,7 +85,7 @@ func TestOCIRepositoryCosignVerification(t *testing.T) {
 
 	for tag, message := range map[string]string{
 		"unsigned": "signature verification of 'unsigned@" + digests["unsigned"] + "' failed: no signature found for '" + digests["unsigned"] +
-			"': no tag '" + cosign.SignatureTag(digests["unsigned"]) + "' in " + ref,
+			"': no tag '" + cosign.SignatureTag(digests["unsigned"]) + "' in " + ref + " and no Sigstore bundle refers to it",
 		"other-key": "signature verification of 'other-key@" + digests["other-key"] + "' failed with the keys of secret 'cosign-keys': no valid signature for '" +
 			digests["other-key"] + "' in " + ref + ":" + cosign.SignatureTag(digests["other-key"]) + ": the signature does not verify with any trusted key",
 		"replayed": "signature verification of 'replayed@" + digests["replayed"] + "' failed with the keys of secret 'cosign-keys': no valid signature for '" +

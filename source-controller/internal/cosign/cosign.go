@@ -8,6 +8,10 @@
 // Rekor entry (with its signed entry timestamp) and RFC 3161 timestamps
 // in annotations.
 //
+// cosign v3 stores a Sigstore bundle instead, as an OCI artifact whose
+// subject is the artifact: a DSSE envelope of an in-toto statement whose
+// subject is the manifest digest; those are read too.
+//
 // A signature verifies either with one of a Secret's public keys (as
 // cosign --key: no transparency log is required), or keyless against a
 // Sigstore trusted root: a Fulcio certificate chain, checked at the time
@@ -118,23 +122,18 @@ func SignatureTag(digest string) string {
 	return strings.Replace(digest, ":", "-", 1) + ".sig"
 }
 
-// Verify checks that a signature of the manifest digest in repo, at its
-// signature tag, verifies under p and names that digest.
+// Verify checks that a signature of the manifest digest in repo verifies
+// under p and names that digest: one of the simple-signing layers at its
+// signature tag, else one of the Sigstore bundles referring to it.
 func Verify(ctx context.Context, repo name.Repository, digest string, p Policy, o oci.Options) (Result, error) {
 	if err := p.Validate(); err != nil {
 		return Result{}, err
 	}
 	tag := SignatureTag(digest)
 	sigs, err := readSignatures(ctx, repo.Tag(tag), o)
-	if err != nil {
-		var te *transport.Error
-		if errors.As(err, &te) && te.StatusCode == http.StatusNotFound {
-			return Result{}, fmt.Errorf("%w for '%s': no tag '%s' in %s", ErrNoSignature, digest, tag, repo.Name())
-		}
+	var te *transport.Error
+	if err != nil && !(errors.As(err, &te) && te.StatusCode == http.StatusNotFound) {
 		return Result{}, err
-	}
-	if len(sigs) == 0 {
-		return Result{}, fmt.Errorf("%w for '%s': %s:%s has no %s layer", ErrNoSignature, digest, repo.Name(), tag, SimpleSigningMediaType)
 	}
 	var problems []string
 	for _, s := range sigs {
@@ -144,7 +143,27 @@ func Verify(ctx context.Context, repo name.Repository, digest string, p Policy, 
 		}
 		problems = append(problems, err.Error())
 	}
-	return Result{}, fmt.Errorf("no valid signature for '%s' in %s:%s: %s", digest, repo.Name(), tag, strings.Join(problems, "; "))
+	bundles, err := readBundles(ctx, repo, digest, o)
+	if err != nil {
+		return Result{}, err
+	}
+	for _, b := range bundles {
+		r, err := b.verify(p, digest)
+		if err == nil {
+			return r, nil
+		}
+		problems = append(problems, fmt.Sprintf("Sigstore bundle %s: %v", b.manifest, err))
+	}
+	switch {
+	case len(problems) > 0 && len(sigs) > 0:
+		return Result{}, fmt.Errorf("no valid signature for '%s' in %s:%s: %s", digest, repo.Name(), tag, strings.Join(problems, "; "))
+	case len(problems) > 0:
+		return Result{}, fmt.Errorf("no valid signature for '%s' in %s: %s", digest, repo.Name(), strings.Join(problems, "; "))
+	case te != nil:
+		return Result{}, fmt.Errorf("%w for '%s': no tag '%s' in %s and no Sigstore bundle refers to it", ErrNoSignature, digest, tag, repo.Name())
+	default:
+		return Result{}, fmt.Errorf("%w for '%s': %s:%s has no %s layer and no Sigstore bundle refers to it", ErrNoSignature, digest, repo.Name(), tag, SimpleSigningMediaType)
+	}
 }
 
 // payload is cosign's simple-signing payload.

@@ -167,8 +167,9 @@ func (s *sigLayer) verify(p Policy, digest string) (Result, error) {
 	if s.problem != nil {
 		return Result{}, s.problem
 	}
+	c := s.candidate(digest)
 	if len(p.Keys) > 0 {
-		return s.verifyWithKeys(p.Keys, digest)
+		return c.verifyWithKeys(p.Keys)
 	}
-	return s.verifyKeyless(p, digest)
+	return c.verifyKeyless(p)
 }

@@ -2,6 +2,7 @@ package cosign
 
 import (
 	"bytes"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"time"
@@ -13,9 +14,25 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/verify"
 )
 
-// verifyWithKeys checks the signature with each key in turn, as sigstore
-// verifies a signature made with a long-lived key.
-func (s *sigLayer) verifyWithKeys(keys []Key, digest string) (Result, error) {
+// candidate is one signature in the form sigstore-go verifies, whatever
+// the format it was stored in.
+type candidate struct {
+	// keyEntity and certEntity are the signature as signed with a key
+	// (no log, no timestamp consulted) and keyless.
+	keyEntity, certEntity verify.SignedEntity
+	// artifact ties the signature to what it signs.
+	artifact func() verify.ArtifactPolicyOption
+	// cert is the signing certificate of a keyless signature; tlog its
+	// log entries.
+	cert *x509.Certificate
+	tlog []*tlog.Entry
+	// check checks what a verified signature says; by names the signer.
+	check func(r *verify.VerificationResult, by string) error
+}
+
+// verifyWithKeys checks c with each key in turn, as sigstore verifies a
+// signature made with a long-lived key.
+func (c *candidate) verifyWithKeys(keys []Key) (Result, error) {
 	for _, k := range keys {
 		expiring := root.NewExpiringKey(k.verifier, time.Time{}, time.Time{})
 		tm := root.NewTrustedPublicKeyMaterial(func(string) (root.TimeConstrainedVerifier, error) { return expiring, nil })
@@ -25,10 +42,11 @@ func (s *sigLayer) verifyWithKeys(keys []Key, digest string) (Result, error) {
 		if err != nil {
 			return Result{}, err
 		}
-		if _, err := v.Verify(keyEntity{s}, verify.NewPolicy(verify.WithArtifact(bytes.NewReader(s.payload)), verify.WithKey())); err != nil {
+		r, err := v.Verify(c.keyEntity, verify.NewPolicy(c.artifact(), verify.WithKey()))
+		if err != nil {
 			continue
 		}
-		return Result{Key: k.Name}, checkPayload(s.payload, digest, "'"+k.Name+"'")
+		return Result{Key: k.Name}, c.check(r, "'"+k.Name+"'")
 	}
 	return Result{}, errors.New("the signature does not verify with any trusted key")
 }
@@ -37,17 +55,17 @@ func (s *sigLayer) verifyWithKeys(keys []Key, digest string) (Result, error) {
 // root: the log entries and timestamps first, then the certificate at the
 // times they observed, then the signature and the identity. The first
 // steps are run apart only to say precisely which one failed.
-func (s *sigLayer) verifyKeyless(p Policy, digest string) (Result, error) {
-	if s.cert == nil {
+func (c *candidate) verifyKeyless(p Policy) (Result, error) {
+	if c.cert == nil {
 		return Result{}, errors.New("the signature has no certificate (it was made with a key: verify it with verify.secretRef)")
 	}
-	summary, err := certificate.SummarizeCertificate(s.cert)
+	summary, err := certificate.SummarizeCertificate(c.cert)
 	if err != nil {
 		return Result{}, fmt.Errorf("the signing certificate: %v", err)
 	}
 	by := Result{Issuer: summary.Issuer, Subject: summary.SubjectAlternativeName}
 	opts := []verify.VerifierOption{verify.WithObserverTimestamps(1)}
-	if len(s.tlog) > 0 {
+	if len(c.tlog) > 0 {
 		opts = append(opts, verify.WithTransparencyLog(1))
 	}
 	if len(p.TrustedRoot.CTLogs()) > 0 {
@@ -57,50 +75,50 @@ func (s *sigLayer) verifyKeyless(p Policy, digest string) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	e := certEntity{s}
-	logged, err := v.VerifyTransparencyLogInclusion(e)
+	logged, err := v.VerifyTransparencyLogInclusion(c.certEntity)
 	if err != nil {
-		for _, entry := range s.tlog {
+		for _, entry := range c.tlog {
 			// The log's time is believed only once its promise verifies.
-			if tlog.VerifySET(entry, p.TrustedRoot.RekorLogs()) == nil && !s.validAt(entry.IntegratedTime()) {
-				return Result{}, s.expired(by, "logged", entry.IntegratedTime())
+			if entry.HasInclusionPromise() && tlog.VerifySET(entry, p.TrustedRoot.RekorLogs()) == nil && !c.validAt(entry.IntegratedTime()) {
+				return Result{}, c.expired(by, "logged", entry.IntegratedTime())
 			}
 		}
 		return Result{}, fmt.Errorf("the transparency log entry of the signature by %s does not verify: %v", by, err)
 	}
-	observed, err := v.VerifyObserverTimestamps(e, logged)
+	observed, err := v.VerifyObserverTimestamps(c.certEntity, logged)
 	if err != nil {
 		return Result{}, fmt.Errorf("the signature by %s has no verified transparency log entry or signed timestamp: %v", by, err)
 	}
 	for _, t := range observed {
-		if !s.validAt(t.Timestamp) {
-			return Result{}, s.expired(by, observedBy(t.Type), t.Timestamp)
+		if !c.validAt(t.Timestamp) {
+			return Result{}, c.expired(by, observedBy(t.Type), t.Timestamp)
 		}
 	}
 	ids, err := certificateIdentities(p.Identities)
 	if err != nil {
 		return Result{}, err
 	}
-	if _, err := v.Verify(e, verify.NewPolicy(verify.WithArtifact(bytes.NewReader(s.payload)), ids...)); err != nil {
+	r, err := v.Verify(c.certEntity, verify.NewPolicy(c.artifact(), ids...))
+	if err != nil {
 		var noMatch *verify.ErrNoMatchingCertificateIdentity
 		if errors.As(err, &noMatch) {
 			return Result{}, fmt.Errorf("the signature's %s matches no verify.matchOIDCIdentity entry", by)
 		}
 		return Result{}, fmt.Errorf("the signature by %s does not verify: %v", by, err)
 	}
-	return by, checkPayload(s.payload, digest, by.String())
+	return by, c.check(r, by.String())
 }
 
 // validAt says whether the signing certificate was valid at t.
-func (s *sigLayer) validAt(t time.Time) bool {
-	return !t.Before(s.cert.NotBefore) && !t.After(s.cert.NotAfter)
+func (c *candidate) validAt(t time.Time) bool {
+	return !t.Before(c.cert.NotBefore) && !t.After(c.cert.NotAfter)
 }
 
 // expired says that the certificate was not valid when the signature was
 // observed (how) at t.
-func (s *sigLayer) expired(by Result, how string, t time.Time) error {
+func (c *candidate) expired(by Result, how string, t time.Time) error {
 	return fmt.Errorf("the certificate of %s was valid from %s to %s, not when the signature was %s at %s",
-		by, stamp(s.cert.NotBefore), stamp(s.cert.NotAfter), how, stamp(t))
+		by, stamp(c.cert.NotBefore), stamp(c.cert.NotAfter), how, stamp(t))
 }
 
 // certificateIdentities turns the policy's identities into sigstore's;
@@ -130,34 +148,47 @@ func observedBy(kind string) string {
 
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
-// keyEntity is a key-pair signature as sigstore-go's signed entity: a
-// message signature over the payload, no certificate, log or timestamp.
-type keyEntity struct{ s *sigLayer }
+// candidate is the simple-signing layer as sigstore-go verifies it.
+func (s *sigLayer) candidate(digest string) *candidate {
+	return &candidate{
+		keyEntity:  layerEntity{s: s},
+		certEntity: layerEntity{s: s, keyless: true},
+		artifact:   func() verify.ArtifactPolicyOption { return verify.WithArtifact(bytes.NewReader(s.payload)) },
+		cert:       s.cert,
+		tlog:       s.tlog,
+		check:      func(_ *verify.VerificationResult, by string) error { return checkPayload(s.payload, digest, by) },
+	}
+}
 
-func (e keyEntity) HasInclusionPromise() bool { return false }
-func (e keyEntity) HasInclusionProof() bool   { return false }
-func (e keyEntity) VerificationContent() (verify.VerificationContent, error) {
+// layerEntity is a simple-signing layer as sigstore-go's signed entity: a
+// message signature over the payload; keyless, with the certificate, Rekor
+// entry and timestamps of its annotations, else with none of them.
+type layerEntity struct {
+	s       *sigLayer
+	keyless bool
+}
+
+func (e layerEntity) HasInclusionPromise() bool { return e.keyless && len(e.s.tlog) > 0 }
+func (e layerEntity) HasInclusionProof() bool   { return false }
+func (e layerEntity) VerificationContent() (verify.VerificationContent, error) {
+	if e.keyless {
+		return bundle.NewCertificate(e.s.cert), nil
+	}
 	return &bundle.PublicKey{}, nil
 }
-func (e keyEntity) SignatureContent() (verify.SignatureContent, error) {
+func (e layerEntity) SignatureContent() (verify.SignatureContent, error) {
 	return bundle.NewMessageSignature(e.s.digest(), "SHA2_256", e.s.sig), nil
 }
-func (e keyEntity) Timestamps() ([][]byte, error)       { return nil, nil }
-func (e keyEntity) TlogEntries() ([]*tlog.Entry, error) { return nil, nil }
-func (e keyEntity) Version() (string, error)            { return "v0.1", nil }
-
-// certEntity is a keyless signature as sigstore-go's signed entity, with
-// the certificate, Rekor entry and timestamps from its annotations.
-type certEntity struct{ s *sigLayer }
-
-func (e certEntity) HasInclusionPromise() bool { return len(e.s.tlog) > 0 }
-func (e certEntity) HasInclusionProof() bool   { return false }
-func (e certEntity) VerificationContent() (verify.VerificationContent, error) {
-	return bundle.NewCertificate(e.s.cert), nil
+func (e layerEntity) Timestamps() ([][]byte, error) {
+	if e.keyless {
+		return e.s.timestamps, nil
+	}
+	return nil, nil
 }
-func (e certEntity) SignatureContent() (verify.SignatureContent, error) {
-	return bundle.NewMessageSignature(e.s.digest(), "SHA2_256", e.s.sig), nil
+func (e layerEntity) TlogEntries() ([]*tlog.Entry, error) {
+	if e.keyless {
+		return e.s.tlog, nil
+	}
+	return nil, nil
 }
-func (e certEntity) Timestamps() ([][]byte, error)       { return e.s.timestamps, nil }
-func (e certEntity) TlogEntries() ([]*tlog.Entry, error) { return e.s.tlog, nil }
-func (e certEntity) Version() (string, error)            { return "v0.1", nil }
+func (e layerEntity) Version() (string, error) { return "v0.1", nil }

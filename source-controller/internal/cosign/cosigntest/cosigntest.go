@@ -68,18 +68,7 @@ func Payload(repo name.Repository, digest string) []byte {
 // SignWithKey signs payload with an ECDSA, RSA or ed25519 private key as
 // cosign sign --key does (SHA-256; ed25519 signs the payload itself).
 func SignWithKey(payload []byte, key crypto.Signer) (Layer, error) {
-	var s signature.Signer
-	var err error
-	switch k := key.(type) {
-	case *ecdsa.PrivateKey:
-		s, err = signature.LoadECDSASigner(k, crypto.SHA256)
-	case *rsa.PrivateKey:
-		s, err = signature.LoadRSAPKCS1v15Signer(k, crypto.SHA256)
-	case ed25519.PrivateKey:
-		s, err = signature.LoadED25519Signer(k)
-	default:
-		return Layer{}, fmt.Errorf("unsupported key %T", key)
-	}
+	s, err := signer(key)
 	if err != nil {
 		return Layer{}, err
 	}
@@ -88,6 +77,20 @@ func SignWithKey(payload []byte, key crypto.Signer) (Layer, error) {
 		return Layer{}, err
 	}
 	return Layer{Payload: payload, Annotations: map[string]string{cosign.SignatureAnnotation: base64.StdEncoding.EncodeToString(sig)}}, nil
+}
+
+// signer signs as cosign does with key: SHA-256, or ed25519 over the
+// message itself.
+func signer(key crypto.Signer) (signature.Signer, error) {
+	switch k := key.(type) {
+	case *ecdsa.PrivateKey:
+		return signature.LoadECDSASigner(k, crypto.SHA256)
+	case *rsa.PrivateKey:
+		return signature.LoadRSAPKCS1v15Signer(k, crypto.SHA256)
+	case ed25519.PrivateKey:
+		return signature.LoadED25519Signer(k)
+	}
+	return nil, fmt.Errorf("unsupported key %T", key)
 }
 
 // PublicKeyPEM is the PEM public key of key, as in a cosign.pub file.
