@@ -2,12 +2,18 @@ package cosign
 
 import (
 	"fmt"
+	"net/http"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/tuf"
+	"github.com/theupdateframework/go-tuf/v2/metadata/fetcher"
 )
+
+// tufTimeout bounds one download from the public Sigstore TUF repository.
+const tufTimeout = 30 * time.Second
 
 // TrustedRootKey is the Secret key (and file name) of a Sigstore trusted root.
 const TrustedRootKey = "trusted_root.json"
@@ -61,8 +67,13 @@ func DefaultTrustedRoot() (root.TrustedMaterial, error) {
 		return tm, nil
 	}
 	// Kept in memory (the root file system may be read-only) and
-	// refreshed by the library once a day.
-	tm, err := root.NewLiveTrustedRoot(tuf.DefaultOptions().WithDisableLocalCache())
+	// refreshed by the library once a day; each download is bounded in
+	// time, as the lock is held meanwhile.
+	opts := tuf.DefaultOptions().WithDisableLocalCache()
+	if f, ok := opts.Fetcher.(*fetcher.DefaultFetcher); ok {
+		f.SetHTTPClient(&http.Client{Timeout: tufTimeout})
+	}
+	tm, err := root.NewLiveTrustedRoot(opts)
 	if err != nil {
 		return nil, fmt.Errorf("fetching the public Sigstore trusted root: %v", err)
 	}
