@@ -75,6 +75,7 @@ func TestVerifyOCIRepositoryKeyless(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred())
 	ss, err := cosigntest.NewSigstore()
 	g.Expect(err).NotTo(HaveOccurred())
+	t.Cleanup(ss.Close)
 	rootJSON, err := ss.TrustedRootJSON()
 	g.Expect(err).NotTo(HaveOccurred())
 	for secret, data := range map[string]map[string][]byte{
@@ -151,6 +152,7 @@ func TestVerifyHelmChartKeyless(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred())
 	ss, err := cosigntest.NewSigstore()
 	g.Expect(err).NotTo(HaveOccurred())
+	t.Cleanup(ss.Close)
 	rootJSON, err := ss.TrustedRootJSON()
 	g.Expect(err).NotTo(HaveOccurred())
 	path := filepath.Join(t.TempDir(), cosign.TrustedRootKey)

@@ -23,6 +23,7 @@ import (
 // signatures.
 func TestVerifyBundle(t *testing.T) {
 	ss := must(cosigntest.NewSigstore())
+	t.Cleanup(ss.Close)
 	tm := must(cosign.ParseTrustedRoot(must(ss.TrustedRootJSON())))
 	key := must(ecdsa.GenerateKey(elliptic.P256(), rand.Reader))
 	other := must(ecdsa.GenerateKey(elliptic.P256(), rand.Reader))

@@ -29,8 +29,10 @@ const (
 // saying why.
 func TestVerifyKeyless(t *testing.T) {
 	ss := must(cosigntest.NewSigstore())
+	t.Cleanup(ss.Close)
 	tm := must(cosign.ParseTrustedRoot(must(ss.TrustedRootJSON())))
 	untrusted := must(cosigntest.NewSigstore())
+	t.Cleanup(untrusted.Close)
 	key := must(ecdsa.GenerateKey(elliptic.P256(), rand.Reader))
 	match := []cosign.Identity{{Issuer: `^https://token\.actions\.example$`, Subject: `^ci@example\.com$`}}
 	signed := func(s *cosigntest.Sigstore, subject string, o cosigntest.SignOptions) func(name.Repository, string) []cosigntest.Layer {

@@ -15,8 +15,10 @@ import (
 func TestVerifyDefaultTrustedRoot(t *testing.T) {
 	t.Cleanup(func() { cosign.SetDefaultTrustedRoot("") })
 	dir := t.TempDir()
+	ss := must(cosigntest.NewSigstore())
+	t.Cleanup(ss.Close)
 	good := filepath.Join(dir, "trusted_root.json")
-	if err := os.WriteFile(good, must(must(cosigntest.NewSigstore()).TrustedRootJSON()), 0o600); err != nil {
+	if err := os.WriteFile(good, must(ss.TrustedRootJSON()), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	bad := filepath.Join(dir, "bad.json")

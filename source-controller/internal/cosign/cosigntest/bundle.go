@@ -68,7 +68,8 @@ func BundleWithKey(statement []byte, key crypto.Signer) ([]byte, error) {
 
 // Bundle signs statement keyless as subject from OCI issuer in a v0.3
 // Sigstore bundle, as cosign v3 sign does: the certificate, a Rekor entry
-// with its inclusion proof and promise, and a signed timestamp.
+// with its inclusion proof and promise, and a timestamp of the signature
+// from the timestamp authority.
 func (s *Sigstore) Bundle(statement []byte, subject, issuer string, o SignOptions) ([]byte, error) {
 	if o.LogTime.IsZero() {
 		o.LogTime = time.Now()
@@ -112,11 +113,11 @@ func (s *Sigstore) Bundle(statement []byte, subject, issuer string, o SignOption
 		vm.TlogEntries = []*protorekor.TransparencyLogEntry{tle}
 	}
 	if !o.NoTimestamp {
-		ts, err := e.Timestamps()
-		if err != nil || len(ts) != 1 {
-			return nil, errors.New("the test timestamp authority made no timestamp")
+		ts, err := Timestamp(s.tsa.URL(), sc.Signature())
+		if err != nil {
+			return nil, err
 		}
-		vm.TimestampVerificationData.Rfc3161Timestamps = []*protocommon.RFC3161SignedTimestamp{{SignedTimestamp: ts[0]}}
+		vm.TimestampVerificationData.Rfc3161Timestamps = []*protocommon.RFC3161SignedTimestamp{{SignedTimestamp: ts}}
 	}
 	return marshalBundle(sc.EnvelopeContent().RawEnvelope(), vm)
 }

@@ -1,8 +1,9 @@
 // Package cosigntest makes cosign signatures for tests: with a key pair,
 // or keyless from a test Sigstore (sigstore-go's virtual Sigstore: a CA
 // standing in for Fulcio that issues short-lived certificates with the
-// OIDC issuer extension, a Rekor log signing entry timestamps and a
-// timestamp authority), stored in a registry as cosign stores them.
+// OIDC issuer extension and a Rekor log signing entry timestamps; and a
+// timestamp authority served over HTTP), stored in a registry as cosign
+// stores them.
 package cosigntest
 
 import (
@@ -100,17 +101,26 @@ func PublicKeyPEM(key crypto.Signer) ([]byte, error) {
 
 // Sigstore is a test Sigstore instance.
 type Sigstore struct {
-	vs *ca.VirtualSigstore
+	vs  *ca.VirtualSigstore
+	tsa *TSA
 }
 
-// NewSigstore starts a test Sigstore with new keys.
+// NewSigstore starts a test Sigstore with new keys; Close stops its
+// timestamp authority.
 func NewSigstore() (*Sigstore, error) {
 	vs, err := ca.NewVirtualSigstore()
 	if err != nil {
 		return nil, err
 	}
-	return &Sigstore{vs: vs}, nil
+	tsa, err := NewTSA()
+	if err != nil {
+		return nil, err
+	}
+	return &Sigstore{vs: vs, tsa: tsa}, nil
 }
+
+// Close stops the timestamp authority.
+func (s *Sigstore) Close() { s.tsa.Close() }
 
 // TrustedRootJSON is the trusted_root.json of s: its CA, log and
 // timestamp authority (no CT log: its certificates carry no SCT).
@@ -128,7 +138,7 @@ func (s *Sigstore) TrustedRootJSON() ([]byte, error) {
 		logs[id] = &c
 	}
 	tr, err := root.NewTrustedRoot(root.TrustedRootMediaType01, s.vs.FulcioCertificateAuthorities(),
-		map[string]*root.TransparencyLog{}, s.vs.TimestampingAuthorities(), logs)
+		map[string]*root.TransparencyLog{}, []root.TimestampingAuthority{s.tsa.Authority()}, logs)
 	if err != nil {
 		return nil, err
 	}
@@ -208,11 +218,11 @@ func (s *Sigstore) Sign(payload []byte, subject, issuer string, o SignOptions) (
 		a[cosign.BundleAnnotation] = string(data)
 	}
 	if !o.NoTimestamp {
-		ts, err := e.Timestamps()
-		if err != nil || len(ts) != 1 {
-			return Layer{}, errors.New("the test timestamp authority made no timestamp")
+		ts, err := Timestamp(s.tsa.URL(), sc.Signature())
+		if err != nil {
+			return Layer{}, err
 		}
-		data, err := json.Marshal(map[string][]byte{"SignedRFC3161Timestamp": ts[0]})
+		data, err := json.Marshal(map[string][]byte{"SignedRFC3161Timestamp": ts})
 		if err != nil {
 			return Layer{}, err
 		}
