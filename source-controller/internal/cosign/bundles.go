@@ -125,8 +125,11 @@ func (s *bundleSig) verify(p Policy, digest string) (Result, error) {
 		artifact:   func() verify.ArtifactPolicyOption { return verify.WithArtifactDigest("sha256", raw) },
 		check: func(r *verify.VerificationResult, by string) error {
 			// A message signature has no statement: it signs bytes, not this artifact.
-			if r.Statement == nil || r.Statement.GetPredicateType() != SignPredicateType {
-				return fmt.Errorf("the bundle signed by %s is not a cosign signature (predicate type %s)", by, SignPredicateType)
+			if r.Statement == nil {
+				return fmt.Errorf("the bundle signed by %s holds no in-toto statement about the artifact", by)
+			}
+			if pt := r.Statement.GetPredicateType(); pt != SignPredicateType {
+				return fmt.Errorf("the bundle signed by %s is not a cosign signature: its predicate type is %s, not %s", by, pt, SignPredicateType)
 			}
 			return nil
 		},

@@ -71,7 +71,7 @@ func TestVerifyBundle(t *testing.T) {
 			return b
 		}, wantErr: []string{"the signature does not verify with any trusted key"}},
 		"another predicate, mislabelled": {bundle: keyed(key, "https://slsa.dev/provenance/v1"),
-			wantErr: []string{"the bundle signed by 'cosign.pub' is not a cosign signature"}},
+			wantErr: []string{"the bundle signed by 'cosign.pub' is not a cosign signature: its predicate type is https://slsa.dev/provenance/v1, not " + cosign.SignPredicateType}},
 		"an attestation only": {bundle: keyed(key, "https://slsa.dev/provenance/v1"), annotation: "https://slsa.dev/provenance/v1",
 			wantErr: []string{"no signature found for", "no Sigstore bundle refers to it"}},
 		"wrong identity": {bundle: keyless("mallory@example.org", cosigntest.SignOptions{}), keyless: true,

@@ -74,7 +74,7 @@ func TestVerifyKeyless(t *testing.T) {
 		"untrusted CA, timestamped only": {sign: signed(untrusted, testSubject, cosigntest.SignOptions{NoLog: true}), identities: match,
 			wantErr: []string{"the signature by " + identity + " has no verified transparency log entry or signed timestamp"}},
 		"neither log nor timestamp": {sign: signed(ss, testSubject, cosigntest.SignOptions{NoLog: true, NoTimestamp: true}), identities: match,
-			wantErr: []string{"the signature by " + identity + " has no verified transparency log entry or signed timestamp"}},
+			wantErr: []string{"the signature by " + identity + " has neither a transparency log entry nor a signed timestamp to show when it was made"}},
 		"signed with a key": {sign: byKey(key), identities: match,
 			wantErr: []string{"the signature has no certificate (it was made with a key: verify it with verify.secretRef)"}},
 		"another artifact's payload": {identities: match, sign: func(repo name.Repository, _ string) []cosigntest.Layer {

@@ -64,6 +64,9 @@ func (c *candidate) verifyKeyless(p Policy) (Result, error) {
 		return Result{}, fmt.Errorf("the signing certificate: %v", err)
 	}
 	by := Result{Issuer: summary.Issuer, Subject: summary.SubjectAlternativeName}
+	if ts, err := c.certEntity.Timestamps(); err == nil && len(ts) == 0 && len(c.tlog) == 0 {
+		return Result{}, fmt.Errorf("the signature by %s has neither a transparency log entry nor a signed timestamp to show when it was made", by)
+	}
 	opts := []verify.VerifierOption{verify.WithObserverTimestamps(1)}
 	if len(c.tlog) > 0 {
 		opts = append(opts, verify.WithTransparencyLog(1))

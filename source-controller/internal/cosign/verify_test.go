@@ -51,6 +51,7 @@ func expectResult(t *testing.T, r cosign.Result, err error, want string, wantErr
 		if err == nil {
 			t.Fatalf("verified with %s, want an error", r)
 		}
+		t.Logf("refused: %v", err)
 		for _, s := range wantErr {
 			if !strings.Contains(err.Error(), s) {
 				t.Fatalf("error %q, want it to contain %q", err, s)
