@@ -56,6 +56,13 @@ func main() {
 	pflag.Int64Var(&bucketMax, "bucket-max-size", controller.DefaultBucketMaxSize, "The most bytes a Bucket artifact may download.")
 	pflag.StringVar(&sigstoreRoot, "sigstore-trusted-root", "", "The path of a Sigstore trusted_root.json (Fulcio CAs, Rekor logs, timestamp authorities) for keyless cosign verification of objects that name no verify.trustedRootSecretRef, e.g. a private Sigstore instance's (default: the public Sigstore trusted root, fetched through its TUF repository on first use).")
 	pflag.Parse()
+	if sigstoreRoot != "" {
+		cosign.SetDefaultTrustedRoot(sigstoreRoot)
+		if _, err := cosign.DefaultTrustedRoot(); err != nil {
+			fmt.Fprintln(os.Stderr, controllerName+": --sigstore-trusted-root: "+err.Error())
+			os.Exit(2)
+		}
+	}
 
 	opts.Kinds = controller.Kinds()
 	gotkmanager.Run(controllerName, apis.MustNewScheme(), opts, func(c *gotkmanager.Controller) error {
@@ -74,12 +81,6 @@ func main() {
 		// A standby is not ready: its storage is empty (see artifactServer).
 		if err := c.ReadyWhenLeading(server.serving); err != nil {
 			return err
-		}
-		if sigstoreRoot != "" {
-			cosign.SetDefaultTrustedRoot(sigstoreRoot)
-			if _, err := cosign.DefaultTrustedRoot(); err != nil {
-				return fmt.Errorf("--sigstore-trusted-root: %w", err)
-			}
 		}
 		name, co := controllerName, opts.ControllerOptions()
 		if err := setupGitRepository(c, storage, gitOpts, co); err != nil {
