@@ -91,8 +91,8 @@ func TestVerifyOCIRepositoryKeyless(t *testing.T) {
 	}
 	keylessSign(g, ss, repo, digests["signed"], keylessSubject, cosigntest.SignOptions{}, false)
 	keylessSign(g, ss, repo, digests["wrong-identity"], "mallory@example.org", cosigntest.SignOptions{}, false)
-	// Logged half an hour from now: the ten-minute certificate has expired.
-	keylessSign(g, ss, repo, digests["expired"], keylessSubject, cosigntest.SignOptions{LogTime: time.Now().Add(30 * time.Minute), NoTimestamp: true}, false)
+	// A ten-minute certificate that had expired when the signature was logged.
+	keylessSign(g, ss, repo, digests["expired"], keylessSubject, cosigntest.SignOptions{Expired: true}, false)
 	keylessSign(g, ss, repo, digests["tampered"], keylessSubject, cosigntest.SignOptions{}, true)
 	// As cosign v3 signs: a Sigstore bundle referring to the artifact.
 	b, err := ss.Bundle(cosigntest.Statement(repo, digests["bundle"], cosign.SignPredicateType), keylessSubject, keylessIssuer, cosigntest.SignOptions{})

@@ -7,7 +7,6 @@ import (
 	"crypto/rand"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 
@@ -76,7 +75,7 @@ func TestVerifyBundle(t *testing.T) {
 			wantErr: []string{"no signature found for", "no Sigstore bundle refers to it"}},
 		"wrong identity": {bundle: keyless("mallory@example.org", cosigntest.SignOptions{}), keyless: true,
 			wantErr: []string{"the signature's identity 'mallory@example.org' issued by '" + testIssuer + "' matches no verify.matchOIDCIdentity entry"}},
-		"expired certificate": {bundle: keyless(testSubject, cosigntest.SignOptions{LogTime: time.Now().Add(30 * time.Minute), NoTimestamp: true}), keyless: true,
+		"expired certificate": {bundle: keyless(testSubject, cosigntest.SignOptions{Expired: true}), keyless: true,
 			wantErr: []string{"the certificate of " + identity + " was valid from ", "not when the signature was logged at "}},
 		"keyless, another artifact": {keyless: true, bundle: func(repo name.Repository, _ string) []byte {
 			return keyless(testSubject, cosigntest.SignOptions{})(repo, otherDigest)

@@ -7,7 +7,6 @@ import (
 	"crypto/rand"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 
@@ -63,7 +62,7 @@ func TestVerifyKeyless(t *testing.T) {
 		"no identity: any": {sign: signed(ss, "anyone@example.org", cosigntest.SignOptions{}), want: "identity 'anyone@example.org' issued by '" + testIssuer + "'"},
 		"wrong identity": {sign: signed(ss, "mallory@example.org", cosigntest.SignOptions{}), identities: match,
 			wantErr: []string{"the signature's identity 'mallory@example.org' issued by '" + testIssuer + "' matches no verify.matchOIDCIdentity entry"}},
-		"expired certificate": {sign: signed(ss, testSubject, cosigntest.SignOptions{LogTime: time.Now().Add(30 * time.Minute), NoTimestamp: true}), identities: match,
+		"expired certificate": {sign: signed(ss, testSubject, cosigntest.SignOptions{Expired: true}), identities: match,
 			wantErr: []string{"the certificate of " + identity + " was valid from ", "not when the signature was logged at "}},
 		"tampered payload": {sign: tamper(signed(ss, testSubject, cosigntest.SignOptions{})), identities: match,
 			wantErr: []string{"the transparency log entry of the signature by " + identity + " does not verify", "does not match artifact"}},

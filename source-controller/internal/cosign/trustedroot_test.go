@@ -44,8 +44,9 @@ func TestVerifyDefaultTrustedRoot(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(tm.FulcioCertificateAuthorities()) != 1 || len(tm.RekorLogs()) != 1 || len(tm.TimestampingAuthorities()) != 1 {
-				t.Fatalf("trusted root has %d CAs, %d logs, %d TSAs; want one each",
+			// The test Sigstore's own CA and log, and the virtual one's.
+			if len(tm.FulcioCertificateAuthorities()) != 2 || len(tm.RekorLogs()) != 2 || len(tm.TimestampingAuthorities()) != 1 {
+				t.Fatalf("trusted root has %d CAs, %d logs, %d TSAs; want 2, 2, 1",
 					len(tm.FulcioCertificateAuthorities()), len(tm.RekorLogs()), len(tm.TimestampingAuthorities()))
 			}
 			// Read once: removing the file changes nothing.

@@ -1,9 +1,8 @@
 // Package cosigntest makes cosign signatures for tests: with a key pair,
-// or keyless from a test Sigstore (sigstore-go's virtual Sigstore: a CA
-// standing in for Fulcio that issues short-lived certificates with the
-// OIDC issuer extension and a Rekor log signing entry timestamps; and a
-// timestamp authority served over HTTP), stored in a registry as cosign
-// stores them.
+// or keyless from a test Sigstore (a CA standing in for Fulcio that issues
+// short-lived certificates with the OIDC issuer extension, a Rekor log and
+// a timestamp authority on loopback speaking their HTTP APIs), stored in a
+// registry as cosign stores them.
 package cosigntest
 
 import (
@@ -11,11 +10,13 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/rsa"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -27,7 +28,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/testing/ca"
-	"github.com/sigstore/sigstore-go/pkg/tlog"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/sigstore/pkg/signature"
 
@@ -99,33 +99,55 @@ func PublicKeyPEM(key crypto.Signer) ([]byte, error) {
 	return cryptoutils.MarshalPublicKeyToPEM(key.Public())
 }
 
-// Sigstore is a test Sigstore instance.
+// Sigstore is a test Sigstore instance: a CA standing in for Fulcio, a
+// Rekor log and a timestamp authority, the last two as loopback servers
+// speaking their APIs; and sigstore-go's virtual Sigstore, whose log
+// proves inclusion, for Sigstore bundles.
 type Sigstore struct {
-	vs  *ca.VirtualSigstore
-	tsa *TSA
+	fulcio   *root.FulcioCertificateAuthority
+	fulcioCA *ecdsa.PrivateKey // the intermediate's key
+	rekor    *Rekor
+	tsa      *TSA
+	vs       *ca.VirtualSigstore
 }
 
 // NewSigstore starts a test Sigstore with new keys; Close stops its
-// timestamp authority.
+// servers.
 func NewSigstore() (*Sigstore, error) {
+	rootCert, rootKey, err := ca.GenerateRootCa()
+	if err != nil {
+		return nil, err
+	}
+	inter, interKey, err := ca.GenerateFulcioIntermediate(rootCert, rootKey)
+	if err != nil {
+		return nil, err
+	}
 	vs, err := ca.NewVirtualSigstore()
 	if err != nil {
 		return nil, err
 	}
-	tsa, err := NewTSA()
-	if err != nil {
+	s := &Sigstore{vs: vs, fulcioCA: interKey, fulcio: &root.FulcioCertificateAuthority{Root: rootCert,
+		Intermediates: []*x509.Certificate{inter}, ValidityPeriodStart: time.Now().Add(-time.Hour), URI: "https://fulcio.test"}}
+	if s.rekor, err = NewRekor(); err != nil {
 		return nil, err
 	}
-	return &Sigstore{vs: vs, tsa: tsa}, nil
+	if s.tsa, err = NewTSA(); err != nil {
+		s.rekor.Close()
+		return nil, err
+	}
+	return s, nil
 }
 
-// Close stops the timestamp authority.
-func (s *Sigstore) Close() { s.tsa.Close() }
+// Close stops the log and the timestamp authority.
+func (s *Sigstore) Close() {
+	s.rekor.Close()
+	s.tsa.Close()
+}
 
-// TrustedRootJSON is the trusted_root.json of s: its CA, log and
+// TrustedRootJSON is the trusted_root.json of s: its CAs, logs and
 // timestamp authority (no CT log: its certificates carry no SCT).
 func (s *Sigstore) TrustedRootJSON() ([]byte, error) {
-	logs := map[string]*root.TransparencyLog{}
+	logs := map[string]*root.TransparencyLog{hex.EncodeToString(s.rekor.logID): s.rekor.Log()}
 	for id, l := range s.vs.RekorLogs() {
 		// The virtual log names itself by its hex ID's bytes; a trusted
 		// root names it by the raw ID.
@@ -137,7 +159,7 @@ func (s *Sigstore) TrustedRootJSON() ([]byte, error) {
 		c.ID = raw
 		logs[id] = &c
 	}
-	tr, err := root.NewTrustedRoot(root.TrustedRootMediaType01, s.vs.FulcioCertificateAuthorities(),
+	tr, err := root.NewTrustedRoot(root.TrustedRootMediaType01, append(s.vs.FulcioCertificateAuthorities(), s.fulcio),
 		map[string]*root.TransparencyLog{}, []root.TimestampingAuthority{s.tsa.Authority()}, logs)
 	if err != nil {
 		return nil, err
@@ -147,78 +169,54 @@ func (s *Sigstore) TrustedRootJSON() ([]byte, error) {
 
 // SignOptions say what a keyless signature carries.
 type SignOptions struct {
-	// LogTime is when the log says it saw the signature (default: now).
-	// The certificate is valid for ten minutes from now.
-	LogTime time.Time
+	// Expired makes a certificate that expired before the signature was
+	// logged.
+	Expired bool
 	// NoLog leaves out the Rekor entry; NoTimestamp the RFC 3161 timestamp.
 	NoLog, NoTimestamp bool
 }
 
-// Sign signs payload keyless as subject (an e-mail SAN) from OIDC issuer.
+// Sign signs payload keyless as cosign sign does: a ten-minute
+// certificate for subject (an e-mail SAN) from OIDC issuer, the signature
+// logged at the Rekor server and timestamped by the timestamp authority.
 func (s *Sigstore) Sign(payload []byte, subject, issuer string, o SignOptions) (Layer, error) {
-	if o.LogTime.IsZero() {
-		o.LogTime = time.Now()
-	}
-	e, err := s.vs.SignAtTime(subject, issuer, payload, o.LogTime)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return Layer{}, err
 	}
-	vc, err := e.VerificationContent()
+	notBefore := time.Now()
+	if o.Expired {
+		notBefore = notBefore.Add(-20 * time.Minute)
+	}
+	cert, err := ca.GenerateLeafCert(subject, issuer, notBefore, key, s.fulcio.Intermediates[0], s.fulcioCA)
 	if err != nil {
 		return Layer{}, err
 	}
-	certPEM, err := cryptoutils.MarshalCertificateToPEM(vc.Certificate())
+	certPEM, err := cryptoutils.MarshalCertificateToPEM(cert)
 	if err != nil {
 		return Layer{}, err
 	}
-	sc, err := e.SignatureContent()
+	chain, err := cryptoutils.MarshalCertificatesToPEM(append(s.fulcio.Intermediates, s.fulcio.Root))
 	if err != nil {
 		return Layer{}, err
 	}
-	a := map[string]string{
-		cosign.SignatureAnnotation:   base64.StdEncoding.EncodeToString(sc.Signature()),
-		cosign.CertificateAnnotation: string(certPEM),
+	sig, err := SignWithKey(payload, key)
+	if err != nil {
+		return Layer{}, err
 	}
-	if fca, ok := s.vs.FulcioCertificateAuthorities()[0].(*root.FulcioCertificateAuthority); ok {
-		chain, err := cryptoutils.MarshalCertificatesToPEM(append(fca.Intermediates, fca.Root))
-		if err != nil {
-			return Layer{}, err
-		}
-		a[cosign.ChainAnnotation] = string(chain)
+	sig.Annotations[cosign.CertificateAnnotation] = string(certPEM)
+	sig.Annotations[cosign.ChainAnnotation] = string(chain)
+	raw, err := base64.StdEncoding.DecodeString(sig.Annotations[cosign.SignatureAnnotation])
+	if err != nil {
+		return Layer{}, err
 	}
 	if !o.NoLog {
-		entries, err := e.TlogEntries()
-		if err != nil || len(entries) != 1 {
-			return Layer{}, errors.New("the test log made no entry")
-		}
-		tle := entries[0].TransparencyLogEntry()
-		var b struct {
-			SignedEntryTimestamp []byte `json:"SignedEntryTimestamp"`
-			Payload              struct {
-				Body           string `json:"body"`
-				IntegratedTime int64  `json:"integratedTime"`
-				LogIndex       int64  `json:"logIndex"`
-				LogID          string `json:"logID"`
-			} `json:"Payload"`
-		}
-		b.Payload.Body = base64.StdEncoding.EncodeToString(tle.GetCanonicalizedBody())
-		b.Payload.IntegratedTime = tle.GetIntegratedTime()
-		b.Payload.LogIndex = tle.GetLogIndex()
-		b.Payload.LogID = hex.EncodeToString(tle.GetLogId().GetKeyId())
-		// The log's promise to include the entry: its signature over the
-		// canonical JSON of the payload above.
-		if b.SignedEntryTimestamp, err = s.vs.RekorSignPayload(tlog.RekorPayload{Body: b.Payload.Body,
-			IntegratedTime: b.Payload.IntegratedTime, LogIndex: b.Payload.LogIndex, LogID: b.Payload.LogID}); err != nil {
+		if sig.Annotations[cosign.BundleAnnotation], err = LogSignature(s.rekor.URL(), payload, raw, certPEM); err != nil {
 			return Layer{}, err
 		}
-		data, err := json.Marshal(b)
-		if err != nil {
-			return Layer{}, err
-		}
-		a[cosign.BundleAnnotation] = string(data)
 	}
 	if !o.NoTimestamp {
-		ts, err := Timestamp(s.tsa.URL(), sc.Signature())
+		ts, err := Timestamp(s.tsa.URL(), raw)
 		if err != nil {
 			return Layer{}, err
 		}
@@ -226,7 +224,7 @@ func (s *Sigstore) Sign(payload []byte, subject, issuer string, o SignOptions) (
 		if err != nil {
 			return Layer{}, err
 		}
-		a[cosign.TimestampAnnotation] = string(data)
+		sig.Annotations[cosign.TimestampAnnotation] = string(data)
 	}
-	return Layer{Payload: payload, Annotations: a}, nil
+	return sig, nil
 }
