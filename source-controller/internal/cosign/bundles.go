@@ -29,6 +29,9 @@ const (
 	SignPredicateType = "https://sigstore.dev/cosign/sign/v1"
 	// bundlePrefix starts every Sigstore bundle media type.
 	bundlePrefix = "application/vnd.dev.sigstore.bundle"
+	// maxBundles bounds the bundles fetched for one artifact, so that a
+	// registry listing many referrers cannot hold a reconcile.
+	maxBundles = 32
 )
 
 // bundleSig is one Sigstore bundle referring to the artifact.
@@ -40,17 +43,17 @@ type bundleSig struct {
 
 // readBundles reads the Sigstore bundles referring to digest in repo,
 // leaving out those that say they hold another predicate than a cosign
-// signature (attestations: SBOMs, provenance).
-func readBundles(ctx context.Context, repo name.Repository, digest string, o oci.Options) ([]*bundleSig, error) {
+// signature (attestations: SBOMs, provenance). Past maxBundles it stops
+// and says so (more).
+func readBundles(ctx context.Context, repo name.Repository, digest string, o oci.Options) (sigs []*bundleSig, more bool, err error) {
 	idx, err := oci.Referrers(ctx, repo.Digest(digest), o)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	im, err := idx.IndexManifest()
 	if err != nil {
-		return nil, fmt.Errorf("reading the referrers of %s@%s: %w", repo.Name(), digest, err)
+		return nil, false, fmt.Errorf("reading the referrers of %s@%s: %w", repo.Name(), digest, err)
 	}
-	var sigs []*bundleSig
 	for _, desc := range im.Manifests {
 		// Some registries list the config's media type (cosign's is
 		// empty) as the artifact type; cosign's annotations still say
@@ -62,11 +65,14 @@ func readBundles(ctx context.Context, repo name.Repository, digest string, o oci
 		if pt := desc.Annotations[BundlePredicateTypeAnnotation]; pt != "" && pt != SignPredicateType {
 			continue
 		}
+		if len(sigs) == maxBundles {
+			return sigs, true, nil
+		}
 		s := &bundleSig{manifest: desc.Digest}
 		s.problem = s.read(ctx, repo, o)
 		sigs = append(sigs, s)
 	}
-	return sigs, nil
+	return sigs, false, nil
 }
 
 // read fetches the bundle of the manifest s.manifest.

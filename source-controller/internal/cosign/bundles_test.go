@@ -104,3 +104,23 @@ func TestVerifyBundle(t *testing.T) {
 		})
 	}
 }
+
+// A registry listing more bundles than are read says so, rather than
+// holding the reconcile.
+func TestVerifyBundleLimit(t *testing.T) {
+	repo, digest := artifact(t)
+	other := must(ecdsa.GenerateKey(elliptic.P256(), rand.Reader))
+	key := must(ecdsa.GenerateKey(elliptic.P256(), rand.Reader))
+	for range 33 {
+		b := must(cosigntest.BundleWithKey(cosigntest.Statement(repo, digest, cosign.SignPredicateType), other))
+		if err := cosigntest.PushBundle(repo, digest, b, cosign.SignPredicateType); err != nil {
+			t.Fatal(err)
+		}
+	}
+	keys := must(cosign.PublicKeys(map[string][]byte{"cosign.pub": must(cosigntest.PublicKeyPEM(key))}))
+	r, err := cosign.Verify(context.Background(), repo, digest, cosign.Policy{Keys: keys}, oci.Options{Insecure: true})
+	expectResult(t, r, err, "", []string{"more than 32 Sigstore bundles refer to it: the others were not read"})
+	if n := strings.Count(err.Error(), "Sigstore bundle sha256:"); n != 32 {
+		t.Fatalf("%d bundles read, want 32", n)
+	}
+}

@@ -143,7 +143,7 @@ func Verify(ctx context.Context, repo name.Repository, digest string, p Policy, 
 		}
 		problems = append(problems, err.Error())
 	}
-	bundles, err := readBundles(ctx, repo, digest, o)
+	bundles, more, err := readBundles(ctx, repo, digest, o)
 	if err != nil {
 		return Result{}, err
 	}
@@ -153,6 +153,9 @@ func Verify(ctx context.Context, repo name.Repository, digest string, p Policy, 
 			return r, nil
 		}
 		problems = append(problems, fmt.Sprintf("Sigstore bundle %s: %v", b.manifest, err))
+	}
+	if more {
+		problems = append(problems, fmt.Sprintf("more than %d Sigstore bundles refer to it: the others were not read", maxBundles))
 	}
 	switch {
 	case len(problems) > 0 && len(sigs) > 0:
