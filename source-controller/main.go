@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	gotkmanager "gotk.dev/pkg/runtime/manager"
 	"gotk.dev/pkg/runtime/reconcile"
 	"gotk.dev/source-controller/internal/controller"
+	"gotk.dev/source-controller/internal/cosign"
 	"gotk.dev/source-controller/internal/helm"
 )
 
@@ -34,6 +36,7 @@ func main() {
 		helmFileMax      int64
 		helmCacheTTL     time.Duration
 		bucketMax        int64
+		sigstoreRoot     string
 	)
 	opts.BindFlags(pflag.CommandLine, 2, true)
 	pflag.StringVar(&storagePath, "storage-path", "/data", "The local storage path.")
@@ -51,7 +54,15 @@ func main() {
 	pflag.Int64Var(&helmFileMax, "helm-chart-file-max-size", controller.DefaultHelmChartFileMaxSize, "The largest file in a Helm chart in bytes.")
 	pflag.DurationVar(&helmCacheTTL, "helm-cache-ttl", 15*time.Minute, "How long a parsed Helm repository index is kept in memory after its last use.")
 	pflag.Int64Var(&bucketMax, "bucket-max-size", controller.DefaultBucketMaxSize, "The most bytes a Bucket artifact may download.")
+	pflag.StringVar(&sigstoreRoot, "sigstore-trusted-root", "", "The path of a Sigstore trusted_root.json (Fulcio CAs, Rekor logs, timestamp authorities) for keyless cosign verification of objects that name no verify.trustedRootSecretRef, e.g. a private Sigstore instance's (default: the public Sigstore trusted root, fetched through its TUF repository on first use).")
 	pflag.Parse()
+	if sigstoreRoot != "" {
+		cosign.SetDefaultTrustedRoot(sigstoreRoot)
+		if _, err := cosign.DefaultTrustedRoot(); err != nil {
+			fmt.Fprintln(os.Stderr, controllerName+": --sigstore-trusted-root: "+err.Error())
+			os.Exit(2)
+		}
+	}
 
 	opts.Kinds = controller.Kinds()
 	gotkmanager.Run(controllerName, apis.MustNewScheme(), opts, func(c *gotkmanager.Controller) error {

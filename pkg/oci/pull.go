@@ -31,3 +31,14 @@ func Image(ctx context.Context, ref name.Reference, o Options) (v1.Image, error)
 	}
 	return img, nil
 }
+
+// Referrers lists the manifests that refer to d as their subject: the
+// registry's referrers API, else the referrers tag schema (an empty list
+// when neither has any).
+func Referrers(ctx context.Context, d name.Digest, o Options) (v1.ImageIndex, error) {
+	idx, err := remote.Referrers(d, o.remote(ctx)...)
+	if err != nil {
+		return nil, fmt.Errorf("listing the referrers of %s: %w", d.String(), err)
+	}
+	return idx, nil
+}

@@ -33,7 +33,7 @@ func (r *HelmChartReconciler) fromOCIRepository(ctx context.Context, obj *source
 		return nil, markFetchFailed(obj, err)
 	}
 	if v := obj.Spec.Verify; v != nil {
-		if err := verifyOCI(ctx, r.Client, obj, v, t); err != nil {
+		if err := verifyOCI(ctx, r.Client, obj, v, nil, t); err != nil {
 			return nil, err
 		}
 	} else {

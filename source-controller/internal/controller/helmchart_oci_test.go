@@ -28,7 +28,7 @@ import (
 
 	sourcev1 "gotk.dev/pkg/apis/source/v1"
 	"gotk.dev/pkg/testserver"
-	"gotk.dev/source-controller/internal/cosign"
+	"gotk.dev/source-controller/internal/cosign/cosigntest"
 )
 
 // pushOCIChart packages chart name at version and pushes it as Helm does
@@ -68,9 +68,9 @@ func TestHelmChartFromOCIHelmRepository(t *testing.T) {
 	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	g.Expect(err).NotTo(HaveOccurred())
-	sig, err := cosign.SignatureImage(repo, digests["1.1.0"], key)
+	sig, err := cosigntest.SignWithKey(cosigntest.Payload(repo, digests["1.1.0"]), key)
 	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(remote.Write(repo.Tag(cosign.SignatureTag(digests["1.1.0"])), sig, remote.WithAuth(auth))).To(Succeed())
+	g.Expect(cosigntest.Push(repo, digests["1.1.0"], []cosigntest.Layer{sig}, remote.WithAuth(auth))).To(Succeed())
 
 	for _, s := range []*corev1.Secret{
 		{ObjectMeta: metav1.ObjectMeta{Name: "registry", Namespace: ns}, Data: map[string][]byte{"username": []byte("u"), "password": []byte("p")}},

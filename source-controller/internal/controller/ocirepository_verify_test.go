@@ -2,18 +2,16 @@ package controller
 
 import (
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/x509"
-	"encoding/pem"
 	"testing"
 	"time"
 
 	"github.com/fluxcd/pkg/apis/meta"
 	"github.com/fluxcd/pkg/runtime/conditions"
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -22,25 +20,27 @@ import (
 	sourcev1 "gotk.dev/pkg/apis/source/v1"
 	"gotk.dev/pkg/testserver"
 	"gotk.dev/source-controller/internal/cosign"
+	"gotk.dev/source-controller/internal/cosign/cosigntest"
 )
 
-// signArtifact pushes a cosign signature of digest made with key.
-func signArtifact(g Gomega, repo name.Repository, digest, signedDigest string, key *ecdsa.PrivateKey) {
-	img, err := cosign.SignatureImage(repo, signedDigest, key)
+// signArtifact pushes, as the signature of digest, a cosign signature of
+// signedDigest made with key.
+func signArtifact(g Gomega, repo name.Repository, digest, signedDigest string, key crypto.Signer) {
+	sig, err := cosigntest.SignWithKey(cosigntest.Payload(repo, signedDigest), key)
 	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(remote.Write(repo.Tag(cosign.SignatureTag(digest)), img)).To(Succeed())
+	g.Expect(cosigntest.Push(repo, digest, []cosigntest.Layer{sig})).To(Succeed())
 }
 
-func publicKeyPEM(g Gomega, key *ecdsa.PrivateKey) []byte {
-	der, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
+func publicKeyPEM(g Gomega, key crypto.Signer) []byte {
+	data, err := cosigntest.PublicKeyPEM(key)
 	g.Expect(err).NotTo(HaveOccurred())
-	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+	return data
 }
 
 // spec.verify with cosign: a signature made with a trusted key over the
 // artifact's digest lets it in; unsigned, signed by another key or a
 // signature of another digest are refused with SourceVerified False and
-// no artifact; keyless and notation stall as not supported.
+// no artifact; notation stalls as not supported.
 func TestOCIRepositoryCosignVerification(t *testing.T) {
 	g := NewWithT(t)
 	startOCIHarness(t)
@@ -85,7 +85,7 @@ func TestOCIRepositoryCosignVerification(t *testing.T) {
 
 	for tag, message := range map[string]string{
 		"unsigned": "signature verification of 'unsigned@" + digests["unsigned"] + "' failed: no signature found for '" + digests["unsigned"] +
-			"': no tag '" + cosign.SignatureTag(digests["unsigned"]) + "' in " + ref,
+			"': no tag '" + cosign.SignatureTag(digests["unsigned"]) + "' in " + ref + " and no Sigstore bundle refers to it",
 		"other-key": "signature verification of 'other-key@" + digests["other-key"] + "' failed with the keys of secret 'cosign-keys': no valid signature for '" +
 			digests["other-key"] + "' in " + ref + ":" + cosign.SignatureTag(digests["other-key"]) + ": the signature does not verify with any trusted key",
 		"replayed": "signature verification of 'replayed@" + digests["replayed"] + "' failed with the keys of secret 'cosign-keys': no valid signature for '" +
@@ -109,8 +109,6 @@ func TestOCIRepositoryCosignVerification(t *testing.T) {
 		verify  *sourcev1.OCIRepositoryVerification
 		message string
 	}{
-		"keyless": {&sourcev1.OCIRepositoryVerification{OCIVerification: sourcev1.OCIVerification{Provider: sourcev1.CosignVerificationProvider}},
-			"keyless cosign verification is not supported"},
 		"notation": {&sourcev1.OCIRepositoryVerification{OCIVerification: sourcev1.OCIVerification{Provider: sourcev1.NotationVerificationProvider,
 			SecretRef: &meta.LocalObjectReference{Name: "cosign-keys"}}}, "verification with provider 'notation' is not supported"},
 	} {
