@@ -56,7 +56,7 @@ func TestSOPSDecryption(t *testing.T) {
 	cur := waitReady(t, wrong, metav1.ConditionFalse, DecryptionFailedReason, 30*time.Second)
 	msg := conditions.GetMessage(cur, meta.ReadyCondition)
 	g.Expect(msg).To(ContainSubstring("secrets/"))
-	g.Expect(msg).To(ContainSubstring("no configured key can decrypt"))
+	g.Expect(msg).To(ContainSubstring("no key can decrypt the data key"))
 	g.Expect(msg).NotTo(ContainSubstring("hunter2"))
 	g.Expect(exists(configMapGVK, ns, "plain")).To(BeFalse())
 	g.Expect(env.Client.Delete(context.Background(), cur)).To(Succeed())
