@@ -1,0 +1,192 @@
+package sops
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/getsops/sops/v3/hcvault"
+	"github.com/getsops/sops/v3/keys"
+	sopskms "github.com/getsops/sops/v3/kms"
+	. "github.com/onsi/gomega"
+
+	"gotk.dev/pkg/sops/sopstest"
+)
+
+// isolateAWS empties the AWS SDK's default credential chain (no
+// environment keys, files, web identity or instance metadata) and points
+// its KMS and STS endpoints at the emulator.
+func isolateAWS(t *testing.T, endpoint string) {
+	t.Helper()
+	for k, v := range map[string]string{
+		"AWS_ENDPOINT_URL_KMS": endpoint, "AWS_ENDPOINT_URL_STS": endpoint,
+		"AWS_CONFIG_FILE": filepath.Join(t.TempDir(), "none"), "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(t.TempDir(), "none"),
+		"AWS_EC2_METADATA_DISABLED": "true", "AWS_MAX_ATTEMPTS": "1", "AWS_REGION": "eu-west-1",
+		"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_SESSION_TOKEN": "", "AWS_PROFILE": "",
+		"AWS_WEB_IDENTITY_TOKEN_FILE": "", "AWS_ROLE_ARN": "",
+		"AWS_CONTAINER_CREDENTIALS_FULL_URI": "", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "",
+	} {
+		t.Setenv(k, v)
+		if v == "" {
+			os.Unsetenv(k)
+		}
+	}
+}
+
+// kmsKey is a SOPS AWS KMS master key that encrypts through the emulator.
+func kmsKey(s *kmsServer) keys.MasterKey {
+	mk := sopskms.NewMasterKeyFromArn(s.Arn, nil, "")
+	sopskms.NewCredentialsProvider(credentials.NewStaticCredentialsProvider("AKIASETUP", "setup", "")).ApplyToMasterKey(mk)
+	return mk
+}
+
+const awsSecret = "aws_access_key_id: AKIAFROMSECRET\naws_secret_access_key: s3cr3t\n"
+
+// TestDecryptAWSKMS decrypts a file whose data key local-kms encrypted:
+// with the Secret's static credentials, and with the SDK's default chain
+// (environment keys; a web identity token exchanged at STS), and refuses
+// it without credentials, naming the key type and the ARN.
+func TestDecryptAWSKMS(t *testing.T) {
+	s := startKMS(t)
+	isolateAWS(t, s.URL)
+	enc, err := sopstest.Encrypt("s.yaml", []byte(secret), sopstest.Recipients{Keys: []keys.MasterKey{kmsKey(s)}}, sopstest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.accessKeys()
+	token := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(token, []byte("web-identity-token"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		keys    map[string][]byte
+		env     map[string]string
+		wantKey string
+		wantErr string
+	}{
+		{name: "static credentials from the Secret", keys: map[string][]byte{AWSKMSKey: []byte(awsSecret)}, wantKey: "AKIAFROMSECRET"},
+		{name: "default chain: environment", env: map[string]string{"AWS_ACCESS_KEY_ID": "AKIAFROMENV", "AWS_SECRET_ACCESS_KEY": "env"}, wantKey: "AKIAFROMENV"},
+		{name: "default chain: web identity", env: map[string]string{"AWS_WEB_IDENTITY_TOKEN_FILE": token, "AWS_ROLE_ARN": "arn:aws:iam::111122223333:role/sops"}, wantKey: stsAccessKey},
+		{name: "no credentials", wantErr: "(aws-kms): "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := NewWithT(t)
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			d, err := NewDecryptor(tt.keys)
+			g.Expect(err).NotTo(HaveOccurred())
+			out, decrypted, err := d.DecryptFile("s.yaml", enc)
+			if tt.wantErr != "" {
+				g.Expect(errors.Is(err, ErrDecryption)).To(BeTrue(), "%v", err)
+				g.Expect(err.Error()).To(ContainSubstring(tt.wantErr))
+				g.Expect(err.Error()).To(ContainSubstring(s.Arn))
+				g.Expect(err.Error()).To(ContainSubstring("s.yaml"))
+				g.Expect(err.Error()).NotTo(ContainSubstring("hunter2"))
+				return
+			}
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(decrypted).To(BeTrue())
+			g.Expect(string(out)).To(ContainSubstring("password: hunter2"))
+			g.Expect(s.accessKeys()).To(ContainElement(tt.wantKey))
+		})
+	}
+}
+
+// TestDecryptVault decrypts a file whose data key the Vault transit test
+// server encrypted, with the Secret's token or the controller's
+// VAULT_TOKEN, and refuses it with a wrong or no token.
+func TestDecryptVault(t *testing.T) {
+	addr := startVault(t)
+	mk := hcvault.NewMasterKey(addr, "transit", "sops")
+	hcvault.Token(vaultToken).ApplyToMasterKey(mk)
+	enc, err := sopstest.Encrypt("db.env", []byte("PASSWORD=hunter2\n"), sopstest.Recipients{Keys: []keys.MasterKey{mk}}, sopstest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		keys     map[string][]byte
+		envToken string
+		wantErr  string
+	}{
+		{name: "token from the Secret", keys: map[string][]byte{VaultTokenKey: []byte(vaultToken + "\n")}},
+		{name: "VAULT_TOKEN of the controller", envToken: vaultToken},
+		{name: "the Secret's token wins", keys: map[string][]byte{VaultTokenKey: []byte(vaultToken)}, envToken: "hvs.other"},
+		{name: "wrong token", keys: map[string][]byte{VaultTokenKey: []byte("hvs.wrong")}, wantErr: "(hc-vault): "},
+		{name: "no token", wantErr: "(hc-vault): no Vault token"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := NewWithT(t)
+			t.Setenv(EnvVaultToken, tt.envToken)
+			d, err := NewDecryptor(tt.keys)
+			g.Expect(err).NotTo(HaveOccurred())
+			out, _, err := d.DecryptFile("db.env", enc)
+			if tt.wantErr != "" {
+				g.Expect(err).To(MatchError(ContainSubstring(tt.wantErr)))
+				g.Expect(err.Error()).To(ContainSubstring(addr))
+				g.Expect(err.Error()).NotTo(Or(ContainSubstring("hunter2"), ContainSubstring("hvs.wrong")))
+				return
+			}
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(string(out)).To(ContainSubstring("PASSWORD=hunter2"))
+		})
+	}
+}
+
+// TestDecryptAgeAndAWSKMS: a file encrypted, as `sops --age … --kms …`
+// does, to one key group of an age recipient and an AWS KMS key
+// decrypts with either key alone; with two key groups (Shamir, both
+// needed) one key alone is refused, naming the groups.
+func TestDecryptAgeAndAWSKMS(t *testing.T) {
+	s := startKMS(t)
+	isolateAWS(t, s.URL)
+	id, ageKey := newAge(t)
+	age := sopstest.Recipients{Age: []string{id.Recipient().String()}}
+	oneGroup, err := sopstest.Encrypt("s.yaml", []byte(secret), sopstest.Recipients{Age: age.Age, Keys: []keys.MasterKey{kmsKey(s)}},
+		sopstest.Options{EncryptedRegex: "^(data|stringData)$"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	twoGroups, err := sopstest.Encrypt("s.yaml", []byte(secret), age,
+		sopstest.Options{EncryptedRegex: "^(data|stringData)$", MoreGroups: []sopstest.Recipients{{Keys: []keys.MasterKey{kmsKey(s)}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ageOnly := map[string][]byte{"age.agekey": ageKey}
+	awsOnly := map[string][]byte{AWSKMSKey: []byte(awsSecret)}
+	both := map[string][]byte{"age.agekey": ageKey, AWSKMSKey: []byte(awsSecret)}
+	tests := []struct {
+		name    string
+		in      []byte
+		keys    map[string][]byte
+		wantErr string
+	}{
+		{name: "one group, age key alone", in: oneGroup, keys: ageOnly},
+		{name: "one group, AWS KMS alone", in: oneGroup, keys: awsOnly},
+		{name: "two groups, both keys", in: twoGroups, keys: both},
+		{name: "two groups, age key alone", in: twoGroups, keys: ageOnly, wantErr: "keys of 1 of 2 key groups decrypt, 2 needed"},
+		{name: "two groups, AWS KMS alone", in: twoGroups, keys: awsOnly, wantErr: "keys of 1 of 2 key groups decrypt, 2 needed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := NewWithT(t)
+			d, err := NewDecryptor(tt.keys)
+			g.Expect(err).NotTo(HaveOccurred())
+			out, _, err := d.DecryptFile("s.yaml", tt.in)
+			if tt.wantErr != "" {
+				g.Expect(err).To(MatchError(ContainSubstring(tt.wantErr)))
+				g.Expect(err.Error()).NotTo(ContainSubstring("hunter2"))
+				return
+			}
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(strings.Contains(string(out), "password: hunter2")).To(BeTrue())
+		})
+	}
+}
