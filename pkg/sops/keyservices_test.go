@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/getsops/sops/v3/hcvault"
 	"github.com/getsops/sops/v3/keys"
+	sopsgcp "github.com/getsops/sops/v3/gcpkms"
 	sopskms "github.com/getsops/sops/v3/kms"
 	. "github.com/onsi/gomega"
 
@@ -187,6 +188,62 @@ func TestDecryptAgeAndAWSKMS(t *testing.T) {
 			}
 			g.Expect(err).NotTo(HaveOccurred())
 			g.Expect(strings.Contains(string(out), "password: hunter2")).To(BeTrue())
+		})
+	}
+}
+
+// TestDecryptGCPKMS decrypts a file whose data key the in-process GCP
+// KMS gRPC server encrypted, with the Secret's service account and with
+// application default credentials (GOOGLE_APPLICATION_CREDENTIALS).
+func TestDecryptGCPKMS(t *testing.T) {
+	s := startGCPKMS(t)
+	for _, k := range []string{"GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CREDENTIALS", "GOOGLE_OAUTH_ACCESS_TOKEN", "SOPS_GCP_KMS_ENDPOINT", "SOPS_GCP_KMS_CLIENT_TYPE"} {
+		t.Setenv(k, "")
+		os.Unsetenv(k)
+	}
+	t.Setenv("HOME", t.TempDir()) // no gcloud well-known file
+	t.Setenv("NO_GCE_CHECK", "true")
+	mk := &sopsgcp.MasterKey{ResourceID: gcpKeyName}
+	sopsgcp.CredentialJSON(s.serviceAccountJSON(t, "setup@test.iam.gserviceaccount.com")).ApplyToMasterKey(mk)
+	sopsgcp.ClientOptions(s.Options).ApplyToMasterKey(mk)
+	enc, err := sopstest.Encrypt("db.json", []byte(`{"password": "hunter2"}`), sopstest.Recipients{Keys: []keys.MasterKey{mk}}, sopstest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.callers()
+	adc := filepath.Join(t.TempDir(), "adc.json")
+	if err := os.WriteFile(adc, s.serviceAccountJSON(t, "adc@test.iam.gserviceaccount.com"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name       string
+		keys       map[string][]byte
+		env        map[string]string
+		wantCaller string
+		wantErr    string
+	}{
+		{name: "service account from the Secret", keys: map[string][]byte{GCPKMSKey: s.serviceAccountJSON(t, "secret@test.iam.gserviceaccount.com")}, wantCaller: "secret@test.iam.gserviceaccount.com"},
+		{name: "application default credentials", env: map[string]string{"GOOGLE_APPLICATION_CREDENTIALS": adc}, wantCaller: "adc@test.iam.gserviceaccount.com"},
+		{name: "no credentials", wantErr: "(gcp-kms): "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := NewWithT(t)
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			d, err := NewDecryptorWithOptions(tt.keys, Options{GCPClientOptions: s.Options})
+			g.Expect(err).NotTo(HaveOccurred())
+			out, _, err := d.DecryptFile("db.json", enc)
+			if tt.wantErr != "" {
+				g.Expect(err).To(MatchError(ContainSubstring(tt.wantErr)))
+				g.Expect(err.Error()).To(ContainSubstring(gcpKeyName))
+				g.Expect(err.Error()).NotTo(ContainSubstring("hunter2"))
+				return
+			}
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(string(out)).To(ContainSubstring("hunter2"))
+			g.Expect(s.callers()).To(ContainElement(tt.wantCaller))
 		})
 	}
 }
