@@ -2,15 +2,19 @@ package sops
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azkeys"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	sopsazkv "github.com/getsops/sops/v3/azkv"
+	sopsgcp "github.com/getsops/sops/v3/gcpkms"
 	"github.com/getsops/sops/v3/hcvault"
 	"github.com/getsops/sops/v3/keys"
-	sopsgcp "github.com/getsops/sops/v3/gcpkms"
 	sopskms "github.com/getsops/sops/v3/kms"
 	. "github.com/onsi/gomega"
 
@@ -243,6 +247,64 @@ func TestDecryptGCPKMS(t *testing.T) {
 			}
 			g.Expect(err).NotTo(HaveOccurred())
 			g.Expect(string(out)).To(ContainSubstring("hunter2"))
+			g.Expect(s.callers()).To(ContainElement(tt.wantCaller))
+		})
+	}
+}
+
+// TestDecryptAzureKeyVault decrypts a file whose data key the Azure Key
+// Vault test server encrypted, with the Secret's client secret and with
+// the default credential (environment), and refuses a wrong secret.
+func TestDecryptAzureKeyVault(t *testing.T) {
+	s := startAzureKV(t)
+	for _, k := range []string{"AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PATH", "AZURE_FEDERATED_TOKEN_FILE", "AZURE_AUTHORITY_HOST", "AZURE_USERNAME", "IDENTITY_ENDPOINT", "MSI_ENDPOINT"} {
+		t.Setenv(k, "")
+		os.Unsetenv(k)
+	}
+	t.Setenv("AZURE_AUTHORITY_HOST", azureAuthority)
+	creds := func(client, secret string) []byte {
+		return []byte(fmt.Sprintf("tenantId: %s\nclientId: %s\nclientSecret: %s\nauthorityHost: %s\n", azureTenant, client, secret, azureAuthority))
+	}
+	setup, err := parseAzureCredentials(creds("setup", azureClientSecret), Options{HTTPClient: s.Client})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mk := sopsazkv.NewMasterKey(azureVaultURL, azureKeyName, azureKeyVersion)
+	sopsazkv.NewTokenCredential(setup).ApplyToMasterKey(mk)
+	sopsazkv.NewClientOptions(&azkeys.ClientOptions{ClientOptions: azcore.ClientOptions{Transport: s.Client}}).ApplyToMasterKey(mk)
+	enc, err := sopstest.Encrypt("s.yaml", []byte(secret), sopstest.Recipients{Keys: []keys.MasterKey{mk}}, sopstest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.callers()
+	tests := []struct {
+		name       string
+		keys       map[string][]byte
+		env        map[string]string
+		wantCaller string
+		wantErr    string
+	}{
+		{name: "client secret from the Secret", keys: map[string][]byte{AzureKVKey: creds("from-secret", azureClientSecret)}, wantCaller: "from-secret"},
+		{name: "default credential: environment", env: map[string]string{"AZURE_TENANT_ID": azureTenant, "AZURE_CLIENT_ID": "from-env", "AZURE_CLIENT_SECRET": azureClientSecret}, wantCaller: "from-env"},
+		{name: "wrong client secret", keys: map[string][]byte{AzureKVKey: creds("from-secret", "wrong-secret")}, wantErr: "(azure-kv): "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := NewWithT(t)
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			d, err := NewDecryptorWithOptions(tt.keys, Options{HTTPClient: s.Client})
+			g.Expect(err).NotTo(HaveOccurred())
+			out, _, err := d.DecryptFile("s.yaml", enc)
+			if tt.wantErr != "" {
+				g.Expect(err).To(MatchError(ContainSubstring(tt.wantErr)))
+				g.Expect(err.Error()).To(ContainSubstring(azureVaultURL + "/keys/" + azureKeyName))
+				g.Expect(err.Error()).NotTo(Or(ContainSubstring("hunter2"), ContainSubstring("wrong-secret")))
+				return
+			}
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(string(out)).To(ContainSubstring("password: hunter2"))
 			g.Expect(s.callers()).To(ContainElement(tt.wantCaller))
 		})
 	}
