@@ -41,6 +41,7 @@ func main() {
 	pflag.IntVar(&httpRetry, "http-retry", 9, "The maximum number of retries when failing to fetch artifacts over HTTP.")
 	tenancy.BindNoCrossNamespaceRefs(pflag.CommandLine)
 	tenancy.BindServiceAccounts(pflag.CommandLine)
+	tenancy.BindDecryptionServiceAccount(pflag.CommandLine)
 	pflag.DurationVar(&requeueDependency, "requeue-dependency", 30*time.Second, "The interval at which failing dependencies and sources are re-checked.")
 	pflag.Int64Var(&artifactCacheBytes, "artifact-cache-bytes", artifactcache.DefaultMaxBytes, "The memory bound of the cache of extracted artifacts.")
 	pflag.StringVar(&sopsAgeSecret, "sops-age-secret", "", "The name of a Secret in the controller's namespace holding age keys (*.agekey) for SOPS decryption.")
@@ -65,6 +66,11 @@ func main() {
 
 	opts.Kinds = controller.Kinds()
 	manager.Run(controllerName, apis.MustNewScheme(), opts, func(c *manager.Controller) error {
+		if tenancy.DefaultDecryptionServiceAccount != "" && !c.Features.Enabled(manager.GateObjectLevelWorkloadIdentity) {
+			// As in Flux: the default identity needs the gate, refused at start.
+			return fmt.Errorf("--%s needs the %s feature gate (--feature-gates=%s=true)", manager.FlagDefaultDecryptionServiceAccount,
+				manager.GateObjectLevelWorkloadIdentity, manager.GateObjectLevelWorkloadIdentity)
+		}
 		fetcher := artifact.NewFetcher(httpRetry, 0, 0)
 		fetcher.HostOverride = os.Getenv(artifact.EnvSourceControllerLocalhost)
 		r := &controller.KustomizationReconciler{
@@ -80,6 +86,7 @@ func main() {
 			RequeueDependency:               requeueDependency,
 			DefaultServiceAccount:           tenancy.DefaultServiceAccount,
 			DefaultKubeConfigServiceAccount: tenancy.DefaultKubeConfigServiceAccount,
+			DefaultDecryptionServiceAccount: tenancy.DefaultDecryptionServiceAccount,
 			WorkloadIdentity:                c.Features.Enabled(manager.GateObjectLevelWorkloadIdentity),
 			AllowRemoteBases:                !noRemoteBases,
 			StrictSubstitution:              c.Features.Enabled(manager.GateStrictPostBuildSubstitutions),

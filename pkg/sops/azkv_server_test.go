@@ -81,7 +81,7 @@ func (s *azureServer) serve(w http.ResponseWriter, r *http.Request) {
 		})
 	case strings.HasSuffix(r.URL.Path, "/oauth2/v2.0/token"):
 		_ = r.ParseForm()
-		if r.Form.Get("client_secret") != azureClientSecret {
+		if r.Form.Get("client_secret") != azureClientSecret && r.Form.Get("client_assertion") != "sa-token" {
 			w.WriteHeader(http.StatusUnauthorized)
 			reply(map[string]string{"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided."})
 			return

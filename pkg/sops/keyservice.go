@@ -31,6 +31,10 @@ type Options struct {
 	HTTPClient *http.Client
 	// GCPClientOptions are added to the GCP KMS client's options.
 	GCPClientOptions []option.ClientOption
+	// Identity, when set, replaces the default credential chains: cloud
+	// keys with no credentials in the Secret use this ServiceAccount's
+	// workload identity (spec.decryption.serviceAccountName).
+	Identity *ServiceAccountIdentity
 }
 
 // keyServer is a SOPS key service that decrypts data keys with the keys
@@ -83,8 +87,15 @@ func (s *keyServer) decrypt(ctx context.Context, key *keyservice.Key, ct []byte)
 		mk := kms.NewMasterKeyFromArn(k.KmsKey.GetArn(), encryptionContext(k.KmsKey.GetContext()), k.KmsKey.GetAwsProfile())
 		mk.Role = k.KmsKey.GetRole()
 		mk.EncryptedKey = string(ct)
-		if s.aws != nil {
-			kms.NewCredentialsProvider(s.aws).ApplyToMasterKey(mk)
+		creds := s.aws
+		if creds == nil && s.opts.Identity != nil {
+			var err error
+			if creds, err = s.opts.Identity.awsCredentials(ctx, mk.Arn, s.opts); err != nil {
+				return nil, err
+			}
+		}
+		if creds != nil {
+			kms.NewCredentialsProvider(creds).ApplyToMasterKey(mk)
 		}
 		if s.opts.HTTPClient != nil {
 			kms.NewHTTPClient(s.opts.HTTPClient).ApplyToMasterKey(mk)
@@ -97,6 +108,8 @@ func (s *keyServer) decrypt(ctx context.Context, key *keyservice.Key, ct []byte)
 			gcpkms.NewTokenSource(s.gcpToken).ApplyToMasterKey(&mk)
 		case s.gcpJSON != nil:
 			gcpkms.CredentialJSON(s.gcpJSON).ApplyToMasterKey(&mk)
+		case s.opts.Identity != nil:
+			return nil, errGCPIdentity
 		}
 		if len(s.opts.GCPClientOptions) > 0 {
 			gcpkms.ClientOptions(s.opts.GCPClientOptions).ApplyToMasterKey(&mk)
@@ -105,12 +118,9 @@ func (s *keyServer) decrypt(ctx context.Context, key *keyservice.Key, ct []byte)
 	case *keyservice.Key_AzureKeyvaultKey:
 		mk := azkv.NewMasterKey(k.AzureKeyvaultKey.GetVaultUrl(), k.AzureKeyvaultKey.GetName(), k.AzureKeyvaultKey.GetVersion())
 		mk.EncryptedKey = string(ct)
-		cred := s.azure
-		if cred == nil {
-			var err error
-			if cred, err = defaultAzureCredential(s.opts); err != nil {
-				return nil, err
-			}
+		cred, err := s.azureCredential()
+		if err != nil {
+			return nil, err
 		}
 		azkv.NewTokenCredential(cred).ApplyToMasterKey(mk)
 		if s.opts.HTTPClient != nil {
@@ -132,6 +142,17 @@ func (s *keyServer) decrypt(ctx context.Context, key *keyservice.Key, ct []byte)
 		return nil, errors.New("HuaweiCloud KMS keys are not supported")
 	}
 	return nil, errors.New("unknown key type")
+}
+
+// azureCredential is the Secret's, the ServiceAccount's or the default.
+func (s *keyServer) azureCredential() (azcore.TokenCredential, error) {
+	switch {
+	case s.azure != nil:
+		return s.azure, nil
+	case s.opts.Identity != nil:
+		return s.opts.Identity.azureCredential(s.opts)
+	}
+	return defaultAzureCredential(s.opts)
 }
 
 // decryptPGP decrypts with the Secret's OpenPGP keys in memory; the

@@ -1,6 +1,7 @@
 package sops
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -70,6 +71,7 @@ func TestDecryptAWSKMS(t *testing.T) {
 		name    string
 		keys    map[string][]byte
 		env     map[string]string
+		id      *ServiceAccountIdentity
 		wantKey string
 		wantErr string
 	}{
@@ -77,6 +79,8 @@ func TestDecryptAWSKMS(t *testing.T) {
 		{name: "default chain: environment", env: map[string]string{"AWS_ACCESS_KEY_ID": "AKIAFROMENV", "AWS_SECRET_ACCESS_KEY": "env"}, wantKey: "AKIAFROMENV"},
 		{name: "default chain: web identity", env: map[string]string{"AWS_WEB_IDENTITY_TOKEN_FILE": token, "AWS_ROLE_ARN": "arn:aws:iam::111122223333:role/sops"}, wantKey: stsAccessKey},
 		{name: "no credentials", wantErr: "(aws-kms): "},
+		{name: "workload identity of a ServiceAccount", id: saIdentity(map[string]string{AnnotationAWSRoleARN: "arn:aws:iam::111122223333:role/sops"}), wantKey: stsAccessKey},
+		{name: "ServiceAccount without a role", id: saIdentity(nil), wantErr: "(aws-kms): ServiceAccount tenant/kms has no eks.amazonaws.com/role-arn annotation"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -84,7 +88,7 @@ func TestDecryptAWSKMS(t *testing.T) {
 			for k, v := range tt.env {
 				t.Setenv(k, v)
 			}
-			d, err := NewDecryptor(tt.keys)
+			d, err := NewDecryptorWithOptions(tt.keys, Options{Identity: tt.id})
 			g.Expect(err).NotTo(HaveOccurred())
 			out, decrypted, err := d.DecryptFile("s.yaml", enc)
 			if tt.wantErr != "" {
@@ -281,12 +285,14 @@ func TestDecryptAzureKeyVault(t *testing.T) {
 		name       string
 		keys       map[string][]byte
 		env        map[string]string
+		id         *ServiceAccountIdentity
 		wantCaller string
 		wantErr    string
 	}{
 		{name: "client secret from the Secret", keys: map[string][]byte{AzureKVKey: creds("from-secret", azureClientSecret)}, wantCaller: "from-secret"},
 		{name: "default credential: environment", env: map[string]string{"AZURE_TENANT_ID": azureTenant, "AZURE_CLIENT_ID": "from-env", "AZURE_CLIENT_SECRET": azureClientSecret}, wantCaller: "from-env"},
 		{name: "wrong client secret", keys: map[string][]byte{AzureKVKey: creds("from-secret", "wrong-secret")}, wantErr: "(azure-kv): "},
+		{name: "workload identity of a ServiceAccount", id: saIdentity(map[string]string{AnnotationAzureClientID: "from-sa", AnnotationAzureTenantID: azureTenant}), wantCaller: "from-sa"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -294,7 +300,7 @@ func TestDecryptAzureKeyVault(t *testing.T) {
 			for k, v := range tt.env {
 				t.Setenv(k, v)
 			}
-			d, err := NewDecryptorWithOptions(tt.keys, Options{HTTPClient: s.Client})
+			d, err := NewDecryptorWithOptions(tt.keys, Options{HTTPClient: s.Client, Identity: tt.id})
 			g.Expect(err).NotTo(HaveOccurred())
 			out, _, err := d.DecryptFile("s.yaml", enc)
 			if tt.wantErr != "" {
@@ -308,4 +314,19 @@ func TestDecryptAzureKeyVault(t *testing.T) {
 			g.Expect(s.callers()).To(ContainElement(tt.wantCaller))
 		})
 	}
+}
+
+// saIdentity is a ServiceAccount whose tokens are "sa-token" for Azure's
+// audience and the STS test server's web identity token for AWS's.
+func saIdentity(annotations map[string]string) *ServiceAccountIdentity {
+	return &ServiceAccountIdentity{Name: "tenant/kms", Annotations: annotations,
+		Token: func(_ context.Context, audience string) (string, error) {
+			switch audience {
+			case AudienceAWS:
+				return "web-identity-token", nil
+			case AudienceAzure:
+				return "sa-token", nil
+			}
+			return "", fmt.Errorf("unexpected audience %q", audience)
+		}}
 }

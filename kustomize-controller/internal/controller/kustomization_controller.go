@@ -76,6 +76,9 @@ type KustomizationReconciler struct {
 	HealthPollInterval time.Duration
 	// StrictSubstitution fails builds with undefined variables.
 	StrictSubstitution bool
+	// DefaultDecryptionServiceAccount (--default-decryption-service-account)
+	// is the workload identity of decryption when spec.decryption names none.
+	DefaultDecryptionServiceAccount string
 	// SOPSAgeSecret names a Secret whose age keys every decryption may use.
 	SOPSAgeSecret client.ObjectKey
 	// Drift, when set, watches applied objects: drift is corrected within

@@ -2,10 +2,13 @@ package controller
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
+	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	kustomizev1 "gotk.dev/pkg/apis/kustomize/v1"
@@ -28,16 +31,24 @@ func (r *KustomizationReconciler) decryptor(ctx context.Context, obj *kustomizev
 	if spec == nil {
 		return nil, nil
 	}
-	d, _ := sops.NewDecryptor(nil)
+	var opts sops.Options
 	if spec.Provider != "sops" {
 		return nil, reconcile.Stall(DecryptionFailedReason, "decryption provider %q is not supported: use sops", spec.Provider)
 	}
-	if spec.ServiceAccountName != "" {
-		if !r.WorkloadIdentity {
-			return nil, reconcile.FeatureGateDisabled(manager.GateObjectLevelWorkloadIdentity, "spec.decryption.serviceAccountName")
-		}
-		return nil, reconcile.Stall(DecryptionFailedReason, "spec.decryption.serviceAccountName (cloud KMS) is not supported yet")
+	if spec.ServiceAccountName != "" && !r.WorkloadIdentity {
+		return nil, reconcile.FeatureGateDisabled(manager.GateObjectLevelWorkloadIdentity, "spec.decryption.serviceAccountName")
 	}
+	if sa := spec.ServiceAccountName; sa != "" || (r.WorkloadIdentity && r.DefaultDecryptionServiceAccount != "") {
+		if sa == "" {
+			sa = r.DefaultDecryptionServiceAccount
+		}
+		id, err := r.decryptionIdentity(ctx, obj, sa)
+		if err != nil {
+			return nil, err
+		}
+		opts.Identity = id
+	}
+	d, _ := sops.NewDecryptorWithOptions(nil, opts)
 	type ref struct {
 		key     client.ObjectKey
 		ageOnly bool // the controller-wide Secret lends only age keys, as in Flux
@@ -68,4 +79,31 @@ func (r *KustomizationReconciler) decryptor(ctx context.Context, obj *kustomizev
 		}
 	}
 	return d, nil
+}
+
+// decryptionIdentity is the workload identity of a ServiceAccount of the
+// Kustomization's namespace: its annotations name the cloud identity, and
+// the controller mints its tokens (short-lived, audience-bound) for the
+// cloud's token service.
+func (r *KustomizationReconciler) decryptionIdentity(ctx context.Context, obj *kustomizev1.Kustomization, name string) (*sops.ServiceAccountIdentity, error) {
+	key := client.ObjectKey{Namespace: obj.Namespace, Name: name}
+	var sa corev1.ServiceAccount
+	if err := r.APIReader.Get(ctx, key, &sa); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, reconcile.Wait(obj.GetRetryInterval(), DecryptionFailedReason, "decryption ServiceAccount %s not found", key)
+		}
+		return nil, reconcile.Retry(DecryptionFailedReason, "reading decryption ServiceAccount %s: %v", key, err)
+	}
+	return &sops.ServiceAccountIdentity{
+		Name:        key.String(),
+		Annotations: sa.Annotations,
+		Token: func(ctx context.Context, audience string) (string, error) {
+			req := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{
+				Audiences: []string{audience}, ExpirationSeconds: ptr.To[int64](600)}}
+			if err := r.Client.SubResource("token").Create(ctx, sa.DeepCopy(), req); err != nil {
+				return "", fmt.Errorf("token of ServiceAccount %s: %w", key, err)
+			}
+			return req.Status.Token, nil
+		},
+	}, nil
 }
