@@ -59,6 +59,13 @@ func main() {
 		fmt.Fprintln(os.Stderr, controllerName+": "+err.Error())
 		os.Exit(2)
 	}
+	if features, err := manager.ResolveFeatureGates(controllerName, opts.FeatureGates); err == nil &&
+		tenancy.DefaultDecryptionServiceAccount != "" && !features.Enabled(manager.GateObjectLevelWorkloadIdentity) {
+		// As in Flux: the default decryption identity needs the gate.
+		fmt.Fprintf(os.Stderr, "%s: --%s needs the %s feature gate (--feature-gates=%s=true)\n", controllerName,
+			manager.FlagDefaultDecryptionServiceAccount, manager.GateObjectLevelWorkloadIdentity, manager.GateObjectLevelWorkloadIdentity)
+		os.Exit(2)
+	}
 	if !noRemoteBases {
 		// kustomize runs git for remote bases: it must never wait for a password.
 		_ = os.Setenv("GIT_TERMINAL_PROMPT", "0")
@@ -66,11 +73,6 @@ func main() {
 
 	opts.Kinds = controller.Kinds()
 	manager.Run(controllerName, apis.MustNewScheme(), opts, func(c *manager.Controller) error {
-		if tenancy.DefaultDecryptionServiceAccount != "" && !c.Features.Enabled(manager.GateObjectLevelWorkloadIdentity) {
-			// As in Flux: the default identity needs the gate, refused at start.
-			return fmt.Errorf("--%s needs the %s feature gate (--feature-gates=%s=true)", manager.FlagDefaultDecryptionServiceAccount,
-				manager.GateObjectLevelWorkloadIdentity, manager.GateObjectLevelWorkloadIdentity)
-		}
 		fetcher := artifact.NewFetcher(httpRetry, 0, 0)
 		fetcher.HostOverride = os.Getenv(artifact.EnvSourceControllerLocalhost)
 		r := &controller.KustomizationReconciler{
