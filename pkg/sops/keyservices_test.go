@@ -109,7 +109,8 @@ func TestDecryptAWSKMS(t *testing.T) {
 
 // TestDecryptVault decrypts a file whose data key the Vault transit test
 // server encrypted, with the Secret's token or the controller's
-// VAULT_TOKEN, and refuses it with a wrong or no token.
+// VAULT_TOKEN, and refuses it with a wrong or no token, or when the
+// file's Vault address is not on SOPS's allowlist.
 func TestDecryptVault(t *testing.T) {
 	addr := startVault(t)
 	mk := hcvault.NewMasterKey(addr, "transit", "sops")
@@ -119,21 +120,24 @@ func TestDecryptVault(t *testing.T) {
 		t.Fatal(err)
 	}
 	tests := []struct {
-		name     string
-		keys     map[string][]byte
-		envToken string
-		wantErr  string
+		name      string
+		keys      map[string][]byte
+		envToken  string
+		allowlist string // SOPS_HC_VAULT_ALLOWLIST
+		wantErr   string
 	}{
 		{name: "token from the Secret", keys: map[string][]byte{VaultTokenKey: []byte(vaultToken + "\n")}},
 		{name: "VAULT_TOKEN of the controller", envToken: vaultToken},
 		{name: "the Secret's token wins", keys: map[string][]byte{VaultTokenKey: []byte(vaultToken)}, envToken: "hvs.other"},
 		{name: "wrong token", keys: map[string][]byte{VaultTokenKey: []byte("hvs.wrong")}, wantErr: "(hc-vault): "},
 		{name: "no token", wantErr: "(hc-vault): no Vault token"},
+		{name: "address not on the allowlist", envToken: vaultToken, allowlist: "https://vault.example.com", wantErr: "(hc-vault): Allowlist does not allow"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			g := NewWithT(t)
 			t.Setenv(EnvVaultToken, tt.envToken)
+			t.Setenv("SOPS_HC_VAULT_ALLOWLIST", tt.allowlist)
 			d, err := NewDecryptor(tt.keys)
 			g.Expect(err).NotTo(HaveOccurred())
 			out, _, err := d.DecryptFile("db.env", enc)
