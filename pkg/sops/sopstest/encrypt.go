@@ -1,8 +1,7 @@
 // Package sopstest encrypts documents for tests with the SOPS library's
-// own stores, so what it writes is what the sops CLI writes: decrypting it
-// with package sops checks that package's document codecs against SOPS.
-// Only tests link it; it pulls the stores' configuration package and its
-// dependencies into a binary.
+// own stores and master keys (age, OpenPGP, and any other key source
+// given ready to encrypt), so what it writes is what the sops CLI writes.
+// Only tests link it.
 package sopstest
 
 import (
