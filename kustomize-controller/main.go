@@ -52,6 +52,7 @@ func main() {
 	pflag.IntVar(&httpRetry, "http-retry", 9, "The maximum number of retries when failing to fetch artifacts over HTTP.")
 	tenancy.BindNoCrossNamespaceRefs(pflag.CommandLine)
 	tenancy.BindServiceAccounts(pflag.CommandLine)
+	tenancy.BindDecryptionServiceAccount(pflag.CommandLine)
 	pflag.DurationVar(&requeueDependency, "requeue-dependency", 30*time.Second, "The interval at which failing dependencies and sources are re-checked.")
 	pflag.Int64Var(&artifactCacheBytes, "artifact-cache-bytes", artifactcache.DefaultMaxBytes, "The memory bound of the cache of extracted artifacts.")
 	pflag.StringVar(&sopsAgeSecret, "sops-age-secret", "", "The name of a Secret in the controller's namespace holding age keys (*.agekey) for SOPS decryption.")
@@ -72,6 +73,13 @@ func main() {
 	}
 	if remoteBasesMaxSize < 0 {
 		fmt.Fprintln(os.Stderr, controllerName+": --remote-bases-max-size must not be negative")
+		os.Exit(2)
+	}
+	if features, err := manager.ResolveFeatureGates(controllerName, opts.FeatureGates); err == nil &&
+		tenancy.DefaultDecryptionServiceAccount != "" && !features.Enabled(manager.GateObjectLevelWorkloadIdentity) {
+		// As in Flux: the default decryption identity needs the gate.
+		fmt.Fprintf(os.Stderr, "%s: --%s needs the %s feature gate (--feature-gates=%s=true)\n", controllerName,
+			manager.FlagDefaultDecryptionServiceAccount, manager.GateObjectLevelWorkloadIdentity, manager.GateObjectLevelWorkloadIdentity)
 		os.Exit(2)
 	}
 	if !noRemoteBases {
@@ -101,6 +109,7 @@ func main() {
 			RequeueDependency:               requeueDependency,
 			DefaultServiceAccount:           tenancy.DefaultServiceAccount,
 			DefaultKubeConfigServiceAccount: tenancy.DefaultKubeConfigServiceAccount,
+			DefaultDecryptionServiceAccount: tenancy.DefaultDecryptionServiceAccount,
 			WorkloadIdentity:                c.Features.Enabled(manager.GateObjectLevelWorkloadIdentity),
 			AllowRemoteBases:                !noRemoteBases,
 			StrictSubstitution:              c.Features.Enabled(manager.GateStrictPostBuildSubstitutions),

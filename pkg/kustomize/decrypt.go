@@ -8,7 +8,8 @@ import (
 )
 
 // FileDecryptor decrypts an encrypted file as the build reads it and
-// returns other files unchanged (gotk.dev/pkg/sops.Decryptor is one).
+// returns other files unchanged (kustomize-controller's SOPS decryptor is
+// one; this package does not link the SOPS key services).
 type FileDecryptor interface {
 	DecryptFile(name string, data []byte) (out []byte, decrypted bool, err error)
 }

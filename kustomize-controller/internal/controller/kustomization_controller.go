@@ -80,6 +80,9 @@ type KustomizationReconciler struct {
 	// StrictSubstitution is the StrictPostBuildSubstitutions gate: a
 	// variable referenced without a value or default fails the build.
 	StrictSubstitution bool
+	// DefaultDecryptionServiceAccount (--default-decryption-service-account)
+	// is the workload identity of decryption when spec.decryption names none.
+	DefaultDecryptionServiceAccount string
 	// SOPSAgeSecret names a Secret whose age keys every decryption may use.
 	SOPSAgeSecret client.ObjectKey
 	// Drift, when set, watches applied objects: drift is corrected within

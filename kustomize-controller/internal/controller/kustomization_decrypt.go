@@ -2,9 +2,13 @@ package controller
 
 import (
 	"context"
+	"fmt"
+	"strings"
 
+	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	kustomizev1 "gotk.dev/pkg/apis/kustomize/v1"
@@ -17,32 +21,47 @@ import (
 const DecryptionFailedReason = "DecryptionFailed"
 
 // decryptor returns the SOPS decryptor of a Kustomization: the keys of
-// spec.decryption.secretRef plus the controller-wide --sops-age-secret.
-// Without spec.decryption it has no keys, so an encrypted file fails the
-// build (naming it) instead of being applied encrypted.
+// spec.decryption.secretRef, the age keys of the controller-wide
+// --sops-age-secret, and for key types with no key there, the SDKs'
+// default credential chains. Without spec.decryption it is nil, so an
+// encrypted file fails the build (naming it) instead of being applied
+// encrypted.
 func (r *KustomizationReconciler) decryptor(ctx context.Context, obj *kustomizev1.Kustomization) (*sops.Decryptor, error) {
-	d, _ := sops.NewDecryptor(nil)
 	spec := obj.Spec.Decryption
 	if spec == nil {
-		return d, nil
+		return nil, nil
 	}
+	var opts sops.Options
 	if spec.Provider != "sops" {
 		return nil, reconcile.Stall(DecryptionFailedReason, "decryption provider %q is not supported: use sops", spec.Provider)
 	}
-	if spec.ServiceAccountName != "" {
-		if !r.WorkloadIdentity {
-			return nil, reconcile.FeatureGateDisabled(manager.GateObjectLevelWorkloadIdentity, "spec.decryption.serviceAccountName")
-		}
-		return nil, reconcile.Stall(DecryptionFailedReason, "spec.decryption.serviceAccountName (cloud KMS) is not supported yet")
+	if spec.ServiceAccountName != "" && !r.WorkloadIdentity {
+		return nil, reconcile.FeatureGateDisabled(manager.GateObjectLevelWorkloadIdentity, "spec.decryption.serviceAccountName")
 	}
-	refs := []client.ObjectKey{}
+	if sa := spec.ServiceAccountName; sa != "" || (r.WorkloadIdentity && r.DefaultDecryptionServiceAccount != "") {
+		if sa == "" {
+			sa = r.DefaultDecryptionServiceAccount
+		}
+		id, err := r.decryptionIdentity(ctx, obj, sa)
+		if err != nil {
+			return nil, err
+		}
+		opts.Identity = id
+	}
+	d, _ := sops.NewDecryptorWithOptions(nil, opts)
+	type ref struct {
+		key     client.ObjectKey
+		ageOnly bool // the controller-wide Secret lends only age keys, as in Flux
+	}
+	var refs []ref
 	if r.SOPSAgeSecret.Name != "" {
-		refs = append(refs, r.SOPSAgeSecret)
+		refs = append(refs, ref{key: r.SOPSAgeSecret, ageOnly: true})
 	}
 	if spec.SecretRef != nil {
-		refs = append(refs, client.ObjectKey{Namespace: obj.Namespace, Name: spec.SecretRef.Name})
+		refs = append(refs, ref{key: client.ObjectKey{Namespace: obj.Namespace, Name: spec.SecretRef.Name}})
 	}
-	for _, key := range refs {
+	for _, ref := range refs {
+		key := ref.key
 		var s corev1.Secret
 		if err := r.APIReader.Get(ctx, key, &s); err != nil {
 			if apierrors.IsNotFound(err) {
@@ -51,10 +70,40 @@ func (r *KustomizationReconciler) decryptor(ctx context.Context, obj *kustomizev
 			return nil, reconcile.Retry(DecryptionFailedReason, "reading decryption Secret %s: %v", key, err)
 		}
 		for name, b := range s.Data {
+			if ref.ageOnly && !strings.HasSuffix(name, sops.AgeKeySuffix) {
+				continue
+			}
 			if err := d.AddKey(name, b); err != nil {
 				return nil, reconcile.Wait(obj.GetRetryInterval(), DecryptionFailedReason, "decryption Secret %s: %v", key, err)
 			}
 		}
 	}
 	return d, nil
+}
+
+// decryptionIdentity is the workload identity of a ServiceAccount of the
+// Kustomization's namespace: its annotations name the cloud identity, and
+// the controller mints its tokens (short-lived, audience-bound) for the
+// cloud's token service.
+func (r *KustomizationReconciler) decryptionIdentity(ctx context.Context, obj *kustomizev1.Kustomization, name string) (*sops.ServiceAccountIdentity, error) {
+	key := client.ObjectKey{Namespace: obj.Namespace, Name: name}
+	var sa corev1.ServiceAccount
+	if err := r.APIReader.Get(ctx, key, &sa); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, reconcile.Wait(obj.GetRetryInterval(), DecryptionFailedReason, "decryption ServiceAccount %s not found", key)
+		}
+		return nil, reconcile.Retry(DecryptionFailedReason, "reading decryption ServiceAccount %s: %v", key, err)
+	}
+	return &sops.ServiceAccountIdentity{
+		Name:        key.String(),
+		Annotations: sa.Annotations,
+		Token: func(ctx context.Context, audience string) (string, error) {
+			req := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{
+				Audiences: []string{audience}, ExpirationSeconds: ptr.To[int64](600)}}
+			if err := r.Client.SubResource("token").Create(ctx, sa.DeepCopy(), req); err != nil {
+				return "", fmt.Errorf("token of ServiceAccount %s: %w", key, err)
+			}
+			return req.Status.Token, nil
+		},
+	}, nil
 }

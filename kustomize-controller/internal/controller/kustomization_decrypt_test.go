@@ -2,6 +2,9 @@ package controller
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	kustomizev1 "gotk.dev/pkg/apis/kustomize/v1"
+	"gotk.dev/pkg/sops"
 	"gotk.dev/pkg/sops/sopstest"
 )
 
@@ -56,7 +60,7 @@ func TestSOPSDecryption(t *testing.T) {
 	cur := waitReady(t, wrong, metav1.ConditionFalse, DecryptionFailedReason, 30*time.Second)
 	msg := conditions.GetMessage(cur, meta.ReadyCondition)
 	g.Expect(msg).To(ContainSubstring("secrets/"))
-	g.Expect(msg).To(ContainSubstring("no configured key can decrypt"))
+	g.Expect(msg).To(ContainSubstring("no key can decrypt the data key"))
 	g.Expect(msg).NotTo(ContainSubstring("hunter2"))
 	g.Expect(exists(configMapGVK, ns, "plain")).To(BeFalse())
 	g.Expect(env.Client.Delete(context.Background(), cur)).To(Succeed())
@@ -77,4 +81,51 @@ func TestSOPSDecryption(t *testing.T) {
 	g.Expect(string(s.Data["password"])).To(Equal("hunter2"))
 	g.Expect(env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "gen"}, &s)).To(Succeed())
 	g.Expect(string(s.Data["USER"])).To(Equal("admin"))
+}
+
+// TestDecryptionServiceAccount: with the ObjectLevelWorkloadIdentity gate
+// on, spec.decryption.serviceAccountName (else
+// --default-decryption-service-account) is a ServiceAccount of the
+// Kustomization's namespace whose annotations and tokens — minted by the
+// API server for the cloud's audience — are the decryption identity.
+func TestDecryptionServiceAccount(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := env.NewNamespace(t)
+	const role = "arn:aws:iam::111122223333:role/sops"
+	g.Expect(env.Client.Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "kms",
+		Annotations: map[string]string{sops.AnnotationAWSRoleARN: role}}})).To(Succeed())
+	r := newReconciler(env.Client, env.Client, reconciler.Events)
+	r.WorkloadIdentity = true
+	r.DefaultDecryptionServiceAccount = "kms"
+	obj := &kustomizev1.Kustomization{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "ks"},
+		Spec: kustomizev1.KustomizationSpec{Decryption: &kustomizev1.Decryption{Provider: "sops"}}}
+
+	_, err := r.decryptor(ctx, obj)
+	g.Expect(err).NotTo(HaveOccurred(), "the default decryption ServiceAccount exists")
+	id, err := r.decryptionIdentity(ctx, obj, "kms")
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(id.Annotations).To(HaveKeyWithValue(sops.AnnotationAWSRoleARN, role))
+	token, err := id.Token(ctx, sops.AudienceAWS)
+	g.Expect(err).NotTo(HaveOccurred())
+	parts := strings.Split(token, ".")
+	g.Expect(parts).To(HaveLen(3))
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	g.Expect(err).NotTo(HaveOccurred())
+	var claims struct {
+		Aud []string `json:"aud"`
+		Sub string   `json:"sub"`
+	}
+	g.Expect(json.Unmarshal(payload, &claims)).To(Succeed())
+	g.Expect(claims.Aud).To(Equal([]string{sops.AudienceAWS}))
+	g.Expect(claims.Sub).To(Equal("system:serviceaccount:" + ns + ":kms"))
+
+	// A named ServiceAccount wins over the default; a missing one waits.
+	obj.Spec.Decryption.ServiceAccountName = "missing"
+	_, err = r.decryptor(ctx, obj)
+	g.Expect(err).To(MatchError(ContainSubstring("decryption ServiceAccount " + ns + "/missing not found")))
+	// Without the gate the named one is refused, naming the gate.
+	r.WorkloadIdentity = false
+	_, err = r.decryptor(ctx, obj)
+	g.Expect(err).To(MatchError(ContainSubstring("ObjectLevelWorkloadIdentity")))
 }

@@ -13,6 +13,7 @@ import (
 const (
 	FlagDefaultServiceAccount           = "default-service-account"
 	FlagDefaultKubeConfigServiceAccount = "default-kubeconfig-service-account"
+	FlagDefaultDecryptionServiceAccount = "default-decryption-service-account"
 )
 
 // Tenancy holds the multi-tenancy lockdown flags. A controller binds the
@@ -25,6 +26,9 @@ type Tenancy struct {
 	// DefaultKubeConfigServiceAccount is the identity of a kubeConfig
 	// configMapRef whose ConfigMap names none.
 	DefaultKubeConfigServiceAccount string
+	// DefaultDecryptionServiceAccount is the identity of SOPS cloud KMS
+	// decryption when spec.decryption names none (kustomize only).
+	DefaultDecryptionServiceAccount string
 }
 
 // BindNoCrossNamespaceRefs registers --no-cross-namespace-refs.
@@ -34,9 +38,7 @@ func (t *Tenancy) BindNoCrossNamespaceRefs(fs *pflag.FlagSet) {
 }
 
 // BindServiceAccounts registers --default-service-account and
-// --default-kubeconfig-service-account. Flux's
-// --default-decryption-service-account is not bound: it names the
-// identity of cloud KMS decryption, which gotk does not have.
+// --default-kubeconfig-service-account.
 func (t *Tenancy) BindServiceAccounts(fs *pflag.FlagSet) {
 	fs.StringVar(&t.DefaultServiceAccount, FlagDefaultServiceAccount, "",
 		"Default service account impersonated in the object's namespace when it names none.")
@@ -44,11 +46,18 @@ func (t *Tenancy) BindServiceAccounts(fs *pflag.FlagSet) {
 		"Default service account whose token authenticates a spec.kubeConfig.configMapRef whose ConfigMap names none (needs the ObjectLevelWorkloadIdentity feature gate).")
 }
 
+// BindDecryptionServiceAccount registers --default-decryption-service-account.
+func (t *Tenancy) BindDecryptionServiceAccount(fs *pflag.FlagSet) {
+	fs.StringVar(&t.DefaultDecryptionServiceAccount, FlagDefaultDecryptionServiceAccount, "",
+		"Default service account whose workload identity decrypts SOPS cloud KMS keys of a Kustomization whose spec.decryption names none (needs the ObjectLevelWorkloadIdentity feature gate).")
+}
+
 // Validate checks that each service account name set is a valid name.
 func (t *Tenancy) Validate() error {
 	for _, f := range []struct{ flag, value string }{
 		{FlagDefaultServiceAccount, t.DefaultServiceAccount},
 		{FlagDefaultKubeConfigServiceAccount, t.DefaultKubeConfigServiceAccount},
+		{FlagDefaultDecryptionServiceAccount, t.DefaultDecryptionServiceAccount},
 	} {
 		if f.value == "" {
 			continue

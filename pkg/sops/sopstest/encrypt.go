@@ -1,8 +1,7 @@
 // Package sopstest encrypts documents for tests with the SOPS library's
-// own stores, so what it writes is what the sops CLI writes: decrypting it
-// with package sops checks that package's document codecs against SOPS.
-// Only tests link it; it pulls the stores' configuration package and its
-// dependencies into a binary.
+// own stores and master keys (age, OpenPGP, and any other key source
+// given ready to encrypt), so what it writes is what the sops CLI writes.
+// Only tests link it.
 package sopstest
 
 import (
@@ -24,6 +23,7 @@ import (
 	sopspgp "github.com/getsops/sops/v3/pgp"
 	"github.com/getsops/sops/v3/shamir"
 	"github.com/getsops/sops/v3/stores/dotenv"
+	"github.com/getsops/sops/v3/stores/ini"
 	sopsjson "github.com/getsops/sops/v3/stores/json"
 	sopsyaml "github.com/getsops/sops/v3/stores/yaml"
 )
@@ -34,6 +34,10 @@ type Recipients struct {
 	Age []string
 	// PGP holds armored OpenPGP public keys.
 	PGP [][]byte
+	// Keys are other master keys of the SOPS library (AWS KMS, GCP KMS,
+	// Azure Key Vault, Vault), ready to encrypt: each encrypts the data
+	// key by calling its service.
+	Keys []keys.MasterKey
 }
 
 // Options select what is encrypted and how the MAC is computed, as the
@@ -64,6 +68,8 @@ type store interface {
 	EmitPlainFile(sopsv3.TreeBranches) ([]byte, error)
 }
 
+// storeFor picks the store by extension as the sops CLI does: binary
+// for names it does not know.
 func storeFor(name string) store {
 	switch strings.ToLower(path.Ext(name)) {
 	case ".yaml", ".yml":
@@ -72,11 +78,13 @@ func storeFor(name string) store {
 		return sopsjson.NewStore(&config.JSONStoreConfig{})
 	case ".env":
 		return dotenv.NewStore(&config.DotenvStoreConfig{})
+	case ".ini":
+		return ini.NewStore(&config.INIStoreConfig{})
 	}
-	return nil
+	return sopsjson.NewBinaryStore(&config.JSONBinaryStoreConfig{})
 }
 
-// Encrypt encrypts a YAML, JSON or dotenv file (by name) for the
+// Encrypt encrypts a YAML, JSON, dotenv, INI or binary file (by name) for the
 // recipients, as `sops --encrypt` does. It uses no key service, agent or
 // external program.
 func Encrypt(name string, plain []byte, r Recipients, o Options) ([]byte, error) {
@@ -88,9 +96,6 @@ func Encrypt(name string, plain []byte, r Recipients, o Options) ([]byte, error)
 // can decrypt the file with SOPS (Decrypt) and compare.
 func EncryptWithKey(name string, plain []byte, r Recipients, o Options) (enc, dataKey []byte, err error) {
 	st := storeFor(name)
-	if st == nil {
-		return nil, nil, fmt.Errorf("%s: only .yaml, .yml, .json and .env files can be encrypted", name)
-	}
 	branches, err := st.LoadPlainFile(plain)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", name, err)
@@ -145,9 +150,6 @@ func EncryptWithKey(name string, plain []byte, r Recipients, o Options) (enc, da
 // data key, and checks its MAC as `sops --decrypt` does.
 func Decrypt(name string, enc, dataKey []byte) ([]byte, error) {
 	st := storeFor(name)
-	if st == nil {
-		return nil, fmt.Errorf("%s: only .yaml, .yml, .json and .env files can be decrypted", name)
-	}
 	tree, err := st.LoadEncryptedFile(enc)
 	if err != nil {
 		return nil, err
@@ -184,6 +186,12 @@ func keyGroup(r Recipients, key []byte) (sopsv3.KeyGroup, error) {
 		mk, err := pgpMasterKey(pub, key)
 		if err != nil {
 			return nil, err
+		}
+		group = append(group, mk)
+	}
+	for _, mk := range r.Keys {
+		if err := mk.Encrypt(key); err != nil {
+			return nil, fmt.Errorf("encrypting the data key with %s: %w", mk.ToString(), err)
 		}
 		group = append(group, mk)
 	}
