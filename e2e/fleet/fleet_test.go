@@ -3,12 +3,14 @@ package fleet
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	helmv2 "gotk.dev/pkg/apis/helm/v2"
 	kustomizev1 "gotk.dev/pkg/apis/kustomize/v1"
 	sourcev1 "gotk.dev/pkg/apis/source/v1"
 	"gotk.dev/pkg/testenv"
@@ -93,14 +95,71 @@ spec:
 `,
 	"infrastructure/controllers/kustomization.yaml": "resources: [namespace.yaml, ingress-nginx.yaml]\n",
 	"infrastructure/controllers/namespace.yaml":     "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ingress-nginx\n",
-	"infrastructure/controllers/ingress-nginx.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: controller\n  namespace: ingress-nginx\ndata:\n  version: \"4.11\"\n",
-	"infrastructure/configs/kustomization.yaml":     "resources: [cluster-issuers.yaml]\n",
-	"infrastructure/configs/cluster-issuers.yaml":   "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cluster-issuers\n  namespace: ingress-nginx\ndata:\n  issuer: letsencrypt\n",
-	"apps/base/podinfo/kustomization.yaml":          "resources: [namespace.yaml, release.yaml]\n",
-	"apps/base/podinfo/namespace.yaml":              "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: podinfo\n",
-	"apps/base/podinfo/release.yaml":                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: podinfo\n  namespace: podinfo\ndata:\n  replicas: \"1\"\n",
-	"apps/base/podinfo/README.md":                   "podinfo\n",
-	"apps/production/kustomization.yaml":            "resources: [../base/podinfo]\n",
+	"infrastructure/controllers/ingress-nginx.yaml": `apiVersion: source.toolkit.fluxcd.io/v1
+kind: HelmRepository
+metadata:
+  name: ingress-nginx
+  namespace: ingress-nginx
+spec:
+  interval: 1h
+  url: {{HELM_REPO}}
+---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata:
+  name: ingress-nginx
+  namespace: ingress-nginx
+spec:
+  interval: 1h
+  chart:
+    spec:
+      chart: ingress-nginx
+      version: "4.x"
+      sourceRef:
+        kind: HelmRepository
+        name: ingress-nginx
+  values:
+    message: controller
+`,
+	"infrastructure/configs/kustomization.yaml":   "resources: [cluster-issuers.yaml]\n",
+	"infrastructure/configs/cluster-issuers.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cluster-issuers\n  namespace: ingress-nginx\ndata:\n  issuer: letsencrypt\n",
+	"apps/base/podinfo/kustomization.yaml":        "resources: [namespace.yaml, release.yaml]\n",
+	"apps/base/podinfo/namespace.yaml":            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: podinfo\n",
+	"apps/base/podinfo/release.yaml":              podinfoRelease("1"),
+	"apps/base/podinfo/README.md":                 "podinfo\n",
+	"apps/production/kustomization.yaml":          "resources: [../base/podinfo]\n",
+}
+
+// podinfoRelease is podinfo from an OCI chart, as the example deploys it.
+func podinfoRelease(replicas string) string {
+	return `apiVersion: source.toolkit.fluxcd.io/v1
+kind: OCIRepository
+metadata:
+  name: podinfo
+  namespace: podinfo
+spec:
+  interval: 1h
+  url: oci://{{REGISTRY}}/charts/podinfo
+  insecure: true
+  ref:
+    tag: 6.0.0
+  layerSelector:
+    mediaType: application/vnd.cncf.helm.chart.content.v1.tar+gzip
+    operation: copy
+---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata:
+  name: podinfo
+  namespace: podinfo
+spec:
+  interval: 1h
+  chartRef:
+    kind: OCIRepository
+    name: podinfo
+  values:
+    message: "replicas=` + replicas + `"
+`
 }
 
 // bootstrap is what `flux bootstrap` leaves: the repository and the
@@ -136,6 +195,21 @@ func kustomization(name string) *kustomizev1.Kustomization {
 	return ks
 }
 
+func helmRelease(namespace, name string) *helmv2.HelmRelease {
+	hr := &helmv2.HelmRelease{}
+	hr.Name, hr.Namespace = name, namespace
+	return hr
+}
+
+// expectData checks one key of a ConfigMap.
+func expectData(ctx context.Context, namespace, name, key, want string) error {
+	v, err := configMapData(ctx, namespace, name, key)
+	if err == nil && v != want {
+		err = fmt.Errorf("%s/%s %s=%q, want %q", namespace, name, key, v, want)
+	}
+	return err
+}
+
 func configMapData(ctx context.Context, namespace, name, key string) (string, error) {
 	var cm corev1.ConfigMap
 	if err := env.Client.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, &cm); err != nil {
@@ -149,8 +223,21 @@ func configMapData(ctx context.Context, namespace, name, key string) (string, er
 // infrastructure's artifact and applied revision stay as they were.
 func TestFleetArtifactGenerator(t *testing.T) {
 	ctx := context.Background()
+	charts := testserver.NewHelmRepoForTest(t, testserver.HelmRepoOptions{})
+	for _, name := range []string{"ingress-nginx", "podinfo"} {
+		if err := charts.AddChart(name, map[string]string{"ingress-nginx": "4.11.0", "podinfo": "6.0.0"}[name], nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reg := testserver.NewRegistryForTest(t, testserver.RegistryOptions{})
+	pushOCIChart(t, charts, "podinfo", "6.0.0", reg.Host()+"/charts/podinfo:6.0.0")
+	subst := strings.NewReplacer("{{HELM_REPO}}", charts.URL(), "{{REGISTRY}}", reg.Host())
+	files := map[string]string{}
+	for p, c := range fleetRepo {
+		files[p] = subst.Replace(c)
+	}
 	srv := testserver.NewGitHTTPForTest(t, testserver.GitHTTPOptions{})
-	first, err := srv.CommitFiles("fleet", "main", fleetRepo, "fleet")
+	first, err := srv.CommitFiles("fleet", "main", files, "fleet")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,13 +248,17 @@ func TestFleetArtifactGenerator(t *testing.T) {
 			return testenv.ReadyStatus(ctx, env.Client, kustomization(name))
 		})
 	}
-	testenv.Eventually(t, 30*time.Second, "podinfo applied", func() error {
-		v, err := configMapData(ctx, "podinfo", "podinfo", "replicas")
-		if err == nil && v != "1" {
-			err = fmt.Errorf("replicas %q", v)
-		}
-		return err
+	for _, hr := range []*helmv2.HelmRelease{helmRelease("ingress-nginx", "ingress-nginx"), helmRelease("podinfo", "podinfo")} {
+		testenv.Eventually(t, time.Minute, "HelmRelease "+hr.Name+" ready", func() error {
+			return testenv.ReadyStatus(ctx, env.Client, hr)
+		})
+	}
+	testenv.Eventually(t, 30*time.Second, "podinfo released", func() error {
+		return expectData(ctx, "podinfo", "podinfo-podinfo", "message", "replicas=1")
 	})
+	if err := expectData(ctx, "ingress-nginx", "ingress-nginx-ingress-nginx", "message", "controller"); err != nil {
+		t.Fatalf("ingress-nginx not released: %v", err)
+	}
 	if _, err := configMapData(ctx, "ingress-nginx", "cluster-issuers", "issuer"); err != nil {
 		t.Fatalf("configs not applied: %v", err)
 	}
@@ -191,7 +282,7 @@ func TestFleetArtifactGenerator(t *testing.T) {
 	}
 
 	// A commit touching apps/ only.
-	second, err := srv.CommitFiles("fleet", "main", map[string]string{"apps/base/podinfo/release.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: podinfo\n  namespace: podinfo\ndata:\n  replicas: \"2\"\n"}, "scale podinfo")
+	second, err := srv.CommitFiles("fleet", "main", map[string]string{"apps/base/podinfo/release.yaml": subst.Replace(podinfoRelease("2"))}, "scale podinfo")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,11 +302,7 @@ func TestFleetArtifactGenerator(t *testing.T) {
 		if apps.Status.LastAppliedOriginRevision != "main@sha1:"+second {
 			return fmt.Errorf("apps at origin %q", apps.Status.LastAppliedOriginRevision)
 		}
-		v, err := configMapData(ctx, "podinfo", "podinfo", "replicas")
-		if err == nil && v != "2" {
-			err = fmt.Errorf("replicas %q", v)
-		}
-		return err
+		return expectData(ctx, "podinfo", "podinfo-podinfo", "message", "replicas=2")
 	})
 	if apps.Status.LastAppliedRevision == appsRevision {
 		t.Errorf("apps kept revision %s after its files changed", appsRevision)

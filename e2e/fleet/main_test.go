@@ -2,9 +2,11 @@
 // flux2-kustomize-helm-example: a monorepo whose cluster directory
 // declares an ArtifactGenerator splitting it into the ExternalArtifacts
 // `infrastructure` and `apps`, and Kustomizations that source them in
-// order (controllers → configs → apps, with dependsOn and wait). It runs
-// source-controller and kustomize-controller as real processes against a
-// real control plane and a real Git server.
+// order (controllers → configs → apps, with dependsOn and wait), the
+// controllers and apps being HelmReleases from a Helm repository and an
+// OCI chart. It runs source-, kustomize- and helm-controller as real
+// processes against a real control plane, Git server, Helm repository
+// and OCI registry.
 package fleet
 
 import (
@@ -35,7 +37,7 @@ func TestMain(m *testing.M) { os.Exit(run(m)) }
 func run(m *testing.M) int {
 	ctx := context.Background()
 	ctrllog.SetLogger(logr.Discard())
-	suite, err := testenv.StartSuite(ctx, "fleet", ns, []string{"source-controller", "kustomize-controller"})
+	suite, err := testenv.StartSuite(ctx, "fleet", ns, []string{"source-controller", "kustomize-controller", "helm-controller"})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -59,11 +61,11 @@ func run(m *testing.M) int {
 // startControllers runs source-controller (serving its storage on a free
 // port) and kustomize-controller, and waits until both are healthy.
 func startControllers(ctx context.Context, s *testenv.Suite) error {
-	ports, err := testenv.FreePorts(5)
+	ports, err := testenv.FreePorts(7)
 	if err != nil {
 		return err
 	}
-	storage := fmt.Sprintf("127.0.0.1:%d", ports[4])
+	storage := fmt.Sprintf("127.0.0.1:%d", ports[6])
 	logs := filepath.Join(s.StateDir, "logs")
 	if err := os.MkdirAll(logs, 0o755); err != nil {
 		return err
@@ -73,8 +75,9 @@ func startControllers(ctx context.Context, s *testenv.Suite) error {
 		"source-controller": {"--storage-path=" + filepath.Join(s.StateDir, "storage"), "--storage-addr=" + storage,
 			"--storage-adv-addr=" + storage, "--git-cache-path=" + filepath.Join(s.StateDir, "git-cache")},
 		"kustomize-controller": {"--requeue-dependency=2s"},
+		"helm-controller":      {"--requeue-dependency=2s"},
 	}
-	for i, name := range []string{"source-controller", "kustomize-controller"} {
+	for i, name := range []string{"source-controller", "kustomize-controller", "helm-controller"} {
 		flags := append([]string{fmt.Sprintf("--metrics-addr=127.0.0.1:%d", ports[2*i]),
 			fmt.Sprintf("--health-addr=127.0.0.1:%d", ports[2*i+1])}, append(common, args[name]...)...)
 		p, err := testenv.StartProcess(filepath.Join(s.BinDir, name), filepath.Join(logs, name+".log"),

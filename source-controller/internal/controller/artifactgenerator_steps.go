@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/fluxcd/pkg/apis/meta"
 	"github.com/fluxcd/pkg/runtime/conditions"
@@ -24,7 +25,7 @@ import (
 
 // generatorSourceRetry is how soon a missing or not yet ready source is
 // looked at again (its artifact appearing also triggers a reconcile).
-const generatorSourceRetry = 30e9
+const generatorSourceRetry = 30 * time.Second
 
 // resolvedSource is one spec.sources entry with its current artifact.
 type resolvedSource struct {
