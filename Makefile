@@ -28,7 +28,7 @@ $(BIN)/controller-gen $(BIN)/servedversion: hack/tools/go.mod hack/tools/go.sum 
 .PHONY: generate
 generate: $(BIN)/controller-gen $(BIN)/servedversion ## deepcopy and CRDs from pkg/apis
 	cd pkg && $(BIN)/controller-gen object:headerFile=../hack/boilerplate.go.txt paths=./apis/...
-	rm -f manifests/crds/*.toolkit.fluxcd.io_*.yaml
+	rm -f manifests/crds/*.fluxcd.io_*.yaml
 	cd pkg && $(BIN)/controller-gen crd:crdVersions=v1 paths=./apis/... output:crd:artifacts:config=../manifests/crds
 	$(BIN)/servedversion -version v1beta2 manifests/crds/image.toolkit.fluxcd.io_*.yaml
 

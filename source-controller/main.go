@@ -37,6 +37,7 @@ func main() {
 		helmCacheTTL     time.Duration
 		bucketMax        int64
 		sigstoreRoot     string
+		tenancy          gotkmanager.Tenancy
 	)
 	opts.BindFlags(pflag.CommandLine, 2, true)
 	pflag.StringVar(&storagePath, "storage-path", "/data", "The local storage path.")
@@ -55,6 +56,8 @@ func main() {
 	pflag.DurationVar(&helmCacheTTL, "helm-cache-ttl", 15*time.Minute, "How long a parsed Helm repository index is kept in memory after its last use.")
 	pflag.Int64Var(&bucketMax, "bucket-max-size", controller.DefaultBucketMaxSize, "The most bytes a Bucket artifact may download.")
 	pflag.StringVar(&sigstoreRoot, "sigstore-trusted-root", "", "The path of a Sigstore trusted_root.json (Fulcio CAs, Rekor logs, timestamp authorities) for keyless cosign verification of objects that name no verify.trustedRootSecretRef, e.g. a private Sigstore instance's (default: the public Sigstore trusted root, fetched through its TUF repository on first use).")
+	// Flux's source-watcher flag: it applies to ArtifactGenerator sources.
+	tenancy.BindNoCrossNamespaceRefs(pflag.CommandLine)
 	pflag.Parse()
 	if sigstoreRoot != "" {
 		cosign.SetDefaultTrustedRoot(sigstoreRoot)
@@ -98,7 +101,12 @@ func main() {
 			ChartMaxSize: helmChartMax, ChartFileMaxSize: helmFileMax, IndexCache: &helm.IndexCache{TTL: helmCacheTTL}}); err != nil {
 			return err
 		}
-		return controller.SetupBucket(c.Manager, c.Events, storage, controller.BucketOptions{ControllerName: name, ControllerOptions: co, MaxSize: bucketMax})
+		if err := controller.SetupBucket(c.Manager, c.Events, storage, controller.BucketOptions{ControllerName: name, ControllerOptions: co, MaxSize: bucketMax}); err != nil {
+			return err
+		}
+		// Flux's source-watcher kind, served from this controller's storage.
+		return controller.SetupArtifactGenerator(c.Manager, c.Events, storage, controller.ArtifactGeneratorOptions{ControllerName: name, ControllerOptions: co,
+			NoCrossNamespaceRefs: tenancy.NoCrossNamespaceRefs})
 	}, &corev1.Secret{}, &corev1.ConfigMap{})
 }
 

@@ -14,6 +14,7 @@ import (
 	notificationv1 "gotk.dev/pkg/apis/notification/v1"
 	notificationv1beta3 "gotk.dev/pkg/apis/notification/v1beta3"
 	sourcev1 "gotk.dev/pkg/apis/source/v1"
+	sourceextv1beta1 "gotk.dev/pkg/apis/sourceextensions/v1beta1"
 )
 
 var groups = runtime.NewSchemeBuilder(
@@ -23,6 +24,7 @@ var groups = runtime.NewSchemeBuilder(
 	imagev1.AddToScheme,
 	notificationv1.AddToScheme,
 	notificationv1beta3.AddToScheme,
+	sourceextv1beta1.AddToScheme,
 )
 
 // AddToScheme registers every gotk API group.

@@ -30,7 +30,7 @@ func (f *installFlags) bind(cmd *cobra.Command) {
 	fs.StringSliceVar(&f.components, "components", install.Components,
 		"controllers to install (Flux's image-reflector-controller and source-watcher name the gotk controller that does their job)")
 	fs.StringSliceVar(&f.extra, "components-extra", nil,
-		"controllers to install in addition to --components, e.g. Flux's image-reflector-controller,image-automation-controller")
+		"controllers to install in addition to --components, e.g. Flux's image-reflector-controller,image-automation-controller; source-watcher is accepted and installs nothing more, since source-controller serves ArtifactGenerator")
 	fs.BoolVar(&f.opts.WatchAllNamespaces, "watch-all-namespaces", true, "watch objects in all namespaces, not only the install namespace")
 	fs.BoolVar(&f.opts.MultiTenant, "multi-tenant", false,
 		"lock the controllers down for multi-tenancy: --no-cross-namespace-refs=true, and --default-service-account=default on kustomize- and helm-controller")

@@ -186,6 +186,7 @@ func (r *KustomizationReconciler) Reconcile(ctx context.Context, obj *kustomizev
 		return "", "", err
 	}
 	obj.Status.LastAppliedRevision = run.revision
+	obj.Status.LastAppliedOriginRevision = run.originRevision
 	return kustomizev1.ReconciliationSucceededReason, "Applied revision: " + run.revision, nil
 }
 

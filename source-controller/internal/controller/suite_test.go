@@ -96,6 +96,11 @@ func newHarness() (*harness, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := SetupArtifactGenerator(mgr, h.rec, h.storage, ArtifactGeneratorOptions{
+		ControllerName: "source-controller", ControllerOptions: testControllerOptions(2), Fetcher: artifact.NewFetcher(2, 10*time.Second, 0),
+	}); err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = mgr.Start(ctx) }()

@@ -1,0 +1,313 @@
+package generator
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"strings"
+
+	"sigs.k8s.io/yaml"
+
+	sourceextv1beta1 "gotk.dev/pkg/apis/sourceextensions/v1beta1"
+	"gotk.dev/pkg/artifact/securepath"
+	"gotk.dev/pkg/artifact/tarball"
+)
+
+// Error is a copy failure the spec or the source content caused; Reason
+// is Flux's condition reason (ValidationFailed or BuildFailed).
+type Error struct {
+	Reason string
+	Msg    string
+}
+
+func (e *Error) Error() string { return e.Msg }
+
+func invalid(format string, args ...any) error {
+	return &Error{Reason: sourceextv1beta1.ValidationFailedReason, Msg: fmt.Sprintf(format, args...)}
+}
+
+func buildFailed(format string, args ...any) error {
+	return &Error{Reason: sourceextv1beta1.BuildFailedReason, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Op is one copy operation with its source resolved to an extracted tree.
+type Op struct {
+	// From and To are the spec's strings, for messages.
+	From, To string
+	// SrcDir is the extracted artifact of From's alias.
+	SrcDir string
+	// Exclude and Strategy are the spec's.
+	Exclude  []string
+	Strategy string
+}
+
+// ParseFrom splits "@alias/pattern" into its alias and pattern.
+func ParseFrom(from string) (alias, pattern string, err error) {
+	rest, ok := strings.CutPrefix(from, "@")
+	if !ok {
+		return "", "", invalid("copy from '%s': must start with '@<alias>/'", from)
+	}
+	alias, pattern, _ = strings.Cut(rest, "/")
+	if alias == "" {
+		return "", "", invalid("copy from '%s': must start with '@<alias>/'", from)
+	}
+	return alias, pattern, nil
+}
+
+// Apply runs op into the output tree out. Sources and destinations are
+// confined to their roots: a path that would leave one is ValidationFailed,
+// a pattern that matches nothing is BuildFailed.
+func Apply(out *securepath.Root, op Op) error {
+	_, rawPattern, err := ParseFrom(op.From)
+	if err != nil {
+		return err
+	}
+	pattern, err := cleanOrRoot(rawPattern)
+	if err != nil {
+		return invalid("copy from '%s': %v", op.From, err)
+	}
+	if !ValidPattern(pattern) {
+		return invalid("copy from '%s': malformed glob pattern", op.From)
+	}
+	rawTo, ok := strings.CutPrefix(op.To, "@artifact/")
+	if !ok && op.To != "@artifact" {
+		return invalid("copy to '%s': must start with '@artifact/'", op.To)
+	}
+	to, err := cleanOrRoot(rawTo)
+	if err != nil {
+		return invalid("copy to '%s': %v", op.To, err)
+	}
+	for _, ex := range op.Exclude {
+		if !ValidPattern(ex) {
+			return invalid("copy from '%s': malformed exclude pattern '%s'", op.From, ex)
+		}
+	}
+	toDir := rawTo == "" || strings.HasSuffix(rawTo, "/")
+	switch op.Strategy {
+	case "", sourceextv1beta1.OverwriteStrategy, sourceextv1beta1.MergeStrategy, sourceextv1beta1.ExtractStrategy:
+	default:
+		return invalid("copy from '%s': unknown strategy '%s'", op.From, op.Strategy)
+	}
+	src, err := securepath.OpenRoot(op.SrcDir)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	c := &copier{op: op, src: src, out: out}
+	base, isGlob := splitGlob(pattern)
+	if !isGlob {
+		fi, err := src.Stat(pattern)
+		if errors.Is(err, fs.ErrNotExist) {
+			return buildFailed("copy from '%s': no such file or directory in the source", op.From)
+		}
+		if err != nil {
+			return invalid("copy from '%s': %v", op.From, err)
+		}
+		dest := to
+		if toDir && pattern != "." {
+			dest = path.Join(to, path.Base(pattern))
+		}
+		if fi.IsDir() {
+			err = c.tree(pattern, dest, pattern)
+		} else if op.Strategy == sourceextv1beta1.ExtractStrategy {
+			err = c.file(pattern, to)
+		} else {
+			err = c.file(pattern, dest)
+		}
+		if err != nil {
+			return err
+		}
+	} else if err := c.glob(pattern, base, to); err != nil {
+		return err
+	}
+	if c.files == 0 {
+		return buildFailed("copy from '%s': the pattern matches no file", op.From)
+	}
+	return nil
+}
+
+// copier runs one Op.
+type copier struct {
+	op    Op
+	src   *securepath.Root
+	out   *securepath.Root
+	files int
+}
+
+// glob copies every match of pattern under base to the same path under
+// to (relative to base); a matched directory is copied whole.
+func (c *copier) glob(pattern, base, to string) error {
+	if _, err := c.src.Stat(base); errors.Is(err, fs.ErrNotExist) {
+		return buildFailed("copy from '%s': the pattern matches no file (no '%s' in the source)", c.op.From, base)
+	}
+	return fs.WalkDir(c.src.FS(), base, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel := relTo(base, p)
+		if c.excluded(rel) {
+			if d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if p == base || !Match(pattern, p) {
+			return nil
+		}
+		if d.IsDir() {
+			if err := c.tree(p, path.Join(to, rel), base); err != nil {
+				return err
+			}
+			return fs.SkipDir
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		if c.op.Strategy == sourceextv1beta1.ExtractStrategy {
+			return c.file(p, to)
+		}
+		return c.file(p, path.Join(to, rel))
+	})
+}
+
+// tree copies the directory dir to dest; excludes match paths relative
+// to base.
+func (c *copier) tree(dir, dest, base string) error {
+	return fs.WalkDir(c.src.FS(), dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if p != dir && c.excluded(relTo(base, p)) {
+			if d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		if c.op.Strategy == sourceextv1beta1.ExtractStrategy {
+			return c.file(p, dest)
+		}
+		return c.file(p, path.Join(dest, relTo(dir, p)))
+	})
+}
+
+// excluded reports whether rel matches an exclude pattern, either whole
+// or, for a pattern without '/', by its base name.
+func (c *copier) excluded(rel string) bool {
+	for _, ex := range c.op.Exclude {
+		ex = strings.TrimPrefix(ex, "/")
+		if Match(ex, rel) || (!strings.Contains(ex, "/") && Match(ex, path.Base(rel))) {
+			return true
+		}
+	}
+	return false
+}
+
+// file writes the source file p to dest with the operation's strategy.
+func (c *copier) file(p, dest string) error {
+	data, err := c.src.ReadFile(p)
+	if err != nil {
+		return err
+	}
+	c.files++
+	switch c.op.Strategy {
+	case sourceextv1beta1.ExtractStrategy:
+		return c.extract(p, data, dest)
+	case sourceextv1beta1.MergeStrategy:
+		if old, err := c.out.ReadFile(dest); err == nil {
+			merged, err := mergeYAML(old, data)
+			if err != nil {
+				return buildFailed("copy from '%s': merging '%s' into '%s': %v", c.op.From, p, dest, err)
+			}
+			data = merged
+		}
+	}
+	return write(c.out, dest, data)
+}
+
+// extract unpacks the tarball p (read as data) into the directory dest.
+func (c *copier) extract(p string, data []byte, dest string) error {
+	if !strings.HasSuffix(p, ".tar.gz") && !strings.HasSuffix(p, ".tgz") {
+		return buildFailed("copy from '%s': strategy Extract needs .tar.gz files, '%s' is not one", c.op.From, p)
+	}
+	tmp, err := os.MkdirTemp("", "artifactgenerator-extract-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	if err := tarball.Untar(strings.NewReader(string(data)), tmp, tarball.DefaultLimits()); err != nil {
+		return buildFailed("copy from '%s': extracting '%s': %v", c.op.From, p, err)
+	}
+	root, err := securepath.OpenRoot(tmp)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	inner := &copier{op: Op{From: c.op.From}, src: root, out: c.out}
+	if err := inner.tree(".", dest, "."); err != nil {
+		return err
+	}
+	return nil
+}
+
+func write(out *securepath.Root, dest string, data []byte) error {
+	if dest == "." || dest == "" {
+		return invalid("copy to '@artifact/': a single file needs a file name or a directory ending in '/'")
+	}
+	if err := out.MkdirAll(path.Dir(dest), 0o755); err != nil {
+		return err
+	}
+	return out.WriteFile(dest, data, 0o644)
+}
+
+// mergeYAML merges the YAML map src into dst, src's values winning and
+// nested maps merged key by key (Helm's values merge).
+func mergeYAML(dst, src []byte) ([]byte, error) {
+	var a, b map[string]any
+	if err := yaml.Unmarshal(dst, &a); err != nil {
+		return nil, err
+	}
+	if err := yaml.Unmarshal(src, &b); err != nil {
+		return nil, err
+	}
+	return yaml.Marshal(mergeMaps(a, b))
+}
+
+func mergeMaps(dst, src map[string]any) map[string]any {
+	if dst == nil {
+		dst = map[string]any{}
+	}
+	for k, v := range src {
+		if sv, ok := v.(map[string]any); ok {
+			if dv, ok := dst[k].(map[string]any); ok {
+				dst[k] = mergeMaps(dv, sv)
+				continue
+			}
+		}
+		dst[k] = v
+	}
+	return dst
+}
+
+// cleanOrRoot is securepath.Clean with "" meaning the root.
+func cleanOrRoot(p string) (string, error) {
+	if p == "" {
+		return ".", nil
+	}
+	return securepath.Clean(p)
+}
+
+// relTo returns p relative to base (both clean, p under base).
+func relTo(base, p string) string {
+	if base == "." {
+		return p
+	}
+	if p == base {
+		return "."
+	}
+	return strings.TrimPrefix(p, base+"/")
+}
