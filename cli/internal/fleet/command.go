@@ -44,7 +44,9 @@ source mapped with --source), builds each as kustomize-controller does and
 validates every object by server-side dry-run against a kube-apiserver
 started for the run: CRDs of the repository are applied first, and only the
 Namespaces the rendered objects declare exist.`,
-		Args: cobra.MaximumNArgs(1),
+		Args:          cobra.MaximumNArgs(1),
+		SilenceUsage:  true,
+		SilenceErrors: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Dir = "."
 			if len(args) == 1 {

@@ -40,6 +40,8 @@ type node struct {
 	// buildErr is the build's failure, skip why it was not built.
 	buildErr error
 	skip     string
+	// inCycle is set when its dependsOn lead back to it: never applied.
+	inCycle bool
 }
 
 func (n *node) key() string { return n.ks.Namespace + "/" + n.ks.Name }

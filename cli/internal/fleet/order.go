@@ -34,6 +34,9 @@ func order(nodes []*node, byKey map[string]*node) ([]*node, []Finding) {
 		for i, n := range cycle {
 			names[i] = n.key()
 		}
+		for _, n := range cycle {
+			n.inCycle = true
+		}
 		first := cycle[0]
 		findings = append(findings, Finding{
 			Class: ClassCycle, Kustomization: first.key(), File: first.declared, Source: first.declaredIn,

@@ -131,7 +131,7 @@ func checkCluster(ctx context.Context, o Options, path string, dirs map[string]s
 		switch {
 		case n.skip != "":
 			status = "skipped"
-		case slices.ContainsFunc(cr.Findings, func(f Finding) bool { return f.Kustomization == n.key() }):
+		case n.inCycle || slices.ContainsFunc(cr.Findings, func(f Finding) bool { return f.Kustomization == n.key() }):
 			status = "failed"
 		}
 		cr.Kustomizations = append(cr.Kustomizations, KustomizationResult{

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -112,7 +113,9 @@ func classify(err error) string {
 	switch {
 	case meta.IsNoMatchError(err):
 		return ClassUnknownKind
-	case apierrors.IsInvalid(err), apierrors.IsBadRequest(err):
+	case apierrors.IsInvalid(err), apierrors.IsBadRequest(err),
+		// Server-side apply refuses a field the schema lacks this way.
+		strings.Contains(err.Error(), "field not declared in schema"):
 		return ClassSchema
 	default:
 		return ClassApply
