@@ -4,8 +4,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
+
+	"gotk.dev/pkg/localcluster"
 )
 
 // Exit codes of `gotk test`.
@@ -64,7 +67,7 @@ Namespaces the rendered objects declare exist.`,
 				o.Sources[key] = dir
 			}
 			if o.ControlPlaneDir == "" {
-				o.ControlPlaneDir = os.Getenv("GOTK_CONTROLPLANE_BIN")
+				o.ControlPlaneDir = defaultControlPlaneDir()
 			}
 			report, err := Run(cmd.Context(), o)
 			if err != nil {
@@ -87,6 +90,24 @@ Namespaces the rendered objects declare exist.`,
 	f.StringSliceVar(&o.Paths, "path", nil, "cluster directory of the repository to check (default: every clusters/* directory)")
 	f.StringArrayVar(&sources, "source", nil, "map a source outside the repository to a local directory: KIND/NAMESPACE/NAME=DIR (repeatable)")
 	f.StringVarP(&output, "output", "o", "text", "report format: text or json")
-	f.StringVar(&o.ControlPlaneDir, "control-plane-dir", "", "directory holding kube-apiserver and etcd (default $GOTK_CONTROLPLANE_BIN, else the repository's bin/)")
+	f.StringVar(&o.ControlPlaneDir, "control-plane-dir", "", "directory holding kube-apiserver and etcd (default $GOTK_CONTROLPLANE_BIN, else bin/ of the gotk source tree, else the gotk binary's directory)")
 	return cmd
+}
+
+// defaultControlPlaneDir is $GOTK_CONTROLPLANE_BIN, else the bin/ of the
+// gotk source tree being worked in, else the gotk binary's directory
+// (where a release or image puts kube-apiserver and etcd next to it).
+func defaultControlPlaneDir() string {
+	if dir := os.Getenv("GOTK_CONTROLPLANE_BIN"); dir != "" {
+		return dir
+	}
+	if dir, err := localcluster.BinDir(); err == nil {
+		if _, err := os.Stat(filepath.Join(dir, "kube-apiserver")); err == nil {
+			return dir
+		}
+	}
+	if exe, err := os.Executable(); err == nil {
+		return filepath.Dir(exe)
+	}
+	return ""
 }

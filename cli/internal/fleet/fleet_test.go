@@ -172,6 +172,7 @@ func TestGeneratedFleet(t *testing.T) {
 		key{ClassUnknownKind, "flux-system/apps", "Gadget/apps/g", "apps/gadget.yaml"},
 		key{ClassMissingDependency, "flux-system/apps", "", "clusters/dev/kustomizations.yaml"},
 		key{ClassCycle, "flux-system/loop-a", "", "clusters/dev/loops.yaml"},
+		key{ClassDoubleOwner, "flux-system/loop-a-copy", "ConfigMap/apps/loop-a", "loop/a/configmap.yaml"},
 	), out)
 	messages := map[string]string{}
 	for _, f := range c.Findings {
@@ -181,6 +182,7 @@ func TestGeneratedFleet(t *testing.T) {
 	g.Expect(messages["Widget/apps/big"+ClassSchema]).To(ContainSubstring("size must be at most 10"))
 	g.Expect(messages[ClassCycle]).To(ContainSubstring("flux-system/loop-a -> flux-system/loop-b -> flux-system/loop-a"))
 	g.Expect(messages[ClassMissingDependency]).To(ContainSubstring("flux-system/monitoring"))
+	g.Expect(messages["ConfigMap/apps/loop-a"+ClassDoubleOwner]).To(ContainSubstring("also applied by Kustomization flux-system/loop-a"))
 
 	status := map[string]string{}
 	for _, k := range c.Kustomizations {
@@ -189,7 +191,7 @@ func TestGeneratedFleet(t *testing.T) {
 	g.Expect(status).To(Equal(map[string]string{
 		"flux-system/flux-system": "passed", "flux-system/infra": "passed", "flux-system/apps": "failed",
 		"flux-system/vars": "passed", "flux-system/loop-a": "failed", "flux-system/loop-b": "failed",
-		"flux-system/elsewhere": "skipped",
+		"flux-system/elsewhere": "skipped", "flux-system/loop-a-copy": "failed",
 	}))
 	// infra comes before apps, which depends on it.
 	names := []string{}

@@ -20,6 +20,7 @@ const (
 	ClassCycle             = "dependency-cycle"
 	ClassMissingDependency = "missing-dependency"
 	ClassApply             = "apply"
+	ClassDoubleOwner       = "double-owner"
 )
 
 // Finding is one problem the cluster would meet.

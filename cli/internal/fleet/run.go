@@ -120,6 +120,7 @@ func checkCluster(ctx context.Context, o Options, path string, dirs map[string]s
 			cr.Skipped = append(cr.Skipped, Skipped{Kustomization: n.key(), Reason: n.skip})
 		}
 	}
+	findings = append(findings, doubleOwners(nodes, d)...)
 	v := &validation{d: d}
 	if err := startAndValidate(ctx, o, v, nodes); err != nil {
 		return nil, err
@@ -151,7 +152,7 @@ func startAndValidate(ctx context.Context, o Options, v *validation, nodes []*no
 	}
 	cl, err := localcluster.Start(ctx, opts...)
 	if err != nil {
-		return err
+		return fmt.Errorf("starting the API server (--control-plane-dir holds kube-apiserver and etcd): %w", err)
 	}
 	defer cl.Stop() //nolint:errcheck // a temporary cluster; its files go with it
 	all, err := install.Objects(install.DefaultOptions())
