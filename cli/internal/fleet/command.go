@@ -55,8 +55,8 @@ Namespaces the rendered objects declare exist.`,
 			if len(args) == 1 {
 				o.Dir = args[0]
 			}
-			if output != "text" && output != "json" {
-				return &ExitError{Code: ExitFailed, Err: fmt.Errorf("--output %q: want text or json", output)}
+			if output != "text" && output != "json" && output != "markdown" {
+				return &ExitError{Code: ExitFailed, Err: fmt.Errorf("--output %q: want text, json or markdown", output)}
 			}
 			o.Sources = map[string]string{}
 			for _, s := range sources {
@@ -73,12 +73,16 @@ Namespaces the rendered objects declare exist.`,
 			if err != nil {
 				return &ExitError{Code: ExitFailed, Err: err}
 			}
-			if output == "json" {
-				if err := report.WriteJSON(out); err != nil {
-					return &ExitError{Code: ExitFailed, Err: err}
-				}
-			} else {
+			switch output {
+			case "json":
+				err = report.WriteJSON(out)
+			case "markdown":
+				err = report.WriteMarkdown(out, MaxMarkdownBytes)
+			default:
 				report.WriteText(out)
+			}
+			if err != nil {
+				return &ExitError{Code: ExitFailed, Err: err}
 			}
 			if n := report.Findings(); n > 0 {
 				return &ExitError{Code: ExitFindings, Err: fmt.Errorf("%d findings", n)}
@@ -89,7 +93,7 @@ Namespaces the rendered objects declare exist.`,
 	f := cmd.Flags()
 	f.StringSliceVar(&o.Paths, "path", nil, "cluster directory of the repository to check (default: every clusters/* directory)")
 	f.StringArrayVar(&sources, "source", nil, "map a source outside the repository to a local directory: KIND/NAMESPACE/NAME=DIR (repeatable)")
-	f.StringVarP(&output, "output", "o", "text", "report format: text or json")
+	f.StringVarP(&output, "output", "o", "text", "report format: text, json, or markdown (a pull-request comment)")
 	f.StringVar(&o.ControlPlaneDir, "control-plane-dir", "", "directory holding kube-apiserver and etcd (default $GOTK_CONTROLPLANE_BIN, else bin/ of the gotk source tree, else the gotk binary's directory)")
 	return cmd
 }

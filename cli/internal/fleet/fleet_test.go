@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -199,10 +201,52 @@ func TestGeneratedFleet(t *testing.T) {
 		names = append(names, k.Name)
 	}
 	g.Expect(strings.Join(names, " ")).To(MatchRegexp(`infra.* flux-system/apps`))
+	// The pull-request comment of this report (time left out).
+	report.Seconds = 0
+	var md bytes.Buffer
+	g.Expect(report.WriteMarkdown(&md, MaxMarkdownBytes)).To(Succeed())
+	golden(t, "testdata/generated.md", md.Bytes())
+
 	g.Expect(c.Skipped).To(ConsistOf(
 		And(HaveField("Kustomization", "flux-system/elsewhere"), HaveField("Reason", ContainSubstring("GitRepository/flux-system/other-team"))),
 		And(HaveField("Object", "Secret/apps/token"), HaveField("Reason", ContainSubstring("SOPS-encrypted"))),
 	))
+}
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+// golden compares got with the file, or rewrites it with -update.
+func golden(t *testing.T, file string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(file, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(want) != string(got) {
+		t.Errorf("%s differs (run with -update to accept):\n%s", file, got)
+	}
+}
+
+func TestMarkdownIsCut(t *testing.T) {
+	g := NewWithT(t)
+	c := ClusterReport{Path: "clusters/big", Kustomizations: []KustomizationResult{{Name: "flux-system/apps", Status: "failed"}}}
+	for i := range 500 {
+		c.Findings = append(c.Findings, Finding{Class: ClassSchema, Kustomization: "flux-system/apps",
+			Object: fmt.Sprintf("ConfigMap/apps/cm-%d", i), File: "apps/cm.yaml", Message: "a | b\nc"})
+	}
+	r := &Report{Clusters: []ClusterReport{c}}
+	var md bytes.Buffer
+	g.Expect(r.WriteMarkdown(&md, 4000)).To(Succeed())
+	out := md.String()
+	g.Expect(len(out)).To(BeNumerically("<", 4300))
+	g.Expect(out).To(MatchRegexp(`\*\*Cut:\*\* \d+ more findings`))
+	g.Expect(out).To(ContainSubstring(`| schema | ConfigMap/apps/cm-0 | ` + "`apps/cm.yaml`" + ` | a \| b<br>c |`))
+	g.Expect(out).To(ContainSubstring("</details>"))
 }
 
 func TestExitCodeOnBadInput(t *testing.T) {
@@ -217,7 +261,7 @@ func TestExitCodeOnBadInput(t *testing.T) {
 		{"path outside", []string{dir, "--path", "../x"}, "outside the repository"},
 		{"bad source", []string{dir, "--source", "GitRepository/my-app=" + dir}, "want KIND/NAMESPACE/NAME=DIR"},
 		{"source not a dir", []string{dir, "--source", "GitRepository/flux-system/my-app=" + filepath.Join(dir, "nope")}, "is not a directory"},
-		{"bad output", []string{dir, "--output", "yaml"}, "want text or json"},
+		{"bad output", []string{dir, "--output", "yaml"}, "want text, json or markdown"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			g := NewWithT(t)
