@@ -140,7 +140,7 @@ func (d *discoverer) tree(key string) (*sourceTree, error) {
 	if !ok {
 		return nil, nil
 	}
-	files, err := kustomize.LoadDir(dir, 0)
+	files, err := loadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("reading %s from %s: %w", key, dir, err)
 	}

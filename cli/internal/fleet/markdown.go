@@ -55,9 +55,21 @@ func (r *Report) WriteMarkdown(w io.Writer, limit int) error {
 			}
 			b.WriteString("\n</details>\n")
 		}
+		if r.Base != "" {
+			fmt.Fprintf(&b, "\n<details><summary>Changes against <code>%s</code>: %d objects</summary>\n\n", cell(r.Base), len(c.Diff))
+			for _, d := range c.Diff {
+				block := fmt.Sprintf("**%s** `%s` (Kustomization %s)\n\n```diff\n%s```\n\n", d.Change, d.Object, d.Kustomization, strings.ReplaceAll(d.Diff, "```", "` ` `"))
+				if b.Len()+len(block) > limit {
+					omitted++
+					continue
+				}
+				b.WriteString(block)
+			}
+			b.WriteString("</details>\n")
+		}
 	}
 	if omitted > 0 {
-		fmt.Fprintf(&b, "\n> **Cut:** %d more findings or skips did not fit in this comment; run `gotk test --output json` for all of them.\n", omitted)
+		fmt.Fprintf(&b, "\n> **Cut:** %d more findings, skips or changes did not fit in this comment; run `gotk test --output json` for all of them.\n", omitted)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

@@ -63,11 +63,17 @@ type ClusterReport struct {
 	Kustomizations []KustomizationResult `json:"kustomizations"`
 	Findings       []Finding             `json:"findings"`
 	Skipped        []Skipped             `json:"skipped"`
+	// Diff is what changes against the base revision (with --base).
+	Diff []ObjectDiff `json:"diff,omitempty"`
+
+	nodes []*node
 }
 
 // Report is the outcome of a run.
 type Report struct {
 	Clusters []ClusterReport `json:"clusters"`
+	// Base is the revision diffed against, if any.
+	Base string `json:"base,omitempty"`
 	// Seconds is how long the run took.
 	Seconds float64 `json:"seconds"`
 }
@@ -116,6 +122,9 @@ func (r *Report) WriteText(w io.Writer) {
 				}
 			}
 		}
+		if r.Base != "" {
+			writeDiffText(w, r.Base, c.Diff)
+		}
 		// Findings not tied to a discovered Kustomization (a dependsOn on
 		// one that does not exist is reported on the one declaring it).
 		for _, f := range c.Findings {
@@ -149,4 +158,16 @@ func hasKustomization(c ClusterReport, name string) bool {
 		}
 	}
 	return false
+}
+
+func writeDiffText(w io.Writer, base string, diffs []ObjectDiff) {
+	fmt.Fprintf(w, "► changes against %s: %d objects\n", base, len(diffs))
+	for _, d := range diffs {
+		fmt.Fprintf(w, "  %s %s (Kustomization %s)\n", d.Change, d.Object, d.Kustomization)
+		if d.Change == ChangeChanged {
+			for _, line := range strings.Split(strings.TrimRight(d.Diff, "\n"), "\n") {
+				fmt.Fprintf(w, "    %s\n", line)
+			}
+		}
+	}
 }

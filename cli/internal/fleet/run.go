@@ -26,6 +26,8 @@ type Options struct {
 	Sources map[string]string
 	// ControlPlaneDir holds kube-apiserver and etcd ("": localcluster's default).
 	ControlPlaneDir string
+	// Base is a Git revision to diff the rendered objects against ("": no diff).
+	Base string
 }
 
 // ParseSource parses --source KIND/NAMESPACE/NAME=DIR.
@@ -62,11 +64,25 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		dirs[k] = v
 	}
 	trees := map[string]*sourceTree{}
-	report := &Report{}
+	var base *sourceTree
+	if o.Base != "" {
+		files, err := loadRevision(root, o.Base)
+		if err != nil {
+			return nil, err
+		}
+		key := sourceKey("GitRepository", BootstrapNamespace, BootstrapName)
+		base = &sourceTree{key: key, files: files, index: indexFiles(files)}
+	}
+	report := &Report{Base: o.Base}
 	for _, p := range paths {
 		cr, err := checkCluster(ctx, o, p, dirs, trees)
 		if err != nil {
 			return nil, fmt.Errorf("cluster %s: %w", p, err)
+		}
+		if base != nil {
+			if cr.Diff, err = diffCluster(ctx, p, dirs, base, cr.nodes); err != nil {
+				return nil, fmt.Errorf("cluster %s at %s: %w", p, o.Base, err)
+			}
 		}
 		report.Clusters = append(report.Clusters, *cr)
 	}
@@ -121,6 +137,7 @@ func checkCluster(ctx context.Context, o Options, path string, dirs map[string]s
 		}
 	}
 	findings = append(findings, doubleOwners(nodes, d)...)
+	cr.nodes = nodes
 	v := &validation{d: d}
 	if err := startAndValidate(ctx, o, v, nodes); err != nil {
 		return nil, err
@@ -140,6 +157,17 @@ func checkCluster(ctx context.Context, o Options, path string, dirs map[string]s
 		})
 	}
 	return cr, nil
+}
+
+// diffCluster renders the cluster at the base revision (outside sources
+// are the same directories) and diffs it with this revision's nodes.
+func diffCluster(ctx context.Context, path string, dirs map[string]string, base *sourceTree, head []*node) ([]ObjectDiff, error) {
+	d := &discoverer{trees: map[string]*sourceTree{base.key: base}, dirs: dirs, byKey: map[string]*node{}, vars: newRepoReader()}
+	if err := d.discover(ctx, path); err != nil {
+		return nil, err
+	}
+	nodes, _ := order(d.nodes, d.byKey)
+	return diffNodes(nodes, head), nil
 }
 
 // startAndValidate starts the control plane with gotk's CRDs and the
