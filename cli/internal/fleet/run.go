@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -122,9 +123,17 @@ func clusterPaths(root string, given []string) ([]string, error) {
 // an API server of its own (Namespaces and CRDs of one cluster must not
 // make another's pass).
 func checkCluster(ctx context.Context, o Options, path string, dirs map[string]string, trees map[string]*sourceTree) (*ClusterReport, error) {
+	// The control plane starts while the Kustomizations are built.
+	st := startCluster(ctx, o)
 	d := &discoverer{trees: trees, dirs: dirs, byKey: map[string]*node{}, vars: newRepoReader()}
-	if err := d.discover(ctx, path); err != nil {
-		return nil, err
+	derr := d.discover(ctx, path)
+	cluster, err := st.wait()
+	if err != nil {
+		return nil, errors.Join(derr, err)
+	}
+	defer cluster.Stop() //nolint:errcheck // a temporary cluster; its files go with it
+	if derr != nil {
+		return nil, derr
 	}
 	nodes, findings := order(d.nodes, d.byKey)
 	cr := &ClusterReport{Path: path, Findings: []Finding{}, Skipped: []Skipped{}}
@@ -138,8 +147,8 @@ func checkCluster(ctx context.Context, o Options, path string, dirs map[string]s
 	}
 	findings = append(findings, doubleOwners(nodes, d)...)
 	cr.nodes = nodes
-	v := &validation{d: d}
-	if err := startAndValidate(ctx, o, v, nodes); err != nil {
+	v := &validation{d: d, cfg: cluster.Config}
+	if err := v.run(ctx, nodes); err != nil {
 		return nil, err
 	}
 	cr.Findings = append(findings, v.findings...)
@@ -170,22 +179,43 @@ func diffCluster(ctx context.Context, path string, dirs map[string]string, base 
 	return diffNodes(nodes, head), nil
 }
 
-// startAndValidate starts the control plane with gotk's CRDs and the
-// bootstrap namespace installed, as in a bootstrapped cluster, and
-// validates the nodes against it.
-func startAndValidate(ctx context.Context, o Options, v *validation, nodes []*node) error {
+// started is a control plane being started in the background.
+type started struct {
+	cluster *localcluster.Cluster
+	err     error
+	done    chan struct{}
+}
+
+// startCluster starts the control plane with gotk's CRDs and the
+// bootstrap namespace installed, as in a bootstrapped cluster, while the
+// caller builds; wait returns it.
+func startCluster(ctx context.Context, o Options) *started {
+	s := &started{done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		s.cluster, s.err = bootstrapped(ctx, o)
+	}()
+	return s
+}
+
+// wait returns the started cluster; the caller stops it.
+func (s *started) wait() (*localcluster.Cluster, error) {
+	<-s.done
+	return s.cluster, s.err
+}
+
+func bootstrapped(ctx context.Context, o Options) (*localcluster.Cluster, error) {
 	opts := []localcluster.Option{localcluster.WithoutCRDs()}
 	if o.ControlPlaneDir != "" {
 		opts = append(opts, localcluster.WithBinDir(o.ControlPlaneDir))
 	}
 	cl, err := localcluster.Start(ctx, opts...)
 	if err != nil {
-		return fmt.Errorf("starting the API server (--control-plane-dir holds kube-apiserver and etcd): %w", err)
+		return nil, fmt.Errorf("starting the API server (--control-plane-dir holds kube-apiserver and etcd): %w", err)
 	}
-	defer cl.Stop() //nolint:errcheck // a temporary cluster; its files go with it
 	all, err := install.Objects(install.DefaultOptions())
 	if err != nil {
-		return err
+		return nil, errors.Join(err, cl.Stop())
 	}
 	var base []*unstructured.Unstructured
 	for _, obj := range all {
@@ -194,8 +224,7 @@ func startAndValidate(ctx context.Context, o Options, v *validation, nodes []*no
 		}
 	}
 	if err := install.Apply(ctx, cl.Client, base); err != nil {
-		return fmt.Errorf("installing gotk's CRDs: %w", err)
+		return nil, errors.Join(fmt.Errorf("installing gotk's CRDs: %w", err), cl.Stop())
 	}
-	v.cfg = cl.Config
-	return v.run(ctx, nodes)
+	return cl, nil
 }
