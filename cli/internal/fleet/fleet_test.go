@@ -71,19 +71,21 @@ func copyDir(t *testing.T, src string) string {
 
 // seedFleet is a fleet repository whose cluster directory holds the
 // seed's GitRepository and Kustomization of the app repository.
-func seedFleet(t *testing.T, seed string) string {
+func seedFleet(t *testing.T, seed string, files ...string) string {
 	t.Helper()
 	fleet := t.TempDir()
-	data, err := os.ReadFile(filepath.Join(seed, "cluster", "gitrepository-kustomization.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	dir := filepath.Join(fleet, "clusters", "production")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "my-app.yaml"), data, 0o644); err != nil {
-		t.Fatal(err)
+	for _, f := range files {
+		data, err := os.ReadFile(filepath.Join(seed, "cluster", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return fleet
 }
@@ -94,7 +96,9 @@ func TestSeedFleet(t *testing.T) {
 		t.Fatal(err)
 	}
 	seed := filepath.Join(root, "examples", "seed")
-	fleet := seedFleet(t, seed)
+	fleet := seedFleet(t, seed, "gitrepository-kustomization.yaml")
+	// The guide's SOPS Kustomization applies the same path: two owners.
+	withSOPS := seedFleet(t, seed, "gitrepository-kustomization.yaml", "sops-kustomization.yaml")
 	const app = "GitRepository/flux-system/my-app"
 
 	// The printed app with only the first defect fixed: the HPA is a resource.
@@ -111,35 +115,49 @@ func TestSeedFleet(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name     string
+		fleet    string
 		appDir   string
+		ks       string
 		code     int
 		findings []want
 		status   string
 	}{
-		{name: "as printed: the HPA patch file", appDir: filepath.Join(seed, "app-repo"), code: 1, status: "failed",
+		{name: "as printed: the HPA patch file", fleet: fleet, appDir: filepath.Join(seed, "app-repo"), code: 1, status: "failed",
 			findings: []want{{class: ClassBuild, file: "overlays/production/hpa.yaml", message: "list it under resources"}}},
-		{name: "HPA fixed: the missing namespace", appDir: hpaFixed, code: 1, status: "failed",
+		{name: "HPA fixed: the missing namespace", fleet: fleet, appDir: hpaFixed, code: 1, status: "failed",
 			findings: []want{
 				{class: ClassMissingNamespace, object: "Service/production/my-app", file: "base/service.yaml", message: `namespace "production" does not exist`},
 				{class: ClassMissingNamespace, object: "Deployment/production/my-app", file: "overlays/production/deployment-patch.yaml", message: `namespace "production" does not exist`},
 				{class: ClassMissingNamespace, object: "HorizontalPodAutoscaler/production/my-app", file: "overlays/production/hpa.yaml", message: `namespace "production" does not exist`},
 			}},
-		{name: "corrected: passes", appDir: filepath.Join(seed, "app-repo-corrected"), code: 0, status: "passed"},
+		{name: "corrected: passes", fleet: fleet, appDir: filepath.Join(seed, "app-repo-corrected"), code: 0, status: "passed"},
+		{name: "with the SOPS Kustomization: two owners", fleet: withSOPS, appDir: filepath.Join(seed, "app-repo-corrected"), code: 1,
+			ks: "flux-system/my-app-secrets", status: "failed",
+			findings: []want{
+				{class: ClassDoubleOwner, object: "Namespace/production", file: "overlays/production/namespace.yaml", message: "also applied by Kustomization flux-system/my-app"},
+				{class: ClassDoubleOwner, object: "Service/production/my-app", file: "base/service.yaml", message: "also applied by Kustomization flux-system/my-app"},
+				{class: ClassDoubleOwner, object: "Deployment/production/my-app", file: "overlays/production/deployment-patch.yaml", message: "also applied by Kustomization flux-system/my-app"},
+				{class: ClassDoubleOwner, object: "HorizontalPodAutoscaler/production/my-app", file: "overlays/production/hpa.yaml", message: "also applied by Kustomization flux-system/my-app"},
+			}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			g := NewWithT(t)
 			// (An unmapped source is reported skipped: TestGeneratedFleet.)
-			report, out, code := gotkTest(t, fleet, "--output", "json", "--source", app+"="+tc.appDir)
+			report, out, code := gotkTest(t, tc.fleet, "--output", "json", "--source", app+"="+tc.appDir)
+			ks := "flux-system/my-app"
+			if tc.ks != "" {
+				ks = tc.ks
+			}
 			g.Expect(code).To(Equal(tc.code), out)
 			g.Expect(report.Clusters).To(HaveLen(1))
 			c := report.Clusters[0]
 			g.Expect(c.Path).To(Equal("clusters/production"))
 			g.Expect(c.Kustomizations).To(ContainElement(And(
-				HaveField("Name", "flux-system/my-app"), HaveField("Source", app), HaveField("Status", tc.status))), out)
+				HaveField("Name", ks), HaveField("Source", app), HaveField("Status", tc.status))), out)
 			g.Expect(c.Findings).To(HaveLen(len(tc.findings)), out)
 			for _, w := range tc.findings {
 				g.Expect(c.Findings).To(ContainElement(And(
-					HaveField("Class", w.class), HaveField("Kustomization", "flux-system/my-app"), HaveField("Object", w.object),
+					HaveField("Class", w.class), HaveField("Kustomization", ks), HaveField("Object", w.object),
 					HaveField("Source", app), HaveField("File", w.file), HaveField("Message", ContainSubstring(w.message)))), out)
 			}
 		})
