@@ -93,7 +93,7 @@ func (v *validation) dryRun(ctx context.Context, c client.Client, n *node, obj *
 	namespaced, err := c.IsObjectNamespaced(obj)
 	if err != nil {
 		if meta.IsNoMatchError(err) {
-			v.objectFinding(n, obj, ClassUnknownKind, fmt.Sprintf("no API serves %s %s: its CRD is not in the repository and it is not built in", obj.GetAPIVersion(), obj.GetKind()))
+			v.objectFinding(n, obj, ClassUnknownKind, unknownKind(obj))
 			return
 		}
 		v.objectFinding(n, obj, classify(err), err.Error())
@@ -112,6 +112,16 @@ func (v *validation) dryRun(ctx context.Context, c client.Client, n *node, obj *
 	default:
 		v.objectFinding(n, obj, classify(err), err.Error())
 	}
+}
+
+// unknownKind explains a kind no API serves: a Kubernetes group's version
+// that was removed (or never existed), or a CRD the repository lacks.
+func unknownKind(obj *unstructured.Unstructured) string {
+	group := obj.GroupVersionKind().Group
+	if group == "" || !strings.Contains(group, ".") || strings.HasSuffix(group, ".k8s.io") {
+		return fmt.Sprintf("no API serves %s %s: Kubernetes does not serve this version (removed, or it never existed); use one the API server serves", obj.GetAPIVersion(), obj.GetKind())
+	}
+	return fmt.Sprintf("no API serves %s %s: its CRD is not in the repository and it is not built in", obj.GetAPIVersion(), obj.GetKind())
 }
 
 func classify(err error) string {
