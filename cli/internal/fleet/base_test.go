@@ -63,18 +63,22 @@ func TestBaseDiff(t *testing.T) {
 	_, err = wt.Commit("base", &git.CommitOptions{Author: &object.Signature{Name: "t", Email: "t@example.com", When: time.Unix(0, 0)}})
 	g.Expect(err).NotTo(HaveOccurred())
 
-	// The change under review: a replica bump, a new password, one
-	// ConfigMap replaced by another.
+	// The change under review: a replica bump and a new selector (which
+	// the API server refuses to change), a new password, one ConfigMap
+	// replaced by another.
 	g.Expect(os.Remove(filepath.Join(dir, "app/old.yaml"))).To(Succeed())
 	writeFiles(t, dir, map[string]string{
-		"app/deployment.yaml": strings.Replace(baseDeployment, "replicas: 1", "replicas: 3", 1),
+		"app/deployment.yaml": strings.ReplaceAll(strings.Replace(baseDeployment, "replicas: 1", "replicas: 3", 1), "{app: web}", "{app: web, tier: front}"),
 		"app/secret.yaml":     "apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\n  namespace: web\nstringData:\n  password: head-canary-2\n  user: canary-user\n",
 		"app/new.yaml":        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: new\n  namespace: web\ndata:\n  k: v\n",
 	})
 
 	report, out, code := gotkTest(t, dir, "--base", "HEAD", "--output", "json")
-	g.Expect(code).To(Equal(0), out)
+	g.Expect(code).To(Equal(ExitFindings), out)
 	g.Expect(report.Base).To(Equal("HEAD"))
+	g.Expect(report.Clusters[0].Findings).To(ConsistOf(And(
+		HaveField("Class", ClassImmutable), HaveField("Object", "Deployment/web/web"), HaveField("File", "app/deployment.yaml"),
+		HaveField("Message", ContainSubstring("field is immutable")))), out)
 	g.Expect(out).NotTo(ContainSubstring("canary"))
 	diffs := map[string]ObjectDiff{}
 	for _, d := range report.Clusters[0].Diff {

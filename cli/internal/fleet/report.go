@@ -21,6 +21,9 @@ const (
 	ClassMissingDependency = "missing-dependency"
 	ClassApply             = "apply"
 	ClassDoubleOwner       = "double-owner"
+	// ClassImmutable is a change (against --base) of a field the API
+	// server does not let change.
+	ClassImmutable = "immutable-field"
 )
 
 // Finding is one problem the cluster would meet.

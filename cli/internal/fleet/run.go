@@ -76,14 +76,18 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	report := &Report{Base: o.Base}
 	for _, p := range paths {
-		cr, err := checkCluster(ctx, o, p, dirs, trees)
+		var baseNodes []*node
+		if base != nil {
+			if baseNodes, err = renderBase(ctx, p, dirs, base); err != nil {
+				return nil, fmt.Errorf("cluster %s at %s: %w", p, o.Base, err)
+			}
+		}
+		cr, err := checkCluster(ctx, o, p, dirs, trees, baseNodes)
 		if err != nil {
 			return nil, fmt.Errorf("cluster %s: %w", p, err)
 		}
 		if base != nil {
-			if cr.Diff, err = diffCluster(ctx, p, dirs, base, cr.nodes); err != nil {
-				return nil, fmt.Errorf("cluster %s at %s: %w", p, o.Base, err)
-			}
+			cr.Diff = diffNodes(baseNodes, cr.nodes)
 		}
 		report.Clusters = append(report.Clusters, *cr)
 	}
@@ -122,7 +126,7 @@ func clusterPaths(root string, given []string) ([]string, error) {
 // checkCluster discovers, builds and validates one cluster directory on
 // an API server of its own (Namespaces and CRDs of one cluster must not
 // make another's pass).
-func checkCluster(ctx context.Context, o Options, path string, dirs map[string]string, trees map[string]*sourceTree) (*ClusterReport, error) {
+func checkCluster(ctx context.Context, o Options, path string, dirs map[string]string, trees map[string]*sourceTree, base []*node) (*ClusterReport, error) {
 	// The control plane starts while the Kustomizations are built.
 	st := startCluster(ctx, o)
 	d := &discoverer{trees: trees, dirs: dirs, byKey: map[string]*node{}, vars: newRepoReader()}
@@ -147,7 +151,7 @@ func checkCluster(ctx context.Context, o Options, path string, dirs map[string]s
 	}
 	findings = append(findings, doubleOwners(nodes, d)...)
 	cr.nodes = nodes
-	v := &validation{d: d, cfg: cluster.Config}
+	v := &validation{d: d, cfg: cluster.Config, base: base}
 	if err := v.run(ctx, nodes); err != nil {
 		return nil, err
 	}
@@ -168,15 +172,15 @@ func checkCluster(ctx context.Context, o Options, path string, dirs map[string]s
 	return cr, nil
 }
 
-// diffCluster renders the cluster at the base revision (outside sources
-// are the same directories) and diffs it with this revision's nodes.
-func diffCluster(ctx context.Context, path string, dirs map[string]string, base *sourceTree, head []*node) ([]ObjectDiff, error) {
+// renderBase renders the cluster at the base revision (outside sources
+// are the same directories), in dependency order.
+func renderBase(ctx context.Context, path string, dirs map[string]string, base *sourceTree) ([]*node, error) {
 	d := &discoverer{trees: map[string]*sourceTree{base.key: base}, dirs: dirs, byKey: map[string]*node{}, vars: newRepoReader()}
 	if err := d.discover(ctx, path); err != nil {
 		return nil, err
 	}
 	nodes, _ := order(d.nodes, d.byKey)
-	return diffNodes(nodes, head), nil
+	return nodes, nil
 }
 
 // started is a control plane being started in the background.

@@ -28,6 +28,9 @@ type validation struct {
 	// bootstrap one).
 	namespaces map[string]bool
 	d          *discoverer
+	// base are the Kustomizations at --base, applied for real first so
+	// that changes of immutable fields show as in the cluster.
+	base []*node
 }
 
 // run applies the CRDs and Namespaces the fleet declares, for real, then
@@ -39,6 +42,11 @@ func (v *validation) run(ctx context.Context, nodes []*node) error {
 		return err
 	}
 	v.namespaces = map[string]bool{BootstrapNamespace: true}
+	if len(v.base) > 0 {
+		if err := applyBase(ctx, v.cfg, v.base); err != nil {
+			return err
+		}
+	}
 	// CRDs first: the kinds they define are then known.
 	for _, n := range nodes {
 		for _, obj := range n.objs {
@@ -124,8 +132,42 @@ func unknownKind(obj *unstructured.Unstructured) string {
 	return fmt.Sprintf("no API serves %s %s: its CRD is not in the repository and it is not built in", obj.GetAPIVersion(), obj.GetKind())
 }
 
+// applyBase applies the base revision's objects for real, as the cluster
+// holds them before the change: CRDs and Namespaces first. What the base
+// itself gets wrong is not this change's finding, so errors are dropped.
+func applyBase(ctx context.Context, cfg *rest.Config, nodes []*node) error {
+	c, err := client.New(cfg, client.Options{})
+	if err != nil {
+		return err
+	}
+	for _, first := range []bool{true, false} {
+		if !first {
+			// A new client maps the kinds the base's CRDs added.
+			if c, err = client.New(cfg, client.Options{}); err != nil {
+				return err
+			}
+		}
+		for _, n := range nodes {
+			for _, obj := range n.objs {
+				isFirst := isCRD(obj) || (obj.GetAPIVersion() == "v1" && obj.GetKind() == "Namespace")
+				if _, encrypted := obj.Object["sops"]; encrypted || isFirst != first {
+					continue
+				}
+				if isCRD(obj) {
+					_ = install.Apply(ctx, c, []*unstructured.Unstructured{obj})
+					continue
+				}
+				_ = c.Patch(ctx, obj.DeepCopy(), client.Apply, client.FieldOwner(fieldOwner), client.ForceOwnership)
+			}
+		}
+	}
+	return nil
+}
+
 func classify(err error) string {
 	switch {
+	case apierrors.IsInvalid(err) && strings.Contains(err.Error(), "field is immutable"):
+		return ClassImmutable
 	case meta.IsNoMatchError(err):
 		return ClassUnknownKind
 	case apierrors.IsInvalid(err), apierrors.IsBadRequest(err),
