@@ -220,6 +220,9 @@ func TestGeneratedFleet(t *testing.T) {
 	var md bytes.Buffer
 	g.Expect(report.WriteMarkdown(&md, MaxMarkdownBytes)).To(Succeed())
 	golden(t, "testdata/generated.md", md.Bytes())
+	var text bytes.Buffer
+	report.WriteText(&text)
+	golden(t, "testdata/generated.txt", text.Bytes())
 
 	g.Expect(c.Skipped).To(ConsistOf(
 		And(HaveField("Kustomization", "flux-system/elsewhere"), HaveField("Reason", ContainSubstring("GitRepository/flux-system/other-team"))),
