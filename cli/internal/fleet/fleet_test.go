@@ -292,3 +292,23 @@ func TestExitCodeOnBadInput(t *testing.T) {
 		})
 	}
 }
+
+func TestClusterPaths(t *testing.T) {
+	g := NewWithT(t)
+	root := t.TempDir()
+	writeFiles(t, root, map[string]string{
+		"clusters/staging/sync.yaml":    "",
+		"clusters/production/sync.yaml": "",
+		"clusters/README.md":            "not a cluster",
+	})
+	// Default: every clusters/* directory, in order.
+	paths, err := clusterPaths(root, nil)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(paths).To(Equal([]string{"clusters/production", "clusters/staging"}))
+	// Given: kept as given once checked.
+	paths, err = clusterPaths(root, []string{"clusters/staging"})
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(paths).To(Equal([]string{"clusters/staging"}))
+	_, err = clusterPaths(root, []string{"clusters/README.md"})
+	g.Expect(err).To(MatchError(ContainSubstring("is not a directory of the repository")))
+}
