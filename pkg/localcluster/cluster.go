@@ -68,6 +68,8 @@ type options struct {
 	logs      bool
 	stages    []string
 	crdDir    string
+	noCRDs    bool
+	binDir    string
 	services  string
 }
 
@@ -96,6 +98,13 @@ func WithStateDir(dir string) Option {
 // manifests/crds (e.g. to measure another implementation of the APIs).
 func WithCRDDir(dir string) Option { return func(o *options) { o.crdDir = dir } }
 
+// WithoutCRDs installs no CRD: the caller installs its own (e.g. from
+// the CRDs embedded in the gotk binary, outside the repository).
+func WithoutCRDs() Option { return func(o *options) { o.noCRDs = true } }
+
+// WithBinDir runs the control plane binaries of dir instead of BinDir's.
+func WithBinDir(dir string) Option { return func(o *options) { o.binDir = dir } }
+
 // WithServiceCIDR sets the API server's service-cluster-ip-range; the
 // default /24 holds only 256 Services.
 func WithServiceCIDR(cidr string) Option { return func(o *options) { o.services = cidr } }
@@ -109,18 +118,24 @@ func Start(ctx context.Context, opts ...Option) (*Cluster, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	bin, err := BinDir()
-	if err != nil {
-		return nil, err
+	bin, err := o.binDir, error(nil)
+	if bin == "" {
+		if bin, err = BinDir(); err != nil {
+			return nil, err
+		}
 	}
 	if _, err := os.Stat(filepath.Join(bin, "kube-apiserver")); err != nil {
 		return nil, fmt.Errorf("control plane binaries missing in %s (run `make controlplane`): %w", bin, err)
 	}
-	crds := o.crdDir
-	if crds == "" {
-		if crds, err = CRDDir(); err != nil {
-			return nil, err
+	var crdDirs []string
+	if !o.noCRDs {
+		crds := o.crdDir
+		if crds == "" {
+			if crds, err = CRDDir(); err != nil {
+				return nil, err
+			}
 		}
+		crdDirs = []string{crds}
 	}
 	scheme, err := apis.NewScheme()
 	if err != nil {
@@ -138,8 +153,8 @@ func Start(ctx context.Context, opts ...Option) (*Cluster, error) {
 
 	env := &envtest.Environment{
 		BinaryAssetsDirectory:    bin,
-		CRDDirectoryPaths:        []string{crds},
-		ErrorIfCRDPathMissing:    true,
+		CRDDirectoryPaths:        crdDirs,
+		ErrorIfCRDPathMissing:    !o.noCRDs,
 		Scheme:                   scheme,
 		AttachControlPlaneOutput: o.logs,
 		ControlPlaneStartTimeout: time.Minute,

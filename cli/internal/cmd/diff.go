@@ -10,6 +10,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
+
+	"gotk.dev/cli/internal/secretmask"
 )
 
 // ExitCodeError makes the CLI exit with Code (diff: 1 means differences).
@@ -70,7 +72,7 @@ func diffObjects(ctx context.Context, g *Globals, c client.Client, objs []*unstr
 			return changed, fmt.Errorf("%s: %w", ref, err)
 		}
 		// Secret values never reach the terminal: only which keys change.
-		maskSecretData(live, dry)
+		secretmask.Mask(live, dry)
 		before, after := comparable(live), comparable(dry)
 		if before == after {
 			continue

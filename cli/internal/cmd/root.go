@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"gotk.dev/cli/internal/dev"
+	"gotk.dev/cli/internal/fleet"
 	"gotk.dev/pkg/apis"
 )
 
@@ -91,6 +92,7 @@ func NewRoot(out io.Writer) *cobra.Command {
 		newLogsCommand(g),
 		newBuildCommand(g),
 		newDiffCommand(g),
+		fleet.NewCommand(out),
 	)
 	return root
 }
@@ -105,8 +107,12 @@ func Execute(args []string) int {
 		if errors.As(err, &exit) {
 			return exit.Code
 		}
+		var testExit *fleet.ExitError
+		if errors.As(err, &testExit) {
+			return testExit.Code
+		}
 		// diff reserves 1 for "changes"; other failures of it are >1.
-		if cmd, _, _ := root.Find(args); cmd != nil && cmd.Parent() != nil && cmd.Parent().Name() == "diff" {
+		if cmd, _, _ := root.Find(args); cmd != nil && (cmd.Name() == "test" || cmd.Parent() != nil && cmd.Parent().Name() == "diff") {
 			return 2
 		}
 		return 1

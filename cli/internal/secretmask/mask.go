@@ -1,4 +1,5 @@
-package cmd
+// Package secretmask hides Secret values in diffs while keeping which keys change.
+package secretmask
 
 import (
 	"reflect"
@@ -16,10 +17,10 @@ const (
 	secretMaskAfter  = "*** (after)"
 )
 
-// maskSecretData replaces the values of data and stringData in a pair of
+// Mask replaces the values of data and stringData in a pair of
 // Secrets (the cluster's and the would-be applied one) with masks. Either
 // side may be nil (a Secret to be created); other kinds are left alone.
-func maskSecretData(before, after *unstructured.Unstructured) {
+func Mask(before, after *unstructured.Unstructured) {
 	if !isSecret(before) && !isSecret(after) {
 		return
 	}

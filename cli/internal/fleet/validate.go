@@ -1,0 +1,200 @@
+package fleet
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"gotk.dev/cli/internal/install"
+	"gotk.dev/pkg/kustomize"
+)
+
+// fieldOwner is the manager kustomize-controller applies with.
+const fieldOwner = "kustomize-controller"
+
+// validation checks the built objects of one cluster against its API server.
+type validation struct {
+	cfg      *rest.Config
+	findings []Finding
+	skipped  []Skipped
+	// namespaces are the Namespaces the rendered objects declare (and the
+	// bootstrap one).
+	namespaces map[string]bool
+	d          *discoverer
+	// base are the Kustomizations at --base, applied for real first so
+	// that changes of immutable fields show as in the cluster.
+	base []*node
+}
+
+// run applies the CRDs and Namespaces the fleet declares, for real, then
+// dry-runs every other object in dependency order as the controller
+// would apply it.
+func (v *validation) run(ctx context.Context, nodes []*node) error {
+	c, err := client.New(v.cfg, client.Options{})
+	if err != nil {
+		return err
+	}
+	v.namespaces = map[string]bool{BootstrapNamespace: true}
+	if len(v.base) > 0 {
+		if err := applyBase(ctx, v.cfg, v.base); err != nil {
+			return err
+		}
+	}
+	// CRDs first: the kinds they define are then known.
+	for _, n := range nodes {
+		for _, obj := range n.objs {
+			if isCRD(obj) {
+				if err := install.Apply(ctx, c, []*unstructured.Unstructured{obj}); err != nil {
+					v.objectFinding(n, obj, classify(err), err.Error())
+				}
+			}
+		}
+	}
+	for _, n := range nodes {
+		for _, obj := range n.objs {
+			if obj.GetAPIVersion() == "v1" && obj.GetKind() == "Namespace" {
+				v.namespaces[obj.GetName()] = true
+				if err := install.Apply(ctx, c, []*unstructured.Unstructured{obj}); err != nil {
+					v.objectFinding(n, obj, classify(err), err.Error())
+				}
+			}
+		}
+	}
+	// A new client maps the kinds the CRDs above added.
+	if c, err = client.New(v.cfg, client.Options{}); err != nil {
+		return err
+	}
+	for _, n := range nodes {
+		for _, obj := range n.objs {
+			if isCRD(obj) || (obj.GetAPIVersion() == "v1" && obj.GetKind() == "Namespace") {
+				continue
+			}
+			if _, encrypted := obj.Object["sops"]; encrypted {
+				v.skipped = append(v.skipped, Skipped{Kustomization: n.key(), Object: kustomize.ObjectRef(obj),
+					Reason: "is SOPS-encrypted: not validated (no decryption key)"})
+				continue
+			}
+			v.dryRun(ctx, c, n, obj)
+			if obj.GetKind() == "HelmRelease" && obj.GroupVersionKind().Group == "helm.toolkit.fluxcd.io" {
+				// The object is validated; what its chart renders is not (yet).
+				v.skipped = append(v.skipped, Skipped{Kustomization: n.key(), Object: kustomize.ObjectRef(obj),
+					Reason: "chart not rendered: the HelmRelease object is validated, the objects of its chart are not checked"})
+			}
+		}
+	}
+	return nil
+}
+
+func isCRD(obj *unstructured.Unstructured) bool {
+	return obj.GetKind() == "CustomResourceDefinition" && obj.GroupVersionKind().Group == "apiextensions.k8s.io"
+}
+
+// dryRun applies obj with dryRun=All and records what the server refuses.
+func (v *validation) dryRun(ctx context.Context, c client.Client, n *node, obj *unstructured.Unstructured) {
+	namespaced, err := c.IsObjectNamespaced(obj)
+	if err != nil {
+		if meta.IsNoMatchError(err) {
+			v.objectFinding(n, obj, ClassUnknownKind, unknownKind(obj))
+			return
+		}
+		v.objectFinding(n, obj, classify(err), err.Error())
+		return
+	}
+	ns := obj.GetNamespace()
+	if namespaced && ns == "" {
+		v.objectFinding(n, obj, ClassMissingNamespace, "has no namespace and the Kustomization sets no targetNamespace")
+		return
+	}
+	err = c.Patch(ctx, obj.DeepCopy(), client.Apply, client.FieldOwner(fieldOwner), client.ForceOwnership, client.DryRunAll)
+	switch {
+	case err == nil:
+	case namespaced && apierrors.IsNotFound(err) && !v.namespaces[ns]:
+		v.objectFinding(n, obj, ClassMissingNamespace, fmt.Sprintf("namespace %q does not exist: no Namespace in the rendered manifests declares it, so the apply fails in the cluster", ns))
+	default:
+		v.objectFinding(n, obj, classify(err), err.Error())
+	}
+}
+
+// unknownKind explains a kind no API serves: a Kubernetes group's version
+// that was removed (or never existed), or a CRD the repository lacks.
+func unknownKind(obj *unstructured.Unstructured) string {
+	group := obj.GroupVersionKind().Group
+	if group == "" || !strings.Contains(group, ".") || strings.HasSuffix(group, ".k8s.io") {
+		return fmt.Sprintf("no API serves %s %s: Kubernetes does not serve this version (removed, or it never existed); use one the API server serves", obj.GetAPIVersion(), obj.GetKind())
+	}
+	return fmt.Sprintf("no API serves %s %s: its CRD is not in the repository and it is not built in", obj.GetAPIVersion(), obj.GetKind())
+}
+
+// applyBase applies the base revision's objects for real, as the cluster
+// holds them before the change: CRDs and Namespaces first. What the base
+// itself gets wrong is not this change's finding, so errors are dropped.
+func applyBase(ctx context.Context, cfg *rest.Config, nodes []*node) error {
+	c, err := client.New(cfg, client.Options{})
+	if err != nil {
+		return err
+	}
+	for _, first := range []bool{true, false} {
+		if !first {
+			// A new client maps the kinds the base's CRDs added.
+			if c, err = client.New(cfg, client.Options{}); err != nil {
+				return err
+			}
+		}
+		for _, n := range nodes {
+			for _, obj := range n.objs {
+				isFirst := isCRD(obj) || (obj.GetAPIVersion() == "v1" && obj.GetKind() == "Namespace")
+				if _, encrypted := obj.Object["sops"]; encrypted || isFirst != first {
+					continue
+				}
+				if isCRD(obj) {
+					_ = install.Apply(ctx, c, []*unstructured.Unstructured{obj})
+					continue
+				}
+				_ = c.Patch(ctx, obj.DeepCopy(), client.Apply, client.FieldOwner(fieldOwner), client.ForceOwnership)
+			}
+		}
+	}
+	return nil
+}
+
+func classify(err error) string {
+	switch {
+	case apierrors.IsInvalid(err) && strings.Contains(err.Error(), "field is immutable"):
+		return ClassImmutable
+	case meta.IsNoMatchError(err):
+		return ClassUnknownKind
+	case apierrors.IsInvalid(err), apierrors.IsBadRequest(err),
+		// Server-side apply refuses a field the schema lacks this way.
+		strings.Contains(err.Error(), "field not declared in schema"):
+		return ClassSchema
+	default:
+		return ClassApply
+	}
+}
+
+func (v *validation) objectFinding(n *node, obj *unstructured.Unstructured, class, msg string) {
+	v.findings = append(v.findings, Finding{
+		Class: class, Kustomization: n.key(), Object: kustomize.ObjectRef(obj),
+		Source: n.source, File: v.d.fileOf(n, obj), Message: msg,
+	})
+}
+
+// patchFile is the file explain() names in a build error.
+var patchFile = regexp.MustCompile(`patch file "([^"]+)"`)
+
+// buildFinding reports a failed build on the file it names, else on
+// the Kustomization's path.
+func buildFinding(n *node) Finding {
+	file := n.ks.Spec.Path
+	if m := patchFile.FindStringSubmatch(n.buildErr.Error()); m != nil {
+		file = m[1]
+	}
+	return Finding{Class: ClassBuild, Kustomization: n.key(), Source: n.source, File: file, Message: n.buildErr.Error()}
+}
