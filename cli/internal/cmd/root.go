@@ -91,6 +91,7 @@ func NewRoot(out io.Writer) *cobra.Command {
 		newLogsCommand(g),
 		newBuildCommand(g),
 		newDiffCommand(g),
+		newUICommand(g),
 	)
 	return root
 }
