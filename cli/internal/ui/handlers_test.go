@@ -220,4 +220,22 @@ func TestLiveStream(t *testing.T) {
 	if body := b.eventually(t, "/objects/kustomization/"+ns+"/app", "health check failed"); !strings.Contains(body, "Failed") {
 		t.Fatal("the page does not show the new status")
 	}
+
+	// A reconnecting stream that missed batches is told at once.
+	req, _ = http.NewRequestWithContext(ctx, http.MethodGet, b.http.URL+"/live", nil)
+	req.Header.Set("Last-Event-ID", "0")
+	resumed, err := b.c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resumed.Body.Close()
+	lines = bufio.NewScanner(resumed.Body)
+	for lines.Scan() && lines.Text() != "event: change" {
+		if strings.HasPrefix(lines.Text(), ":") {
+			t.Fatalf("a heartbeat came before the missed change")
+		}
+	}
+	if lines.Text() != "event: change" {
+		t.Fatalf("the resumed stream ended without the missed change: %v", lines.Err())
+	}
 }
