@@ -31,7 +31,7 @@ func TestStatusMessageIsEscaped(t *testing.T) {
 	if !strings.Contains(body, `&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;`) {
 		t.Fatalf("the escaped message is missing:\n%s", body)
 	}
-	for p, want := range map[string]string{"/": "Kustomization", "/kinds/kustomization?namespace=" + ns: "xss"} {
+	for p, want := range map[string]string{"/": `href="/kinds/kustomization?status=Failed">`, "/kinds/kustomization?namespace=" + ns: "xss"} {
 		if body := b.eventually(t, p, want); strings.Contains(body, "<script>alert") {
 			t.Fatalf("%s renders the message as markup", p)
 		}

@@ -32,7 +32,7 @@ type browser struct {
 }
 
 // open starts a UI with cfg's identity and logs in through the token URL.
-func open(t *testing.T, cfg *rest.Config, namespace string) *browser {
+func open(t testing.TB, cfg *rest.Config, namespace string) *browser {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -50,7 +50,7 @@ func open(t *testing.T, cfg *rest.Config, namespace string) *browser {
 	return b
 }
 
-func (b *browser) get(t *testing.T, path string) (int, string) {
+func (b *browser) get(t testing.TB, path string) (int, string) {
 	t.Helper()
 	resp, err := b.c.Get(b.http.URL + path)
 	if err != nil {
@@ -61,7 +61,7 @@ func (b *browser) get(t *testing.T, path string) (int, string) {
 	return resp.StatusCode, string(body)
 }
 
-func (b *browser) post(t *testing.T, path string, form url.Values, origin string) (int, string) {
+func (b *browser) post(t testing.TB, path string, form url.Values, origin string) (int, string) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, b.http.URL+path, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -105,7 +105,7 @@ func setReady(t *testing.T, ks *kustomizev1.Kustomization, ready metav1.Conditio
 }
 
 // eventually polls a page until it contains want.
-func (b *browser) eventually(t *testing.T, path, want string) string {
+func (b *browser) eventually(t testing.TB, path, want string) string {
 	t.Helper()
 	var body string
 	testenv.Eventually(t, 30*time.Second, path+" shows "+want, func() error {

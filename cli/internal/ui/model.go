@@ -79,7 +79,8 @@ func (s *Server) list(ctx context.Context, k catalog.Kind, ns string) ([]client.
 	if ns == "" {
 		ns = s.scope
 	}
-	if err := s.reader.List(ctx, l, client.InNamespace(ns)); err != nil {
+	// The pages only read: no deep copy of every cached object per request.
+	if err := s.reader.List(ctx, l, client.InNamespace(ns), client.UnsafeDisableDeepCopy); err != nil {
 		return nil, err
 	}
 	items, err := apimeta.ExtractList(l)

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"bytes"
 	"context"
 	"embed"
 	"fmt"
@@ -73,11 +74,14 @@ func (s *Server) render(w http.ResponseWriter, name, title string, data any) {
 	for _, k := range s.kinds {
 		p.Kinds = append(p.Kinds, kindLink{slug(k), k.GVK.Kind})
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	if err := pages[name].Execute(w, p); err != nil {
-		// Headers are gone by now; the page ends where it failed.
-		fmt.Fprintf(w, "<p>rendering failed: %s</p>", template.HTMLEscapeString(err.Error()))
+	// Rendered whole before sending, so a template error is a 500, not half a page.
+	var buf bytes.Buffer
+	if err := pages[name].Execute(&buf, p); err != nil {
+		http.Error(w, "rendering the page: "+err.Error(), http.StatusInternalServerError)
+		return
 	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_, _ = w.Write(buf.Bytes())
 }
 
 func (s *Server) kind(w http.ResponseWriter, r *http.Request) (catalog.Kind, bool) {

@@ -110,7 +110,14 @@ func (p *page) visit(t *testing.T, path, shot string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(p.ctx, 30*time.Second)
 	defer cancel()
-	if err := chromedp.Do(ctx, chromedp.Navigate(p.origin+path), chromedp.WaitVisible(chromedp.ID("main"))); err != nil {
+	resp, err := chromedp.Run(ctx, chromedp.NavigateResponse(p.origin+path))
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	if resp.Status != 200 {
+		t.Fatalf("%s: HTTP %d %s", path, resp.Status, resp.StatusText)
+	}
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.ID("main"))); err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
 	screenshot(t, p, shot)
