@@ -79,4 +79,3 @@ func createMany(b *testing.B, ns string, n int) {
 		b.Fatalf("creating objects: %v", err)
 	}
 }
-

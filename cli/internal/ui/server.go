@@ -13,10 +13,15 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"time"
+
+	"go.uber.org/zap/zapcore"
 
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+	ctrlzap "sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"gotk.dev/cli/internal/catalog"
 	"gotk.dev/pkg/apis"
@@ -59,6 +64,9 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if o.Batch == 0 {
 		o.Batch = 100 * time.Millisecond
 	}
+	// controller-runtime's cache and client log through its global logger:
+	// errors only, to stderr, so a long-running `gotk ui` stays quiet.
+	ctrllog.SetLogger(ctrlzap.New(ctrlzap.WriteTo(os.Stderr), ctrlzap.Level(zapcore.ErrorLevel)))
 	scheme, err := apis.NewScheme()
 	if err != nil {
 		return nil, err
