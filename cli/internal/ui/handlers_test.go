@@ -129,6 +129,13 @@ func TestActionsDoWhatTheCLIDoes(t *testing.T) {
 	if ks := get(); ks.Spec.Suspend || ks.Annotations[meta.ReconcileRequestAnnotation] == before {
 		t.Fatalf("resume: suspend=%t, requestedAt %q (before %q)", ks.Spec.Suspend, ks.Annotations[meta.ReconcileRequestAnnotation], before)
 	}
+	// Each action is an event naming the user, shown on the page.
+	body = b.eventually(t, page, "resumed by ")
+	for _, want := range []string{"ReconcileRequested", "reconcile requested by ", "Suspended", "suspended by "} {
+		if !strings.Contains(body, want) {
+			t.Fatalf("the page lacks the event %q", want)
+		}
+	}
 }
 
 // TestNamespaceLimitedUser: a user with a Role in one namespace sees only

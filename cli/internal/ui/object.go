@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/yaml"
 
 	"gotk.dev/cli/internal/catalog"
@@ -175,6 +176,14 @@ func (s *Server) mayPatch(ctx context.Context, k catalog.Kind, key client.Object
 		Resource: k.Resource(), Namespace: key.Namespace, Name: key.Name})
 }
 
+// actions are what the UI can do to an object: the event reason it
+// records and what it says was done.
+var actions = map[string]struct{ reason, done string }{
+	"reconcile": {"ReconcileRequested", "reconcile requested"},
+	"suspend":   {"Suspended", "suspended"},
+	"resume":    {"Resumed", "resumed"},
+}
+
 // action runs reconcile, suspend or resume, as the CLI commands of the
 // same name do (without waiting: the page updates live).
 func (s *Server) action(w http.ResponseWriter, r *http.Request) {
@@ -184,7 +193,7 @@ func (s *Server) action(w http.ResponseWriter, r *http.Request) {
 	}
 	key := client.ObjectKey{Namespace: r.PathValue("ns"), Name: r.PathValue("name")}
 	act := r.PathValue("action")
-	if act != "reconcile" && act != "suspend" && act != "resume" {
+	if _, ok := actions[act]; !ok {
 		http.Error(w, fmt.Sprintf("unknown action %q", act), http.StatusNotFound)
 		return
 	}
@@ -222,6 +231,10 @@ func (s *Server) action(w http.ResponseWriter, r *http.Request) {
 		}
 		http.Error(w, err.Error(), code)
 		return
+	}
+	a := actions[act]
+	if err := s.record(r.Context(), obj, k.GVK.GroupVersion().String(), k.GVK.Kind, a.reason, a.done); err != nil {
+		log.FromContext(r.Context()).Error(err, "recording the action as an event")
 	}
 	http.Redirect(w, r, fmt.Sprintf("/objects/%s/%s/%s?done=%s", slug(k), key.Namespace, key.Name, act), http.StatusSeeOther)
 }
