@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"net/http"
@@ -11,8 +12,10 @@ import (
 	"github.com/fluxcd/pkg/apis/meta"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	kustomizev1 "gotk.dev/pkg/apis/kustomize/v1"
+	"gotk.dev/pkg/testenv"
 )
 
 // benchObjects is the scale: 5,000 Flux objects.
@@ -23,6 +26,9 @@ const benchObjects = 5000
 func BenchmarkListPage(b *testing.B) {
 	ns := env.NewNamespace(b)
 	createMany(b, ns, benchObjects)
+	if err := testenv.ResetPeakRSS(); err != nil {
+		b.Fatal(err)
+	}
 	br := open(b, env.Config, "")
 	br.eventually(b, "/kinds/kustomization?namespace="+ns, fmt.Sprintf("%d objects", benchObjects))
 	for _, bc := range []struct{ name, path string }{
@@ -37,8 +43,40 @@ func BenchmarkListPage(b *testing.B) {
 				}
 				resp.Body.Close()
 			}
+			b.ReportMetric(testenv.PeakRSSMiB(), "peak-RSS-MiB")
 		})
 	}
+	// live: one object's status changes; the time until an open event
+	// stream says so (the API write included).
+	b.Run("live", func(b *testing.B) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, br.http.URL+"/live", nil)
+		resp, err := br.c.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer resp.Body.Close()
+		lines := bufio.NewScanner(resp.Body)
+		ks := &kustomizev1.Kustomization{}
+		if err := env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "app-0001"}, ks); err != nil {
+			b.Fatal(err)
+		}
+		i := 0
+		for b.Loop() {
+			i++
+			apimeta.SetStatusCondition(&ks.Status.Conditions, metav1.Condition{Type: meta.ReadyCondition,
+				Status: metav1.ConditionTrue, Reason: meta.ReconciliationSucceededReason, Message: fmt.Sprintf("Applied revision: %d", i)})
+			if err := env.Client.Status().Update(ctx, ks); err != nil {
+				b.Fatal(err)
+			}
+			for lines.Scan() && lines.Text() != "event: change" {
+			}
+			if lines.Err() != nil {
+				b.Fatal(lines.Err())
+			}
+		}
+	})
 }
 
 func createMany(b *testing.B, ns string, n int) {

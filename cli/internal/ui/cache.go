@@ -44,6 +44,8 @@ func (s *Server) startCache(ctx context.Context, scheme *runtime.Scheme) error {
 		return err
 	}
 	opts := cache.Options{Scheme: scheme,
+		// managedFields are most of an object's bytes and no page shows them.
+		DefaultTransform: cache.TransformStripManagedFields(),
 		// Only warnings are kept: the overview shows them; an object page reads its own events.
 		ByObject: map[client.Object]cache.ByObject{&corev1.Event{}: {Field: fields.OneTermEqualSelector("type", corev1.EventTypeWarning)}}}
 	if s.scope != "" {
