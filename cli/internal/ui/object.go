@@ -63,7 +63,7 @@ func (s *Server) object(w http.ResponseWriter, r *http.Request) {
 		"Kind": k.GVK.Kind, "Slug": slug(k), "Namespace": key.Namespace, "Name": key.Name,
 		"Status": st, "Suspended": catalog.Suspended(obj), "Reconcilable": k.Reconcilable,
 		"Conditions": conditionsOf(obj), "Chain": s.chain(r.Context(), k, obj, u),
-		"History": history(u), "Events": s.objectEvents(r.Context(), k, key),
+		"History": history(u), "Inventory": inventory(u), "Events": s.objectEvents(r.Context(), k, key),
 		"YAML": objectYAML(u), "MayPatch": mayPatch, "Done": r.URL.Query().Get("done"),
 		"CLI": fmt.Sprintf("gotk -n %s %%s %s %s", key.Namespace, cliKind, key.Name),
 	})
@@ -142,6 +142,34 @@ func history(u map[string]any) []entry {
 			e = append(e, [2]string{key, fmt.Sprint(v)})
 		}
 		out = append(out, e)
+	}
+	return out
+}
+
+// item is one inventory entry: what was applied, with a page when it is
+// itself a Flux object.
+type item struct {
+	catalog.InventoryEntry
+	Version, URL string
+}
+
+// inventory reads status.inventory.entries (Kustomization and HelmRelease).
+func inventory(u map[string]any) []item {
+	entries, _, _ := unstructured.NestedSlice(u, "status", "inventory", "entries")
+	var out []item
+	for _, e := range entries {
+		m, _ := e.(map[string]any)
+		id, _ := m["id"].(string)
+		ref, err := catalog.ParseInventoryID(id)
+		if err != nil {
+			continue
+		}
+		it := item{InventoryEntry: ref}
+		it.Version, _ = m["v"].(string)
+		if k, err := catalog.ByKind(ref.Kind); err == nil && k.GVK.Group == ref.Group {
+			it.URL = fmt.Sprintf("/objects/%s/%s/%s", slug(k), ref.Namespace, ref.Name)
+		}
+		out = append(out, it)
 	}
 	return out
 }

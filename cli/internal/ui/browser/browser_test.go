@@ -149,6 +149,8 @@ func fixtures(t *testing.T) (string, *kustomizev1.Kustomization) {
 		t.Fatal(err)
 	}
 	ks.Status.LastAppliedRevision = rev
+	ks.Status.Inventory = &kustomizev1.ResourceInventory{Entries: []kustomizev1.ResourceRef{
+		{ID: ns + "_web_apps_Deployment", Version: "v1"}, {ID: ns + "_web__Service", Version: "v1"}}}
 	ks.Status.History.Upsert("sha256:77aa", time.Now(), 2*time.Second, meta.ReconciliationSucceededReason,
 		map[string]string{"revision": rev})
 	apimeta.SetStatusCondition(&ks.Status.Conditions, metav1.Condition{Type: meta.ReadyCondition, Status: metav1.ConditionTrue,
