@@ -15,6 +15,7 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/network"
+	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/fluxcd/pkg/apis/meta"
@@ -161,21 +162,38 @@ func fixtures(t *testing.T) (string, *kustomizev1.Kustomization) {
 	return ns, ks
 }
 
-// TestPagesInChromium opens every page in headless Chromium: none logs an
-// error or asks another origin for anything; a status change reaches the
-// open Kustomization page without a reload; suspend and resume work from
-// the page. Screenshots go to the test's artifact directory.
-func TestPagesInChromium(t *testing.T) {
-	ns, ks := fixtures(t)
+// serveUI serves the UI on loopback for the test and returns its login URL.
+func serveUI(t *testing.T) string {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	t.Cleanup(cancel)
 	s, err := ui.New(ctx, ui.Options{Config: env.Config})
 	if err != nil {
 		t.Fatal(err)
 	}
 	urls := make(chan string, 1)
 	go func() { _ = s.Serve(ctx, "127.0.0.1:0", func(u string) { urls <- u }) }()
-	login := <-urls
+	return <-urls
+}
+
+// setFailed makes the Kustomization's Ready condition False.
+func setFailed(t *testing.T, ks *kustomizev1.Kustomization, msg string) {
+	t.Helper()
+	ks.Status.Conditions = nil
+	apimeta.SetStatusCondition(&ks.Status.Conditions, metav1.Condition{Type: meta.ReadyCondition, Status: metav1.ConditionFalse,
+		Reason: "HealthCheckFailed", Message: msg})
+	if err := env.Client.Status().Update(context.Background(), ks); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestPagesInChromium opens every page in headless Chromium: none logs an
+// error or asks another origin for anything; a status change reaches the
+// open Kustomization page without a reload; suspend and resume work from
+// the page. Screenshots go to the test's artifact directory.
+func TestPagesInChromium(t *testing.T) {
+	ns, ks := fixtures(t)
+	login := serveUI(t)
 	p := openBrowser(t, login)
 	start := time.Now()
 	p.visit(t, strings.TrimPrefix(login, p.origin), "overview")
@@ -199,12 +217,7 @@ func TestPagesInChromium(t *testing.T) {
 		t.Fatalf("the event stream did not open: %v", err)
 	}
 	changed := time.Now()
-	ks.Status.Conditions = nil
-	apimeta.SetStatusCondition(&ks.Status.Conditions, metav1.Condition{Type: meta.ReadyCondition, Status: metav1.ConditionFalse,
-		Reason: "HealthCheckFailed", Message: "health check failed: Deployment/" + ns + "/web not ready"})
-	if err := env.Client.Status().Update(context.Background(), ks); err != nil {
-		t.Fatal(err)
-	}
+	setFailed(t, ks, "health check failed: Deployment/"+ns+"/web not ready")
 	if err := chromedp.Do(wctx, chromedp.WaitVisible(chromedp.CSS("#status.st-failed"))); err != nil {
 		t.Fatalf("the status change did not reach the open page: %v", err)
 	}
@@ -247,5 +260,37 @@ func screenshot(t *testing.T, p *page, name string) {
 	}
 	if err := os.WriteFile(filepath.Join(t.ArtifactDir(), name+".png"), png, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestPollingFallback: in a browser without EventSource the page polls
+// and still shows a status change without a reload.
+func TestPollingFallback(t *testing.T) {
+	ns, ks := fixtures(t)
+	login := serveUI(t)
+	p := openBrowser(t, login)
+	if _, err := chromedp.Call(p.ctx, cdppage.AddScriptToEvaluateOnNewDocument,
+		cdppage.AddScriptToEvaluateOnNewDocumentParams{Source: "delete window.EventSource;"}); err != nil {
+		t.Fatal(err)
+	}
+	p.visit(t, strings.TrimPrefix(login, p.origin), "polling-overview")
+	p.visit(t, "/objects/kustomization/"+ns+"/apps", "polling-kustomization")
+	ctx, cancel := context.WithTimeout(p.ctx, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("#live.poll")),
+		chromedp.Evaluate[chromedp.Void](`window.notReloaded = "yes"`)); err != nil {
+		t.Fatalf("the page does not poll: %v", err)
+	}
+	changed := time.Now()
+	setFailed(t, ks, "health check failed")
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("#status.st-failed"))); err != nil {
+		t.Fatalf("polling did not bring the status change: %v", err)
+	}
+	t.Logf("status change shown by polling after %s", time.Since(changed).Round(time.Millisecond))
+	if marked, err := chromedp.Run(ctx, chromedp.Evaluate[string](`window.notReloaded || ""`)); err != nil || marked != "yes" {
+		t.Fatalf("the page reloaded (%q, %v)", marked, err)
+	}
+	if errs := p.problems(); len(errs) > 0 {
+		t.Fatalf("the browser reported:\n%s", strings.Join(errs, "\n"))
 	}
 }
