@@ -10,6 +10,8 @@ MODULES ?= pkg source-controller kustomize-controller helm-controller image-auto
 CONTROLLERS := source-controller kustomize-controller helm-controller image-automation-controller notification-controller
 RUN ?=
 TEST_TIMEOUT ?= 20m
+# Files tests keep for a reviewer (t.ArtifactDir: e.g. the UI's screenshots).
+ARTIFACTS ?= $(CURDIR)/.test-output
 BIN := $(CURDIR)/bin
 # `make images`: platforms to build; REGISTRY set means push there; VERSION
 # defaults to gotk.dev/pkg/version.Version (the tag `gotk install` pulls).
@@ -51,19 +53,35 @@ images: ## OCI images of the controllers and gotk into dist/images/ (REGISTRY=â€
 	go run ./pkg/imagebuild/cmd/build-images -platforms '$(IMAGE_PLATFORMS)' -out dist/images \
 		$(if $(VERSION),-version '$(VERSION)') $(if $(REGISTRY),-registry '$(REGISTRY)' -push)
 
+# apt-install installs the Debian packages of the commands that are missing
+# ($(1): command:package pairs), with one `apt-get update` for all of them.
+define apt-install
+	@missing=""; for cp in $(1); do command -v $${cp%%:*} >/dev/null || missing="$$missing $${cp#*:}"; done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" != 0 ]; then echo "missing Debian packages:$$missing: install them (apt-get install$$missing) or run make as root"; exit 1; fi; \
+		echo "installing$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+endef
+
 .PHONY: container-runtime
 container-runtime: ## install podman and runc (Debian packages) when missing: the container tests run the images with them
-	@if ! command -v podman >/dev/null || ! command -v runc >/dev/null; then \
-		if [ "$$(id -u)" != 0 ]; then echo "podman and runc are missing: install them (Debian: apt-get install podman runc) or run make as root"; exit 1; fi; \
-		echo "installing podman and runc"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends podman runc >/dev/null; \
-	fi
+	$(call apt-install,podman:podman runc:runc)
+
+.PHONY: browser
+browser: ## install chromium (Debian package) when missing: the web UI's browser test drives it headless
+	$(call apt-install,chromium:chromium)
+
+.PHONY: test-packages
+test-packages: ## install what the tests run that is missing (podman, runc, chromium), with one apt-get update
+	$(call apt-install,podman:podman runc:runc chromium:chromium)
 
 .PHONY: test
-test: controlplane container-runtime ## run the tests (MODULES="pkg cli" RUN=regex to narrow)
+test: controlplane test-packages ## run the tests (MODULES="pkg cli" RUN=regex to narrow); their artifacts go to .test-output/
 	@failed=""; for m in $(MODULES); do \
 		echo "== $$m"; \
-		(cd $$m && go test -p 1 -count=1 -timeout $(TEST_TIMEOUT) $$(test $$m = e2e && echo -v || true) $(if $(RUN),-run '$(RUN)') ./...) || failed="$$failed $$m"; \
+		mkdir -p $(ARTIFACTS)/$$m; \
+		(cd $$m && go test -p 1 -count=1 -timeout $(TEST_TIMEOUT) -artifacts -outputdir $(ARTIFACTS)/$$m $$(test $$m = e2e && echo -v || true) $(if $(RUN),-run '$(RUN)') ./...) || failed="$$failed $$m"; \
 	done; \
 	if [ -n "$$failed" ]; then echo "FAIL in:$$failed"; exit 1; fi
 
@@ -82,7 +100,7 @@ $(BIN)/benchreport: hack/tools/benchreport/main.go
 	cd hack/tools && GOWORK=off go build -o $(BIN)/benchreport ./benchreport
 
 .PHONY: run
-run: controlplane build ## run the local control plane and the controllers (Ctrl-C stops)
+run: controlplane build ## run the local control plane, the controllers and the web UI, printing its URL (Ctrl-C stops)
 	$(BIN)/gotk dev --state-dir $(CURDIR)/.run
 
 .PHONY: fmt

@@ -62,7 +62,7 @@ func runReconcile(ctx context.Context, g *Globals, k catalog.Kind, key client.Ob
 		}
 	}
 	fmt.Fprintf(g.Out, "► annotating %s %s for reconciliation\n", k.Name(), key)
-	token, err := requestReconcile(ctx, c, obj)
+	token, err := catalog.RequestReconcile(ctx, c, obj)
 	if err != nil {
 		return err
 	}
@@ -81,22 +81,6 @@ func runReconcile(ctx context.Context, g *Globals, k catalog.Kind, key client.Ob
 		fmt.Fprintf(g.Out, "✔ %s reconciliation completed\n", k.Name())
 	}
 	return nil
-}
-
-// requestReconcile sets reconcile.fluxcd.io/requestedAt and returns its token.
-func requestReconcile(ctx context.Context, c client.Client, obj client.Object) (string, error) {
-	token := time.Now().Format(time.RFC3339Nano)
-	patch := client.MergeFrom(obj.DeepCopyObject().(client.Object))
-	ann := obj.GetAnnotations()
-	if ann == nil {
-		ann = map[string]string{}
-	}
-	ann[meta.ReconcileRequestAnnotation] = token
-	obj.SetAnnotations(ann)
-	if err := c.Patch(ctx, obj, patch); err != nil {
-		return "", fmt.Errorf("annotating %s/%s: %w", obj.GetNamespace(), obj.GetName(), err)
-	}
-	return token, nil
 }
 
 // waitHandled polls until the controller reports it handled the token and

@@ -93,6 +93,7 @@ func NewRoot(out io.Writer) *cobra.Command {
 		newBuildCommand(g),
 		newDiffCommand(g),
 		fleet.NewCommand(out),
+		newUICommand(g),
 	)
 	return root
 }

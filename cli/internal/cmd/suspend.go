@@ -54,9 +54,5 @@ func setSuspend(ctx context.Context, g *Globals, k catalog.Kind, key client.Obje
 	if err := c.Get(ctx, key, obj); err != nil {
 		return fmt.Errorf("%s %s: %w", k.Name(), key, err)
 	}
-	patch := client.RawPatch("application/merge-patch+json", fmt.Appendf(nil, `{"spec":{"suspend":%t}}`, suspend))
-	if err := c.Patch(ctx, obj, patch); err != nil {
-		return fmt.Errorf("patching %s %s: %w", k.Name(), key, err)
-	}
-	return nil
+	return catalog.SetSuspend(ctx, c, obj, suspend)
 }

@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"gotk.dev/cli/internal/catalog"
 	helmv2 "gotk.dev/pkg/apis/helm/v2"
 	kustomizev1 "gotk.dev/pkg/apis/kustomize/v1"
 )
@@ -30,36 +30,15 @@ func newTreeCommand(g *Globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			root := inventoryEntry{Namespace: g.Namespace, Name: rest[0], Group: kustomizev1.GroupVersion.Group, Kind: kustomizev1.KustomizationKind}
+			root := catalog.InventoryEntry{Namespace: g.Namespace, Name: rest[0], Group: kustomizev1.GroupVersion.Group, Kind: kustomizev1.KustomizationKind}
 			fmt.Fprintln(g.Out, root.String())
 			return printTree(cmd.Context(), c, g.Out, root, "", map[string]bool{})
 		},
 	}
 }
 
-// inventoryEntry is a parsed inventory id `<namespace>_<name>_<group>_<kind>`.
-type inventoryEntry struct {
-	Namespace, Name, Group, Kind string
-}
-
-// parseInventoryID reads Flux's inventory id format.
-func parseInventoryID(id string) (inventoryEntry, error) {
-	parts := strings.Split(id, "_")
-	if len(parts) != 4 || parts[1] == "" || parts[3] == "" {
-		return inventoryEntry{}, fmt.Errorf("malformed inventory id %q", id)
-	}
-	return inventoryEntry{Namespace: parts[0], Name: parts[1], Group: parts[2], Kind: parts[3]}, nil
-}
-
-func (e inventoryEntry) String() string {
-	if e.Namespace == "" {
-		return e.Kind + "/" + e.Name
-	}
-	return e.Kind + "/" + e.Namespace + "/" + e.Name
-}
-
 // children lists what an applier object's inventory holds.
-func children(ctx context.Context, c client.Client, e inventoryEntry) ([]inventoryEntry, error) {
+func children(ctx context.Context, c client.Client, e catalog.InventoryEntry) ([]catalog.InventoryEntry, error) {
 	var ids []string
 	key := client.ObjectKey{Namespace: e.Namespace, Name: e.Name}
 	switch {
@@ -86,9 +65,9 @@ func children(ctx context.Context, c client.Client, e inventoryEntry) ([]invento
 	default:
 		return nil, nil
 	}
-	var out []inventoryEntry
+	var out []catalog.InventoryEntry
 	for _, id := range ids {
-		entry, err := parseInventoryID(id)
+		entry, err := catalog.ParseInventoryID(id)
 		if err != nil {
 			return nil, err
 		}
@@ -97,7 +76,7 @@ func children(ctx context.Context, c client.Client, e inventoryEntry) ([]invento
 	return out, nil
 }
 
-func printTree(ctx context.Context, c client.Client, out io.Writer, e inventoryEntry, indent string, visited map[string]bool) error {
+func printTree(ctx context.Context, c client.Client, out io.Writer, e catalog.InventoryEntry, indent string, visited map[string]bool) error {
 	if visited[e.String()] {
 		return nil // a cycle in nested Kustomizations: print each once
 	}

@@ -11,37 +11,6 @@ import (
 	kustomizev1 "gotk.dev/pkg/apis/kustomize/v1"
 )
 
-func TestParseInventoryID(t *testing.T) {
-	tests := []struct {
-		id      string
-		want    inventoryEntry
-		wantErr bool
-	}{
-		{id: "production_my-app_apps_Deployment", want: inventoryEntry{"production", "my-app", "apps", "Deployment"}},
-		{id: "_production__Namespace", want: inventoryEntry{"", "production", "", "Namespace"}},
-		{id: "a_b_c", wantErr: true},
-		{id: "ns__apps_Deployment", wantErr: true},
-	}
-	for _, tt := range tests {
-		got, err := parseInventoryID(tt.id)
-		if (err != nil) != tt.wantErr || (!tt.wantErr && got != tt.want) {
-			t.Errorf("parseInventoryID(%q) = %+v, %v", tt.id, got, err)
-		}
-	}
-}
-
-func FuzzParseInventoryID(f *testing.F) {
-	for _, s := range []string{"production_my-app_apps_Deployment", "_x__Namespace", "___", "a_b_c_d_e"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, id string) {
-		e, err := parseInventoryID(id)
-		if err == nil && (e.Name == "" || e.Kind == "") {
-			t.Fatalf("accepted %q without name or kind", id)
-		}
-	})
-}
-
 // TestTreeNestsKustomizations reads inventories from real objects.
 func TestTreeNestsKustomizations(t *testing.T) {
 	g := NewWithT(t)

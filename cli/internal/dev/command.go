@@ -34,6 +34,7 @@ type options struct {
 	repo     string
 	path     string
 	noDemo   bool
+	uiAddr   string
 }
 
 // NewCommand returns `gotk dev`.
@@ -54,6 +55,7 @@ func NewCommand() *cobra.Command {
 	cmd.Flags().StringVar(&o.repo, "repo", "", "repository to sync: a local directory (served over Git) or a Git URL (default: the seed guide's app)")
 	cmd.Flags().StringVar(&o.path, "path", "./overlays/production", "path in the repository to apply")
 	cmd.Flags().BoolVar(&o.noDemo, "no-demo", false, "start the control plane and controllers only")
+	cmd.Flags().StringVar(&o.uiAddr, "ui-address", "127.0.0.1:0", "loopback address of the web UI (empty: no UI)")
 	return cmd
 }
 
@@ -75,6 +77,13 @@ func run(ctx context.Context, o options) error {
 	fmt.Printf("  export KUBECONFIG=%s\n", s.env.Kubeconfig)
 	fmt.Printf("  gotk get all -A\n\n")
 	printEndpoints(s.procs)
+	if o.uiAddr != "" {
+		url, err := startUI(ctx, s.env.Config, o.uiAddr)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("\n  web UI:     %s\n", url)
+	}
 	if s.demo != nil {
 		fmt.Printf("\n  repository: %s  (git clone it, change replicas, git push)\n", s.demo.repoURL)
 		fmt.Printf("  webhook:    curl -X POST %s\n", s.demo.hookURL)

@@ -1,0 +1,48 @@
+package catalog
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/fluxcd/pkg/apis/meta"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// RequestReconcile sets reconcile.fluxcd.io/requestedAt on obj (as
+// `gotk reconcile` does) and returns the token the controller copies to
+// status.lastHandledReconcileAt once it has handled the request.
+func RequestReconcile(ctx context.Context, c client.Client, obj client.Object) (string, error) {
+	token := time.Now().Format(time.RFC3339Nano)
+	patch := client.MergeFrom(obj.DeepCopyObject().(client.Object))
+	ann := obj.GetAnnotations()
+	if ann == nil {
+		ann = map[string]string{}
+	}
+	ann[meta.ReconcileRequestAnnotation] = token
+	obj.SetAnnotations(ann)
+	if err := c.Patch(ctx, obj, patch); err != nil {
+		return "", fmt.Errorf("annotating %s/%s: %w", obj.GetNamespace(), obj.GetName(), err)
+	}
+	return token, nil
+}
+
+// SetSuspend patches spec.suspend of obj (as `gotk suspend/resume` do).
+func SetSuspend(ctx context.Context, c client.Client, obj client.Object, suspend bool) error {
+	patch := client.RawPatch("application/merge-patch+json", fmt.Appendf(nil, `{"spec":{"suspend":%t}}`, suspend))
+	if err := c.Patch(ctx, obj, patch); err != nil {
+		return fmt.Errorf("patching %s/%s: %w", obj.GetNamespace(), obj.GetName(), err)
+	}
+	return nil
+}
+
+// Resource is the plural API resource of the kind (e.g. "gitrepositories"),
+// as authorization checks name it.
+func (k Kind) Resource() string {
+	l := strings.ToLower(k.GVK.Kind)
+	if strings.HasSuffix(l, "y") {
+		return strings.TrimSuffix(l, "y") + "ies"
+	}
+	return l + "s"
+}
