@@ -46,13 +46,28 @@ type Options struct {
 	Timeout time.Duration
 	// Log receives progress lines.
 	Log io.Writer
+
+	// PushURL and PushAuth, when set, are where and how bootstrap clones
+	// and pushes, while URL and SecretData stay what the cluster syncs
+	// with (a hosting service's token over HTTPS for the push, a deploy
+	// key over SSH for the cluster).
+	PushURL  string
+	PushAuth *git.Auth
+	// Prepare runs once the repository's content is known to be
+	// bootstrap's to write, before anything is pushed or applied (a
+	// hosting service registers the deploy key there).
+	Prepare func(ctx context.Context) error
 }
 
 // Run commits the manifests (only what differs), pushes, applies the
 // components and the sync objects, and waits until the cluster reports the
 // pushed revision. It returns that revision.
 func Run(ctx context.Context, c client.Client, o Options) (string, error) {
-	u, err := git.ParseURL(o.URL)
+	pushURL, auth := o.URL, o.Auth
+	if o.PushURL != "" {
+		pushURL, auth = o.PushURL, o.PushAuth
+	}
+	u, err := git.ParseURL(pushURL)
 	if err != nil {
 		return "", err
 	}
@@ -63,7 +78,7 @@ func Run(ctx context.Context, c client.Client, o Options) (string, error) {
 	defer os.RemoveAll(dir)
 
 	logf(o, "► cloning branch %q from %s", o.Branch, u.String())
-	if _, err := git.Clone(ctx, u, dir, git.CloneOptions{Auth: o.Auth, Ref: git.Reference{Branch: o.Branch}}); err != nil {
+	if _, err := git.Clone(ctx, u, dir, git.CloneOptions{Auth: auth, Ref: git.Reference{Branch: o.Branch}}); err != nil {
 		if !git.IsRefNotFound(err) && !git.IsEmptyRemote(err) {
 			return "", fmt.Errorf("cloning %s: %w", u.String(), err)
 		}
@@ -80,6 +95,9 @@ func Run(ctx context.Context, c client.Client, o Options) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if err := checkOwnFolder(dir, o.Path, files); err != nil {
+		return "", err
+	}
 	// --path and the cloned repository are untrusted: write through an
 	// os.Root on the clone, so a symlink in the repository cannot send the
 	// manifests elsewhere.
@@ -90,6 +108,11 @@ func Run(ctx context.Context, c client.Client, o Options) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if o.Prepare != nil {
+		if err := o.Prepare(ctx); err != nil {
+			return "", err
+		}
+	}
 	if sha == "" {
 		logf(o, "✔ manifests in the repository are up to date")
 		if sha, err = headCommit(dir); err != nil {
@@ -97,7 +120,7 @@ func Run(ctx context.Context, c client.Client, o Options) (string, error) {
 		}
 	} else {
 		ref := "refs/heads/" + o.Branch
-		if err := git.Push(ctx, dir, u, git.PushOptions{Auth: o.Auth, RefSpecs: []string{ref + ":" + ref}}); err != nil {
+		if err := git.Push(ctx, dir, u, git.PushOptions{Auth: auth, RefSpecs: []string{ref + ":" + ref}}); err != nil {
 			return "", fmt.Errorf("pushing to %s: %w", u.String(), err)
 		}
 		logf(o, "✔ committed and pushed %s", sha)
@@ -111,7 +134,7 @@ func Run(ctx context.Context, c client.Client, o Options) (string, error) {
 	if err := waitSynced(ctx, c, o, revision); err != nil {
 		return "", err
 	}
-	logf(o, "✔ bootstrap finished: the cluster syncs %s from %s", o.Path, u.String())
+	logf(o, "✔ bootstrap finished: the cluster syncs %s from %s", o.Path, o.URL)
 	return revision, nil
 }
 
