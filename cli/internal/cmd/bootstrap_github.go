@@ -11,10 +11,6 @@ import (
 	"gotk.dev/pkg/git"
 )
 
-// gitHubAPIURL, when set, replaces the API address derived from
-// --hostname (tests point it at a local server).
-var gitHubAPIURL string
-
 type gitHubFlags struct {
 	bootstrapFlags
 	owner, repository string
@@ -24,15 +20,23 @@ type gitHubFlags struct {
 	readWriteKey      bool
 	reconcile         bool
 	tokenAuth         bool
+	hostnameSet       bool
 }
 
 func newBootstrapGitHubCommand(g *Globals) *cobra.Command {
 	f := &gitHubFlags{}
 	cmd := &cobra.Command{
 		Use:   "github --owner OWNER --repository NAME --path clusters/NAME",
-		Short: "Bootstrap from a GitHub repository, creating it and its deploy key through GitHub's API (token in $GITHUB_TOKEN)",
-		Args:  cobra.NoArgs,
+		Short: "Bootstrap from a GitHub repository, creating it and its deploy key through GitHub's API",
+		Long: `Bootstrap from a GitHub repository: create it (or reconcile it with --reconcile),
+give the teams access, register a deploy key, then commit and apply the
+components and sync manifests as "bootstrap git" does.
+
+The token comes from $GITHUB_TOKEN. The API is the one of --hostname, or
+$GITHUB_API_URL (as GitHub Actions sets it) when --hostname is not given.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			f.hostnameSet = cmd.Flags().Changed("hostname")
 			o, p, err := f.options(g)
 			if err != nil {
 				return err
@@ -89,9 +93,15 @@ func (f *gitHubFlags) options(g *Globals) (bootstrap.HostedOptions, bootstrap.Pr
 			return o, nil, fmt.Errorf("--private-key-file: %w", err)
 		}
 	}
+	// GitHub Actions says where the API of its instance is; an explicit
+	// --hostname wins over it.
+	apiURL := os.Getenv("GITHUB_API_URL")
+	if f.hostnameSet {
+		apiURL = ""
+	}
 	p, err := bootstrap.NewGitHub(bootstrap.GitHubOptions{
 		Owner: f.owner, Repository: f.repository, Personal: f.personal, Private: f.private, Reconcile: f.reconcile,
-		Teams: f.teams, Hostname: f.hostname, APIURL: gitHubAPIURL, Token: token, CABundle: o.CABundle, Log: g.Out,
+		Teams: f.teams, Hostname: f.hostname, APIURL: apiURL, Token: token, CABundle: o.CABundle, Log: g.Out,
 	})
 	if err != nil {
 		return o, nil, err
