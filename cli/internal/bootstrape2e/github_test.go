@@ -133,3 +133,45 @@ func gitFiles(t *testing.T, srv *githubapi.Server, repo string) []string {
 	}
 	return strings.Fields(string(out))
 }
+
+// TestBootstrapGitHubTokenAuthOrganization bootstraps an organization's
+// public repository with a team and --token-auth: the cluster syncs over
+// HTTPS with the token (no deploy key), the team has its access, and
+// --reconcile later makes the repository private without a new commit.
+func TestBootstrapGitHubTokenAuthOrganization(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	srv := githubapi.New(t, token, "someone")
+	srv.AddOrg("acme", "sre")
+	t.Setenv("GITHUB_TOKEN", token)
+	t.Setenv("GITHUB_API_URL", srv.URL())
+	startControllers(t)
+
+	args := []string{"bootstrap", "github", "--owner=acme", "--repository=fleet", "--path=clusters/staging",
+		"--token-auth", "--team=sre", "--private=false"}
+	out, err := gotk(args...)
+	g.Expect(err).NotTo(HaveOccurred(), out)
+	repo := srv.Repo("acme", "fleet")
+	g.Expect(repo.Private).To(BeFalse())
+	g.Expect(repo.Teams).To(Equal(map[string]string{"sre": "maintain"}))
+	g.Expect(repo.Keys).To(BeEmpty())
+	g.Expect(srv.Writes()).To(Equal([]string{"POST /orgs/acme/repos", "PUT /orgs/acme/teams/sre/repos/acme/fleet"}))
+
+	gitPath := githubapi.GitPath("acme", "fleet")
+	gitRepo := &sourcev1.GitRepository{}
+	g.Expect(env.Client.Get(ctx, client.ObjectKey{Namespace: namespace, Name: bootstrap.Name}, gitRepo)).To(Succeed())
+	g.Expect(gitRepo.Spec.URL).To(Equal(srv.Git.URL(gitPath)))
+	secret := &corev1.Secret{}
+	g.Expect(env.Client.Get(ctx, client.ObjectKey{Namespace: namespace, Name: bootstrap.Name}, secret)).To(Succeed())
+	g.Expect(string(secret.Data["username"])).To(Equal("git"))
+	g.Expect(string(secret.Data["password"])).To(Equal(token))
+	head, err := srv.Git.Resolve(gitPath, "main")
+	g.Expect(err).NotTo(HaveOccurred())
+
+	// --reconcile --private: one PATCH, nothing else written, no commit.
+	out, err = gotk(append(args[:len(args)-1], "--reconcile")...)
+	g.Expect(err).NotTo(HaveOccurred(), out)
+	g.Expect(srv.Repo("acme", "fleet").Private).To(BeTrue())
+	g.Expect(srv.Writes()).To(Equal([]string{"POST /orgs/acme/repos", "PUT /orgs/acme/teams/sre/repos/acme/fleet", "PATCH /repos/acme/fleet"}))
+	g.Expect(srv.Git.Resolve(gitPath, "main")).To(Equal(head))
+}
