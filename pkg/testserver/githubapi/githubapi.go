@@ -9,10 +9,8 @@
 package githubapi
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -24,14 +22,8 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"gotk.dev/pkg/testserver"
+	"gotk.dev/pkg/testserver/apirecord"
 )
-
-// Request is one recorded API call.
-type Request struct {
-	Method, Path string
-	// Body is the decoded JSON body, nil when there was none.
-	Body map[string]any
-}
 
 // Repo is the server's state of one repository.
 type Repo struct {
@@ -60,12 +52,13 @@ type Server struct {
 	token string
 	login string
 
-	mu       sync.Mutex
-	orgs     map[string]map[string]bool // org → team slugs
-	users    map[string]bool
-	repos    map[string]*Repo // "owner/name"
-	nextID   int64
-	requests []Request
+	apirecord.Recorder
+
+	mu     sync.Mutex
+	orgs   map[string]map[string]bool // org → team slugs
+	users  map[string]bool
+	repos  map[string]*Repo // "owner/name"
+	nextID int64
 }
 
 // New starts a server whose token is token and belongs to user login; it
@@ -131,24 +124,6 @@ func (s *Server) Repo(owner, name string) *Repo {
 // GitPath is the name of a repository on the Git servers.
 func GitPath(owner, name string) string { return owner + "/" + name + ".git" }
 
-// Requests returns the calls recorded so far.
-func (s *Server) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Request(nil), s.requests...)
-}
-
-// Writes returns the recorded calls that were not GETs, as "METHOD path".
-func (s *Server) Writes() []string {
-	var out []string
-	for _, r := range s.Requests() {
-		if r.Method != http.MethodGet {
-			out = append(out, r.Method+" "+r.Path)
-		}
-	}
-	return out
-}
-
 func (s *Server) createLocked(owner, name string, private bool) error {
 	if err := s.Git.CreateRepo(GitPath(owner, name)); err != nil {
 		return err
@@ -172,18 +147,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /repos/{owner}/{repo}/keys", s.listKeys)
 	mux.HandleFunc("POST /repos/{owner}/{repo}/keys", s.createKey)
 	mux.HandleFunc("DELETE /repos/{owner}/{repo}/keys/{id}", s.deleteKey)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.URL.Path = "/" + strings.TrimPrefix(strings.TrimPrefix(r.URL.Path, "/api/v3"), "/")
-		rec := Request{Method: r.Method, Path: r.URL.Path}
-		if r.Body != nil {
-			raw, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-			r.Body.Close()
-			_ = json.Unmarshal(raw, &rec.Body)
-			r.Body = io.NopCloser(bytes.NewReader(raw))
-		}
-		s.mu.Lock()
-		s.requests = append(s.requests, rec)
-		s.mu.Unlock()
+	checked := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		auth := r.Header.Get("Authorization")
 		if auth != "Bearer "+s.token && auth != "token "+s.token {
 			writeError(w, http.StatusUnauthorized, "Bad credentials")
@@ -191,6 +155,12 @@ func (s *Server) routes() http.Handler {
 		}
 		w.Header().Set("X-GitHub-Media-Type", "github.v3")
 		mux.ServeHTTP(w, r)
+	})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// GitHub Enterprise Server serves the same API under /api/v3.
+		r.URL.Path = "/" + strings.TrimPrefix(strings.TrimPrefix(r.URL.Path, "/api/v3"), "/")
+		r.URL.RawPath = ""
+		s.Wrap(checked).ServeHTTP(w, r)
 	})
 }
 
@@ -418,11 +388,7 @@ func account(login, kind string) map[string]any {
 	return map[string]any{"login": login, "id": 1, "type": kind}
 }
 
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v)
-}
+func writeJSON(w http.ResponseWriter, code int, v any) { apirecord.WriteJSON(w, code, v) }
 
 func writeError(w http.ResponseWriter, code int, message string) {
 	writeJSON(w, code, map[string]any{"message": message, "documentation_url": "https://docs.github.com/rest", "status": fmt.Sprint(code)})
