@@ -6,12 +6,12 @@ import (
 	. "github.com/onsi/gomega"
 )
 
-// TestBootstrapGitHubFlags: the github and gitlab commands have Flux's
+// TestBootstrapGitHubFlags: the github, gitlab and gitea commands have Flux's
 // flags, and bad flags or a missing token stop with a clear message before
 // any API, Git or cluster call (the API address points nowhere reachable).
 func TestBootstrapGitHubFlags(t *testing.T) {
 	root := NewRoot(nil)
-	for _, service := range []string{"github", "gitlab"} {
+	for _, service := range []string{"github", "gitlab", "gitea"} {
 		cmd, _, err := root.Find([]string{"bootstrap", service})
 		if err != nil || cmd.Name() != service {
 			t.Fatalf("no bootstrap %s: %v", service, err)
@@ -40,6 +40,7 @@ func TestBootstrapGitHubFlags(t *testing.T) {
 		{name: "bad component", token: "t", args: append(seed, "--components-extra=nope"), err: `--components-extra: unknown component "nope"`},
 		{name: "missing key file", token: "t", args: append(seed, "--private-key-file=/nonexistent/key"), err: "--private-key-file:"},
 		{name: "gitlab without its token", token: "t", args: []string{"bootstrap", "gitlab", "--owner=o", "--repository=r", "--path=p"}, err: "GITLAB_TOKEN is not set"},
+		{name: "gitea without its token", token: "t", args: []string{"bootstrap", "gitea", "--owner=o", "--repository=r", "--path=p"}, err: "GITEA_TOKEN is not set"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv("GITHUB_TOKEN", tc.token)
