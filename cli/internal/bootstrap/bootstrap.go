@@ -42,6 +42,8 @@ type Options struct {
 	Author git.Signature
 	// Install selects and customises the components.
 	Install install.Options
+	// Interval is the GitRepository's; zero means DefaultInterval.
+	Interval time.Duration
 	// Timeout bounds the wait for the sync.
 	Timeout time.Duration
 	// Log receives progress lines.
@@ -91,7 +93,7 @@ func Run(ctx context.Context, c client.Client, o Options) (string, error) {
 		}
 	}
 
-	files, err := Files(o.Install, o.Namespace, o.URL, o.Branch, o.Path)
+	files, err := Files(o.Install, o.Namespace, o.URL, o.Branch, o.Path, o.Interval)
 	if err != nil {
 		return "", err
 	}
@@ -156,7 +158,7 @@ func applyCluster(ctx context.Context, c client.Client, o Options, revision stri
 		ObjectMeta: metav1.ObjectMeta{Name: Name, Namespace: o.Namespace},
 		Data:       o.SecretData,
 	}
-	repo, ks := SyncObjects(o.Namespace, o.URL, o.Branch, o.Path)
+	repo, ks := SyncObjects(o.Namespace, o.URL, o.Branch, o.Path, o.Interval)
 	moving, err := isMove(ctx, c, repo, ks)
 	if err != nil {
 		return err

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -24,6 +25,7 @@ type bootstrapFlags struct {
 	authorName     string
 	authorEmail    string
 	silent         bool
+	interval       time.Duration
 }
 
 func newBootstrapCommand(g *Globals) *cobra.Command {
@@ -67,6 +69,7 @@ func (f *bootstrapFlags) bindShared(cmd *cobra.Command) {
 	fs.StringVar(&f.caFile, "ca-file", "", "CA bundle of the Git server")
 	fs.StringVar(&f.authorName, "author-name", "gotk", "commit author name")
 	fs.StringVar(&f.authorEmail, "author-email", "gotk@localhost", "commit author email")
+	fs.DurationVar(&f.interval, "interval", bootstrap.DefaultInterval, "sync interval")
 }
 
 // options turns the flags into credentials for the push and for the
@@ -83,7 +86,7 @@ func (f *bootstrapFlags) options(g *Globals) (bootstrap.Options, error) {
 	if err != nil {
 		return bootstrap.Options{}, err
 	}
-	o := bootstrap.Options{URL: f.url, Branch: f.branch, Path: f.path, Namespace: g.Namespace, Timeout: g.Timeout, Log: g.Out,
+	o := bootstrap.Options{URL: f.url, Branch: f.branch, Path: f.path, Namespace: g.Namespace, Interval: f.interval, Timeout: g.Timeout, Log: g.Out,
 		Author: git.Signature{Name: f.authorName, Email: f.authorEmail}, Install: installOpts, SecretData: map[string][]byte{}}
 	auth := &git.Auth{}
 	if f.caFile != "" {

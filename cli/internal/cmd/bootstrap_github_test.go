@@ -17,7 +17,7 @@ func TestBootstrapGitHubFlags(t *testing.T) {
 			t.Fatalf("no bootstrap %s: %v", service, err)
 		}
 		for _, name := range []string{"owner", "repository", "team", "personal", "private", "hostname", "read-write-key", "reconcile",
-			"token-auth", "path", "branch", "private-key-file", "ca-file", "components", "components-extra", "author-name", "author-email"} {
+			"token-auth", "interval", "path", "branch", "private-key-file", "ca-file", "components", "components-extra", "author-name", "author-email"} {
 			if cmd.Flags().Lookup(name) == nil {
 				t.Errorf("bootstrap %s has no --%s", service, name)
 			}

@@ -90,7 +90,7 @@ func (f *hostedFlags) options(g *Globals, tokenEnv string) (bootstrap.HostedOpti
 		return bootstrap.HostedOptions{}, err
 	}
 	o := bootstrap.HostedOptions{
-		Options: bootstrap.Options{Branch: f.branch, Path: f.path, Namespace: g.Namespace, Timeout: g.Timeout, Log: g.Out,
+		Options: bootstrap.Options{Branch: f.branch, Path: f.path, Namespace: g.Namespace, Interval: f.interval, Timeout: g.Timeout, Log: g.Out,
 			Author: git.Signature{Name: f.authorName, Email: f.authorEmail}, Install: installOpts},
 		Token: token, TokenUser: "git", TokenAuth: f.tokenAuth, ReadWriteKey: f.readWriteKey,
 	}
