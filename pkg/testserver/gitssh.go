@@ -147,6 +147,13 @@ func (s *GitSSH) AuthorizeKey(key ssh.PublicKey) {
 	s.authorized[string(key.Marshal())] = true
 }
 
+// RevokeKey withdraws a key AuthorizeKey allowed; open sessions go on.
+func (s *GitSSH) RevokeKey(key ssh.PublicKey) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.authorized, string(key.Marshal()))
+}
+
 // NewClientKey generates an ed25519 client key and authorises it.
 func (s *GitSSH) NewClientKey() (*ClientKey, error) {
 	k, err := GenerateClientKey()

@@ -42,17 +42,34 @@ type Options struct {
 	Author git.Signature
 	// Install selects and customises the components.
 	Install install.Options
+	// Interval is the GitRepository's; zero means DefaultInterval.
+	Interval time.Duration
 	// Timeout bounds the wait for the sync.
 	Timeout time.Duration
 	// Log receives progress lines.
 	Log io.Writer
+
+	// PushURL and PushAuth, when set, are where and how bootstrap clones
+	// and pushes, while URL and SecretData stay what the cluster syncs
+	// with (a hosting service's token over HTTPS for the push, a deploy
+	// key over SSH for the cluster).
+	PushURL  string
+	PushAuth *git.Auth
+	// Prepare runs once the repository's content is known to be
+	// bootstrap's to write, before anything is pushed or applied (a
+	// hosting service registers the deploy key there).
+	Prepare func(ctx context.Context) error
 }
 
 // Run commits the manifests (only what differs), pushes, applies the
 // components and the sync objects, and waits until the cluster reports the
 // pushed revision. It returns that revision.
 func Run(ctx context.Context, c client.Client, o Options) (string, error) {
-	u, err := git.ParseURL(o.URL)
+	pushURL, auth := o.URL, o.Auth
+	if o.PushURL != "" {
+		pushURL, auth = o.PushURL, o.PushAuth
+	}
+	u, err := git.ParseURL(pushURL)
 	if err != nil {
 		return "", err
 	}
@@ -63,7 +80,7 @@ func Run(ctx context.Context, c client.Client, o Options) (string, error) {
 	defer os.RemoveAll(dir)
 
 	logf(o, "► cloning branch %q from %s", o.Branch, u.String())
-	if _, err := git.Clone(ctx, u, dir, git.CloneOptions{Auth: o.Auth, Ref: git.Reference{Branch: o.Branch}}); err != nil {
+	if _, err := git.Clone(ctx, u, dir, git.CloneOptions{Auth: auth, Ref: git.Reference{Branch: o.Branch}}); err != nil {
 		if !git.IsRefNotFound(err) && !git.IsEmptyRemote(err) {
 			return "", fmt.Errorf("cloning %s: %w", u.String(), err)
 		}
@@ -76,8 +93,11 @@ func Run(ctx context.Context, c client.Client, o Options) (string, error) {
 		}
 	}
 
-	files, err := Files(o.Install, o.Namespace, o.URL, o.Branch, o.Path)
+	files, err := Files(o.Install, o.Namespace, o.URL, o.Branch, o.Path, o.Interval)
 	if err != nil {
+		return "", err
+	}
+	if err := checkOwnFolder(dir, o.Path, files); err != nil {
 		return "", err
 	}
 	// --path and the cloned repository are untrusted: write through an
@@ -90,6 +110,11 @@ func Run(ctx context.Context, c client.Client, o Options) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if o.Prepare != nil {
+		if err := o.Prepare(ctx); err != nil {
+			return "", err
+		}
+	}
 	if sha == "" {
 		logf(o, "✔ manifests in the repository are up to date")
 		if sha, err = headCommit(dir); err != nil {
@@ -97,7 +122,7 @@ func Run(ctx context.Context, c client.Client, o Options) (string, error) {
 		}
 	} else {
 		ref := "refs/heads/" + o.Branch
-		if err := git.Push(ctx, dir, u, git.PushOptions{Auth: o.Auth, RefSpecs: []string{ref + ":" + ref}}); err != nil {
+		if err := git.Push(ctx, dir, u, git.PushOptions{Auth: auth, RefSpecs: []string{ref + ":" + ref}}); err != nil {
 			return "", fmt.Errorf("pushing to %s: %w", u.String(), err)
 		}
 		logf(o, "✔ committed and pushed %s", sha)
@@ -111,7 +136,7 @@ func Run(ctx context.Context, c client.Client, o Options) (string, error) {
 	if err := waitSynced(ctx, c, o, revision); err != nil {
 		return "", err
 	}
-	logf(o, "✔ bootstrap finished: the cluster syncs %s from %s", o.Path, u.String())
+	logf(o, "✔ bootstrap finished: the cluster syncs %s from %s", o.Path, o.URL)
 	return revision, nil
 }
 
@@ -133,7 +158,7 @@ func applyCluster(ctx context.Context, c client.Client, o Options, revision stri
 		ObjectMeta: metav1.ObjectMeta{Name: Name, Namespace: o.Namespace},
 		Data:       o.SecretData,
 	}
-	repo, ks := SyncObjects(o.Namespace, o.URL, o.Branch, o.Path)
+	repo, ks := SyncObjects(o.Namespace, o.URL, o.Branch, o.Path, o.Interval)
 	moving, err := isMove(ctx, c, repo, ks)
 	if err != nil {
 		return err

@@ -29,14 +29,22 @@ const (
 	KustomizationFile = "kustomization.yaml"
 )
 
-// SyncObjects returns the GitRepository (interval 1m) and Kustomization
-// (interval 10m, prune) that sync clusterPath of the repository at url.
-func SyncObjects(namespace, url, branch, clusterPath string) (*sourcev1.GitRepository, *kustomizev1.Kustomization) {
+// DefaultInterval is the GitRepository's interval unless --interval says
+// otherwise, as in Flux.
+const DefaultInterval = time.Minute
+
+// SyncObjects returns the GitRepository (every interval, DefaultInterval
+// when zero) and Kustomization (interval 10m, prune) that sync clusterPath
+// of the repository at url.
+func SyncObjects(namespace, url, branch, clusterPath string, interval time.Duration) (*sourcev1.GitRepository, *kustomizev1.Kustomization) {
+	if interval <= 0 {
+		interval = DefaultInterval
+	}
 	repo := &sourcev1.GitRepository{
 		TypeMeta:   metav1.TypeMeta{APIVersion: sourcev1.GroupVersion.String(), Kind: sourcev1.GitRepositoryKind},
 		ObjectMeta: metav1.ObjectMeta{Name: Name, Namespace: namespace},
 		Spec: sourcev1.GitRepositorySpec{
-			URL: url, Interval: metav1.Duration{Duration: time.Minute},
+			URL: url, Interval: metav1.Duration{Duration: interval},
 			Reference: &sourcev1.GitRepositoryRef{Branch: branch},
 			SecretRef: &meta.LocalObjectReference{Name: Name},
 		},
@@ -53,12 +61,12 @@ func SyncObjects(namespace, url, branch, clusterPath string) (*sourcev1.GitRepos
 }
 
 // Files renders the three files, keyed by their name.
-func Files(opts install.Options, namespace, url, branch, clusterPath string) (map[string][]byte, error) {
+func Files(opts install.Options, namespace, url, branch, clusterPath string, interval time.Duration) (map[string][]byte, error) {
 	components, err := install.Render(opts)
 	if err != nil {
 		return nil, err
 	}
-	repo, ks := SyncObjects(namespace, url, branch, clusterPath)
+	repo, ks := SyncObjects(namespace, url, branch, clusterPath, interval)
 	sync, err := marshalAll(repo, ks)
 	if err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -24,6 +25,7 @@ type bootstrapFlags struct {
 	authorName     string
 	authorEmail    string
 	silent         bool
+	interval       time.Duration
 }
 
 func newBootstrapCommand(g *Globals) *cobra.Command {
@@ -46,20 +48,28 @@ func newBootstrapCommand(g *Globals) *cobra.Command {
 			return err
 		},
 	}
-	f.install.bind(cmd)
+	f.bindShared(cmd)
 	fs := cmd.Flags()
 	fs.StringVar(&f.url, "url", "", "repository URL (https://, http:// or ssh://)")
-	fs.StringVar(&f.branch, "branch", "main", "branch to commit to and sync from")
-	fs.StringVar(&f.path, "path", "", "path of the cluster's folder in the repository, e.g. clusters/dev")
 	fs.StringVarP(&f.username, "username", "u", "git", "HTTPS user name")
 	fs.StringVarP(&f.password, "password", "p", "", "HTTPS password or token (default $GIT_PASSWORD)")
-	fs.StringVar(&f.caFile, "ca-file", "", "CA bundle of the Git server")
 	fs.StringVar(&f.privateKeyFile, "private-key-file", "", "SSH deploy key (default: generate one and print it)")
+	fs.BoolVarP(&f.silent, "silent", "s", false, "do not wait for confirmation after printing a generated deploy key")
+	root.AddCommand(cmd, newBootstrapGitHubCommand(g), newBootstrapGitLabCommand(g), newBootstrapGiteaCommand(g))
+	return root
+}
+
+// bindShared binds the flags every bootstrap command has: the install's,
+// branch, path, CA bundle and commit author.
+func (f *bootstrapFlags) bindShared(cmd *cobra.Command) {
+	f.install.bind(cmd)
+	fs := cmd.Flags()
+	fs.StringVar(&f.branch, "branch", "main", "branch to commit to and sync from")
+	fs.StringVar(&f.path, "path", "", "path of the cluster's folder in the repository, e.g. clusters/dev")
+	fs.StringVar(&f.caFile, "ca-file", "", "CA bundle of the Git server")
 	fs.StringVar(&f.authorName, "author-name", "gotk", "commit author name")
 	fs.StringVar(&f.authorEmail, "author-email", "gotk@localhost", "commit author email")
-	fs.BoolVarP(&f.silent, "silent", "s", false, "do not wait for confirmation after printing a generated deploy key")
-	root.AddCommand(cmd)
-	return root
+	fs.DurationVar(&f.interval, "interval", bootstrap.DefaultInterval, "sync interval")
 }
 
 // options turns the flags into credentials for the push and for the
@@ -76,7 +86,7 @@ func (f *bootstrapFlags) options(g *Globals) (bootstrap.Options, error) {
 	if err != nil {
 		return bootstrap.Options{}, err
 	}
-	o := bootstrap.Options{URL: f.url, Branch: f.branch, Path: f.path, Namespace: g.Namespace, Timeout: g.Timeout, Log: g.Out,
+	o := bootstrap.Options{URL: f.url, Branch: f.branch, Path: f.path, Namespace: g.Namespace, Interval: f.interval, Timeout: g.Timeout, Log: g.Out,
 		Author: git.Signature{Name: f.authorName, Email: f.authorEmail}, Install: installOpts, SecretData: map[string][]byte{}}
 	auth := &git.Auth{}
 	if f.caFile != "" {

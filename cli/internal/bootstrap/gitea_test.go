@@ -1,0 +1,160 @@
+package bootstrap
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+
+	"gotk.dev/pkg/testserver/giteaapi"
+)
+
+// TestBootstrapGiteaRepository reconciles repositories through the Gitea
+// REST API served locally: what is created, what a rerun writes (nothing),
+// and that a bad token, a missing owner or team writes nothing.
+func TestBootstrapGiteaRepository(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name    string
+		setup   func(s *giteaapi.Server)
+		opts    GiteaOptions
+		err     string
+		writes  []string
+		private bool
+		teams   []string
+	}{{
+		name:   "personal repository is created private",
+		opts:   GiteaOptions{Owner: "me", Repository: "fleet", Personal: true, Private: true},
+		writes: []string{"POST /api/v1/user/repos"}, private: true,
+	}, {
+		name:   "organization repository, public, with a team",
+		setup:  func(s *giteaapi.Server) { s.AddOrg("acme", "sre", "devs") },
+		opts:   GiteaOptions{Owner: "acme", Repository: "fleet", Teams: []string{"sre"}},
+		writes: []string{"POST /api/v1/orgs/acme/repos", "PUT /api/v1/repos/acme/fleet/teams/sre"},
+		teams:  []string{"sre"},
+	}, {
+		name:   "existing public repository is made private with --reconcile",
+		setup:  func(s *giteaapi.Server) { mustAddGiteaRepo(t, s, "me", "fleet", false) },
+		opts:   GiteaOptions{Owner: "me", Repository: "fleet", Personal: true, Private: true, Reconcile: true},
+		writes: []string{"PATCH /api/v1/repos/me/fleet"}, private: true,
+	}, {
+		name:  "existing public repository is left public without --reconcile",
+		setup: func(s *giteaapi.Server) { mustAddGiteaRepo(t, s, "me", "fleet", false) },
+		opts:  GiteaOptions{Owner: "me", Repository: "fleet", Personal: true, Private: true},
+	}, {
+		name: "a bad token is refused before anything is written",
+		opts: GiteaOptions{Owner: "me", Repository: "fleet", Personal: true, Token: "wrong"},
+		err:  "the token was rejected (401): check GITEA_TOKEN",
+	}, {
+		name: "a missing organization",
+		opts: GiteaOptions{Owner: "nobody", Repository: "fleet"},
+		err:  `--owner "nobody": no such Gitea organization (add --personal for a user account)`,
+	}, {
+		name: "a missing user",
+		opts: GiteaOptions{Owner: "nobody", Repository: "fleet", Personal: true},
+		err:  `--owner "nobody": no such Gitea user`,
+	}, {
+		name:  "a missing team",
+		setup: func(s *giteaapi.Server) { s.AddOrg("acme") },
+		opts:  GiteaOptions{Owner: "acme", Repository: "fleet", Teams: []string{"ghosts"}},
+		err:   `--team "ghosts": no such team in organization "acme"`,
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := giteaapi.New(t, testToken, "me")
+			if tc.setup != nil {
+				tc.setup(s)
+			}
+			o := tc.opts
+			o.APIURL = s.URL()
+			if o.Token == "" {
+				o.Token = testToken
+			}
+			gt, err := NewGitea(o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			repo, err := gt.ReconcileRepository(ctx)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("error = %v; want %q", err, tc.err)
+				}
+				if w := s.Writes(); len(w) != 0 || s.Repo(o.Owner, o.Repository) != nil {
+					t.Fatalf("wrote %v after the error", w)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := s.Repo(o.Owner, o.Repository)
+			if got == nil || got.Private != tc.private || !slices.Equal(got.Teams, tc.teams) {
+				t.Fatalf("repository %+v; want private=%v teams=%v", got, tc.private, tc.teams)
+			}
+			if repo.HTTPURL != s.Git.URL(giteaapi.GitPath(o.Owner, o.Repository)) || repo.SSHURL != s.SSH.URL(giteaapi.GitPath(o.Owner, o.Repository)) {
+				t.Fatalf("clone URLs %+v", repo)
+			}
+			if w := s.Writes(); strings.Join(w, "\n") != strings.Join(tc.writes, "\n") {
+				t.Fatalf("writes %q; want %q", w, tc.writes)
+			}
+			before := len(s.Writes())
+			if _, err := gt.ReconcileRepository(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if w := s.Writes(); len(w) != before {
+				t.Fatalf("the rerun wrote %v", w[before:])
+			}
+		})
+	}
+}
+
+// TestBootstrapGiteaDeployKey: the key is added once with Flux's name, a
+// rerun writes nothing, a different key or access replaces it.
+func TestBootstrapGiteaDeployKey(t *testing.T) {
+	ctx := context.Background()
+	s := giteaapi.New(t, testToken, "me")
+	mustAddGiteaRepo(t, s, "me", "fleet", true)
+	gt, err := NewGitea(GiteaOptions{Owner: "me", Repository: "fleet", Personal: true, Token: testToken, APIURL: s.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := DeployKeyName("flux-system", "main", "clusters/production")
+	_, pub, err := GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, other, err := GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []struct {
+		name     string
+		key      []byte
+		readOnly bool
+		changed  bool
+		writes   int
+	}{
+		{name: "added", key: pub, readOnly: true, changed: true, writes: 1},
+		{name: "rerun", key: pub, readOnly: true, writes: 1},
+		{name: "read-write replaces it", key: pub, changed: true, writes: 3},
+		{name: "another key replaces it", key: other, changed: true, writes: 5},
+	} {
+		changed, err := gt.ReconcileDeployKey(ctx, name, step.key, step.readOnly)
+		if err != nil {
+			t.Fatalf("%s: %v", step.name, err)
+		}
+		keys := s.Repo("me", "fleet").Keys
+		if changed != step.changed || len(keys) != 1 || keys[0].Title != name || keys[0].Key != authorizedKey(step.key) || keys[0].ReadOnly != step.readOnly {
+			t.Fatalf("%s: changed=%v keys=%+v", step.name, changed, keys)
+		}
+		if w := s.Writes(); len(w) != step.writes {
+			t.Fatalf("%s: writes %v", step.name, w)
+		}
+	}
+}
+
+func mustAddGiteaRepo(t *testing.T, s *giteaapi.Server, owner, name string, private bool) {
+	t.Helper()
+	if err := s.AddRepo(owner, name, private); err != nil {
+		t.Fatal(err)
+	}
+}

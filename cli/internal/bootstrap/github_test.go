@@ -1,0 +1,175 @@
+package bootstrap
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"gotk.dev/pkg/testserver/githubapi"
+)
+
+const testToken = "ghp_local"
+
+// TestBootstrapGitHubRepository reconciles repositories through the GitHub
+// REST API served locally: what is created, what a rerun writes (nothing),
+// and that a bad token, a missing owner or team writes nothing.
+func TestBootstrapGitHubRepository(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name    string
+		setup   func(s *githubapi.Server)
+		opts    GitHubOptions
+		err     string
+		writes  []string
+		private bool
+		teams   map[string]string
+	}{{
+		name:   "personal repository is created private",
+		opts:   GitHubOptions{Owner: "me", Repository: "fleet", Personal: true, Private: true},
+		writes: []string{"POST /user/repos"}, private: true,
+	}, {
+		name:   "organization repository, public, with teams",
+		setup:  func(s *githubapi.Server) { s.AddOrg("myorg", "sre", "devs") },
+		opts:   GitHubOptions{Owner: "myorg", Repository: "fleet", Private: false, Teams: []string{"sre", "devs:pull"}},
+		writes: []string{"POST /orgs/myorg/repos", "PUT /orgs/myorg/teams/devs/repos/myorg/fleet", "PUT /orgs/myorg/teams/sre/repos/myorg/fleet"},
+		teams:  map[string]string{"sre": "maintain", "devs": "pull"},
+	}, {
+		name:  "existing public repository is left public without --reconcile",
+		setup: func(s *githubapi.Server) { mustAddRepo(t, s, "me", "fleet", false) },
+		opts:  GitHubOptions{Owner: "me", Repository: "fleet", Personal: true, Private: true},
+	}, {
+		name:   "existing public repository is made private with --reconcile",
+		setup:  func(s *githubapi.Server) { mustAddRepo(t, s, "me", "fleet", false) },
+		opts:   GitHubOptions{Owner: "me", Repository: "fleet", Personal: true, Private: true, Reconcile: true},
+		writes: []string{"PATCH /repos/me/fleet"}, private: true,
+	}, {
+		name: "a bad token is refused before anything is written",
+		opts: GitHubOptions{Owner: "me", Repository: "fleet", Personal: true, Token: "wrong"},
+		err:  "the token was rejected (401 Bad credentials): check GITHUB_TOKEN",
+	}, {
+		name: "a missing organization",
+		opts: GitHubOptions{Owner: "nobody", Repository: "fleet"},
+		err:  `--owner "nobody": no such GitHub organization (add --personal for a user account)`,
+	}, {
+		name: "a missing user",
+		opts: GitHubOptions{Owner: "nobody", Repository: "fleet", Personal: true},
+		err:  `--owner "nobody": no such GitHub user`,
+	}, {
+		name:  "another user's account cannot get a new repository",
+		setup: func(s *githubapi.Server) { s.AddUser("someone") },
+		opts:  GitHubOptions{Owner: "someone", Repository: "fleet", Personal: true},
+		err:   `the token belongs to "me"`,
+	}, {
+		name:  "a missing team",
+		setup: func(s *githubapi.Server) { s.AddOrg("myorg") },
+		opts:  GitHubOptions{Owner: "myorg", Repository: "fleet", Teams: []string{"ghosts"}},
+		err:   `--team "ghosts": no such team in organization "myorg"`,
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := githubapi.New(t, testToken, "me")
+			if tc.setup != nil {
+				tc.setup(s)
+			}
+			o := tc.opts
+			o.APIURL = s.URL()
+			if o.Token == "" {
+				o.Token = testToken
+			}
+			gh, err := NewGitHub(o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			repo, err := gh.ReconcileRepository(ctx)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("error = %v; want %q", err, tc.err)
+				}
+				if w := s.Writes(); len(w) != 0 || s.Repo(o.Owner, o.Repository) != nil {
+					t.Fatalf("wrote %v after the error", w)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := s.Repo(o.Owner, o.Repository)
+			if got == nil || got.Private != tc.private {
+				t.Fatalf("repository %+v; want private=%v", got, tc.private)
+			}
+			if repo.HTTPURL != s.Git.URL(githubapi.GitPath(o.Owner, o.Repository)) || repo.SSHURL != s.SSH.URL(githubapi.GitPath(o.Owner, o.Repository)) {
+				t.Fatalf("clone URLs %+v", repo)
+			}
+			for slug, perm := range tc.teams {
+				if got.Teams[slug] != perm {
+					t.Fatalf("team %s has %q; want %q", slug, got.Teams[slug], perm)
+				}
+			}
+			if w := s.Writes(); strings.Join(w, "\n") != strings.Join(tc.writes, "\n") {
+				t.Fatalf("writes %q; want %q", w, tc.writes)
+			}
+			// A rerun writes nothing.
+			before := len(s.Writes())
+			if _, err := gh.ReconcileRepository(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if w := s.Writes(); len(w) != before {
+				t.Fatalf("the rerun wrote %v", w[before:])
+			}
+		})
+	}
+}
+
+// TestBootstrapGitHubDeployKey: the key is added once with Flux's name, a
+// rerun writes nothing, a different key or access replaces it.
+func TestBootstrapGitHubDeployKey(t *testing.T) {
+	ctx := context.Background()
+	s := githubapi.New(t, testToken, "me")
+	mustAddRepo(t, s, "me", "fleet", true)
+	gh, err := NewGitHub(GitHubOptions{Owner: "me", Repository: "fleet", Personal: true, Token: testToken, APIURL: s.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := DeployKeyName("flux-system", "main", "clusters/production")
+	if name != "flux-system-main-flux-system-./clusters/production" {
+		t.Fatalf("deploy key name %q", name)
+	}
+	_, pub, err := GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, other, err := GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []struct {
+		name     string
+		key      []byte
+		readOnly bool
+		changed  bool
+		writes   int
+	}{
+		{name: "added", key: pub, readOnly: true, changed: true, writes: 1},
+		{name: "rerun", key: pub, readOnly: true, writes: 1},
+		{name: "read-write replaces it", key: pub, changed: true, writes: 3},
+		{name: "another key replaces it", key: other, changed: true, writes: 5},
+	} {
+		changed, err := gh.ReconcileDeployKey(ctx, name, step.key, step.readOnly)
+		if err != nil {
+			t.Fatalf("%s: %v", step.name, err)
+		}
+		keys := s.Repo("me", "fleet").Keys
+		if changed != step.changed || len(keys) != 1 || keys[0].Title != name || keys[0].Key != authorizedKey(step.key) || keys[0].ReadOnly != step.readOnly {
+			t.Fatalf("%s: changed=%v keys=%+v", step.name, changed, keys)
+		}
+		if w := s.Writes(); len(w) != step.writes {
+			t.Fatalf("%s: writes %v", step.name, w)
+		}
+	}
+}
+
+func mustAddRepo(t *testing.T, s *githubapi.Server, owner, name string, private bool) {
+	t.Helper()
+	if err := s.AddRepo(owner, name, private); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,165 @@
+package bootstrap
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"gotk.dev/pkg/testserver/gitlabapi"
+)
+
+// TestBootstrapGitLabProject reconciles projects through the GitLab REST
+// API served locally: what is created, what a rerun writes (nothing), and
+// that a bad token, a missing owner or group writes nothing.
+func TestBootstrapGitLabProject(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name       string
+		setup      func(s *gitlabapi.Server)
+		opts       GitLabOptions
+		err        string
+		writes     []string
+		visibility string
+		shared     map[string]int64
+	}{{
+		name:   "personal project is created private",
+		opts:   GitLabOptions{Owner: "me", Repository: "fleet", Personal: true, Private: true},
+		writes: []string{"POST /api/v4/projects"}, visibility: "private",
+	}, {
+		name:   "group project, public, shared with a group",
+		setup:  func(s *gitlabapi.Server) { s.AddGroup("acme"); s.AddGroup("acme/sre") },
+		opts:   GitLabOptions{Owner: "acme", Repository: "fleet", Teams: []string{"acme/sre"}},
+		writes: []string{"POST /api/v4/projects", "POST /api/v4/projects/acme%2Ffleet/share"}, visibility: "public",
+		shared: map[string]int64{"acme/sre": 40},
+	}, {
+		name:       "existing public project is left public without --reconcile",
+		setup:      func(s *gitlabapi.Server) { mustAddProject(t, s, "me", "fleet", "public") },
+		opts:       GitLabOptions{Owner: "me", Repository: "fleet", Personal: true, Private: true},
+		visibility: "public",
+	}, {
+		name:   "existing public project is made private with --reconcile",
+		setup:  func(s *gitlabapi.Server) { mustAddProject(t, s, "me", "fleet", "public") },
+		opts:   GitLabOptions{Owner: "me", Repository: "fleet", Personal: true, Private: true, Reconcile: true},
+		writes: []string{"PUT /api/v4/projects/me%2Ffleet"}, visibility: "private",
+	}, {
+		name: "a bad token is refused before anything is written",
+		opts: GitLabOptions{Owner: "me", Repository: "fleet", Personal: true, Token: "wrong"},
+		err:  "the token was rejected (401): check GITLAB_TOKEN",
+	}, {
+		name: "a missing group",
+		opts: GitLabOptions{Owner: "nobody", Repository: "fleet"},
+		err:  `--owner "nobody": no such GitLab group (add --personal for a user account)`,
+	}, {
+		name: "a missing user",
+		opts: GitLabOptions{Owner: "nobody", Repository: "fleet", Personal: true},
+		err:  `--owner "nobody": no such GitLab user`,
+	}, {
+		name:  "a missing group to share with",
+		setup: func(s *gitlabapi.Server) { s.AddGroup("acme") },
+		opts:  GitLabOptions{Owner: "acme", Repository: "fleet", Teams: []string{"ghosts"}},
+		err:   `--team "ghosts": no such GitLab group`,
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := gitlabapi.New(t, testToken, "me")
+			if tc.setup != nil {
+				tc.setup(s)
+			}
+			o := tc.opts
+			o.APIURL = s.URL()
+			if o.Token == "" {
+				o.Token = testToken
+			}
+			gl, err := NewGitLab(o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			repo, err := gl.ReconcileRepository(ctx)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("error = %v; want %q", err, tc.err)
+				}
+				if w := s.Writes(); len(w) != 0 || s.Project(o.Owner, o.Repository) != nil {
+					t.Fatalf("wrote %v after the error", w)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := s.Project(o.Owner, o.Repository)
+			if got == nil || got.Visibility != tc.visibility {
+				t.Fatalf("project %+v; want visibility %s", got, tc.visibility)
+			}
+			if repo.HTTPURL != s.Git.URL(gitlabapi.GitPath(o.Owner, o.Repository)) || repo.SSHURL != s.SSH.URL(gitlabapi.GitPath(o.Owner, o.Repository)) {
+				t.Fatalf("clone URLs %+v", repo)
+			}
+			for group, access := range tc.shared {
+				if got.SharedWith[group] != access {
+					t.Fatalf("group %s has access %d; want %d", group, got.SharedWith[group], access)
+				}
+			}
+			if w := s.Writes(); strings.Join(w, "\n") != strings.Join(tc.writes, "\n") {
+				t.Fatalf("writes %q; want %q", w, tc.writes)
+			}
+			before := len(s.Writes())
+			if _, err := gl.ReconcileRepository(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if w := s.Writes(); len(w) != before {
+				t.Fatalf("the rerun wrote %v", w[before:])
+			}
+		})
+	}
+}
+
+// TestBootstrapGitLabDeployKey: the key is added once with Flux's name, a
+// rerun writes nothing, a different key or access replaces it.
+func TestBootstrapGitLabDeployKey(t *testing.T) {
+	ctx := context.Background()
+	s := gitlabapi.New(t, testToken, "me")
+	mustAddProject(t, s, "me", "fleet", "private")
+	gl, err := NewGitLab(GitLabOptions{Owner: "me", Repository: "fleet", Personal: true, Token: testToken, APIURL: s.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := DeployKeyName("flux-system", "main", "clusters/production")
+	_, pub, err := GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, other, err := GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []struct {
+		name     string
+		key      []byte
+		readOnly bool
+		changed  bool
+		writes   int
+	}{
+		{name: "added", key: pub, readOnly: true, changed: true, writes: 1},
+		{name: "rerun", key: pub, readOnly: true, writes: 1},
+		{name: "read-write replaces it", key: pub, changed: true, writes: 3},
+		{name: "another key replaces it", key: other, changed: true, writes: 5},
+	} {
+		changed, err := gl.ReconcileDeployKey(ctx, name, step.key, step.readOnly)
+		if err != nil {
+			t.Fatalf("%s: %v", step.name, err)
+		}
+		keys := s.Project("me", "fleet").Keys
+		if changed != step.changed || len(keys) != 1 || keys[0].Title != name || keys[0].Key != authorizedKey(step.key) || keys[0].CanPush == step.readOnly {
+			t.Fatalf("%s: changed=%v keys=%+v", step.name, changed, keys)
+		}
+		if w := s.Writes(); len(w) != step.writes {
+			t.Fatalf("%s: writes %v", step.name, w)
+		}
+	}
+}
+
+func mustAddProject(t *testing.T, s *gitlabapi.Server, namespace, path, visibility string) {
+	t.Helper()
+	if err := s.AddProject(namespace, path, visibility); err != nil {
+		t.Fatal(err)
+	}
+}
