@@ -3,8 +3,8 @@ package bootstrape2e
 import (
 	"bytes"
 	"context"
-	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,22 +20,21 @@ var env *testenv.Environment
 
 func TestMain(m *testing.M) { testenv.Main(m, &env, testenv.WithWorkloads()) }
 
+// controllerPrograms builds the five controllers once for the package,
+// into the test cluster's directory (removed when it stops).
+var controllerPrograms = sync.OnceValues(func() (string, error) {
+	dir := filepath.Join(env.Dir, "bin")
+	return dir, testenv.BuildPrograms(dir, localcluster.ControllerNames...)
+})
+
 // startControllers builds the five controllers and runs them as processes
 // on the test cluster, with the CRDs, namespace and RBAC installed first,
 // until the test ends.
 func startControllers(t *testing.T) {
 	t.Helper()
-	root, err := testenv.RepoRoot()
+	binDir, err := controllerPrograms()
 	if err != nil {
 		t.Fatal(err)
-	}
-	binDir := t.TempDir()
-	for _, name := range localcluster.ControllerNames {
-		build := exec.Command("go", "build", "-o", filepath.Join(binDir, name), "./"+name)
-		build.Dir = root
-		if out, err := build.CombinedOutput(); err != nil {
-			t.Fatalf("building %s: %v\n%s", name, err, out)
-		}
 	}
 	ctx := context.Background()
 	objs, err := install.Objects(install.Options{Components: install.Components, WatchAllNamespaces: true})
