@@ -40,16 +40,17 @@ func fetchFiles(g Gomega, art *meta.Artifact) []string {
 }
 
 // newArtifactEvents returns the NewArtifact events the sink received for
-// the named object, as revision metadata values.
-func newArtifactEvents(h *harness, name string) []string {
+// the GitRepository ns/name, as revision metadata values (the harness's
+// sink is shared by every test and kind).
+func newArtifactEvents(h *harness, ns, name string) []string {
 	var revs []string
 	for _, r := range h.sink.Requests() {
 		var ev struct {
-			InvolvedObject  struct{ Name, Kind string } `json:"involvedObject"`
+			InvolvedObject  struct{ Namespace, Name, Kind string } `json:"involvedObject"`
 			Reason, Message string
 			Metadata        map[string]string
 		}
-		if r.JSON(&ev) != nil || ev.InvolvedObject.Name != name || ev.Reason != reasonNewArtifact {
+		if r.JSON(&ev) != nil || ev.InvolvedObject.Kind != sourcev1.GitRepositoryKind || ev.InvolvedObject.Namespace != ns || ev.InvolvedObject.Name != name || ev.Reason != reasonNewArtifact {
 			continue
 		}
 		revs = append(revs, ev.Metadata[sourcev1.GroupVersion.Group+"/revision"]+" "+ev.Message)
@@ -91,7 +92,7 @@ func TestGitRepositoryLifecycle(t *testing.T) {
 	g.Expect(conditions.IsTrue(got, sourcev1.ArtifactInStorageCondition)).To(BeTrue())
 	g.Expect(got.Status.ObservedIgnore).To(Equal(&ignore))
 	g.Expect(fetchFiles(g, art)).To(Equal([]string{".sourceignore", "deploy/app.yaml"}))
-	g.Eventually(func() []string { return newArtifactEvents(h, "app") }, 10*time.Second, 50*time.Millisecond).
+	g.Eventually(func() []string { return newArtifactEvents(h, ns, "app") }, 10*time.Second, 50*time.Millisecond).
 		Should(ConsistOf("main@sha1:" + first + " stored artifact for commit 'first commit'"))
 
 	// Unchanged remote: the reconcile lists refs but fetches nothing.
@@ -108,7 +109,7 @@ func TestGitRepositoryLifecycle(t *testing.T) {
 	got = requestReconcile(g, obj)
 	g.Expect(got.Status.Artifact.Revision).To(Equal("main@sha1:" + second))
 	g.Expect(srv.RequestCount("POST", "/app/git-upload-pack")).To(Equal(posts + 1))
-	g.Eventually(func() []string { return newArtifactEvents(h, "app") }, 10*time.Second, 50*time.Millisecond).
+	g.Eventually(func() []string { return newArtifactEvents(h, ns, "app") }, 10*time.Second, 50*time.Millisecond).
 		Should(ContainElement("main@sha1:" + second + " stored artifact for commit 'second commit'"))
 
 	// A third commit: retention keeps two artifacts.
@@ -126,7 +127,7 @@ func TestGitRepositoryLifecycle(t *testing.T) {
 	g.Expect(names).To(ConsistOf(second+".tar.gz", third+".tar.gz"))
 
 	// An ignore change rebuilds from the same commit without a new event.
-	events := len(newArtifactEvents(h, "app"))
+	events := len(newArtifactEvents(h, ns, "app"))
 	got.Spec.Ignore = nil
 	g.Expect(env.Client.Update(context.Background(), got)).To(Succeed())
 	got = waitReady(g, got)
@@ -141,7 +142,7 @@ func TestGitRepositoryLifecycle(t *testing.T) {
 	for _, d := range checkouts {
 		g.Eventually(func() bool { _, err := os.Stat(d); return os.IsNotExist(err) }, 30*time.Second, 100*time.Millisecond).Should(BeTrue(), "checkout %s", d)
 	}
-	g.Expect(len(newArtifactEvents(h, "app")) - events).To(BeNumerically("<=", 1))
+	g.Expect(len(newArtifactEvents(h, ns, "app")) - events).To(BeNumerically("<=", 1))
 }
 
 // TestGitRepositoryRefKinds checks each reference kind's revision.
