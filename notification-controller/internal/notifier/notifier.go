@@ -96,6 +96,24 @@ func New(cfg Config) (Notifier, error) {
 		return newBitbucket(cfg, h)
 	case notificationv1.GitHubDispatchProvider:
 		return newGitHubDispatch(cfg, h)
+	case notificationv1.LarkProvider:
+		return newLark(cfg, h)
+	case notificationv1.ZulipProvider:
+		return newZulip(cfg, h)
+	case notificationv1.ZoomProvider:
+		return newZoom(cfg, h)
+	case notificationv1.OpsgenieProvider:
+		return newOpsgenie(cfg, h)
+	case notificationv1.PagerDutyProvider:
+		return newPagerDuty(cfg, h)
+	case notificationv1.DataDogProvider:
+		return newDatadog(cfg, h)
+	case notificationv1.GrafanaProvider:
+		return newGrafana(cfg, h)
+	case notificationv1.IncidentIOProvider:
+		return newIncidentIO(cfg, h)
+	case notificationv1.SentryProvider:
+		return newSentry(cfg, h)
 	default:
 		return nil, fmt.Errorf("provider type %q is %w", cfg.Type, ErrNotSupported)
 	}
