@@ -114,6 +114,10 @@ func New(cfg Config) (Notifier, error) {
 		return newIncidentIO(cfg, h)
 	case notificationv1.SentryProvider:
 		return newSentry(cfg, h)
+	case notificationv1.BitbucketServerProvider:
+		return newBitbucketServer(cfg, h)
+	case notificationv1.AzureDevOpsProvider:
+		return newAzureDevOps(cfg, h)
 	default:
 		return nil, fmt.Errorf("provider type %q is %w", cfg.Type, ErrNotSupported)
 	}
