@@ -118,6 +118,12 @@ func New(cfg Config) (Notifier, error) {
 		return newBitbucketServer(cfg, h)
 	case notificationv1.AzureDevOpsProvider:
 		return newAzureDevOps(cfg, h)
+	case notificationv1.GitHubPullRequestCommentProvider:
+		return newGitHubPRComment(cfg, h)
+	case notificationv1.GitLabMergeRequestCommentProvider:
+		return newGitLabMRComment(cfg, h)
+	case notificationv1.GiteaPullRequestCommentProvider:
+		return newGiteaPRComment(cfg, h)
 	default:
 		return nil, fmt.Errorf("provider type %q is %w", cfg.Type, ErrNotSupported)
 	}
