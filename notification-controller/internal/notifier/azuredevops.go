@@ -48,7 +48,7 @@ func (a *azureDevOps) Post(ctx context.Context, ev *eventv1.Event) error {
 	if isError(ev) {
 		state = "failed"
 	}
-	id := statusID(ev, a.uid)
+	id := commitStatusID(ctx, ev, a.uid)
 	genre, name := "fluxcd", id
 	payload := map[string]any{
 		"state":       state,

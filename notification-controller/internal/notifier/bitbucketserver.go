@@ -69,7 +69,7 @@ func (b *bitbucketServer) Post(ctx context.Context, ev *eventv1.Event) error {
 	if isError(ev) {
 		state = "FAILED"
 	}
-	id := statusID(ev, b.uid)
+	id := commitStatusID(ctx, ev, b.uid)
 	// Build keys are limited in length; the hash keeps each status distinct.
 	sum := sha256.Sum256([]byte(id))
 	payload := map[string]string{
