@@ -124,6 +124,8 @@ func New(cfg Config) (Notifier, error) {
 		return newGitLabMRComment(cfg, h)
 	case notificationv1.GiteaPullRequestCommentProvider:
 		return newGiteaPRComment(cfg, h)
+	case notificationv1.NATSProvider:
+		return newNATS(cfg)
 	default:
 		return nil, fmt.Errorf("provider type %q is %w", cfg.Type, ErrNotSupported)
 	}
