@@ -126,6 +126,8 @@ func New(cfg Config) (Notifier, error) {
 		return newGiteaPRComment(cfg, h)
 	case notificationv1.NATSProvider:
 		return newNATS(cfg)
+	case notificationv1.OTelProvider:
+		return newOTel(cfg, h)
 	default:
 		return nil, fmt.Errorf("provider type %q is %w", cfg.Type, ErrNotSupported)
 	}

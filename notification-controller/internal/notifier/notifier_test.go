@@ -323,6 +323,7 @@ func TestConfigErrors(t *testing.T) {
 		want string
 	}{
 		{Config{Type: "googlepubsub", Address: "https://x"}, "not supported yet"},
+		{Config{Type: "otel"}, "address is required"},
 		{Config{Type: "nats", Address: "https://x", Channel: "s"}, "nats://"},
 		{Config{Type: "zulip", Address: "https://x", Channel: "s"}, "username"},
 		{Config{Type: "sentry", Address: "https://sentry.io/1"}, "DSN"},

@@ -139,6 +139,27 @@ func TestServiceProviders(t *testing.T) {
 				"metadata.revision": "main@sha1:" + sha, "metadata.namespace": "flux-system"}},
 		{name: "incident.io resolved", cfg: Config{Type: "incident.io", Token: "inc"}, address: at("/v2/alert_events/http/01ABC"),
 			severity: "info", path: "/v2/alert_events/http/01ABC", fields: map[string]any{"status": "resolved"}},
+		{name: "otel", cfg: Config{Type: "otel", Token: "otlp-tok"}, address: at("/v1/traces"), path: "/v1/traces",
+			headers: map[string]string{"Authorization": "Bearer otlp-tok", "Content-Type": "application/json"},
+			fields: map[string]any{
+				"resourceSpans.0.resource.attributes.0.key":               "service.name",
+				"resourceSpans.0.resource.attributes.0.value.stringValue": "kustomize-controller",
+				"resourceSpans.0.scopeSpans.0.spans.0.name":               "kustomization/apps.flux-system HealthCheckFailed",
+				"resourceSpans.0.scopeSpans.0.spans.0.kind":               float64(1),
+				"resourceSpans.0.scopeSpans.0.spans.0.status.code":        float64(2),
+				"resourceSpans.0.scopeSpans.0.spans.0.status.message":     "Health check failed after 30s",
+				"resourceSpans.0.scopeSpans.0.spans.0.attributes.6.key":   "flux.metadata.revision"},
+			check: func(t *testing.T, r testserver.RecordedRequest) {
+				span := "resourceSpans.0.scopeSpans.0.spans.0."
+				trace, _ := jsonAt(t, r.Body, span+"traceId").(string)
+				id, _ := jsonAt(t, r.Body, span+"spanId").(string)
+				if len(trace) != 32 || len(id) != 16 || strings.Trim(trace+id, "0123456789abcdef") != "" {
+					t.Fatalf("trace/span IDs must be 32/16 lowercase hex: %q %q", trace, id)
+				}
+				if n, _ := jsonAt(t, r.Body, span+"startTimeUnixNano").(string); len(n) < 18 {
+					t.Fatalf("startTimeUnixNano %q is not a nanosecond epoch string", n)
+				}
+			}},
 		{name: "sentry", cfg: Config{Type: "sentry", Channel: "production"},
 			address: func(u string) string { return strings.Replace(u, "://", "://pubkey@", 1) + "/42" },
 			path:    "/api/42/envelope/",
