@@ -1,7 +1,8 @@
 // Package notifier sends events to the services a Provider names: chat
-// webhooks, generic webhooks, Alertmanager and Git hosting commit statuses.
-// One file per provider type; http.go holds the shared transport with
-// bounded retries.
+// services, generic webhooks, incident and observability services (incl.
+// OTLP traces), NATS, Git hosting commit statuses and pull request
+// comments. One file per provider type; http.go holds the shared transport
+// with bounded retries.
 package notifier
 
 import (
