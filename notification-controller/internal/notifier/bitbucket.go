@@ -53,7 +53,7 @@ func (b *bitbucket) Post(ctx context.Context, ev *eventv1.Event) error {
 	if isError(ev) {
 		state = "FAILED"
 	}
-	id := statusID(ev, b.uid)
+	id := commitStatusID(ctx, ev, b.uid)
 	// Bitbucket keys are at most 40 characters.
 	sum := sha256.Sum256([]byte(id))
 	payload := map[string]string{"state": state, "key": hex.EncodeToString(sum[:])[:40], "name": truncateStr(id, 255),

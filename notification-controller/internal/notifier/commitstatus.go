@@ -1,6 +1,7 @@
 package notifier
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -68,6 +69,23 @@ func commitSHA(ev *eventv1.Event) (string, error) {
 		return "", fmt.Errorf("revision %q does not name a Git commit", truncateStr(rev, 80))
 	}
 	return strings.ToLower(sha), nil
+}
+
+type statusIDKey struct{}
+
+// WithCommitStatusID carries the identifier a Provider's commitStatusExpr
+// gave for this delivery; commit status providers use it instead of
+// their default.
+func WithCommitStatusID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, statusIDKey{}, id)
+}
+
+// commitStatusID is the identifier from WithCommitStatusID, or statusID.
+func commitStatusID(ctx context.Context, ev *eventv1.Event, providerUID string) string {
+	if id, ok := ctx.Value(statusIDKey{}).(string); ok && id != "" {
+		return id
+	}
+	return statusID(ev, providerUID)
 }
 
 // statusID names the status so each object (and Provider) keeps its own

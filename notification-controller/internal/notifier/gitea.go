@@ -33,7 +33,7 @@ func (g *gitea) Post(ctx context.Context, ev *eventv1.Event) error {
 	if isError(ev) {
 		state = "failure"
 	}
-	payload := map[string]string{"state": state, "context": statusID(ev, g.uid), "description": description(ev)}
+	payload := map[string]string{"state": state, "context": commitStatusID(ctx, ev, g.uid), "description": description(ev)}
 	return g.c.postJSON(ctx, g.api+"/repos/"+g.path+"/statuses/"+sha, payload,
 		map[string]string{"Authorization": "token " + g.token})
 }

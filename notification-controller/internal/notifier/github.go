@@ -49,6 +49,6 @@ func (g *github) Post(ctx context.Context, ev *eventv1.Event) error {
 	if isError(ev) {
 		state = "failure"
 	}
-	payload := map[string]string{"state": state, "context": statusID(ev, g.uid), "description": description(ev)}
+	payload := map[string]string{"state": state, "context": commitStatusID(ctx, ev, g.uid), "description": description(ev)}
 	return g.c.postJSON(ctx, g.api+"/repos/"+g.path+"/statuses/"+sha, payload, githubHeaders(g.token))
 }

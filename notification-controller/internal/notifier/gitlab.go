@@ -35,7 +35,7 @@ func (g *gitlab) Post(ctx context.Context, ev *eventv1.Event) error {
 	if isError(ev) {
 		state = "failed"
 	}
-	payload := map[string]string{"state": state, "name": statusID(ev, g.uid), "description": description(ev)}
+	payload := map[string]string{"state": state, "name": commitStatusID(ctx, ev, g.uid), "description": description(ev)}
 	return g.c.postJSON(ctx, g.api+"/projects/"+g.project+"/statuses/"+sha, payload,
 		map[string]string{"PRIVATE-TOKEN": g.token})
 }

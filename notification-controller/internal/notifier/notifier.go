@@ -1,7 +1,8 @@
 // Package notifier sends events to the services a Provider names: chat
-// webhooks, generic webhooks, Alertmanager and Git hosting commit statuses.
-// One file per provider type; http.go holds the shared transport with
-// bounded retries.
+// services, generic webhooks, incident and observability services (incl.
+// OTLP traces), NATS, Git hosting commit statuses and pull request
+// comments. One file per provider type; http.go holds the shared transport
+// with bounded retries.
 package notifier
 
 import (
@@ -96,6 +97,38 @@ func New(cfg Config) (Notifier, error) {
 		return newBitbucket(cfg, h)
 	case notificationv1.GitHubDispatchProvider:
 		return newGitHubDispatch(cfg, h)
+	case notificationv1.LarkProvider:
+		return newLark(cfg, h)
+	case notificationv1.ZulipProvider:
+		return newZulip(cfg, h)
+	case notificationv1.ZoomProvider:
+		return newZoom(cfg, h)
+	case notificationv1.OpsgenieProvider:
+		return newOpsgenie(cfg, h)
+	case notificationv1.PagerDutyProvider:
+		return newPagerDuty(cfg, h)
+	case notificationv1.DataDogProvider:
+		return newDatadog(cfg, h)
+	case notificationv1.GrafanaProvider:
+		return newGrafana(cfg, h)
+	case notificationv1.IncidentIOProvider:
+		return newIncidentIO(cfg, h)
+	case notificationv1.SentryProvider:
+		return newSentry(cfg, h)
+	case notificationv1.BitbucketServerProvider:
+		return newBitbucketServer(cfg, h)
+	case notificationv1.AzureDevOpsProvider:
+		return newAzureDevOps(cfg, h)
+	case notificationv1.GitHubPullRequestCommentProvider:
+		return newGitHubPRComment(cfg, h)
+	case notificationv1.GitLabMergeRequestCommentProvider:
+		return newGitLabMRComment(cfg, h)
+	case notificationv1.GiteaPullRequestCommentProvider:
+		return newGiteaPRComment(cfg, h)
+	case notificationv1.NATSProvider:
+		return newNATS(cfg)
+	case notificationv1.OTelProvider:
+		return newOTel(cfg, h)
 	default:
 		return nil, fmt.Errorf("provider type %q is %w", cfg.Type, ErrNotSupported)
 	}

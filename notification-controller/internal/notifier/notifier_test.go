@@ -322,7 +322,13 @@ func TestConfigErrors(t *testing.T) {
 		cfg  Config
 		want string
 	}{
-		{Config{Type: "pagerduty", Address: "https://x"}, "not supported yet"},
+		{Config{Type: "googlepubsub", Address: "https://x"}, "not supported yet"},
+		{Config{Type: "otel"}, "address is required"},
+		{Config{Type: "nats", Address: "https://x", Channel: "s"}, "nats://"},
+		{Config{Type: "zulip", Address: "https://x", Channel: "s"}, "username"},
+		{Config{Type: "sentry", Address: "https://sentry.io/1"}, "DSN"},
+		{Config{Type: "opsgenie", Address: "https://x"}, "token"},
+		{Config{Type: "pagerduty"}, "routing key"},
 		{Config{Type: "slack"}, "address is required"},
 		{Config{Type: "slack", Token: "tok-XYZ"}, "channel is required"},
 		{Config{Type: "generic", Address: "ftp://x/secret"}, "not an http(s) URL"},
@@ -341,7 +347,7 @@ func TestConfigErrors(t *testing.T) {
 			t.Errorf("New(%s) error leaks the token", tt.cfg.Type)
 		}
 	}
-	if _, err := New(Config{Type: "zulip", Address: "https://x"}); !errors.Is(err, ErrNotSupported) {
+	if _, err := New(Config{Type: "googlepubsub", Address: "https://x"}); !errors.Is(err, ErrNotSupported) {
 		t.Fatalf("want ErrNotSupported, got %v", err)
 	}
 }

@@ -112,11 +112,15 @@ func (s *EventServer) notify(ctx context.Context, alert *notificationv1.Alert, e
 		return
 	}
 	if provider.Spec.CommitStatusExpr != "" {
-		// Sending with a different status ID than the one asked for would
-		// leave stale statuses on the commit; refuse instead.
-		deliveriesTotal.WithLabelValues(provider.Spec.Type, "unsupported").Inc()
-		s.warn(alert, notificationv1.InvalidConfigReason, "provider %s: spec.commitStatusExpr (CEL) is not supported yet", provider.Name)
-		return
+		// A status under another identifier than the one asked for would
+		// leave stale statuses on the commit, so a failing expression sends nothing.
+		id, err := commitStatusID(provider, alert, ev)
+		if err != nil {
+			deliveriesTotal.WithLabelValues(provider.Spec.Type, "failure").Inc()
+			s.warn(alert, notificationv1.InvalidConfigReason, "provider %s: %s", provider.Name, err.Error())
+			return
+		}
+		ctx = notifier.WithCommitStatusID(ctx, id)
 	}
 	if notifier.IsCommitStatus(provider.Spec.Type) && ev.Severity == eventv1.EventSeverityInfo &&
 		!ev.HasMetadata(eventv1.MetaCommitStatusKey, eventv1.MetaCommitStatusUpdateValue) {

@@ -247,16 +247,17 @@ func TestGenericHMAC(t *testing.T) {
 	g.Expect(r.Header.Get("gotk-component")).To(Equal("kustomize-controller"))
 }
 
-// TestProviderProblems: an unimplemented type and a missing Secret are
-// warning events on the Alert.
+// TestProviderProblems: an incomplete Provider (PagerDuty without its
+// routing key), a missing Secret and a commitStatusExpr that does not
+// compile are warning events on the Alert.
 func TestProviderProblems(t *testing.T) {
 	g := NewWithT(t)
 	h := start(t)
 	ns := env.NewNamespace(t)
-	h.create(t, provider(ns, "pd", "pagerduty", notificationv1.ProviderSpec{Address: "https://events.pagerduty.com"}))
+	h.create(t, provider(ns, "pd", "pagerduty", notificationv1.ProviderSpec{}))
 	h.create(t, provider(ns, "nosecret", "slack", notificationv1.ProviderSpec{SecretRef: &meta.LocalObjectReference{Name: "absent"}}))
 	h.create(t, provider(ns, "cel", "github", notificationv1.ProviderSpec{Address: "https://github.com/org/app",
-		CommitStatusExpr: "event.metadata.id"}))
+		CommitStatusExpr: "event.metadata.id +"}))
 	for _, p := range []string{"pd", "nosecret", "cel"} {
 		h.create(t, &notificationv1.Alert{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: p},
 			Spec: notificationv1.AlertSpec{ProviderRef: meta.LocalObjectReference{Name: p},
@@ -265,9 +266,9 @@ func TestProviderProblems(t *testing.T) {
 	g.Expect(h.postEvent(t, newEvent("Kustomization", "apps", ns, "error", "failed"))).To(Equal(http.StatusAccepted))
 	h.drain(t)
 	g.Eventually(func(g Gomega) {
-		g.Expect(warnings(g, ns, "pd")).To(ContainElement(And(HavePrefix("InvalidConfig: "), ContainSubstring(`provider type "pagerduty" is not supported yet`))))
+		g.Expect(warnings(g, ns, "pd")).To(ContainElement(And(HavePrefix("InvalidConfig: "), ContainSubstring("spec.channel (the integration routing key) is required"))))
 		g.Expect(warnings(g, ns, "nosecret")).To(ContainElement(And(HavePrefix("InvalidConfig: "), ContainSubstring("reading secret absent"))))
-		g.Expect(warnings(g, ns, "cel")).To(ContainElement("InvalidConfig: provider cel: spec.commitStatusExpr (CEL) is not supported yet"))
+		g.Expect(warnings(g, ns, "cel")).To(ContainElement(HavePrefix("InvalidConfig: provider cel: spec.commitStatusExpr does not compile")))
 	}, 10*time.Second, 50*time.Millisecond).Should(Succeed())
 }
 
