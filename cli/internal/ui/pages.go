@@ -117,7 +117,7 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request) {
 		counts = append(counts, c)
 	}
 	s.render(w, "overview", "Overview", map[string]any{
-		"Counts": counts, "Statuses": statuses, "Warnings": s.warnings(r.Context(), 20)})
+		"Counts": counts, "Controllers": s.controllers(r.Context()), "Statuses": statuses, "Warnings": s.warnings(r.Context(), 20)})
 }
 
 // warnings are the newest cached Warning events about Flux objects.
