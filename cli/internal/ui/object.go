@@ -18,6 +18,8 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"gotk.dev/cli/internal/catalog"
+	helmv2 "gotk.dev/pkg/apis/helm/v2"
+	kustomizev1 "gotk.dev/pkg/apis/kustomize/v1"
 )
 
 // link is an object named on a page, with its page's URL when it has one.
@@ -59,14 +61,25 @@ func (s *Server) object(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cliKind := strings.Join(k.Words, " ")
-	s.render(w, "object", k.GVK.Kind+" "+key.String(), map[string]any{
+	hist := history(u)
+	data := map[string]any{
 		"Kind": k.GVK.Kind, "Slug": slug(k), "Namespace": key.Namespace, "Name": key.Name,
 		"Status": st, "Suspended": catalog.Suspended(obj), "Reconcilable": k.Reconcilable,
 		"Conditions": conditionsOf(obj), "Chain": s.chain(r.Context(), k, obj, u),
-		"History": history(u), "Inventory": inventory(u), "Events": s.objectEvents(r.Context(), k, key),
+		"History": hist, "Inventory": inventory(u), "Events": s.objectEvents(r.Context(), k, key),
 		"YAML": objectYAML(u), "MayPatch": mayPatch, "Done": r.URL.Query().Get("done"),
 		"CLI": fmt.Sprintf("gotk -n %s %%s %s %s", key.Namespace, cliKind, key.Name),
-	})
+	}
+	// Two history entries side by side: by default the previous and the latest.
+	from, to := indexParam(r.URL.Query().Get("from"), 1), indexParam(r.URL.Query().Get("to"), 0)
+	data["From"], data["To"], data["Diff"] = from, to, historyDiff(hist, from, to)
+	switch o := obj.(type) {
+	case *helmv2.HelmRelease:
+		data["Values"], data["Rollback"] = s.releaseValues(r.Context(), o), helmReleaseRollback(o)
+	case *kustomizev1.Kustomization:
+		data["Rollback"] = kustomizationRollback(o)
+	}
+	s.render(w, "object", k.GVK.Kind+" "+key.String(), data)
 }
 
 // chain follows the object to its source and reads the artifact there.
