@@ -61,12 +61,13 @@ func (s *Server) object(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cliKind := strings.Join(k.Words, " ")
-	hist := history(u)
+	hist, inv := history(u), inventory(u)
+	s.inventoryHealth(r.Context(), inv)
 	data := map[string]any{
 		"Kind": k.GVK.Kind, "Slug": slug(k), "Namespace": key.Namespace, "Name": key.Name,
 		"Status": st, "Suspended": catalog.Suspended(obj), "Reconcilable": k.Reconcilable,
 		"Conditions": conditionsOf(obj), "Chain": s.chain(r.Context(), k, obj, u),
-		"History": hist, "Inventory": inventory(u), "Events": s.objectEvents(r.Context(), k, key),
+		"History": hist, "Inventory": inv, "Events": s.objectEvents(r.Context(), k, key),
 		"YAML": objectYAML(u), "MayPatch": mayPatch, "Done": r.URL.Query().Get("done"),
 		"CLI": fmt.Sprintf("gotk -n %s %%s %s %s", key.Namespace, cliKind, key.Name),
 	}
@@ -164,6 +165,8 @@ func history(u map[string]any) []entry {
 type item struct {
 	catalog.InventoryEntry
 	Version, URL string
+	// Health is the object's kstatus; HealthMessage says why.
+	Health, HealthMessage string
 }
 
 // inventory reads status.inventory.entries (Kustomization and HelmRelease).
