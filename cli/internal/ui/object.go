@@ -88,18 +88,7 @@ func (s *Server) chain(ctx context.Context, k catalog.Kind, obj client.Object, u
 	c := chain{Revision: k.Revision(obj)}
 	c.ArtifactRevision, _, _ = unstructured.NestedString(u, "status", "artifact", "revision")
 	c.Digest, _, _ = unstructured.NestedString(u, "status", "artifact", "digest")
-	var srcKind, ns, name string
-	found := false
-	if k.Source != nil {
-		srcKind, ns, name, found = k.Source(obj)
-	} else if hc, _, _ := unstructured.NestedString(u, "status", "helmChart"); hc != "" {
-		// A HelmRelease's chart is built by a HelmChart named in its status.
-		if nsName := strings.SplitN(hc, "/", 2); len(nsName) == 2 {
-			srcKind, ns, name, found = "HelmChart", nsName[0], nsName[1], true
-		}
-	} else if ref, ok, _ := unstructured.NestedStringMap(u, "spec", "chartRef"); ok {
-		srcKind, ns, name, found = ref["kind"], cmpOr(ref["namespace"], obj.GetNamespace()), ref["name"], true
-	}
+	srcKind, ns, name, found := sourceOf(k, obj, u)
 	if !found {
 		return c
 	}
@@ -114,11 +103,35 @@ func (s *Server) chain(ctx context.Context, k catalog.Kind, obj client.Object, u
 		return c
 	}
 	c.Source.URL = fmt.Sprintf("/objects/%s/%s/%s", slug(sk), ns, name)
-	if su, err := runtime.DefaultUnstructuredConverter.ToUnstructured(src); err == nil {
+	// An object with its own artifact (a HelmChart) shows that one.
+	if su, err := runtime.DefaultUnstructuredConverter.ToUnstructured(src); err == nil && c.Digest == "" {
 		c.ArtifactRevision, _, _ = unstructured.NestedString(su, "status", "artifact", "revision")
 		c.Digest, _, _ = unstructured.NestedString(su, "status", "artifact", "digest")
 	}
 	return c
+}
+
+// sourceOf names the object the given one takes its artifact from: a
+// Kustomization's sourceRef, a HelmChart's sourceRef, a HelmRelease's
+// HelmChart (named in its status) or chartRef.
+func sourceOf(k catalog.Kind, obj client.Object, u map[string]any) (kind, ns, name string, ok bool) {
+	if k.Source != nil {
+		return k.Source(obj)
+	}
+	if k.GVK.Kind == "HelmChart" {
+		ref, found, _ := unstructured.NestedStringMap(u, "spec", "sourceRef")
+		return ref["kind"], obj.GetNamespace(), ref["name"], found
+	}
+	if hc, _, _ := unstructured.NestedString(u, "status", "helmChart"); hc != "" {
+		// A HelmRelease's chart is built by a HelmChart named in its status.
+		if nsName := strings.SplitN(hc, "/", 2); len(nsName) == 2 {
+			return "HelmChart", nsName[0], nsName[1], true
+		}
+	}
+	if ref, found, _ := unstructured.NestedStringMap(u, "spec", "chartRef"); found {
+		return ref["kind"], cmpOr(ref["namespace"], obj.GetNamespace()), ref["name"], true
+	}
+	return "", "", "", false
 }
 
 func cmpOr(a, b string) string {

@@ -36,7 +36,7 @@ var funcs = template.FuncMap{
 // pages holds one template per page, each with the shared layout.
 var pages = func() map[string]*template.Template {
 	m := map[string]*template.Template{}
-	for _, p := range []string{"overview", "list", "object", "drift"} {
+	for _, p := range []string{"overview", "list", "object", "drift", "graph"} {
 		m[p] = template.Must(template.New("layout.html").Funcs(funcs).
 			ParseFS(web, "web/templates/layout.html", "web/templates/"+p+".html"))
 	}
@@ -56,6 +56,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /objects/{kind}/{ns}/{name}", s.authed(s.object))
 	s.mux.HandleFunc("GET /objects/kustomization/{ns}/{name}/drift", s.authed(s.drift))
 	s.mux.HandleFunc("POST /objects/{kind}/{ns}/{name}/{action}", s.authed(s.action))
+	s.mux.HandleFunc("GET /graph", s.authed(s.graph))
 	s.mux.HandleFunc("GET /live", s.authed(s.stream))
 }
 
