@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"gotk.dev/cli/internal/secretmask"
+	"gotk.dev/pkg/kustomize"
 )
 
 // Actions a Change reports.
@@ -34,10 +35,15 @@ type Change struct {
 
 // Compare dry-runs each object as kustomize-controller would apply it and
 // returns what would be created or how it would be configured; objects
-// that would not change are left out.
+// that would not change, or that the controller would not apply (see
+// kustomize.Excluded and kustomize.OnlyIfAbsent), are left out.
 func Compare(ctx context.Context, c client.Client, objs []*unstructured.Unstructured, toFile string) ([]Change, error) {
 	var out []Change
 	for _, obj := range objs {
+		// What the controller never applies never drifts.
+		if kustomize.Excluded(obj) {
+			continue
+		}
 		ref := fmt.Sprintf("%s/%s", obj.GetKind(), obj.GetName())
 		if obj.GetNamespace() != "" {
 			ref = fmt.Sprintf("%s/%s/%s", obj.GetKind(), obj.GetNamespace(), obj.GetName())
@@ -49,6 +55,9 @@ func Compare(ctx context.Context, c client.Client, objs []*unstructured.Unstruct
 		}
 		if err != nil {
 			return out, fmt.Errorf("%s: %w", ref, err)
+		}
+		if kustomize.OnlyIfAbsent(obj) {
+			continue // it exists, so the controller leaves it as it is
 		}
 		// Secret values are never shown: only which keys change.
 		secretmask.Mask(live, dry)

@@ -41,6 +41,15 @@ spec:
         image: web:1
 ---
 apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: ignored
+  annotations:
+    kustomize.toolkit.fluxcd.io/ssa: Ignore
+data:
+  key: desired
+---
+apiVersion: v1
 kind: Secret
 metadata:
   name: web-db
@@ -94,6 +103,9 @@ func TestDriftDiff(t *testing.T) {
 		&corev1.Secret{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "web-db", Labels: labels}, StringData: map[string]string{"password": livePassword}},
 	}
+	// Changed too, but the controller never applies it: no drift to show.
+	applied = append(applied, &corev1.ConfigMap{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "ignored", Labels: labels}, Data: map[string]string{"key": "by hand"}})
 	for _, o := range applied {
 		if err := env.Client.Patch(ctx, o, client.Apply, client.FieldOwner("kustomize-controller"), client.ForceOwnership); err != nil {
 			t.Fatal(err)
@@ -115,6 +127,9 @@ func TestDriftDiff(t *testing.T) {
 		if !strings.Contains(body, want) {
 			t.Fatalf("the drift page lacks %q:\n%s", want, body)
 		}
+	}
+	if strings.Contains(body, "/ignored") {
+		t.Fatalf("the drift page shows an object annotated ssa: Ignore:\n%s", body)
 	}
 	for _, secret := range []string{password, livePassword} {
 		if strings.Contains(body, secret) {
