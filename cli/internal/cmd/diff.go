@@ -4,14 +4,11 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/pmezard/go-difflib/difflib"
 	"github.com/spf13/cobra"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/yaml"
 
-	"gotk.dev/cli/internal/secretmask"
+	"gotk.dev/cli/internal/drift"
 )
 
 // ExitCodeError makes the CLI exit with Code (diff: 1 means differences).
@@ -53,69 +50,12 @@ func newDiffCommand(g *Globals) *cobra.Command {
 	return root
 }
 
-// diffObjects dry-runs each object as kustomize-controller would apply it
-// and prints what would be created or how it would be configured.
+// diffObjects prints what applying objs would create or configure.
 func diffObjects(ctx context.Context, g *Globals, c client.Client, objs []*unstructured.Unstructured) (int, error) {
-	changed := 0
-	for _, obj := range objs {
-		ref := fmt.Sprintf("%s/%s", obj.GetKind(), obj.GetName())
-		if obj.GetNamespace() != "" {
-			ref = fmt.Sprintf("%s/%s/%s", obj.GetKind(), obj.GetNamespace(), obj.GetName())
-		}
-		live, dry, err := liveAndDryRun(ctx, c, obj)
-		if apierrors.IsNotFound(err) {
-			fmt.Fprintf(g.Out, "► %s created\n", ref)
-			changed++
-			continue
-		}
-		if err != nil {
-			return changed, fmt.Errorf("%s: %w", ref, err)
-		}
-		// Secret values never reach the terminal: only which keys change.
-		secretmask.Mask(live, dry)
-		before, after := comparable(live), comparable(dry)
-		if before == after {
-			continue
-		}
-		changed++
-		fmt.Fprintf(g.Out, "► %s configured\n", ref)
-		diff, _ := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
-			A: difflib.SplitLines(before), B: difflib.SplitLines(after), FromFile: "cluster", ToFile: "local", Context: 2,
-		})
-		fmt.Fprint(g.Out, diff)
+	changes, err := drift.Compare(ctx, c, objs, "local")
+	for _, ch := range changes {
+		fmt.Fprintf(g.Out, "► %s %s\n", ch.Ref, ch.Action)
+		fmt.Fprint(g.Out, ch.Diff)
 	}
-	return changed, nil
-}
-
-// liveAndDryRun reads obj from the cluster and dry-runs its apply on the
-// same version of it: when another writer (a controller adding an
-// annotation) changes the object in between, it reads both again, so the
-// diff shows only what applying obj would change.
-func liveAndDryRun(ctx context.Context, c client.Client, obj *unstructured.Unstructured) (live, dry *unstructured.Unstructured, err error) {
-	for range 5 {
-		live = &unstructured.Unstructured{}
-		live.SetGroupVersionKind(obj.GroupVersionKind())
-		if err := c.Get(ctx, client.ObjectKeyFromObject(obj), live); err != nil {
-			return nil, nil, err
-		}
-		dry = obj.DeepCopy()
-		if err := c.Patch(ctx, dry, client.Apply, client.FieldOwner("kustomize-controller"), client.ForceOwnership, client.DryRunAll); err != nil {
-			return nil, nil, fmt.Errorf("dry-run apply: %w", err)
-		}
-		if dry.GetResourceVersion() == live.GetResourceVersion() {
-			break
-		}
-	}
-	return live, dry, nil
-}
-
-// comparable is the object's YAML without fields the server manages.
-func comparable(u *unstructured.Unstructured) string {
-	c := u.DeepCopy()
-	for _, f := range [][]string{{"metadata", "managedFields"}, {"metadata", "resourceVersion"}, {"metadata", "generation"},
-		{"metadata", "creationTimestamp"}, {"metadata", "uid"}, {"status"}} {
-		unstructured.RemoveNestedField(c.Object, f...)
-	}
-	data, _ := yaml.Marshal(c.Object)
-	return string(data)
+	return len(changes), err
 }

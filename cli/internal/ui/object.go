@@ -18,6 +18,8 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"gotk.dev/cli/internal/catalog"
+	helmv2 "gotk.dev/pkg/apis/helm/v2"
+	kustomizev1 "gotk.dev/pkg/apis/kustomize/v1"
 )
 
 // link is an object named on a page, with its page's URL when it has one.
@@ -59,14 +61,26 @@ func (s *Server) object(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cliKind := strings.Join(k.Words, " ")
-	s.render(w, "object", k.GVK.Kind+" "+key.String(), map[string]any{
+	hist, inv := history(u), inventory(u)
+	s.inventoryHealth(r.Context(), inv)
+	data := map[string]any{
 		"Kind": k.GVK.Kind, "Slug": slug(k), "Namespace": key.Namespace, "Name": key.Name,
 		"Status": st, "Suspended": catalog.Suspended(obj), "Reconcilable": k.Reconcilable,
 		"Conditions": conditionsOf(obj), "Chain": s.chain(r.Context(), k, obj, u),
-		"History": history(u), "Inventory": inventory(u), "Events": s.objectEvents(r.Context(), k, key),
+		"History": hist, "Inventory": inv, "Events": s.objectEvents(r.Context(), k, key),
 		"YAML": objectYAML(u), "MayPatch": mayPatch, "Done": r.URL.Query().Get("done"),
 		"CLI": fmt.Sprintf("gotk -n %s %%s %s %s", key.Namespace, cliKind, key.Name),
-	})
+	}
+	// Two history entries side by side: by default the previous and the latest.
+	from, to := indexParam(r.URL.Query().Get("from"), 1), indexParam(r.URL.Query().Get("to"), 0)
+	data["From"], data["To"], data["Diff"] = from, to, historyDiff(hist, from, to)
+	switch o := obj.(type) {
+	case *helmv2.HelmRelease:
+		data["Values"], data["Rollback"] = s.releaseValues(r.Context(), o), helmReleaseRollback(o)
+	case *kustomizev1.Kustomization:
+		data["Rollback"] = kustomizationRollback(o)
+	}
+	s.render(w, "object", k.GVK.Kind+" "+key.String(), data)
 }
 
 // chain follows the object to its source and reads the artifact there.
@@ -74,18 +88,7 @@ func (s *Server) chain(ctx context.Context, k catalog.Kind, obj client.Object, u
 	c := chain{Revision: k.Revision(obj)}
 	c.ArtifactRevision, _, _ = unstructured.NestedString(u, "status", "artifact", "revision")
 	c.Digest, _, _ = unstructured.NestedString(u, "status", "artifact", "digest")
-	var srcKind, ns, name string
-	found := false
-	if k.Source != nil {
-		srcKind, ns, name, found = k.Source(obj)
-	} else if hc, _, _ := unstructured.NestedString(u, "status", "helmChart"); hc != "" {
-		// A HelmRelease's chart is built by a HelmChart named in its status.
-		if nsName := strings.SplitN(hc, "/", 2); len(nsName) == 2 {
-			srcKind, ns, name, found = "HelmChart", nsName[0], nsName[1], true
-		}
-	} else if ref, ok, _ := unstructured.NestedStringMap(u, "spec", "chartRef"); ok {
-		srcKind, ns, name, found = ref["kind"], cmpOr(ref["namespace"], obj.GetNamespace()), ref["name"], true
-	}
+	srcKind, ns, name, found := sourceOf(k, obj, u)
 	if !found {
 		return c
 	}
@@ -100,11 +103,35 @@ func (s *Server) chain(ctx context.Context, k catalog.Kind, obj client.Object, u
 		return c
 	}
 	c.Source.URL = fmt.Sprintf("/objects/%s/%s/%s", slug(sk), ns, name)
-	if su, err := runtime.DefaultUnstructuredConverter.ToUnstructured(src); err == nil {
+	// An object with its own artifact (a HelmChart) shows that one.
+	if su, err := runtime.DefaultUnstructuredConverter.ToUnstructured(src); err == nil && c.Digest == "" {
 		c.ArtifactRevision, _, _ = unstructured.NestedString(su, "status", "artifact", "revision")
 		c.Digest, _, _ = unstructured.NestedString(su, "status", "artifact", "digest")
 	}
 	return c
+}
+
+// sourceOf names the object the given one takes its artifact from: a
+// Kustomization's sourceRef, a HelmChart's sourceRef, a HelmRelease's
+// HelmChart (named in its status) or chartRef.
+func sourceOf(k catalog.Kind, obj client.Object, u map[string]any) (kind, ns, name string, ok bool) {
+	if k.Source != nil {
+		return k.Source(obj)
+	}
+	if k.GVK.Kind == "HelmChart" {
+		ref, found, _ := unstructured.NestedStringMap(u, "spec", "sourceRef")
+		return ref["kind"], obj.GetNamespace(), ref["name"], found
+	}
+	if hc, _, _ := unstructured.NestedString(u, "status", "helmChart"); hc != "" {
+		// A HelmRelease's chart is built by a HelmChart named in its status.
+		if nsName := strings.SplitN(hc, "/", 2); len(nsName) == 2 {
+			return "HelmChart", nsName[0], nsName[1], true
+		}
+	}
+	if ref, found, _ := unstructured.NestedStringMap(u, "spec", "chartRef"); found {
+		return ref["kind"], cmpOr(ref["namespace"], obj.GetNamespace()), ref["name"], true
+	}
+	return "", "", "", false
 }
 
 func cmpOr(a, b string) string {
@@ -151,6 +178,8 @@ func history(u map[string]any) []entry {
 type item struct {
 	catalog.InventoryEntry
 	Version, URL string
+	// Health is the object's kstatus; HealthMessage says why.
+	Health, HealthMessage string
 }
 
 // inventory reads status.inventory.entries (Kustomization and HelmRelease).

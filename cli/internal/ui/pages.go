@@ -36,7 +36,7 @@ var funcs = template.FuncMap{
 // pages holds one template per page, each with the shared layout.
 var pages = func() map[string]*template.Template {
 	m := map[string]*template.Template{}
-	for _, p := range []string{"overview", "list", "object"} {
+	for _, p := range []string{"overview", "list", "object", "drift", "graph"} {
 		m[p] = template.Must(template.New("layout.html").Funcs(funcs).
 			ParseFS(web, "web/templates/layout.html", "web/templates/"+p+".html"))
 	}
@@ -54,7 +54,9 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /{$}", s.authed(s.overview))
 	s.mux.HandleFunc("GET /kinds/{kind}", s.authed(s.kindList))
 	s.mux.HandleFunc("GET /objects/{kind}/{ns}/{name}", s.authed(s.object))
+	s.mux.HandleFunc("GET /objects/kustomization/{ns}/{name}/drift", s.authed(s.drift))
 	s.mux.HandleFunc("POST /objects/{kind}/{ns}/{name}/{action}", s.authed(s.action))
+	s.mux.HandleFunc("GET /graph", s.authed(s.graph))
 	s.mux.HandleFunc("GET /live", s.authed(s.stream))
 }
 
@@ -117,7 +119,7 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request) {
 		counts = append(counts, c)
 	}
 	s.render(w, "overview", "Overview", map[string]any{
-		"Counts": counts, "Statuses": statuses, "Warnings": s.warnings(r.Context(), 20)})
+		"Counts": counts, "Controllers": s.controllers(r.Context()), "Statuses": statuses, "Warnings": s.warnings(r.Context(), 20)})
 }
 
 // warnings are the newest cached Warning events about Flux objects.

@@ -34,6 +34,8 @@ type Options struct {
 	// Namespace limits the UI to one namespace when the identity may not
 	// list Flux objects cluster-wide.
 	Namespace string
+	// SystemNamespace is where the toolkit's controllers run (default flux-system).
+	SystemNamespace string
 	// Heartbeat is how often an idle event stream gets a comment line.
 	Heartbeat time.Duration
 	// Batch is how long changes are gathered before pages are told.
@@ -60,6 +62,9 @@ type Server struct {
 func New(ctx context.Context, o Options) (*Server, error) {
 	if o.Heartbeat == 0 {
 		o.Heartbeat = 15 * time.Second
+	}
+	if o.SystemNamespace == "" {
+		o.SystemNamespace = "flux-system"
 	}
 	if o.Batch == 0 {
 		o.Batch = 100 * time.Millisecond

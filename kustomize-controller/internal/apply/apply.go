@@ -126,7 +126,7 @@ func (m *Manager) preflight(ctx context.Context, objs []*unstructured.Unstructur
 	var problems []string
 	needs := map[string][]string{}
 	for _, u := range objs {
-		if Excluded(u) {
+		if kustomize.Excluded(u) {
 			continue
 		}
 		gvk := u.GroupVersionKind()
@@ -177,13 +177,6 @@ func (m *Manager) preflight(ctx context.Context, objs []*unstructured.Unstructur
 	return nil
 }
 
-// Excluded reports whether the object's annotations exclude it from the apply.
-func Excluded(u *unstructured.Unstructured) bool {
-	a := u.GetAnnotations()
-	return strings.EqualFold(a[kustomizev1.ReconcileAnnotation], kustomizev1.DisabledValue) ||
-		strings.EqualFold(a[kustomizev1.SSAAnnotation], kustomizev1.IgnoreValue)
-}
-
 func forced(u *unstructured.Unstructured, o Options) bool {
 	return o.Force || strings.EqualFold(u.GetAnnotations()[kustomizev1.ForceAnnotation], kustomizev1.EnabledValue)
 }
@@ -194,7 +187,7 @@ func (m *Manager) dryRun(ctx context.Context, objs []*unstructured.Unstructured,
 	errs := m.parallel(ctx, len(objs), func(ctx context.Context, i int) error {
 		u := objs[i]
 		plans[i] = plan{obj: u, action: Skipped}
-		if Excluded(u) {
+		if kustomize.Excluded(u) {
 			return nil
 		}
 		live := &unstructured.Unstructured{}
@@ -208,7 +201,7 @@ func (m *Manager) dryRun(ctx context.Context, objs []*unstructured.Unstructured,
 			return fmt.Errorf("%s: %w", kustomize.ObjectRef(u), err)
 		}
 		if exists {
-			if strings.EqualFold(u.GetAnnotations()[kustomizev1.SSAAnnotation], kustomizev1.IfNotPresentValue) {
+			if kustomize.OnlyIfAbsent(u) {
 				return nil
 			}
 			if err := m.checkOwner(ctx, u, live, o); err != nil {

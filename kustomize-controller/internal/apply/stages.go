@@ -100,7 +100,7 @@ func (m *Manager) stages(objs []*unstructured.Unstructured) [numStages][]*unstru
 // ready for kstatus (Current); a Failed one ends the wait at once.
 func (m *Manager) waitReady(ctx context.Context, objs []*unstructured.Unstructured) error {
 	for _, u := range objs {
-		if Excluded(u) {
+		if kustomize.Excluded(u) {
 			continue
 		}
 		var last string

@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	kustomizev1 "gotk.dev/pkg/apis/kustomize/v1"
+	"gotk.dev/pkg/kustomize"
 	"gotk.dev/pkg/runtime/reconcile"
 
 	"gotk.dev/kustomize-controller/internal/apply"
@@ -38,7 +39,7 @@ func (run *kustomizationRun) apply(ctx context.Context, obj *kustomizev1.Kustomi
 	}
 	applied := make([]inventory.Entry, 0, len(run.objects))
 	for _, u := range run.objects {
-		if apply.Excluded(u) {
+		if kustomize.Excluded(u) {
 			continue
 		}
 		applied = append(applied, inventory.FromObject(u))

@@ -204,9 +204,15 @@ func TestPagesInChromium(t *testing.T) {
 	}
 	p.visit(t, "/kinds/kustomization?namespace="+ns+"&status=Ready&sort=-name", "list-filtered")
 	p.visit(t, "/objects/gitrepository/"+ns+"/podinfo", "object-gitrepository")
+	helmRelease(t, ns)
+	p.visit(t, "/objects/helmrelease/"+ns+"/web", "object-helmrelease")
+	p.visit(t, "/objects/helmrelease/"+ns+"/web?from=0&to=1", "object-helmrelease-diff")
 	ksPage := "/objects/kustomization/" + ns + "/apps"
-	p.visit(t, ksPage, "object-kustomization")
-	t.Logf("%d pages rendered in %s", len(kinds)+4, time.Since(start).Round(time.Millisecond))
+	p.visit(t, "/graph", "graph")
+	// The fixture's artifact is not served: the drift page says so, and renders cleanly.
+	p.visit(t, ksPage+"/drift", "drift")
+	p.visit(t, ksPage, "object-kustomization") // last: the live check below runs on it
+	t.Logf("%d pages rendered in %s", len(kinds)+8, time.Since(start).Round(time.Millisecond))
 
 	// Live: mark the document, change the status, wait for the page to show it.
 	wctx, wcancel := context.WithTimeout(p.ctx, 30*time.Second)
