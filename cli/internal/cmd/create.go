@@ -39,7 +39,8 @@ func newCreateCommand(g *Globals) *cobra.Command {
 	image := &cobra.Command{Use: "image", Short: "Create an image repository, policy or update automation"}
 	image.AddCommand(newCreateImageRepository(g, cf), newCreateImagePolicy(g, cf), newCreateImageUpdate(g, cf))
 	cmd.AddCommand(source, image, newCreateKustomization(g, cf), newCreateHelmRelease(g, cf),
-		newCreateAlert(g, cf), newCreateAlertProvider(g, cf), newCreateReceiver(g, cf))
+		newCreateAlert(g, cf), newCreateAlertProvider(g, cf), newCreateReceiver(g, cf),
+		newCreateSecretCommand(g, cf), newCreateTenant(g, cf))
 	return cmd
 }
 
