@@ -94,6 +94,9 @@ func NewRoot(out io.Writer) *cobra.Command {
 		newDiffCommand(g),
 		fleet.NewCommand(out),
 		newUICommand(g),
+		newDeleteCommand(g),
+		newEnvsubstCommand(g),
+		newStatsCommand(g),
 	)
 	return root
 }
