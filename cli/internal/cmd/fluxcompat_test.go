@@ -103,10 +103,10 @@ var fluxCommands = []fluxCommand{
 	{path: "stats", flags: []string{"all-namespaces"}, state: built},
 	{path: "envsubst", flags: []string{"strict"}, state: built},
 
-	{path: "push artifact", flags: []string{"path", "source", "revision", "annotations"}, state: todo},
-	{path: "pull artifact", flags: []string{"output"}, state: todo},
-	{path: "tag artifact", flags: []string{"tag"}, state: todo},
-	{path: "list artifacts", state: todo},
+	{path: "push artifact", flags: []string{"path", "source", "revision", "annotations", "creds", "insecure-registry"}, todoFlags: []string{"provider", "ignore-paths", "output", "reproducible"}, state: built},
+	{path: "pull artifact", flags: []string{"output", "creds", "insecure-registry"}, todoFlags: []string{"provider"}, state: built},
+	{path: "tag artifact", flags: []string{"tag", "creds", "insecure-registry"}, todoFlags: []string{"provider"}, state: built},
+	{path: "list artifacts", flags: []string{"filter-regex", "filter-semver", "creds", "insecure-registry"}, todoFlags: []string{"provider"}, state: built},
 	{path: "diff artifact", flags: []string{"path"}, state: todo},
 	{path: "build artifact", flags: []string{"path", "output"}, state: todo},
 

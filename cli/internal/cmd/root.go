@@ -97,6 +97,10 @@ func NewRoot(out io.Writer) *cobra.Command {
 		newDeleteCommand(g),
 		newEnvsubstCommand(g),
 		newStatsCommand(g),
+		newPushCommand(g),
+		newPullCommand(g),
+		newTagCommand(g),
+		newListCommand(g),
 	)
 	return root
 }
