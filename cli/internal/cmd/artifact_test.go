@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	. "github.com/onsi/gomega"
 
+	"gotk.dev/pkg/artifact/tarball"
 	"gotk.dev/pkg/oci"
 	"gotk.dev/pkg/testserver"
 )
@@ -77,4 +79,36 @@ func TestArtifactPushPullTagList(t *testing.T) {
 	g.Expect(err).To(MatchError(ContainSubstring("must start with oci://")))
 	_, err = run(t, "push", "artifact", url+":v1", "--path", src)
 	g.Expect(err).To(MatchError(ContainSubstring("--path, --source and --revision are required")))
+}
+
+// TestArtifactBuildDiff builds a directory's tarball and diffs the
+// directory against a pushed artifact before and after a change.
+func TestArtifactBuildDiff(t *testing.T) {
+	g := NewWithT(t)
+	reg := testserver.NewRegistryForTest(t, testserver.RegistryOptions{})
+	src := writeFiles(t, map[string]string{"cm.yaml": "kind: ConfigMap\n"})
+	url := "oci://" + reg.Host() + "/app:v1"
+
+	tgz := filepath.Join(t.TempDir(), "a.tgz")
+	out, err := run(t, "build", "artifact", "--path", src, "--output", tgz)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(out).To(ContainSubstring("✔ artifact created at " + tgz))
+	extracted := t.TempDir()
+	f, err := os.Open(tgz)
+	g.Expect(err).NotTo(HaveOccurred())
+	defer f.Close()
+	g.Expect(tarball.Untar(f, extracted, tarball.DefaultLimits())).To(Succeed())
+	g.Expect(filepath.Join(extracted, "cm.yaml")).To(BeAnExistingFile())
+
+	_, err = run(t, "push", "artifact", url, "--path", src, "--source", "s", "--revision", "r", "--insecure-registry")
+	g.Expect(err).NotTo(HaveOccurred())
+	out, err = run(t, "diff", "artifact", url, "--path", src, "--insecure-registry")
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(out).To(ContainSubstring("no changes detected"))
+
+	g.Expect(os.WriteFile(filepath.Join(src, "cm.yaml"), []byte("kind: Secret\n"), 0o644)).To(Succeed())
+	_, err = run(t, "diff", "artifact", url, "--path", src, "--insecure-registry")
+	var exit *ExitCodeError
+	g.Expect(errors.As(err, &exit)).To(BeTrue(), "%v", err)
+	g.Expect(exit.Code).To(Equal(1))
 }

@@ -49,7 +49,7 @@ func newDiffCommand(g *Globals) *cobra.Command {
 		},
 	}
 	f.bind(cmd)
-	root.AddCommand(cmd)
+	root.AddCommand(cmd, newDiffArtifact(g))
 	return root
 }
 

@@ -107,8 +107,8 @@ var fluxCommands = []fluxCommand{
 	{path: "pull artifact", flags: []string{"output", "creds", "insecure-registry"}, todoFlags: []string{"provider"}, state: built},
 	{path: "tag artifact", flags: []string{"tag", "creds", "insecure-registry"}, todoFlags: []string{"provider"}, state: built},
 	{path: "list artifacts", flags: []string{"filter-regex", "filter-semver", "creds", "insecure-registry"}, todoFlags: []string{"provider"}, state: built},
-	{path: "diff artifact", flags: []string{"path"}, state: todo},
-	{path: "build artifact", flags: []string{"path", "output"}, state: todo},
+	{path: "diff artifact", flags: []string{"path", "creds", "insecure-registry"}, todoFlags: []string{"provider", "ignore-paths"}, state: built},
+	{path: "build artifact", flags: []string{"path", "output"}, todoFlags: []string{"ignore-paths"}, state: built},
 
 	{path: "plugin", state: lacking, reason: "gotk is one binary; Flux's plugin catalog installs Flux-specific extensions"},
 }
