@@ -73,7 +73,7 @@ var fluxCommands = []fluxCommand{
 	{path: "create source oci", flags: []string{"url", "tag", "tag-semver", "digest", "secret-ref"}, todoFlags: []string{"provider", "ignore-paths", "insecure"}, state: built},
 	{path: "create source helm", flags: []string{"url", "secret-ref"}, todoFlags: []string{"username", "password"}, state: built},
 	{path: "create source bucket", flags: []string{"bucket-name", "endpoint", "insecure", "provider", "region", "secret-ref"}, state: built},
-	{path: "create source chart", flags: []string{"source", "chart", "chart-version"}, state: todo},
+	{path: "create source chart", flags: []string{"source", "chart", "chart-version", "reconcile-strategy"}, state: built},
 	{path: "create kustomization", flags: []string{"source", "path", "prune", "wait", "target-namespace", "service-account", "depends-on", "health-check", "decryption-secret"}, todoFlags: []string{"decryption-provider", "kubeconfig-secret-ref"}, state: built},
 	{path: "create helmrelease", flags: []string{"source", "chart", "chart-version", "chart-ref", "target-namespace", "create-target-namespace", "values"}, todoFlags: []string{"depends-on", "service-account", "release-name", "values-from"}, state: built},
 	{path: "create image repository", flags: []string{"image", "secret-ref"}, state: built},
