@@ -95,3 +95,31 @@ func TestStats(t *testing.T) {
 	g.Expect(strings.Fields(lines[1])).To(Equal([]string{"GitRepository", "2", "1", "1", "3.0", "KiB"}))
 	g.Expect(out).To(MatchRegexp(`(?m)^Kustomization\s+0\s+0\s+0\s+-$`))
 }
+
+// TestSuspendResumeAll suspends and resumes every GitRepository of a
+// namespace; --wait=false returns without waiting for a controller.
+func TestSuspendResumeAll(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := env.NewNamespace(t)
+	newGitRepo(t, ns, "a", false)
+	newGitRepo(t, ns, "b", false)
+	suspended := func() []bool {
+		var list sourcev1.GitRepositoryList
+		g.Expect(env.Client.List(ctx, &list, client.InNamespace(ns))).To(Succeed())
+		var out []bool
+		for _, r := range list.Items {
+			out = append(out, r.Spec.Suspend)
+		}
+		return out
+	}
+	_, err := run(t, "-n", ns, "suspend", "source", "git", "--all")
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(suspended()).To(Equal([]bool{true, true}))
+	out, err := run(t, "-n", ns, "resume", "source", "git", "--all", "--wait=false")
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(out).To(ContainSubstring("source git " + ns + "/b resumed"))
+	g.Expect(suspended()).To(Equal([]bool{false, false}))
+	_, err = run(t, "-n", ns, "suspend", "source", "git")
+	g.Expect(err).To(MatchError(ContainSubstring("or pass --all")))
+}
