@@ -98,8 +98,8 @@ var fluxCommands = []fluxCommand{
 	{path: "logs", flags: []string{"kind", "name", "level", "follow"}, todoFlags: []string{"since", "tail", "all-namespaces"}, state: built},
 	{path: "tree kustomization", todoFlags: []string{"compact"}, state: built},
 	{path: "trace", flags: []string{"kind", "api-version"}, state: built},
-	{path: "debug kustomization", flags: []string{"show-status", "show-vars"}, state: todo},
-	{path: "debug helmrelease", flags: []string{"show-status", "show-values"}, state: todo},
+	{path: "debug kustomization", flags: []string{"show-status", "show-vars", "show-history"}, state: built},
+	{path: "debug helmrelease", flags: []string{"show-status", "show-history"}, todoFlags: []string{"show-values"}, state: built},
 	{path: "stats", flags: []string{"all-namespaces"}, state: built},
 	{path: "envsubst", flags: []string{"strict"}, state: built},
 

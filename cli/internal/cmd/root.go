@@ -101,6 +101,7 @@ func NewRoot(out io.Writer) *cobra.Command {
 		newPullCommand(g),
 		newTagCommand(g),
 		newListCommand(g),
+		newDebugCommand(g),
 	)
 	return root
 }
