@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sourcev1 "gotk.dev/pkg/apis/source/v1"
+	sourceextv1beta1 "gotk.dev/pkg/apis/sourceextensions/v1beta1"
 )
 
 // runWithInput is run with stdin.
@@ -122,4 +123,28 @@ func TestSuspendResumeAll(t *testing.T) {
 	g.Expect(suspended()).To(Equal([]bool{false, false}))
 	_, err = run(t, "-n", ns, "suspend", "source", "git")
 	g.Expect(err).To(MatchError(ContainSubstring("or pass --all")))
+}
+
+// TestGetArtifactGenerators lists ArtifactGenerators as Flux's
+// `get artifact generators` does, and suspends one through its annotation.
+func TestGetArtifactGenerators(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := env.NewNamespace(t)
+	gen := &sourceextv1beta1.ArtifactGenerator{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "bundles"}}
+	gen.Spec.Sources = []sourceextv1beta1.SourceReference{{Alias: "repo", Kind: "GitRepository", Name: "app"}}
+	gen.Spec.OutputArtifacts = []sourceextv1beta1.OutputArtifact{{Name: "app", Copy: []sourceextv1beta1.CopyOperation{{From: "@repo/**", To: "@artifact/"}}}}
+	g.Expect(env.Client.Create(ctx, gen)).To(Succeed())
+
+	out, err := run(t, "-n", ns, "get", "artifacts", "generators")
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(out).To(MatchRegexp(`(?m)^bundles\s+false\s+Unknown`))
+	_, err = run(t, "-n", ns, "suspend", "artifact", "generator", "bundles")
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(env.Client.Get(ctx, client.ObjectKeyFromObject(gen), gen)).To(Succeed())
+	g.Expect(gen.IsSuspended()).To(BeTrue())
+
+	out, err = run(t, "-n", ns, "get", "sources", "external")
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(out).To(ContainSubstring("no source external objects found"))
 }
