@@ -8,6 +8,8 @@ import (
 
 	"github.com/fluxcd/pkg/apis/meta"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	sourceextv1beta1 "gotk.dev/pkg/apis/sourceextensions/v1beta1"
 )
 
 // RequestReconcile sets reconcile.fluxcd.io/requestedAt on obj (as
@@ -29,8 +31,18 @@ func RequestReconcile(ctx context.Context, c client.Client, obj client.Object) (
 }
 
 // SetSuspend patches spec.suspend of obj (as `gotk suspend/resume` do).
+// An ArtifactGenerator has no spec.suspend: as in Flux, its reconcile
+// annotation is set to "disabled" (or removed).
 func SetSuspend(ctx context.Context, c client.Client, obj client.Object, suspend bool) error {
 	patch := client.RawPatch("application/merge-patch+json", fmt.Appendf(nil, `{"spec":{"suspend":%t}}`, suspend))
+	if _, ok := obj.(*sourceextv1beta1.ArtifactGenerator); ok {
+		value := "null"
+		if suspend {
+			value = `"disabled"`
+		}
+		patch = client.RawPatch("application/merge-patch+json",
+			fmt.Appendf(nil, `{"metadata":{"annotations":{%q:%s}}}`, sourceextv1beta1.ReconcileAnnotation, value))
+	}
 	if err := c.Patch(ctx, obj, patch); err != nil {
 		return fmt.Errorf("patching %s/%s: %w", obj.GetNamespace(), obj.GetName(), err)
 	}

@@ -17,6 +17,7 @@ import (
 	notificationv1 "gotk.dev/pkg/apis/notification/v1"
 	notificationv1beta3 "gotk.dev/pkg/apis/notification/v1beta3"
 	sourcev1 "gotk.dev/pkg/apis/source/v1"
+	sourceextv1beta1 "gotk.dev/pkg/apis/sourceextensions/v1beta1"
 	"gotk.dev/pkg/runtime/reconcile"
 )
 
@@ -87,6 +88,18 @@ var All = []Kind{
 		Revision: func(o client.Object) string {
 			return artifactRevision(o.(*sourcev1.Bucket).Status.Artifact)
 		}},
+	{Words: []string{"source", "external"}, Aliases: []string{"externalartifact", "externalartifacts"},
+		GVK:     sourcev1.GroupVersion.WithKind(sourcev1.ExternalArtifactKind),
+		New:     func() client.Object { return &sourcev1.ExternalArtifact{} },
+		NewList: func() client.ObjectList { return &sourcev1.ExternalArtifactList{} },
+		Revision: func(o client.Object) string {
+			return artifactRevision(o.(*sourcev1.ExternalArtifact).GetArtifact())
+		}},
+	{Words: []string{"artifact", "generator"}, Aliases: []string{"artifact generators", "artifactgenerator", "artifactgenerators"}, Reconcilable: true,
+		GVK:      sourceextv1beta1.GroupVersion.WithKind(sourceextv1beta1.ArtifactGeneratorKind),
+		New:      func() client.Object { return &sourceextv1beta1.ArtifactGenerator{} },
+		NewList:  func() client.ObjectList { return &sourceextv1beta1.ArtifactGeneratorList{} },
+		Revision: func(client.Object) string { return "" }},
 	{Words: []string{"kustomization"}, Aliases: []string{"kustomizations", "ks"}, Reconcilable: true,
 		GVK:     kustomizev1.GroupVersion.WithKind(kustomizev1.KustomizationKind),
 		New:     func() client.Object { return &kustomizev1.Kustomization{} },

@@ -13,8 +13,8 @@ func kindArgs(args []string) (catalog.Kind, []string, error) {
 	if len(args) == 0 {
 		return catalog.Kind{}, nil, fmt.Errorf("name a kind: %v", catalog.Names())
 	}
-	// Flux's CLI says `get sources git` and `get images policy`.
-	if first := strings.ToLower(args[0]); first == "sources" || first == "images" {
+	// Flux's CLI says `get sources git`, `get images policy` and `get artifacts generators`.
+	if first := strings.ToLower(args[0]); first == "sources" || first == "images" || first == "artifacts" {
 		args = append([]string{strings.TrimSuffix(first, "s")}, args[1:]...)
 	}
 	if len(args) >= 2 {

@@ -54,7 +54,7 @@ func newBuildCommand(g *Globals) *cobra.Command {
 		},
 	}
 	f.bind(cmd)
-	root.AddCommand(cmd)
+	root.AddCommand(cmd, newBuildArtifact(g))
 	return root
 }
 

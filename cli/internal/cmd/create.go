@@ -35,11 +35,12 @@ func newCreateCommand(g *Globals) *cobra.Command {
 	pf.DurationVar(&cf.interval, "interval", time.Minute, "how often the object is reconciled")
 	pf.StringSliceVar(&cf.labels, "label", nil, "labels to set, as key=value")
 	source := &cobra.Command{Use: "source", Short: "Create a source"}
-	source.AddCommand(newCreateSourceGit(g, cf), newCreateSourceOCI(g, cf), newCreateSourceHelm(g, cf), newCreateSourceBucket(g, cf))
+	source.AddCommand(newCreateSourceGit(g, cf), newCreateSourceOCI(g, cf), newCreateSourceHelm(g, cf), newCreateSourceBucket(g, cf), newCreateSourceChart(g, cf))
 	image := &cobra.Command{Use: "image", Short: "Create an image repository, policy or update automation"}
 	image.AddCommand(newCreateImageRepository(g, cf), newCreateImagePolicy(g, cf), newCreateImageUpdate(g, cf))
 	cmd.AddCommand(source, image, newCreateKustomization(g, cf), newCreateHelmRelease(g, cf),
-		newCreateAlert(g, cf), newCreateAlertProvider(g, cf), newCreateReceiver(g, cf))
+		newCreateAlert(g, cf), newCreateAlertProvider(g, cf), newCreateReceiver(g, cf),
+		newCreateSecretCommand(g, cf), newCreateTenant(g, cf))
 	return cmd
 }
 

@@ -28,6 +28,8 @@ func TestCreateExportIsAccepted(t *testing.T) {
 		{[]string{"source", "git", "tagged", "--url", "ssh://git@example.com/app", "--tag-semver", ">=1.0.0"}, "GitRepository"},
 		{[]string{"source", "oci", "manifests", "--url", "oci://ghcr.io/org/manifests", "--tag", "v1"}, "OCIRepository"},
 		{[]string{"source", "helm", "podinfo", "--url", "https://stefanprodan.github.io/podinfo"}, "HelmRepository"},
+		{[]string{"source", "chart", "podinfo", "--source", "HelmRepository/podinfo", "--chart", "podinfo", "--chart-version", ">=6.0.0"}, "HelmChart"},
+		{[]string{"source", "chart", "local", "--source", "GitRepository/app", "--chart", "./charts/app", "--reconcile-strategy", "Revision"}, "HelmChart"},
 		{[]string{"source", "bucket", "b", "--bucket-name", "manifests", "--endpoint", "minio.example.com", "--insecure"}, "Bucket"},
 		{[]string{"kustomization", "app", "--source", "GitRepository/app", "--path", "./overlays/production",
 			"--health-check", "Deployment/my-app.production", "--depends-on", "infra", "--decryption-secret", "sops-age"}, "Kustomization"},
@@ -63,6 +65,7 @@ func TestCreateRefusesBadInput(t *testing.T) {
 	}{
 		{[]string{"source", "git", "x"}, "--url is required"},
 		{[]string{"kustomization", "x", "--source", "app"}, "--source wants Kind/name"},
+		{[]string{"source", "chart", "x", "--source", "HelmRepository/r"}, "--source and --chart are required"},
 		{[]string{"helmrelease", "x"}, "either --chart-ref"},
 		{[]string{"image", "policy", "x", "--image-ref", "r", "--select-semver", "1", "--select-alpha", "asc"}, "exactly one"},
 		{[]string{"source", "git", "x", "--url", "https://e.com/r", "--label", "novalue"}, "--label wants key=value"},

@@ -46,7 +46,7 @@ func newDiffCommand(g *Globals) *cobra.Command {
 		},
 	}
 	f.bind(cmd)
-	root.AddCommand(cmd)
+	root.AddCommand(cmd, newDiffArtifact(g))
 	return root
 }
 

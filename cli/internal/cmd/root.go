@@ -94,6 +94,14 @@ func NewRoot(out io.Writer) *cobra.Command {
 		newDiffCommand(g),
 		fleet.NewCommand(out),
 		newUICommand(g),
+		newDeleteCommand(g),
+		newEnvsubstCommand(g),
+		newStatsCommand(g),
+		newPushCommand(g),
+		newPullCommand(g),
+		newTagCommand(g),
+		newListCommand(g),
+		newDebugCommand(g),
 	)
 	return root
 }

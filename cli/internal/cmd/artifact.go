@@ -1,0 +1,254 @@
+package cmd
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/Masterminds/semver/v3"
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/spf13/cobra"
+
+	"gotk.dev/pkg/oci"
+)
+
+// registryFlags are the registry flags every artifact command shares.
+type registryFlags struct {
+	creds    string
+	insecure bool
+}
+
+func (r *registryFlags) bind(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&r.creds, "creds", "", "registry credentials as user:password")
+	cmd.Flags().BoolVar(&r.insecure, "insecure-registry", false, "reach the registry over plain HTTP")
+}
+
+func (r *registryFlags) options() (oci.Options, error) {
+	o := oci.Options{Insecure: r.insecure, UserAgent: "gotk"}
+	if r.creds != "" {
+		user, pass, ok := strings.Cut(r.creds, ":")
+		if !ok || user == "" {
+			return o, errors.New("--creds wants user:password")
+		}
+		o.Auth = &authn.Basic{Username: user, Password: pass}
+	}
+	return o, nil
+}
+
+// ref parses `oci://host/repo:tag` (Flux's artifact URL form).
+func (r *registryFlags) ref(url string) (name.Reference, error) {
+	rest, ok := strings.CutPrefix(url, "oci://")
+	if !ok {
+		return nil, fmt.Errorf("artifact URL %q must start with oci://", url)
+	}
+	var opts []name.Option
+	if r.insecure {
+		opts = append(opts, name.Insecure)
+	}
+	ref, err := name.ParseReference(rest, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("invalid artifact URL %q: %w", url, err)
+	}
+	return ref, nil
+}
+
+func newArtifactVerb(verb, short string, sub *cobra.Command) *cobra.Command {
+	cmd := &cobra.Command{Use: verb, Short: short}
+	cmd.AddCommand(sub)
+	return cmd
+}
+
+func newPushCommand(g *Globals) *cobra.Command {
+	var rf registryFlags
+	var path, source, revision string
+	var annotations []string
+	sub := &cobra.Command{
+		Use:   "artifact oci://REPOSITORY:TAG --path DIR --source URL --revision REV",
+		Short: "Push a directory as an OCI artifact in Flux's format (an OCIRepository can pull it)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if path == "" || source == "" || revision == "" {
+				return errors.New("--path, --source and --revision are required")
+			}
+			ref, err := rf.ref(args[0])
+			if err != nil {
+				return err
+			}
+			o, err := rf.options()
+			if err != nil {
+				return err
+			}
+			ann := map[string]string{oci.SourceAnnotation: source, oci.RevisionAnnotation: revision,
+				oci.CreatedAnnotation: time.Now().UTC().Format(time.RFC3339)}
+			for _, a := range annotations {
+				k, v, ok := strings.Cut(a, "=")
+				if !ok || k == "" {
+					return fmt.Errorf("--annotations wants key=value, got %q", a)
+				}
+				ann[k] = v
+			}
+			fmt.Fprintf(g.Out, "► pushing artifact to %s\n", ref)
+			digest, err := oci.PushArtifact(cmd.Context(), ref, path, ann, o)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(g.Out, "✔ artifact successfully pushed to %s@%s\n", ref.Context(), digest)
+			return nil
+		},
+	}
+	f := sub.Flags()
+	f.StringVar(&path, "path", "", "directory to push")
+	f.StringVar(&source, "source", "", "source address recorded in the artifact, e.g. a Git URL")
+	f.StringVar(&revision, "revision", "", "source revision recorded in the artifact, e.g. main@sha1:<commit>")
+	f.StringSliceVarP(&annotations, "annotations", "a", nil, "extra manifest annotations as key=value")
+	rf.bind(sub)
+	return newArtifactVerb("push", "Push an OCI artifact", sub)
+}
+
+func newPullCommand(g *Globals) *cobra.Command {
+	var rf registryFlags
+	var output string
+	sub := &cobra.Command{
+		Use:   "artifact oci://REPOSITORY:TAG --output DIR",
+		Short: "Pull an OCI artifact and extract its content",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if output == "" {
+				return errors.New("--output is required")
+			}
+			ref, err := rf.ref(args[0])
+			if err != nil {
+				return err
+			}
+			o, err := rf.options()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(g.Out, "► pulling artifact from %s\n", ref)
+			m, err := oci.PullArtifact(cmd.Context(), ref, output, o)
+			if err != nil {
+				return err
+			}
+			if s := m.Annotations[oci.SourceAnnotation]; s != "" {
+				fmt.Fprintf(g.Out, "✔ source %s\n", s)
+			}
+			if r := m.Annotations[oci.RevisionAnnotation]; r != "" {
+				fmt.Fprintf(g.Out, "✔ revision %s\n", r)
+			}
+			fmt.Fprintf(g.Out, "✔ extracted artifact to %s\n", output)
+			return nil
+		},
+	}
+	sub.Flags().StringVarP(&output, "output", "o", "", "directory to extract into")
+	rf.bind(sub)
+	return newArtifactVerb("pull", "Pull an OCI artifact", sub)
+}
+
+func newTagCommand(g *Globals) *cobra.Command {
+	var rf registryFlags
+	var tags []string
+	sub := &cobra.Command{
+		Use:   "artifact oci://REPOSITORY:TAG --tag TAG...",
+		Short: "Add tags to an OCI artifact",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(tags) == 0 {
+				return errors.New("--tag is required")
+			}
+			ref, err := rf.ref(args[0])
+			if err != nil {
+				return err
+			}
+			o, err := rf.options()
+			if err != nil {
+				return err
+			}
+			for _, t := range tags {
+				fmt.Fprintf(g.Out, "► tagging artifact\n")
+				if err := oci.Tag(cmd.Context(), ref, t, o); err != nil {
+					return err
+				}
+				fmt.Fprintf(g.Out, "✔ artifact tagged as %s\n", ref.Context().Tag(t))
+			}
+			return nil
+		},
+	}
+	sub.Flags().StringSliceVar(&tags, "tag", nil, "tag to add (repeatable)")
+	rf.bind(sub)
+	return newArtifactVerb("tag", "Tag an OCI artifact", sub)
+}
+
+func newListCommand(g *Globals) *cobra.Command {
+	var rf registryFlags
+	var filterRegex, filterSemver string
+	sub := &cobra.Command{
+		Use:     "artifacts oci://REPOSITORY",
+		Aliases: []string{"artifact"},
+		Short:   "List the tags of an OCI artifact repository with their digest, source and revision",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			url, ok := strings.CutPrefix(args[0], "oci://")
+			if !ok {
+				return fmt.Errorf("artifact URL %q must start with oci://", args[0])
+			}
+			repo, err := oci.ParseRepository(url, rf.insecure)
+			if err != nil {
+				return err
+			}
+			o, err := rf.options()
+			if err != nil {
+				return err
+			}
+			var re *regexp.Regexp
+			if filterRegex != "" {
+				if re, err = regexp.Compile(filterRegex); err != nil {
+					return fmt.Errorf("--filter-regex: %w", err)
+				}
+			}
+			tags, err := oci.ListTags(cmd.Context(), repo, o)
+			if err != nil {
+				return err
+			}
+			var within *semver.Constraints
+			if filterSemver != "" {
+				if within, err = semver.NewConstraint(filterSemver); err != nil {
+					return fmt.Errorf("--filter-semver: %w", err)
+				}
+			}
+			w := tabwriter.NewWriter(g.Out, 0, 0, 3, ' ', 0)
+			fmt.Fprintln(w, "ARTIFACT\tDIGEST\tSOURCE\tREVISION")
+			for _, t := range tags {
+				if re != nil && !re.MatchString(t) {
+					continue
+				}
+				if within != nil {
+					if v, err := semver.NewVersion(t); err != nil || !within.Check(v) {
+						continue
+					}
+				}
+				img, err := oci.Image(cmd.Context(), repo.Tag(t), o)
+				if err != nil {
+					return err
+				}
+				digest, err := img.Digest()
+				if err != nil {
+					return err
+				}
+				m, err := img.Manifest()
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", repo.Tag(t), digest, m.Annotations[oci.SourceAnnotation], m.Annotations[oci.RevisionAnnotation])
+			}
+			return w.Flush()
+		},
+	}
+	sub.Flags().StringVar(&filterRegex, "filter-regex", "", "only tags matching this regular expression")
+	sub.Flags().StringVar(&filterSemver, "filter-semver", "", "only tags in this semver range")
+	rf.bind(sub)
+	return newArtifactVerb("list", "List OCI artifacts", sub)
+}

@@ -1,0 +1,114 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	. "github.com/onsi/gomega"
+
+	"gotk.dev/pkg/artifact/tarball"
+	"gotk.dev/pkg/oci"
+	"gotk.dev/pkg/testserver"
+)
+
+// TestArtifactPushPullTagList drives push, tag, list and pull artifact
+// against a real OCI registry with credentials, and reads the pushed
+// manifest as an OCIRepository would: Flux's media types and annotations.
+func TestArtifactPushPullTagList(t *testing.T) {
+	g := NewWithT(t)
+	creds := testserver.BasicAuth{Username: "bot", Password: "s3cret"}
+	reg := testserver.NewRegistryForTest(t, testserver.RegistryOptions{Auth: creds})
+	src := writeFiles(t, map[string]string{"deploy.yaml": "kind: Deployment\n", "svc.yaml": "kind: Service\n"})
+	url := "oci://" + reg.Host() + "/team/manifests"
+	auth := []string{"--creds", "bot:s3cret", "--insecure-registry"}
+
+	out, err := run(t, append([]string{"push", "artifact", url + ":v1.0.0", "--path", src,
+		"--source", "https://github.com/org/repo", "--revision", "main@sha1:0123abc", "--annotations", "team=web"}, auth...)...)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(out).To(MatchRegexp(`✔ artifact successfully pushed to .*/team/manifests@sha256:[0-9a-f]{64}`))
+
+	ref, err := name.ParseReference(reg.Host()+"/team/manifests:v1.0.0", name.Insecure)
+	g.Expect(err).NotTo(HaveOccurred())
+	img, err := oci.Image(context.Background(), ref, oci.Options{Auth: &authn.Basic{Username: "bot", Password: "s3cret"}, Insecure: true})
+	g.Expect(err).NotTo(HaveOccurred())
+	m, err := img.Manifest()
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(string(m.Config.MediaType)).To(Equal(oci.FluxConfigMediaType))
+	g.Expect(m.Layers).To(HaveLen(1))
+	g.Expect(string(m.Layers[0].MediaType)).To(Equal(oci.FluxContentMediaType))
+	g.Expect(m.Annotations).To(HaveKeyWithValue(oci.SourceAnnotation, "https://github.com/org/repo"))
+	g.Expect(m.Annotations).To(HaveKeyWithValue(oci.RevisionAnnotation, "main@sha1:0123abc"))
+	g.Expect(m.Annotations).To(HaveKeyWithValue("team", "web"))
+	g.Expect(m.Annotations).To(HaveKey(oci.CreatedAnnotation))
+
+	out, err = run(t, append([]string{"tag", "artifact", url + ":v1.0.0", "--tag", "latest", "--tag", "stable"}, auth...)...)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(out).To(ContainSubstring("/team/manifests:stable"))
+
+	out, err = run(t, append([]string{"list", "artifacts", url}, auth...)...)
+	g.Expect(err).NotTo(HaveOccurred())
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	g.Expect(strings.Fields(lines[0])).To(Equal([]string{"ARTIFACT", "DIGEST", "SOURCE", "REVISION"}))
+	g.Expect(lines).To(HaveLen(4))
+	for _, l := range lines[1:] {
+		g.Expect(strings.Fields(l)[2:]).To(Equal([]string{"https://github.com/org/repo", "main@sha1:0123abc"}))
+	}
+	out, err = run(t, append([]string{"list", "artifacts", url, "--filter-semver", ">=1.0.0"}, auth...)...)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(strings.Split(strings.TrimSpace(out), "\n")).To(HaveLen(2))
+
+	dst := filepath.Join(t.TempDir(), "out")
+	out, err = run(t, append([]string{"pull", "artifact", url + ":stable", "--output", dst}, auth...)...)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(out).To(ContainSubstring("✔ revision main@sha1:0123abc"))
+	for name, want := range map[string]string{"deploy.yaml": "kind: Deployment\n", "svc.yaml": "kind: Service\n"} {
+		got, err := os.ReadFile(filepath.Join(dst, name))
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(string(got)).To(Equal(want))
+	}
+
+	_, err = run(t, "pull", "artifact", url+":stable", "--output", dst, "--insecure-registry")
+	g.Expect(err).To(HaveOccurred(), "pulling without credentials")
+	_, err = run(t, "push", "artifact", reg.Host()+"/x:v1", "--path", src, "--source", "s", "--revision", "r")
+	g.Expect(err).To(MatchError(ContainSubstring("must start with oci://")))
+	_, err = run(t, "push", "artifact", url+":v1", "--path", src)
+	g.Expect(err).To(MatchError(ContainSubstring("--path, --source and --revision are required")))
+}
+
+// TestArtifactBuildDiff builds a directory's tarball and diffs the
+// directory against a pushed artifact before and after a change.
+func TestArtifactBuildDiff(t *testing.T) {
+	g := NewWithT(t)
+	reg := testserver.NewRegistryForTest(t, testserver.RegistryOptions{})
+	src := writeFiles(t, map[string]string{"cm.yaml": "kind: ConfigMap\n"})
+	url := "oci://" + reg.Host() + "/app:v1"
+
+	tgz := filepath.Join(t.TempDir(), "a.tgz")
+	out, err := run(t, "build", "artifact", "--path", src, "--output", tgz)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(out).To(ContainSubstring("✔ artifact created at " + tgz))
+	extracted := t.TempDir()
+	f, err := os.Open(tgz)
+	g.Expect(err).NotTo(HaveOccurred())
+	defer f.Close()
+	g.Expect(tarball.Untar(f, extracted, tarball.DefaultLimits())).To(Succeed())
+	g.Expect(filepath.Join(extracted, "cm.yaml")).To(BeAnExistingFile())
+
+	_, err = run(t, "push", "artifact", url, "--path", src, "--source", "s", "--revision", "r", "--insecure-registry")
+	g.Expect(err).NotTo(HaveOccurred())
+	out, err = run(t, "diff", "artifact", url, "--path", src, "--insecure-registry")
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(out).To(ContainSubstring("no changes detected"))
+
+	g.Expect(os.WriteFile(filepath.Join(src, "cm.yaml"), []byte("kind: Secret\n"), 0o644)).To(Succeed())
+	_, err = run(t, "diff", "artifact", url, "--path", src, "--insecure-registry")
+	var exit *ExitCodeError
+	g.Expect(errors.As(err, &exit)).To(BeTrue(), "%v", err)
+	g.Expect(exit.Code).To(Equal(1))
+}
