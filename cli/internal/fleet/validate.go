@@ -31,6 +31,9 @@ type validation struct {
 	// base are the Kustomizations at --base, applied for real first so
 	// that changes of immutable fields show as in the cluster.
 	base []*node
+	// alias maps a chart's object given the release namespace to the
+	// object rendered (whose template is known).
+	alias map[*unstructured.Unstructured]*unstructured.Unstructured
 }
 
 // run applies the CRDs and Namespaces the fleet declares, for real, then
@@ -82,14 +85,20 @@ func (v *validation) run(ctx context.Context, nodes []*node) error {
 				continue
 			}
 			v.dryRun(ctx, c, n, obj)
-			if obj.GetKind() == "HelmRelease" && obj.GroupVersionKind().Group == "helm.toolkit.fluxcd.io" {
-				// The object is validated; what its chart renders is not (yet).
-				v.skipped = append(v.skipped, Skipped{Kustomization: n.key(), Object: kustomize.ObjectRef(obj),
-					Reason: "chart not rendered: the HelmRelease object is validated, the objects of its chart are not checked"})
-			}
 		}
 	}
 	return nil
+}
+
+// releaseNamespace is the release namespace of an object a chart
+// rendered, "" for any other.
+func releaseNamespace(n *node, obj *unstructured.Unstructured) string {
+	for _, r := range n.releases {
+		if _, ok := r.files[obj]; ok {
+			return r.namespace
+		}
+	}
+	return ""
 }
 
 func isCRD(obj *unstructured.Unstructured) bool {
@@ -108,6 +117,14 @@ func (v *validation) dryRun(ctx context.Context, c client.Client, n *node, obj *
 		return
 	}
 	ns := obj.GetNamespace()
+	if rns := releaseNamespace(n, obj); namespaced && ns == "" && rns != "" {
+		// Helm applies a chart's namespaced objects to the release
+		// namespace; findings name the chart's template still.
+		target := obj.DeepCopy()
+		target.SetNamespace(rns)
+		v.alias[target] = obj
+		obj, ns = target, rns
+	}
 	if namespaced && ns == "" {
 		v.objectFinding(n, obj, ClassMissingNamespace, "has no namespace and the Kustomization sets no targetNamespace")
 		return
@@ -157,7 +174,14 @@ func applyBase(ctx context.Context, cfg *rest.Config, nodes []*node) error {
 					_ = install.Apply(ctx, c, []*unstructured.Unstructured{obj})
 					continue
 				}
-				_ = c.Patch(ctx, obj.DeepCopy(), client.Apply, client.FieldOwner(fieldOwner), client.ForceOwnership)
+				rns := releaseNamespace(n, obj)
+				obj = obj.DeepCopy()
+				if rns != "" && obj.GetNamespace() == "" {
+					if namespaced, err := c.IsObjectNamespaced(obj); err == nil && namespaced {
+						obj.SetNamespace(rns)
+					}
+				}
+				_ = c.Patch(ctx, obj, client.Apply, client.FieldOwner(fieldOwner), client.ForceOwnership)
 			}
 		}
 	}
@@ -180,9 +204,13 @@ func classify(err error) string {
 }
 
 func (v *validation) objectFinding(n *node, obj *unstructured.Unstructured, class, msg string) {
+	src := obj
+	if orig, ok := v.alias[obj]; ok {
+		src = orig
+	}
 	v.findings = append(v.findings, Finding{
 		Class: class, Kustomization: n.key(), Object: kustomize.ObjectRef(obj),
-		Source: n.source, File: v.d.fileOf(n, obj), Message: msg,
+		Source: n.source, File: v.d.fileOf(n, src), Message: msg,
 	})
 }
 
