@@ -33,6 +33,10 @@ type Options struct {
 	// Offline leaves charts of HelmRepositories unfetched: their
 	// HelmReleases are skipped, never passed.
 	Offline bool
+	// KubeVersion is the Kubernetes release of the cluster (1.31,
+	// v1.31.2): API versions it deprecates or removes are findings, and
+	// charts see it as .Capabilities.KubeVersion. "": not checked.
+	KubeVersion string
 
 	kubeVersion *chartutil.KubeVersion
 }
@@ -61,6 +65,11 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	if fi, err := os.Stat(root); err != nil || !fi.IsDir() {
 		return nil, fmt.Errorf("%s is not a directory", o.Dir)
+	}
+	if o.KubeVersion != "" {
+		if o.kubeVersion, err = chartutil.ParseKubeVersion(o.KubeVersion); err != nil {
+			return nil, fmt.Errorf("--kube-version %q: want a Kubernetes release such as 1.31: %w", o.KubeVersion, err)
+		}
 	}
 	paths, err := clusterPaths(root, o.Paths)
 	if err != nil {

@@ -6,9 +6,11 @@ import (
 	"regexp"
 	"strings"
 
+	"helm.sh/helm/v3/pkg/chartutil"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -34,6 +36,8 @@ type validation struct {
 	// alias maps a chart's object given the release namespace to the
 	// object rendered (whose template is known).
 	alias map[*unstructured.Unstructured]*unstructured.Unstructured
+	// server is the release of the API server of the run.
+	server *chartutil.KubeVersion
 }
 
 // run applies the CRDs and Namespaces the fleet declares, for real, then
@@ -45,6 +49,11 @@ func (v *validation) run(ctx context.Context, nodes []*node) error {
 		return err
 	}
 	v.namespaces = map[string]bool{BootstrapNamespace: true}
+	if dc, err := discovery.NewDiscoveryClientForConfig(v.cfg); err == nil {
+		if info, err := dc.ServerVersion(); err == nil {
+			v.server, _ = chartutil.ParseKubeVersion(info.GitVersion)
+		}
+	}
 	if len(v.base) > 0 {
 		if err := applyBase(ctx, v.cfg, v.base); err != nil {
 			return err
@@ -107,13 +116,28 @@ func isCRD(obj *unstructured.Unstructured) bool {
 
 // dryRun applies obj with dryRun=All and records what the server refuses.
 func (v *validation) dryRun(ctx context.Context, c client.Client, n *node, obj *unstructured.Unstructured) {
-	namespaced, err := c.IsObjectNamespaced(obj)
-	if err != nil {
-		if meta.IsNoMatchError(err) {
-			v.objectFinding(n, obj, ClassUnknownKind, unknownKind(obj))
+	class, msg := apiVersionFinding(obj, v.d.kubeVersion)
+	if class != "" {
+		v.objectFinding(n, obj, class, msg)
+		if class == ClassRemovedAPI {
+			// The cluster refuses it whatever its content.
 			return
 		}
-		v.objectFinding(n, obj, classify(err), err.Error())
+	}
+	namespaced, err := c.IsObjectNamespaced(obj)
+	if err != nil {
+		l, known := lifecycleOf(obj)
+		switch {
+		case meta.IsNoMatchError(err) && class == ClassDeprecatedAPI:
+			v.skipped = append(v.skipped, Skipped{Kustomization: n.key(), Object: kustomize.ObjectRef(obj),
+				Reason: "its API version is not served by the API server of this run: not validated"})
+		case meta.IsNoMatchError(err) && known && v.server != nil && atOrBefore(l.removed, v.server):
+			v.objectFinding(n, obj, ClassRemovedAPI, l.removedMessage(obj))
+		case meta.IsNoMatchError(err):
+			v.objectFinding(n, obj, ClassUnknownKind, unknownKind(obj))
+		default:
+			v.objectFinding(n, obj, classify(err), err.Error())
+		}
 		return
 	}
 	ns := obj.GetNamespace()
