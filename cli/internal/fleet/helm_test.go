@@ -56,6 +56,11 @@ func helmFleet(t *testing.T) string {
 		"app/release.yaml": "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: web\n  namespace: web\n" +
 			"spec:\n  interval: 5m\n  chart:\n    spec:\n      chart: ./charts/web\n      sourceRef: {kind: GitRepository, name: flux-system, namespace: flux-system}\n" +
 			"  valuesFrom:\n    - {kind: ConfigMap, name: web-values}\n  values:\n    replicas: 2\n",
+		// The same chart released in a second namespace: its objects are
+		// other objects, not a second owner of the first release's.
+		"app/web2.yaml": "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: web2\n---\napiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: web\n  namespace: web2\n" +
+			"spec:\n  interval: 5m\n  chart:\n    spec:\n      chart: ./charts/web\n      sourceRef: {kind: GitRepository, name: flux-system, namespace: flux-system}\n" +
+			"  values:\n    port: 81\n",
 		"charts/web/Chart.yaml":                webChart,
 		"charts/web/values.yaml":               "replicas: 1\ntag: latest\nport: 8080\n",
 		"charts/web/templates/deployment.yaml": webDeployment,
@@ -74,8 +79,9 @@ func TestHelmReleaseLocalChart(t *testing.T) {
 	g.Expect(c.Skipped).To(BeEmpty(), out)
 	g.Expect(c.Kustomizations).To(ConsistOf(
 		HaveField("Status", "passed"),
-		// Namespace, ConfigMap, HelmRelease and the chart's Deployment and Service.
-		And(HaveField("Name", "flux-system/app"), HaveField("Objects", 5), HaveField("Status", "passed"))), out)
+		// Namespace, ConfigMap, HelmRelease and the chart's Deployment and
+		// Service; the second release's Namespace, HelmRelease, Deployment, Service.
+		And(HaveField("Name", "flux-system/app"), HaveField("Objects", 9), HaveField("Status", "passed"))), out)
 
 	// The change under review: a chart version bump, and a port value the
 	// Service's schema refuses.
@@ -96,6 +102,9 @@ func TestHelmReleaseLocalChart(t *testing.T) {
 	g.Expect(c.Findings).To(ConsistOf(And(
 		HaveField("Class", ClassSchema), HaveField("Object", "Service/web/web"), HaveField("File", "web/templates/service.yaml"),
 		HaveField("Message", ContainSubstring("99999")))), out)
+	// The values ConfigMap, the first release's Service, and both
+	// releases' Deployments (the chart version label).
+	g.Expect(c.Diff).To(HaveLen(4), out)
 	diffs := map[string]ObjectDiff{}
 	for _, d := range c.Diff {
 		diffs[d.Object] = d
