@@ -77,14 +77,12 @@ type discoverer struct {
 	kubeVersion *chartutil.KubeVersion
 	// charts are the charts downloaded, by repository URL, name and version.
 	charts map[string]*helmchart.Chart
-	// decryptor decrypts SOPS files (nil: they stay encrypted).
-	decryptor kustomize.FileDecryptor
 }
 
 // newDiscoverer returns a discoverer over the given source trees.
 func newDiscoverer(o Options, trees map[string]*sourceTree, dirs map[string]string) *discoverer {
 	return &discoverer{trees: trees, dirs: dirs, byKey: map[string]*node{}, vars: newRepoReader(),
-		offline: o.Offline, kubeVersion: o.kubeVersion, charts: map[string]*helmchart.Chart{}, decryptor: o.decryptor}
+		offline: o.Offline, kubeVersion: o.kubeVersion, charts: map[string]*helmchart.Chart{}}
 }
 
 // discover builds the cluster's root (the path the bootstrap
@@ -183,11 +181,7 @@ func (d *discoverer) build(ctx context.Context, n *node) error {
 		return nil
 	}
 	opts.Substitution = sub
-	// As the controller, decrypt only for spec.decryption; without a key
-	// SOPS files stay encrypted (and are skipped on validation).
-	if d.decryptor != nil && n.ks.Spec.Decryption != nil {
-		opts.Decryptor = d.decryptor
-	}
+	// SOPS files stay encrypted: no Decryptor (they are skipped on validation).
 	objs, err := kustomize.Build(n.tree.files, opts)
 	if err != nil {
 		n.buildErr = err
