@@ -39,11 +39,11 @@ func diffNodes(base, head []*node) []ObjectDiff {
 	seen := map[string]bool{}
 	for _, n := range head {
 		seen[n.key()] = true
-		out = append(out, diffObjects(n.key(), objectsOf(baseBy[n.key()]), n.objs)...)
+		out = append(out, diffObjects(n.key(), baseBy[n.key()], n)...)
 	}
 	for _, n := range base {
 		if !seen[n.key()] {
-			out = append(out, diffObjects(n.key(), n.objs, nil)...)
+			out = append(out, diffObjects(n.key(), n, nil)...)
 		}
 	}
 	return out
@@ -56,21 +56,27 @@ func objectsOf(n *node) []*unstructured.Unstructured {
 	return n.objs
 }
 
-func objectID(u *unstructured.Unstructured) string {
+// objectID names u in n: a chart's object without a namespace is in the
+// release's (two releases of a chart render objects of the same name).
+func objectID(n *node, u *unstructured.Unstructured) string {
 	gvk := u.GroupVersionKind()
-	return gvk.Group + "/" + kustomize.ObjectRef(u)
+	ns := u.GetNamespace()
+	if ns == "" {
+		ns = releaseNamespace(n, u)
+	}
+	return gvk.Group + "/" + gvk.Kind + "/" + ns + "/" + u.GetName()
 }
 
-// diffObjects diffs two renderings of one Kustomization.
-func diffObjects(ks string, before, after []*unstructured.Unstructured) []ObjectDiff {
+// diffObjects diffs two renderings of one Kustomization (either may be nil).
+func diffObjects(ks string, bn, an *node) []ObjectDiff {
 	b := map[string]*unstructured.Unstructured{}
-	for _, u := range before {
-		b[objectID(u)] = u
+	for _, u := range objectsOf(bn) {
+		b[objectID(bn, u)] = u
 	}
 	var out []ObjectDiff
 	inAfter := map[string]bool{}
-	for _, u := range after {
-		id := objectID(u)
+	for _, u := range objectsOf(an) {
+		id := objectID(an, u)
 		inAfter[id] = true
 		old := b[id]
 		change := ChangeChanged

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	helmchart "helm.sh/helm/v3/pkg/chart"
+	"helm.sh/helm/v3/pkg/chartutil"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 
@@ -42,6 +44,12 @@ type node struct {
 	skip     string
 	// inCycle is set when its dependsOn lead back to it: never applied.
 	inCycle bool
+	// releases are the HelmReleases among objs whose charts were
+	// rendered (their objects are in objs too); releaseFindings and
+	// releaseSkips what could not be.
+	releases        []*rendered
+	releaseFindings []Finding
+	releaseSkips    []Skipped
 }
 
 func (n *node) key() string { return n.ks.Namespace + "/" + n.ks.Name }
@@ -62,6 +70,19 @@ type discoverer struct {
 	byKey   map[string]*node
 	vars    *repoReader
 	pending []*node
+	// offline leaves charts of HelmRepositories unfetched (skipped).
+	offline bool
+	// kubeVersion is what charts see as .Capabilities.KubeVersion (nil:
+	// Helm's default).
+	kubeVersion *chartutil.KubeVersion
+	// charts are the charts downloaded, by repository URL, name and version.
+	charts map[string]*helmchart.Chart
+}
+
+// newDiscoverer returns a discoverer over the given source trees.
+func newDiscoverer(o Options, trees map[string]*sourceTree, dirs map[string]string) *discoverer {
+	return &discoverer{trees: trees, dirs: dirs, byKey: map[string]*node{}, vars: newRepoReader(),
+		offline: o.Offline, kubeVersion: o.kubeVersion, charts: map[string]*helmchart.Chart{}}
 }
 
 // discover builds the cluster's root (the path the bootstrap
@@ -91,6 +112,7 @@ func (d *discoverer) discover(ctx context.Context, clusterPath string) error {
 			return err
 		}
 	}
+	d.renderReleases(ctx)
 	return nil
 }
 
@@ -214,6 +236,11 @@ func indexFiles(files *kustomize.Files) map[string][]string {
 // Kustomization's path when there is one, else any (a base elsewhere);
 // names are matched without the Kustomization's prefix and suffix.
 func (d *discoverer) fileOf(n *node, obj *unstructured.Unstructured) string {
+	for _, r := range n.releases {
+		if f, ok := r.files[obj]; ok {
+			return f
+		}
+	}
 	name := strings.TrimSuffix(strings.TrimPrefix(obj.GetName(), n.ks.Spec.NamePrefix), n.ks.Spec.NameSuffix)
 	files := n.tree.index[obj.GetKind()+"/"+name]
 	dir := strings.TrimPrefix(path.Clean(filepath.ToSlash(n.ks.Spec.Path)), "/")

@@ -183,7 +183,7 @@ func TestGeneratedFleet(t *testing.T) {
 		key{ClassSchema, "flux-system/apps", "Deployment/apps/web", "apps/deployment.yaml"},
 		key{ClassSchema, "flux-system/apps", "Widget/apps/big", "apps/big-widget.yaml"},
 		key{ClassUnknownKind, "flux-system/apps", "Gadget/apps/g", "apps/gadget.yaml"},
-		key{ClassUnknownKind, "flux-system/apps", "PodDisruptionBudget/apps/web", "apps/pdb.yaml"},
+		key{ClassRemovedAPI, "flux-system/apps", "PodDisruptionBudget/apps/web", "apps/pdb.yaml"},
 		key{ClassMissingDependency, "flux-system/apps", "", "clusters/dev/kustomizations.yaml"},
 		key{ClassCycle, "flux-system/loop-a", "", "clusters/dev/loops.yaml"},
 		key{ClassDoubleOwner, "flux-system/loop-a-copy", "ConfigMap/apps/loop-a", "loop/a/configmap.yaml"},
@@ -195,7 +195,7 @@ func TestGeneratedFleet(t *testing.T) {
 	g.Expect(messages["Deployment/apps/web"+ClassSchema]).To(ContainSubstring(".spec.replicaz: field not declared in schema"))
 	g.Expect(messages["Widget/apps/big"+ClassSchema]).To(ContainSubstring("size must be at most 10"))
 	g.Expect(messages["Gadget/apps/g"+ClassUnknownKind]).To(ContainSubstring("its CRD is not in the repository"))
-	g.Expect(messages["PodDisruptionBudget/apps/web"+ClassUnknownKind]).To(ContainSubstring("policy/v1beta1 PodDisruptionBudget: Kubernetes does not serve this version"))
+	g.Expect(messages["PodDisruptionBudget/apps/web"+ClassRemovedAPI]).To(Equal("policy/v1beta1 PodDisruptionBudget was removed in Kubernetes 1.25 (deprecated in 1.21): use policy/v1 PodDisruptionBudget"))
 	g.Expect(messages[ClassCycle]).To(ContainSubstring("flux-system/loop-a -> flux-system/loop-b -> flux-system/loop-a"))
 	g.Expect(messages[ClassMissingDependency]).To(ContainSubstring("flux-system/monitoring"))
 	g.Expect(messages["ConfigMap/apps/loop-a"+ClassDoubleOwner]).To(ContainSubstring("also applied by Kustomization flux-system/loop-a"))

@@ -15,7 +15,12 @@ func doubleOwners(nodes []*node, d *discoverer) []Finding {
 	for _, n := range nodes {
 		for _, obj := range n.objs {
 			gvk := obj.GroupVersionKind()
-			key := gvk.Group + "/" + gvk.Kind + "/" + obj.GetNamespace() + "/" + obj.GetName()
+			ns := obj.GetNamespace()
+			if ns == "" {
+				// A chart's objects without a namespace go to the release's.
+				ns = releaseNamespace(n, obj)
+			}
+			key := gvk.Group + "/" + gvk.Kind + "/" + ns + "/" + obj.GetName()
 			first, ok := owner[key]
 			if !ok {
 				owner[key] = n

@@ -26,10 +26,15 @@ type repoReader struct {
 func newRepoReader() *repoReader { return &repoReader{objs: map[string]*unstructured.Unstructured{}} }
 
 func (r *repoReader) add(obj *unstructured.Unstructured) {
-	if obj.GetAPIVersion() == "v1" && (obj.GetKind() == "ConfigMap" || obj.GetKind() == "Secret") {
+	helmRepo := obj.GetKind() == "HelmRepository" && obj.GroupVersionKind().Group == "source.toolkit.fluxcd.io"
+	if helmRepo || obj.GetAPIVersion() == "v1" && (obj.GetKind() == "ConfigMap" || obj.GetKind() == "Secret") {
 		r.objs[obj.GetKind()+"/"+obj.GetNamespace()+"/"+obj.GetName()] = obj
 	}
 }
+
+// find returns the object Kind/namespace/name rendered from the
+// repository, or nil.
+func (r *repoReader) find(key string) *unstructured.Unstructured { return r.objs[key] }
 
 // Get implements client.Reader for ConfigMaps and Secrets.
 func (r *repoReader) Get(_ context.Context, key client.ObjectKey, obj client.Object, _ ...client.GetOption) error {

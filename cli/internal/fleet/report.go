@@ -24,6 +24,9 @@ const (
 	// ClassImmutable is a change (against --base) of a field the API
 	// server does not let change.
 	ClassImmutable = "immutable-field"
+	// ClassHelm is a HelmRelease whose chart cannot be loaded or
+	// rendered with its values.
+	ClassHelm = "helm"
 )
 
 // Finding is one problem the cluster would meet.

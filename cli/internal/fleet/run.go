@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"helm.sh/helm/v3/pkg/chartutil"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"gotk.dev/cli/internal/install"
@@ -29,6 +30,15 @@ type Options struct {
 	ControlPlaneDir string
 	// Base is a Git revision to diff the rendered objects against ("": no diff).
 	Base string
+	// Offline leaves charts of HelmRepositories unfetched: their
+	// HelmReleases are skipped, never passed.
+	Offline bool
+	// KubeVersion is the Kubernetes release of the cluster (1.31,
+	// v1.31.2): API versions it deprecates or removes are findings, and
+	// charts see it as .Capabilities.KubeVersion. "": not checked.
+	KubeVersion string
+
+	kubeVersion *chartutil.KubeVersion
 }
 
 // ParseSource parses --source KIND/NAMESPACE/NAME=DIR.
@@ -56,6 +66,11 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if fi, err := os.Stat(root); err != nil || !fi.IsDir() {
 		return nil, fmt.Errorf("%s is not a directory", o.Dir)
 	}
+	if o.KubeVersion != "" {
+		if o.kubeVersion, err = chartutil.ParseKubeVersion(o.KubeVersion); err != nil {
+			return nil, fmt.Errorf("--kube-version %q: want a Kubernetes release such as 1.31: %w", o.KubeVersion, err)
+		}
+	}
 	paths, err := clusterPaths(root, o.Paths)
 	if err != nil {
 		return nil, err
@@ -78,7 +93,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	for _, p := range paths {
 		var baseNodes []*node
 		if base != nil {
-			if baseNodes, err = renderBase(ctx, p, dirs, base); err != nil {
+			if baseNodes, err = renderBase(ctx, o, p, dirs, base); err != nil {
 				return nil, fmt.Errorf("cluster %s at %s: %w", p, o.Base, err)
 			}
 		}
@@ -129,7 +144,7 @@ func clusterPaths(root string, given []string) ([]string, error) {
 func checkCluster(ctx context.Context, o Options, path string, dirs map[string]string, trees map[string]*sourceTree, base []*node) (*ClusterReport, error) {
 	// The control plane starts while the Kustomizations are built.
 	st := startCluster(ctx, o)
-	d := &discoverer{trees: trees, dirs: dirs, byKey: map[string]*node{}, vars: newRepoReader()}
+	d := newDiscoverer(o, trees, dirs)
 	derr := d.discover(ctx, path)
 	cluster, err := st.wait()
 	if err != nil {
@@ -148,10 +163,12 @@ func checkCluster(ctx context.Context, o Options, path string, dirs map[string]s
 		if n.skip != "" {
 			cr.Skipped = append(cr.Skipped, Skipped{Kustomization: n.key(), Reason: n.skip})
 		}
+		findings = append(findings, n.releaseFindings...)
+		cr.Skipped = append(cr.Skipped, n.releaseSkips...)
 	}
 	findings = append(findings, doubleOwners(nodes, d)...)
 	cr.nodes = nodes
-	v := &validation{d: d, cfg: cluster.Config, base: base}
+	v := &validation{d: d, cfg: cluster.Config, base: base, alias: map[*unstructured.Unstructured]*unstructured.Unstructured{}}
 	if err := v.run(ctx, nodes); err != nil {
 		return nil, err
 	}
@@ -174,8 +191,8 @@ func checkCluster(ctx context.Context, o Options, path string, dirs map[string]s
 
 // renderBase renders the cluster at the base revision (outside sources
 // are the same directories), in dependency order.
-func renderBase(ctx context.Context, path string, dirs map[string]string, base *sourceTree) ([]*node, error) {
-	d := &discoverer{trees: map[string]*sourceTree{base.key: base}, dirs: dirs, byKey: map[string]*node{}, vars: newRepoReader()}
+func renderBase(ctx context.Context, o Options, path string, dirs map[string]string, base *sourceTree) ([]*node, error) {
+	d := newDiscoverer(o, map[string]*sourceTree{base.key: base}, dirs)
 	if err := d.discover(ctx, path); err != nil {
 		return nil, err
 	}

@@ -6,9 +6,11 @@ import (
 	"regexp"
 	"strings"
 
+	"helm.sh/helm/v3/pkg/chartutil"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -31,6 +33,11 @@ type validation struct {
 	// base are the Kustomizations at --base, applied for real first so
 	// that changes of immutable fields show as in the cluster.
 	base []*node
+	// alias maps a chart's object given the release namespace to the
+	// object rendered (whose template is known).
+	alias map[*unstructured.Unstructured]*unstructured.Unstructured
+	// server is the release of the API server of the run.
+	server *chartutil.KubeVersion
 }
 
 // run applies the CRDs and Namespaces the fleet declares, for real, then
@@ -42,6 +49,11 @@ func (v *validation) run(ctx context.Context, nodes []*node) error {
 		return err
 	}
 	v.namespaces = map[string]bool{BootstrapNamespace: true}
+	if dc, err := discovery.NewDiscoveryClientForConfig(v.cfg); err == nil {
+		if info, err := dc.ServerVersion(); err == nil {
+			v.server, _ = chartutil.ParseKubeVersion(info.GitVersion)
+		}
+	}
 	if len(v.base) > 0 {
 		if err := applyBase(ctx, v.cfg, v.base); err != nil {
 			return err
@@ -82,14 +94,20 @@ func (v *validation) run(ctx context.Context, nodes []*node) error {
 				continue
 			}
 			v.dryRun(ctx, c, n, obj)
-			if obj.GetKind() == "HelmRelease" && obj.GroupVersionKind().Group == "helm.toolkit.fluxcd.io" {
-				// The object is validated; what its chart renders is not (yet).
-				v.skipped = append(v.skipped, Skipped{Kustomization: n.key(), Object: kustomize.ObjectRef(obj),
-					Reason: "chart not rendered: the HelmRelease object is validated, the objects of its chart are not checked"})
-			}
 		}
 	}
 	return nil
+}
+
+// releaseNamespace is the release namespace of an object a chart
+// rendered, "" for any other.
+func releaseNamespace(n *node, obj *unstructured.Unstructured) string {
+	for _, r := range n.releases {
+		if _, ok := r.files[obj]; ok {
+			return r.namespace
+		}
+	}
+	return ""
 }
 
 func isCRD(obj *unstructured.Unstructured) bool {
@@ -98,16 +116,39 @@ func isCRD(obj *unstructured.Unstructured) bool {
 
 // dryRun applies obj with dryRun=All and records what the server refuses.
 func (v *validation) dryRun(ctx context.Context, c client.Client, n *node, obj *unstructured.Unstructured) {
-	namespaced, err := c.IsObjectNamespaced(obj)
-	if err != nil {
-		if meta.IsNoMatchError(err) {
-			v.objectFinding(n, obj, ClassUnknownKind, unknownKind(obj))
+	class, msg := apiVersionFinding(obj, v.d.kubeVersion)
+	if class != "" {
+		v.objectFinding(n, obj, class, msg)
+		if class == ClassRemovedAPI {
+			// The cluster refuses it whatever its content.
 			return
 		}
-		v.objectFinding(n, obj, classify(err), err.Error())
+	}
+	namespaced, err := c.IsObjectNamespaced(obj)
+	if err != nil {
+		l, known := lifecycleOf(obj)
+		switch {
+		case meta.IsNoMatchError(err) && class == ClassDeprecatedAPI:
+			v.skipped = append(v.skipped, Skipped{Kustomization: n.key(), Object: kustomize.ObjectRef(obj),
+				Reason: "its API version is not served by the API server of this run: not validated"})
+		case meta.IsNoMatchError(err) && known && v.server != nil && atOrBefore(l.removed, v.server):
+			v.objectFinding(n, obj, ClassRemovedAPI, l.removedMessage(obj))
+		case meta.IsNoMatchError(err):
+			v.objectFinding(n, obj, ClassUnknownKind, unknownKind(obj))
+		default:
+			v.objectFinding(n, obj, classify(err), err.Error())
+		}
 		return
 	}
 	ns := obj.GetNamespace()
+	if rns := releaseNamespace(n, obj); namespaced && ns == "" && rns != "" {
+		// Helm applies a chart's namespaced objects to the release
+		// namespace; findings name the chart's template still.
+		target := obj.DeepCopy()
+		target.SetNamespace(rns)
+		v.alias[target] = obj
+		obj, ns = target, rns
+	}
 	if namespaced && ns == "" {
 		v.objectFinding(n, obj, ClassMissingNamespace, "has no namespace and the Kustomization sets no targetNamespace")
 		return
@@ -157,7 +198,14 @@ func applyBase(ctx context.Context, cfg *rest.Config, nodes []*node) error {
 					_ = install.Apply(ctx, c, []*unstructured.Unstructured{obj})
 					continue
 				}
-				_ = c.Patch(ctx, obj.DeepCopy(), client.Apply, client.FieldOwner(fieldOwner), client.ForceOwnership)
+				rns := releaseNamespace(n, obj)
+				obj = obj.DeepCopy()
+				if rns != "" && obj.GetNamespace() == "" {
+					if namespaced, err := c.IsObjectNamespaced(obj); err == nil && namespaced {
+						obj.SetNamespace(rns)
+					}
+				}
+				_ = c.Patch(ctx, obj, client.Apply, client.FieldOwner(fieldOwner), client.ForceOwnership)
 			}
 		}
 	}
@@ -180,9 +228,13 @@ func classify(err error) string {
 }
 
 func (v *validation) objectFinding(n *node, obj *unstructured.Unstructured, class, msg string) {
+	src := obj
+	if orig, ok := v.alias[obj]; ok {
+		src = orig
+	}
 	v.findings = append(v.findings, Finding{
 		Class: class, Kustomization: n.key(), Object: kustomize.ObjectRef(obj),
-		Source: n.source, File: v.d.fileOf(n, obj), Message: msg,
+		Source: n.source, File: v.d.fileOf(n, src), Message: msg,
 	})
 }
 

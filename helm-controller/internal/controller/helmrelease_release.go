@@ -22,8 +22,8 @@ import (
 	"gotk.dev/helm-controller/internal/action"
 	"gotk.dev/helm-controller/internal/chart"
 	"gotk.dev/helm-controller/internal/drift"
-	"gotk.dev/helm-controller/internal/postrender"
 	"gotk.dev/helm-controller/internal/release"
+	"gotk.dev/pkg/helm/postrender"
 )
 
 // maxActions bounds the Helm actions of one reconcile (e.g. unlock,

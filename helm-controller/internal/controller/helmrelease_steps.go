@@ -24,7 +24,7 @@ import (
 	"gotk.dev/pkg/runtime/reconcile"
 
 	"gotk.dev/helm-controller/internal/chart"
-	"gotk.dev/helm-controller/internal/values"
+	"gotk.dev/pkg/helm/values"
 )
 
 // Reasons this controller adds to the API's.

@@ -10,8 +10,8 @@ import (
 	helmrelease "helm.sh/helm/v3/pkg/release"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"gotk.dev/helm-controller/internal/values"
 	helmv2 "gotk.dev/pkg/apis/helm/v2"
+	"gotk.dev/pkg/helm/values"
 )
 
 // SnapshotAPIVersion is the version of the snapshot format written.

@@ -7,8 +7,8 @@ import (
 	helmchart "helm.sh/helm/v3/pkg/chart"
 	helmrelease "helm.sh/helm/v3/pkg/release"
 
-	"gotk.dev/helm-controller/internal/values"
 	helmv2 "gotk.dev/pkg/apis/helm/v2"
+	"gotk.dev/pkg/helm/values"
 )
 
 func rls(version int, status helmrelease.Status, chartVersion string, cfg map[string]any) *helmrelease.Release {
