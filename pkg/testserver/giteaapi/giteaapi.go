@@ -17,10 +17,9 @@ import (
 	"sync"
 	"testing"
 
-	"golang.org/x/crypto/ssh"
-
 	"gotk.dev/pkg/testserver"
 	"gotk.dev/pkg/testserver/apirecord"
+	"gotk.dev/pkg/testserver/hostedgit"
 )
 
 // Repo is the server's state of one repository.
@@ -62,11 +61,9 @@ func New(t testing.TB, token, login string) *Server {
 	t.Helper()
 	s := &Server{
 		token: token, login: login, users: map[string]bool{login: true}, orgs: map[string][]string{}, repos: map[string]*Repo{}, nextID: 1,
-		Git: testserver.NewGitHTTPForTest(t, testserver.GitHTTPOptions{Auth: testserver.BasicAuth{Username: "git", Password: token}}),
 	}
-	s.SSH = testserver.NewGitSSHForTest(t, testserver.GitSSHOptions{Repos: s.Git.GitRepos})
-	s.api = httptest.NewServer(s.routes())
-	t.Cleanup(s.api.Close)
+	s.Git, s.SSH = hostedgit.NewGitServers(t, token)
+	s.api = hostedgit.StartAPI(t, s.routes())
 	return s
 }
 
@@ -109,7 +106,7 @@ func (s *Server) Repo(owner, name string) *Repo {
 }
 
 // GitPath is the name of a repository on the Git servers.
-func GitPath(owner, name string) string { return owner + "/" + name + ".git" }
+func GitPath(owner, name string) string { return hostedgit.GitPath(owner, name) }
 
 func (s *Server) createLocked(owner, name string, private bool) error {
 	if err := s.Git.CreateRepo(GitPath(owner, name)); err != nil {
@@ -298,8 +295,8 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request) {
 		ReadOnly   bool `json:"read_only"`
 	}
 	_ = json.NewDecoder(r.Body).Decode(&body)
-	pub, _, _, _, err := ssh.ParseAuthorizedKey([]byte(body.Key))
-	if err != nil {
+	pub, ok := hostedgit.ParseKey(body.Key)
+	if !ok {
 		writeError(w, http.StatusUnprocessableEntity, "invalid key content")
 		return
 	}
@@ -309,16 +306,14 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request) {
 	if repo == nil {
 		return
 	}
-	for _, k := range repo.Keys {
-		if k.Key == body.Key {
-			writeError(w, http.StatusUnprocessableEntity, "Key content has been used as non-deploy key")
-			return
-		}
+	k, added := hostedgit.AddKey(s.SSH, &repo.Keys, pub, body.Key, keyText, func() DeployKey {
+		s.nextID++
+		return DeployKey{ID: s.nextID - 1, Title: body.Title, Key: body.Key, ReadOnly: body.ReadOnly}
+	})
+	if !added {
+		writeError(w, http.StatusUnprocessableEntity, "Key content has been used as non-deploy key")
+		return
 	}
-	k := DeployKey{ID: s.nextID, Title: body.Title, Key: body.Key, ReadOnly: body.ReadOnly}
-	s.nextID++
-	repo.Keys = append(repo.Keys, k)
-	s.SSH.AuthorizeKey(pub)
 	writeJSON(w, http.StatusCreated, keyJSON(k))
 }
 
@@ -330,15 +325,9 @@ func (s *Server) deleteKey(w http.ResponseWriter, r *http.Request) {
 	if repo == nil {
 		return
 	}
-	for i, k := range repo.Keys {
-		if k.ID == id {
-			repo.Keys = append(repo.Keys[:i], repo.Keys[i+1:]...)
-			if pub, _, _, _, err := ssh.ParseAuthorizedKey([]byte(k.Key)); err == nil {
-				s.SSH.RevokeKey(pub)
-			}
-			w.WriteHeader(http.StatusNoContent)
-			return
-		}
+	if hostedgit.RemoveKey(s.SSH, &repo.Keys, id, keyID, keyText) {
+		w.WriteHeader(http.StatusNoContent)
+		return
 	}
 	writeError(w, http.StatusNotFound, "GetDeployKeyByRepo")
 }
@@ -365,3 +354,7 @@ func writeJSON(w http.ResponseWriter, code int, v any) { apirecord.WriteJSON(w, 
 func writeError(w http.ResponseWriter, code int, message string) {
 	writeJSON(w, code, map[string]any{"message": message, "url": "https://docs.gitea.com/api"})
 }
+
+func keyID(k DeployKey) int64 { return k.ID }
+
+func keyText(k DeployKey) string { return k.Key }

@@ -19,10 +19,9 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/ssh"
-
 	"gotk.dev/pkg/testserver"
 	"gotk.dev/pkg/testserver/apirecord"
+	"gotk.dev/pkg/testserver/hostedgit"
 )
 
 // Repo is the server's state of one repository.
@@ -68,11 +67,9 @@ func New(t testing.TB, token, login string) *Server {
 	s := &Server{
 		token: token, login: login,
 		orgs: map[string]map[string]bool{}, users: map[string]bool{login: true}, repos: map[string]*Repo{}, nextID: 1,
-		Git: testserver.NewGitHTTPForTest(t, testserver.GitHTTPOptions{Auth: testserver.BasicAuth{Username: "git", Password: token}}),
 	}
-	s.SSH = testserver.NewGitSSHForTest(t, testserver.GitSSHOptions{Repos: s.Git.GitRepos})
-	s.api = httptest.NewServer(s.routes())
-	t.Cleanup(s.api.Close)
+	s.Git, s.SSH = hostedgit.NewGitServers(t, token)
+	s.api = hostedgit.StartAPI(t, s.routes())
 	return s
 }
 
@@ -122,7 +119,7 @@ func (s *Server) Repo(owner, name string) *Repo {
 }
 
 // GitPath is the name of a repository on the Git servers.
-func GitPath(owner, name string) string { return owner + "/" + name + ".git" }
+func GitPath(owner, name string) string { return hostedgit.GitPath(owner, name) }
 
 func (s *Server) createLocked(owner, name string, private bool) error {
 	if err := s.Git.CreateRepo(GitPath(owner, name)); err != nil {
@@ -321,8 +318,8 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request) {
 		ReadOnly bool `json:"read_only"`
 	}
 	_ = json.NewDecoder(r.Body).Decode(&body)
-	pub, _, _, _, err := ssh.ParseAuthorizedKey([]byte(body.Key))
-	if err != nil {
+	pub, ok := hostedgit.ParseKey(body.Key)
+	if !ok {
 		writeError(w, http.StatusUnprocessableEntity, "Validation Failed: key is invalid")
 		return
 	}
@@ -332,16 +329,14 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request) {
 	if repo == nil {
 		return
 	}
-	for _, k := range repo.Keys {
-		if k.Key == body.Key {
-			writeError(w, http.StatusUnprocessableEntity, "Validation Failed: key is already in use")
-			return
-		}
+	k, added := hostedgit.AddKey(s.SSH, &repo.Keys, pub, body.Key, keyText, func() DeployKey {
+		s.nextID++
+		return DeployKey{ID: s.nextID - 1, Title: body.Title, Key: body.Key, ReadOnly: body.ReadOnly}
+	})
+	if !added {
+		writeError(w, http.StatusUnprocessableEntity, "Validation Failed: key is already in use")
+		return
 	}
-	k := DeployKey{ID: s.nextID, Title: body.Title, Key: body.Key, ReadOnly: body.ReadOnly}
-	s.nextID++
-	repo.Keys = append(repo.Keys, k)
-	s.SSH.AuthorizeKey(pub)
 	writeJSON(w, http.StatusCreated, keyJSON(k))
 }
 
@@ -353,15 +348,9 @@ func (s *Server) deleteKey(w http.ResponseWriter, r *http.Request) {
 	if repo == nil {
 		return
 	}
-	for i, k := range repo.Keys {
-		if k.ID == id {
-			repo.Keys = append(repo.Keys[:i], repo.Keys[i+1:]...)
-			if pub, _, _, _, err := ssh.ParseAuthorizedKey([]byte(k.Key)); err == nil {
-				s.SSH.RevokeKey(pub)
-			}
-			w.WriteHeader(http.StatusNoContent)
-			return
-		}
+	if hostedgit.RemoveKey(s.SSH, &repo.Keys, id, keyID, keyText) {
+		w.WriteHeader(http.StatusNoContent)
+		return
 	}
 	writeError(w, http.StatusNotFound, "Not Found")
 }
@@ -393,3 +382,7 @@ func writeJSON(w http.ResponseWriter, code int, v any) { apirecord.WriteJSON(w, 
 func writeError(w http.ResponseWriter, code int, message string) {
 	writeJSON(w, code, map[string]any{"message": message, "documentation_url": "https://docs.github.com/rest", "status": fmt.Sprint(code)})
 }
+
+func keyID(k DeployKey) int64 { return k.ID }
+
+func keyText(k DeployKey) string { return k.Key }

@@ -16,10 +16,9 @@ import (
 	"sync"
 	"testing"
 
-	"golang.org/x/crypto/ssh"
-
 	"gotk.dev/pkg/testserver"
 	"gotk.dev/pkg/testserver/apirecord"
+	"gotk.dev/pkg/testserver/hostedgit"
 )
 
 // Project is the server's state of one project.
@@ -65,11 +64,9 @@ func New(t testing.TB, token, username string) *Server {
 	s := &Server{
 		token: token, username: username,
 		users: map[string]int64{username: 1}, groups: map[string]int64{}, projects: map[string]*Project{}, nextID: 100,
-		Git: testserver.NewGitHTTPForTest(t, testserver.GitHTTPOptions{Auth: testserver.BasicAuth{Username: "git", Password: token}}),
 	}
-	s.SSH = testserver.NewGitSSHForTest(t, testserver.GitSSHOptions{Repos: s.Git.GitRepos})
-	s.api = httptest.NewServer(s.routes())
-	t.Cleanup(s.api.Close)
+	s.Git, s.SSH = hostedgit.NewGitServers(t, token)
+	s.api = hostedgit.StartAPI(t, s.routes())
 	return s
 }
 
@@ -116,7 +113,7 @@ func (s *Server) Project(namespace, path string) *Project {
 }
 
 // GitPath is the name of a project on the Git servers.
-func GitPath(namespace, path string) string { return namespace + "/" + path + ".git" }
+func GitPath(namespace, path string) string { return hostedgit.GitPath(namespace, path) }
 
 func (s *Server) id() int64 { s.nextID++; return s.nextID }
 
@@ -292,8 +289,8 @@ func (s *Server) addKey(w http.ResponseWriter, r *http.Request) {
 		CanPush    bool `json:"can_push"`
 	}
 	_ = json.NewDecoder(r.Body).Decode(&body)
-	pub, _, _, _, err := ssh.ParseAuthorizedKey([]byte(body.Key))
-	if err != nil {
+	pub, ok := hostedgit.ParseKey(body.Key)
+	if !ok {
 		writeJSON(w, http.StatusBadRequest, map[string]any{"message": map[string]any{"key": []string{"is invalid"}}})
 		return
 	}
@@ -303,15 +300,13 @@ func (s *Server) addKey(w http.ResponseWriter, r *http.Request) {
 	if p == nil {
 		return
 	}
-	for _, k := range p.Keys {
-		if k.Key == body.Key {
-			writeJSON(w, http.StatusBadRequest, map[string]any{"message": map[string]any{"deploy_key.fingerprint_sha256": []string{"has already been taken"}}})
-			return
-		}
+	k, added := hostedgit.AddKey(s.SSH, &p.Keys, pub, body.Key, keyText, func() DeployKey {
+		return DeployKey{ID: s.id(), Title: body.Title, Key: body.Key, CanPush: body.CanPush}
+	})
+	if !added {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"message": map[string]any{"deploy_key.fingerprint_sha256": []string{"has already been taken"}}})
+		return
 	}
-	k := DeployKey{ID: s.id(), Title: body.Title, Key: body.Key, CanPush: body.CanPush}
-	p.Keys = append(p.Keys, k)
-	s.SSH.AuthorizeKey(pub)
 	writeJSON(w, http.StatusCreated, keyJSON(k))
 }
 
@@ -323,15 +318,9 @@ func (s *Server) deleteKey(w http.ResponseWriter, r *http.Request) {
 	if p == nil {
 		return
 	}
-	for i, k := range p.Keys {
-		if k.ID == id {
-			p.Keys = append(p.Keys[:i], p.Keys[i+1:]...)
-			if pub, _, _, _, err := ssh.ParseAuthorizedKey([]byte(k.Key)); err == nil {
-				s.SSH.RevokeKey(pub)
-			}
-			w.WriteHeader(http.StatusNoContent)
-			return
-		}
+	if hostedgit.RemoveKey(s.SSH, &p.Keys, id, keyID, keyText) {
+		w.WriteHeader(http.StatusNoContent)
+		return
 	}
 	writeError(w, http.StatusNotFound, "404 Deploy Key Not Found")
 }
@@ -359,3 +348,7 @@ func writeJSON(w http.ResponseWriter, code int, v any) { apirecord.WriteJSON(w, 
 func writeError(w http.ResponseWriter, code int, message string) {
 	writeJSON(w, code, map[string]any{"message": fmt.Sprint(message)})
 }
+
+func keyID(k DeployKey) int64 { return k.ID }
+
+func keyText(k DeployKey) string { return k.Key }
