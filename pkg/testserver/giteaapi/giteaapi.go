@@ -118,19 +118,23 @@ func (s *Server) createLocked(owner, name string, private bool) error {
 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
+	// repoHandler serves fn with the path's repository, under the lock.
+	repoHandler := func(fn func(http.ResponseWriter, *http.Request, *Repo)) http.HandlerFunc {
+		return hostedgit.WithRepo(&s.mu, s.lookup, fn)
+	}
 	mux.HandleFunc("GET /api/v1/user", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, account(s.login)) })
 	mux.HandleFunc("GET /api/v1/users/{user}", s.getUser)
 	mux.HandleFunc("GET /api/v1/orgs/{org}", s.getOrg)
 	mux.HandleFunc("GET /api/v1/orgs/{org}/teams/search", s.searchTeams)
 	mux.HandleFunc("POST /api/v1/user/repos", s.createRepo)
 	mux.HandleFunc("POST /api/v1/orgs/{org}/repos", s.createRepo)
-	mux.HandleFunc("GET /api/v1/repos/{owner}/{repo}", s.getRepo)
-	mux.HandleFunc("PATCH /api/v1/repos/{owner}/{repo}", s.editRepo)
-	mux.HandleFunc("GET /api/v1/repos/{owner}/{repo}/teams", s.listTeams)
-	mux.HandleFunc("PUT /api/v1/repos/{owner}/{repo}/teams/{team}", s.addTeam)
-	mux.HandleFunc("GET /api/v1/repos/{owner}/{repo}/keys", s.listKeys)
+	mux.HandleFunc("GET /api/v1/repos/{owner}/{repo}", repoHandler(s.getRepo))
+	mux.HandleFunc("PATCH /api/v1/repos/{owner}/{repo}", repoHandler(s.editRepo))
+	mux.HandleFunc("GET /api/v1/repos/{owner}/{repo}/teams", repoHandler(s.listTeams))
+	mux.HandleFunc("PUT /api/v1/repos/{owner}/{repo}/teams/{team}", repoHandler(s.addTeam))
+	mux.HandleFunc("GET /api/v1/repos/{owner}/{repo}/keys", repoHandler(s.listKeys))
 	mux.HandleFunc("POST /api/v1/repos/{owner}/{repo}/keys", s.createKey)
-	mux.HandleFunc("DELETE /api/v1/repos/{owner}/{repo}/keys/{id}", s.deleteKey)
+	mux.HandleFunc("DELETE /api/v1/repos/{owner}/{repo}/keys/{id}", repoHandler(s.deleteKey))
 	return s.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/api/v1/version" { // public, as on Gitea
 			writeJSON(w, http.StatusOK, map[string]any{"version": "1.22.0"})
@@ -220,36 +224,20 @@ func (s *Server) lookup(w http.ResponseWriter, r *http.Request) *Repo {
 	return repo
 }
 
-func (s *Server) getRepo(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if repo := s.lookup(w, r); repo != nil {
-		writeJSON(w, http.StatusOK, s.repoJSON(repo))
-	}
+func (s *Server) getRepo(w http.ResponseWriter, _ *http.Request, repo *Repo) {
+	writeJSON(w, http.StatusOK, s.repoJSON(repo))
 }
 
-func (s *Server) editRepo(w http.ResponseWriter, r *http.Request) {
+func (s *Server) editRepo(w http.ResponseWriter, r *http.Request, repo *Repo) {
 	var body struct{ Private *bool }
 	_ = json.NewDecoder(r.Body).Decode(&body)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	repo := s.lookup(w, r)
-	if repo == nil {
-		return
-	}
 	if body.Private != nil {
 		repo.Private = *body.Private
 	}
 	writeJSON(w, http.StatusOK, s.repoJSON(repo))
 }
 
-func (s *Server) listTeams(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	repo := s.lookup(w, r)
-	if repo == nil {
-		return
-	}
+func (s *Server) listTeams(w http.ResponseWriter, _ *http.Request, repo *Repo) {
 	out := []map[string]any{}
 	for i, t := range repo.Teams {
 		out = append(out, map[string]any{"id": i + 1, "name": t, "permission": "write"})
@@ -257,13 +245,7 @@ func (s *Server) listTeams(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-func (s *Server) addTeam(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	repo := s.lookup(w, r)
-	if repo == nil {
-		return
-	}
+func (s *Server) addTeam(w http.ResponseWriter, r *http.Request, repo *Repo) {
 	team := r.PathValue("team")
 	if !slices.Contains(s.orgs[repo.Owner], team) {
 		writeError(w, http.StatusNotFound, "team not found")
@@ -275,18 +257,8 @@ func (s *Server) addTeam(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (s *Server) listKeys(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	repo := s.lookup(w, r)
-	if repo == nil {
-		return
-	}
-	out := []map[string]any{}
-	for _, k := range repo.Keys {
-		out = append(out, keyJSON(k))
-	}
-	writeJSON(w, http.StatusOK, out)
+func (s *Server) listKeys(w http.ResponseWriter, _ *http.Request, repo *Repo) {
+	writeJSON(w, http.StatusOK, hostedgit.ListJSON(repo.Keys, keyJSON))
 }
 
 func (s *Server) createKey(w http.ResponseWriter, r *http.Request) {
@@ -317,14 +289,8 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, keyJSON(k))
 }
 
-func (s *Server) deleteKey(w http.ResponseWriter, r *http.Request) {
+func (s *Server) deleteKey(w http.ResponseWriter, r *http.Request, repo *Repo) {
 	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	repo := s.lookup(w, r)
-	if repo == nil {
-		return
-	}
 	if hostedgit.RemoveKey(s.SSH, &repo.Keys, id, keyID, keyText) {
 		w.WriteHeader(http.StatusNoContent)
 		return

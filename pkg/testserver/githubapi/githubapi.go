@@ -131,6 +131,10 @@ func (s *Server) createLocked(owner, name string, private bool) error {
 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
+	// repoHandler serves fn with the path's repository, under the lock.
+	repoHandler := func(fn func(http.ResponseWriter, *http.Request, *Repo)) http.HandlerFunc {
+		return hostedgit.WithRepo(&s.mu, s.lookup, fn)
+	}
 	mux.HandleFunc("GET /user", s.getUser)
 	mux.HandleFunc("GET /users/{user}", s.getAccount)
 	mux.HandleFunc("GET /orgs/{org}", s.getOrg)
@@ -138,12 +142,12 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("PUT /orgs/{org}/teams/{team}/repos/{owner}/{repo}", s.putTeamRepo)
 	mux.HandleFunc("POST /user/repos", s.createRepo)
 	mux.HandleFunc("POST /orgs/{org}/repos", s.createRepo)
-	mux.HandleFunc("GET /repos/{owner}/{repo}", s.getRepo)
-	mux.HandleFunc("PATCH /repos/{owner}/{repo}", s.editRepo)
-	mux.HandleFunc("GET /repos/{owner}/{repo}/teams", s.listTeams)
-	mux.HandleFunc("GET /repos/{owner}/{repo}/keys", s.listKeys)
+	mux.HandleFunc("GET /repos/{owner}/{repo}", repoHandler(s.getRepo))
+	mux.HandleFunc("PATCH /repos/{owner}/{repo}", repoHandler(s.editRepo))
+	mux.HandleFunc("GET /repos/{owner}/{repo}/teams", repoHandler(s.listTeams))
+	mux.HandleFunc("GET /repos/{owner}/{repo}/keys", repoHandler(s.listKeys))
 	mux.HandleFunc("POST /repos/{owner}/{repo}/keys", s.createKey)
-	mux.HandleFunc("DELETE /repos/{owner}/{repo}/keys/{id}", s.deleteKey)
+	mux.HandleFunc("DELETE /repos/{owner}/{repo}/keys/{id}", repoHandler(s.deleteKey))
 	checked := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		auth := r.Header.Get("Authorization")
 		if auth != "Bearer "+s.token && auth != "token "+s.token {
@@ -254,26 +258,16 @@ func (s *Server) lookup(w http.ResponseWriter, r *http.Request) *Repo {
 	return repo
 }
 
-func (s *Server) getRepo(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if repo := s.lookup(w, r); repo != nil {
-		writeJSON(w, http.StatusOK, s.repoJSON(repo))
-	}
+func (s *Server) getRepo(w http.ResponseWriter, _ *http.Request, repo *Repo) {
+	writeJSON(w, http.StatusOK, s.repoJSON(repo))
 }
 
-func (s *Server) editRepo(w http.ResponseWriter, r *http.Request) {
+func (s *Server) editRepo(w http.ResponseWriter, r *http.Request, repo *Repo) {
 	var body struct {
 		Private    *bool
 		Visibility string
 	}
 	_ = json.NewDecoder(r.Body).Decode(&body)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	repo := s.lookup(w, r)
-	if repo == nil {
-		return
-	}
 	if body.Private != nil {
 		repo.Private = *body.Private
 	}
@@ -283,13 +277,7 @@ func (s *Server) editRepo(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.repoJSON(repo))
 }
 
-func (s *Server) listTeams(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	repo := s.lookup(w, r)
-	if repo == nil {
-		return
-	}
+func (s *Server) listTeams(w http.ResponseWriter, _ *http.Request, repo *Repo) {
 	out := []map[string]any{}
 	for slug, perm := range repo.Teams {
 		out = append(out, map[string]any{"id": 1, "slug": slug, "name": slug, "permission": perm})
@@ -297,18 +285,8 @@ func (s *Server) listTeams(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-func (s *Server) listKeys(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	repo := s.lookup(w, r)
-	if repo == nil {
-		return
-	}
-	out := []map[string]any{}
-	for _, k := range repo.Keys {
-		out = append(out, keyJSON(k))
-	}
-	writeJSON(w, http.StatusOK, out)
+func (s *Server) listKeys(w http.ResponseWriter, _ *http.Request, repo *Repo) {
+	writeJSON(w, http.StatusOK, hostedgit.ListJSON(repo.Keys, keyJSON))
 }
 
 func (s *Server) createKey(w http.ResponseWriter, r *http.Request) {
@@ -340,14 +318,8 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, keyJSON(k))
 }
 
-func (s *Server) deleteKey(w http.ResponseWriter, r *http.Request) {
+func (s *Server) deleteKey(w http.ResponseWriter, r *http.Request, repo *Repo) {
 	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	repo := s.lookup(w, r)
-	if repo == nil {
-		return
-	}
 	if hostedgit.RemoveKey(s.SSH, &repo.Keys, id, keyID, keyText) {
 		w.WriteHeader(http.StatusNoContent)
 		return

@@ -131,18 +131,22 @@ func (s *Server) createLocked(namespace, path, visibility string) (*Project, err
 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
+	// repoHandler serves fn with the path's repository, under the lock.
+	repoHandler := func(fn func(http.ResponseWriter, *http.Request, *Project)) http.HandlerFunc {
+		return hostedgit.WithRepo(&s.mu, s.lookup, fn)
+	}
 	mux.HandleFunc("GET /api/v4/user", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"id": 1, "username": s.username})
 	})
 	mux.HandleFunc("GET /api/v4/users", s.listUsers)
 	mux.HandleFunc("GET /api/v4/groups/{id}", s.getGroup)
 	mux.HandleFunc("POST /api/v4/projects", s.createProject)
-	mux.HandleFunc("GET /api/v4/projects/{id}", s.getProject)
-	mux.HandleFunc("PUT /api/v4/projects/{id}", s.editProject)
-	mux.HandleFunc("POST /api/v4/projects/{id}/share", s.share)
-	mux.HandleFunc("GET /api/v4/projects/{id}/deploy_keys", s.listKeys)
+	mux.HandleFunc("GET /api/v4/projects/{id}", repoHandler(s.getProject))
+	mux.HandleFunc("PUT /api/v4/projects/{id}", repoHandler(s.editProject))
+	mux.HandleFunc("POST /api/v4/projects/{id}/share", repoHandler(s.share))
+	mux.HandleFunc("GET /api/v4/projects/{id}/deploy_keys", repoHandler(s.listKeys))
 	mux.HandleFunc("POST /api/v4/projects/{id}/deploy_keys", s.addKey)
-	mux.HandleFunc("DELETE /api/v4/projects/{id}/deploy_keys/{key}", s.deleteKey)
+	mux.HandleFunc("DELETE /api/v4/projects/{id}/deploy_keys/{key}", repoHandler(s.deleteKey))
 	return s.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("PRIVATE-TOKEN") != s.token && r.Header.Get("Authorization") != "Bearer "+s.token {
 			writeError(w, http.StatusUnauthorized, "401 Unauthorized")
@@ -224,41 +228,25 @@ func (s *Server) lookup(w http.ResponseWriter, r *http.Request) *Project {
 	return nil
 }
 
-func (s *Server) getProject(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if p := s.lookup(w, r); p != nil {
-		writeJSON(w, http.StatusOK, s.projectJSON(p))
-	}
+func (s *Server) getProject(w http.ResponseWriter, _ *http.Request, p *Project) {
+	writeJSON(w, http.StatusOK, s.projectJSON(p))
 }
 
-func (s *Server) editProject(w http.ResponseWriter, r *http.Request) {
+func (s *Server) editProject(w http.ResponseWriter, r *http.Request, p *Project) {
 	var body struct{ Visibility string }
 	_ = json.NewDecoder(r.Body).Decode(&body)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p := s.lookup(w, r)
-	if p == nil {
-		return
-	}
 	if body.Visibility != "" {
 		p.Visibility = body.Visibility
 	}
 	writeJSON(w, http.StatusOK, s.projectJSON(p))
 }
 
-func (s *Server) share(w http.ResponseWriter, r *http.Request) {
+func (s *Server) share(w http.ResponseWriter, r *http.Request, p *Project) {
 	var body struct {
 		GroupID     int64 `json:"group_id"`
 		GroupAccess int64 `json:"group_access"`
 	}
 	_ = json.NewDecoder(r.Body).Decode(&body)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p := s.lookup(w, r)
-	if p == nil {
-		return
-	}
 	for path, id := range s.groups {
 		if id == body.GroupID {
 			p.SharedWith[path] = body.GroupAccess
@@ -269,18 +257,8 @@ func (s *Server) share(w http.ResponseWriter, r *http.Request) {
 	writeError(w, http.StatusNotFound, "404 Group Not Found")
 }
 
-func (s *Server) listKeys(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p := s.lookup(w, r)
-	if p == nil {
-		return
-	}
-	out := []map[string]any{}
-	for _, k := range p.Keys {
-		out = append(out, keyJSON(k))
-	}
-	writeJSON(w, http.StatusOK, out)
+func (s *Server) listKeys(w http.ResponseWriter, _ *http.Request, p *Project) {
+	writeJSON(w, http.StatusOK, hostedgit.ListJSON(p.Keys, keyJSON))
 }
 
 func (s *Server) addKey(w http.ResponseWriter, r *http.Request) {
@@ -310,14 +288,8 @@ func (s *Server) addKey(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, keyJSON(k))
 }
 
-func (s *Server) deleteKey(w http.ResponseWriter, r *http.Request) {
+func (s *Server) deleteKey(w http.ResponseWriter, r *http.Request, p *Project) {
 	id, _ := strconv.ParseInt(r.PathValue("key"), 10, 64)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p := s.lookup(w, r)
-	if p == nil {
-		return
-	}
 	if hostedgit.RemoveKey(s.SSH, &p.Keys, id, keyID, keyText) {
 		w.WriteHeader(http.StatusNoContent)
 		return

@@ -8,6 +8,7 @@ package hostedgit
 import (
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 
 	"golang.org/x/crypto/ssh"
@@ -72,4 +73,26 @@ func RemoveKey[K any](srv *testserver.GitSSH, keys *[]K, id int64, idOf func(K) 
 		}
 	}
 	return false
+}
+
+// WithRepo makes a handler that holds mu, finds the request's repository
+// with lookup (which answers the request itself when there is none) and
+// hands it to fn.
+func WithRepo[R any](mu *sync.Mutex, lookup func(http.ResponseWriter, *http.Request) *R, fn func(http.ResponseWriter, *http.Request, *R)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if repo := lookup(w, r); repo != nil {
+			fn(w, r, repo)
+		}
+	}
+}
+
+// ListJSON is the JSON array of items, [] rather than null when empty.
+func ListJSON[T any](items []T, toJSON func(T) map[string]any) []map[string]any {
+	out := []map[string]any{}
+	for _, it := range items {
+		out = append(out, toJSON(it))
+	}
+	return out
 }
