@@ -122,7 +122,6 @@ func TestBootstrapGitHubRepository(t *testing.T) {
 // TestBootstrapGitHubDeployKey: the key is added once with Flux's name, a
 // rerun writes nothing, a different key or access replaces it.
 func TestBootstrapGitHubDeployKey(t *testing.T) {
-	ctx := context.Background()
 	s := githubapi.New(t, testToken, "me")
 	mustAddRepo(t, s, "me", "fleet", true)
 	gh, err := NewGitHub(GitHubOptions{Owner: "me", Repository: "fleet", Personal: true, Token: testToken, APIURL: s.URL()})
@@ -133,38 +132,13 @@ func TestBootstrapGitHubDeployKey(t *testing.T) {
 	if name != "flux-system-main-flux-system-./clusters/production" {
 		t.Fatalf("deploy key name %q", name)
 	}
-	_, pub, err := GenerateKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, other, err := GenerateKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, step := range []struct {
-		name     string
-		key      []byte
-		readOnly bool
-		changed  bool
-		writes   int
-	}{
-		{name: "added", key: pub, readOnly: true, changed: true, writes: 1},
-		{name: "rerun", key: pub, readOnly: true, writes: 1},
-		{name: "read-write replaces it", key: pub, changed: true, writes: 3},
-		{name: "another key replaces it", key: other, changed: true, writes: 5},
-	} {
-		changed, err := gh.ReconcileDeployKey(ctx, name, step.key, step.readOnly)
-		if err != nil {
-			t.Fatalf("%s: %v", step.name, err)
+	testDeployKeySteps(t, gh.ReconcileDeployKey, func() []deployKeyState {
+		var out []deployKeyState
+		for _, k := range s.Repo("me", "fleet").Keys {
+			out = append(out, deployKeyState{Title: k.Title, Key: k.Key, ReadOnly: k.ReadOnly})
 		}
-		keys := s.Repo("me", "fleet").Keys
-		if changed != step.changed || len(keys) != 1 || keys[0].Title != name || keys[0].Key != authorizedKey(step.key) || keys[0].ReadOnly != step.readOnly {
-			t.Fatalf("%s: changed=%v keys=%+v", step.name, changed, keys)
-		}
-		if w := s.Writes(); len(w) != step.writes {
-			t.Fatalf("%s: writes %v", step.name, w)
-		}
-	}
+		return out
+	}, s.Writes)
 }
 
 func mustAddRepo(t *testing.T, s *githubapi.Server, owner, name string, private bool) {

@@ -115,46 +115,19 @@ func TestBootstrapGitLabProject(t *testing.T) {
 // TestBootstrapGitLabDeployKey: the key is added once with Flux's name, a
 // rerun writes nothing, a different key or access replaces it.
 func TestBootstrapGitLabDeployKey(t *testing.T) {
-	ctx := context.Background()
 	s := gitlabapi.New(t, testToken, "me")
 	mustAddProject(t, s, "me", "fleet", "private")
 	gl, err := NewGitLab(GitLabOptions{Owner: "me", Repository: "fleet", Personal: true, Token: testToken, APIURL: s.URL()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	name := DeployKeyName("flux-system", "main", "clusters/production")
-	_, pub, err := GenerateKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, other, err := GenerateKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, step := range []struct {
-		name     string
-		key      []byte
-		readOnly bool
-		changed  bool
-		writes   int
-	}{
-		{name: "added", key: pub, readOnly: true, changed: true, writes: 1},
-		{name: "rerun", key: pub, readOnly: true, writes: 1},
-		{name: "read-write replaces it", key: pub, changed: true, writes: 3},
-		{name: "another key replaces it", key: other, changed: true, writes: 5},
-	} {
-		changed, err := gl.ReconcileDeployKey(ctx, name, step.key, step.readOnly)
-		if err != nil {
-			t.Fatalf("%s: %v", step.name, err)
+	testDeployKeySteps(t, gl.ReconcileDeployKey, func() []deployKeyState {
+		var out []deployKeyState
+		for _, k := range s.Project("me", "fleet").Keys {
+			out = append(out, deployKeyState{Title: k.Title, Key: k.Key, ReadOnly: !k.CanPush})
 		}
-		keys := s.Project("me", "fleet").Keys
-		if changed != step.changed || len(keys) != 1 || keys[0].Title != name || keys[0].Key != authorizedKey(step.key) || keys[0].CanPush == step.readOnly {
-			t.Fatalf("%s: changed=%v keys=%+v", step.name, changed, keys)
-		}
-		if w := s.Writes(); len(w) != step.writes {
-			t.Fatalf("%s: writes %v", step.name, w)
-		}
-	}
+		return out
+	}, s.Writes)
 }
 
 func mustAddProject(t *testing.T, s *gitlabapi.Server, namespace, path, visibility string) {
