@@ -3,7 +3,6 @@ package bootstrap
 import (
 	"context"
 	"slices"
-	"strings"
 	"testing"
 
 	"gotk.dev/pkg/testserver/giteaapi"
@@ -75,12 +74,7 @@ func TestBootstrapGiteaRepository(t *testing.T) {
 			}
 			repo, err := gt.ReconcileRepository(ctx)
 			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("error = %v; want %q", err, tc.err)
-				}
-				if w := s.Writes(); len(w) != 0 || s.Repo(o.Owner, o.Repository) != nil {
-					t.Fatalf("wrote %v after the error", w)
-				}
+				checkRefused(t, err, tc.err, s.Writes(), s.Repo(o.Owner, o.Repository) != nil)
 				return
 			}
 			if err != nil {
@@ -90,19 +84,9 @@ func TestBootstrapGiteaRepository(t *testing.T) {
 			if got == nil || got.Private != tc.private || !slices.Equal(got.Teams, tc.teams) {
 				t.Fatalf("repository %+v; want private=%v teams=%v", got, tc.private, tc.teams)
 			}
-			if repo.HTTPURL != s.Git.URL(giteaapi.GitPath(o.Owner, o.Repository)) || repo.SSHURL != s.SSH.URL(giteaapi.GitPath(o.Owner, o.Repository)) {
-				t.Fatalf("clone URLs %+v", repo)
-			}
-			if w := s.Writes(); strings.Join(w, "\n") != strings.Join(tc.writes, "\n") {
-				t.Fatalf("writes %q; want %q", w, tc.writes)
-			}
-			before := len(s.Writes())
-			if _, err := gt.ReconcileRepository(ctx); err != nil {
-				t.Fatal(err)
-			}
-			if w := s.Writes(); len(w) != before {
-				t.Fatalf("the rerun wrote %v", w[before:])
-			}
+			checkCloneURLs(t, repo, s.Git.URL(giteaapi.GitPath(o.Owner, o.Repository)), s.SSH.URL(giteaapi.GitPath(o.Owner, o.Repository)))
+			checkWrites(t, s.Writes(), tc.writes)
+			checkRerunWritesNothing(t, gt.ReconcileRepository, s.Writes)
 		})
 	}
 }

@@ -2,7 +2,6 @@ package bootstrap
 
 import (
 	"context"
-	"strings"
 	"testing"
 
 	"gotk.dev/pkg/testserver/githubapi"
@@ -81,12 +80,7 @@ func TestBootstrapGitHubRepository(t *testing.T) {
 			}
 			repo, err := gh.ReconcileRepository(ctx)
 			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("error = %v; want %q", err, tc.err)
-				}
-				if w := s.Writes(); len(w) != 0 || s.Repo(o.Owner, o.Repository) != nil {
-					t.Fatalf("wrote %v after the error", w)
-				}
+				checkRefused(t, err, tc.err, s.Writes(), s.Repo(o.Owner, o.Repository) != nil)
 				return
 			}
 			if err != nil {
@@ -96,25 +90,15 @@ func TestBootstrapGitHubRepository(t *testing.T) {
 			if got == nil || got.Private != tc.private {
 				t.Fatalf("repository %+v; want private=%v", got, tc.private)
 			}
-			if repo.HTTPURL != s.Git.URL(githubapi.GitPath(o.Owner, o.Repository)) || repo.SSHURL != s.SSH.URL(githubapi.GitPath(o.Owner, o.Repository)) {
-				t.Fatalf("clone URLs %+v", repo)
-			}
+			checkCloneURLs(t, repo, s.Git.URL(githubapi.GitPath(o.Owner, o.Repository)), s.SSH.URL(githubapi.GitPath(o.Owner, o.Repository)))
 			for slug, perm := range tc.teams {
 				if got.Teams[slug] != perm {
 					t.Fatalf("team %s has %q; want %q", slug, got.Teams[slug], perm)
 				}
 			}
-			if w := s.Writes(); strings.Join(w, "\n") != strings.Join(tc.writes, "\n") {
-				t.Fatalf("writes %q; want %q", w, tc.writes)
-			}
+			checkWrites(t, s.Writes(), tc.writes)
 			// A rerun writes nothing.
-			before := len(s.Writes())
-			if _, err := gh.ReconcileRepository(ctx); err != nil {
-				t.Fatal(err)
-			}
-			if w := s.Writes(); len(w) != before {
-				t.Fatalf("the rerun wrote %v", w[before:])
-			}
+			checkRerunWritesNothing(t, gh.ReconcileRepository, s.Writes)
 		})
 	}
 }

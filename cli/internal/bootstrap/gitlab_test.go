@@ -2,7 +2,6 @@ package bootstrap
 
 import (
 	"context"
-	"strings"
 	"testing"
 
 	"gotk.dev/pkg/testserver/gitlabapi"
@@ -75,12 +74,7 @@ func TestBootstrapGitLabProject(t *testing.T) {
 			}
 			repo, err := gl.ReconcileRepository(ctx)
 			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("error = %v; want %q", err, tc.err)
-				}
-				if w := s.Writes(); len(w) != 0 || s.Project(o.Owner, o.Repository) != nil {
-					t.Fatalf("wrote %v after the error", w)
-				}
+				checkRefused(t, err, tc.err, s.Writes(), s.Project(o.Owner, o.Repository) != nil)
 				return
 			}
 			if err != nil {
@@ -90,24 +84,14 @@ func TestBootstrapGitLabProject(t *testing.T) {
 			if got == nil || got.Visibility != tc.visibility {
 				t.Fatalf("project %+v; want visibility %s", got, tc.visibility)
 			}
-			if repo.HTTPURL != s.Git.URL(gitlabapi.GitPath(o.Owner, o.Repository)) || repo.SSHURL != s.SSH.URL(gitlabapi.GitPath(o.Owner, o.Repository)) {
-				t.Fatalf("clone URLs %+v", repo)
-			}
+			checkCloneURLs(t, repo, s.Git.URL(gitlabapi.GitPath(o.Owner, o.Repository)), s.SSH.URL(gitlabapi.GitPath(o.Owner, o.Repository)))
 			for group, access := range tc.shared {
 				if got.SharedWith[group] != access {
 					t.Fatalf("group %s has access %d; want %d", group, got.SharedWith[group], access)
 				}
 			}
-			if w := s.Writes(); strings.Join(w, "\n") != strings.Join(tc.writes, "\n") {
-				t.Fatalf("writes %q; want %q", w, tc.writes)
-			}
-			before := len(s.Writes())
-			if _, err := gl.ReconcileRepository(ctx); err != nil {
-				t.Fatal(err)
-			}
-			if w := s.Writes(); len(w) != before {
-				t.Fatalf("the rerun wrote %v", w[before:])
-			}
+			checkWrites(t, s.Writes(), tc.writes)
+			checkRerunWritesNothing(t, gl.ReconcileRepository, s.Writes)
 		})
 	}
 }

@@ -2,6 +2,7 @@ package bootstrap
 
 import (
 	"context"
+	"strings"
 	"testing"
 )
 
@@ -52,5 +53,46 @@ func testDeployKeySteps(t *testing.T, reconcile func(ctx context.Context, name s
 		if w := writes(); len(w) != step.writes {
 			t.Fatalf("%s: writes %v", step.name, w)
 		}
+	}
+}
+
+// checkRefused fails unless err says want and the refused reconcile wrote
+// nothing (writes) and made no repository (exists).
+func checkRefused(t *testing.T, err error, want string, writes []string, exists bool) {
+	t.Helper()
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("error = %v; want %q", err, want)
+	}
+	if len(writes) != 0 || exists {
+		t.Fatalf("wrote %v after the error", writes)
+	}
+}
+
+// checkCloneURLs fails unless repo has the Git servers' clone URLs.
+func checkCloneURLs(t *testing.T, repo Repository, httpURL, sshURL string) {
+	t.Helper()
+	if repo.HTTPURL != httpURL || repo.SSHURL != sshURL {
+		t.Fatalf("clone URLs %+v", repo)
+	}
+}
+
+// checkWrites fails unless the server's recorded writes are want, in order.
+func checkWrites(t *testing.T, got, want []string) {
+	t.Helper()
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("writes %q; want %q", got, want)
+	}
+}
+
+// checkRerunWritesNothing reconciles the repository again and fails when
+// that wrote anything.
+func checkRerunWritesNothing(t *testing.T, reconcile func(context.Context) (Repository, error), writes func() []string) {
+	t.Helper()
+	before := len(writes())
+	if _, err := reconcile(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if w := writes(); len(w) != before {
+		t.Fatalf("the rerun wrote %v", w[before:])
 	}
 }
