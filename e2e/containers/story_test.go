@@ -156,14 +156,16 @@ func TestControllersFromImages(t *testing.T) {
 		took.Round(time.Millisecond), imagesBuilt.Round(time.Second), time.Since(suiteStart).Round(time.Second))
 
 	// Image automation: a new tag is committed to Git, the Receiver (called
-	// through its Service) has the source fetch it, and it is applied.
+	// through its Service) has the source fetch it, and it is applied. The
+	// tag is pushed before the ImageRepository exists: its first scan must
+	// see it (the next is 5 minutes later).
+	testserver.PushRandomImage(t, image+":v1.2.4", regAuth)
 	applyFile(ctx, t, filepath.Join(seedDir(t), "cluster", "image-automation.yaml"), func(u *unstructured.Unstructured) {
 		if u.GetKind() == imagev1.ImageRepositoryKind {
 			_ = unstructured.SetNestedField(u.Object, image, "spec", "image")
 			_ = unstructured.SetNestedField(u.Object, true, "spec", "insecure")
 		}
 	})
-	testserver.PushRandomImage(t, image+":v1.2.4", regAuth)
 	policy := &imagev1.ImagePolicy{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "my-app"}}
 	eventually(t, 2*time.Minute, "policy selects v1.2.4", func() error {
 		if err := readyStatus(ctx, policy); err != nil {
