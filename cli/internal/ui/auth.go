@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"crypto/subtle"
 	"net/http"
 	"net/url"
@@ -11,6 +12,10 @@ const cookieName = "gotk_session"
 // login exchanges the token of the printed URL for an HttpOnly,
 // SameSite=Strict session cookie, so the token leaves the address bar.
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Auth != "" && s.opts.Auth != AuthLocal {
+		http.NotFound(w, r) // no token sessions in the cluster
+		return
+	}
 	if !equal(r.URL.Query().Get("token"), s.token) {
 		http.Error(w, "invalid or missing token: open the URL `gotk ui` printed", http.StatusUnauthorized)
 		return
@@ -20,23 +25,44 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
-// authed lets a request through only with the session cookie; a POST
-// also needs the CSRF token of the form and, when the browser sends one,
-// an Origin equal to ours.
+// authed decides who a request acts as and lets it through: locally only
+// with the session cookie; behind a proxy only from the trusted source,
+// as the user it names; read-only for GETs only. A POST also needs the
+// viewer's CSRF token in the form and, when the browser sends one, an
+// Origin equal to ours.
 func (s *Server) authed(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		c, err := r.Cookie(cookieName)
-		if err != nil || !equal(c.Value, s.sessID) {
-			http.Error(w, "no session: open the URL `gotk ui` printed", http.StatusUnauthorized)
-			return
+		v := s.self
+		switch s.opts.Auth {
+		case AuthProxyHeaders:
+			if !s.trustedProxy(r) {
+				http.Error(w, "forbidden: this request did not come through the trusted proxy", http.StatusForbidden)
+				return
+			}
+			var err error
+			if v, err = s.impersonated(r); err != nil {
+				http.Error(w, err.Error(), http.StatusUnauthorized)
+				return
+			}
+		case AuthReadOnly:
+			if r.Method != http.MethodGet && r.Method != http.MethodHead {
+				http.Error(w, "forbidden: this UI is read-only", http.StatusForbidden)
+				return
+			}
+		default:
+			c, err := r.Cookie(cookieName)
+			if err != nil || !equal(c.Value, s.sessID) {
+				http.Error(w, "no session: open the URL `gotk ui` printed", http.StatusUnauthorized)
+				return
+			}
 		}
 		if r.Method == http.MethodPost {
-			if !equal(r.PostFormValue("csrf"), s.csrf) || !sameOrigin(r) {
+			if !equal(r.PostFormValue("csrf"), s.csrfFor(v)) || !sameOrigin(r) {
 				http.Error(w, "forbidden: cross-site request", http.StatusForbidden)
 				return
 			}
 		}
-		h(w, r)
+		h(w, r.WithContext(context.WithValue(r.Context(), viewerKey{}, v)))
 	}
 }
 

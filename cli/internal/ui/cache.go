@@ -96,11 +96,16 @@ func (s *Server) mayWatch(ctx context.Context, group, resource string) (bool, er
 	return true, nil
 }
 
-// allowed asks the API server whether the identity may do what attrs say.
+// allowed asks the API server whether the request's identity may do what attrs say.
 func (s *Server) allowed(ctx context.Context, attrs authorizationv1.ResourceAttributes) (bool, error) {
+	return allowedFor(ctx, s.client(ctx), attrs)
+}
+
+// allowedFor asks by a SelfSubjectAccessReview made with c.
+func allowedFor(ctx context.Context, c client.Client, attrs authorizationv1.ResourceAttributes) (bool, error) {
 	review := &authorizationv1.SelfSubjectAccessReview{
 		Spec: authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &attrs}}
-	if err := s.direct.Create(ctx, review); err != nil {
+	if err := c.Create(ctx, review); err != nil {
 		return false, fmt.Errorf("asking the API server what this identity may do: %w", err)
 	}
 	return review.Status.Allowed, nil

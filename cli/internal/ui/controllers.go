@@ -33,7 +33,7 @@ func (s *Server) controllers(ctx context.Context) []controller {
 	for _, name := range install.Components {
 		c := controller{Name: name}
 		dep := &appsv1.Deployment{}
-		err := s.direct.Get(ctx, client.ObjectKey{Namespace: s.opts.SystemNamespace, Name: name}, dep)
+		err := s.client(ctx).Get(ctx, client.ObjectKey{Namespace: s.opts.SystemNamespace, Name: name}, dep)
 		switch {
 		case apierrors.IsNotFound(err):
 			c.State, c.Detail = controllerAbsent, "not installed in "+s.opts.SystemNamespace

@@ -35,7 +35,8 @@ type driftView struct {
 func (s *Server) drift(w http.ResponseWriter, r *http.Request) {
 	key := client.ObjectKey{Namespace: r.PathValue("ns"), Name: r.PathValue("name")}
 	ks := &kustomizev1.Kustomization{}
-	if s.scope != "" && key.Namespace != s.scope || s.reader.Get(r.Context(), key, ks) != nil {
+	if s.scope != "" && key.Namespace != s.scope || !s.visible(r.Context(), "get", kustomizev1.GroupVersion.Group, "kustomizations", key.Namespace) ||
+		s.reader.Get(r.Context(), key, ks) != nil {
 		http.Error(w, fmt.Sprintf("Kustomization %s: not found", key), http.StatusNotFound)
 		return
 	}
@@ -47,7 +48,7 @@ func (s *Server) drift(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		v.Error = err.Error()
 	}
-	s.render(w, "drift", "Drift of Kustomization "+key.String(), map[string]any{
+	s.render(w, r, "drift", "Drift of Kustomization "+key.String(), map[string]any{
 		"Namespace": key.Namespace, "Name": key.Name, "View": v})
 }
 
@@ -60,7 +61,7 @@ func (s *Server) compare(ctx context.Context, ks *kustomizev1.Kustomization) (st
 		return "", nil, fmt.Errorf("source %s %s/%s is not a kind the UI can read", srcKind, ns, name)
 	}
 	src := sk.New()
-	if err := s.direct.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, src); err != nil {
+	if err := s.client(ctx).Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, src); err != nil {
 		return "", nil, fmt.Errorf("source %s %s/%s: %w", srcKind, ns, name, err)
 	}
 	su, err := runtime.DefaultUnstructuredConverter.ToUnstructured(src)
@@ -78,7 +79,7 @@ func (s *Server) compare(ctx context.Context, ks *kustomizev1.Kustomization) (st
 		return rev, nil, err
 	}
 	opts := kustomize.OptionsFromSpec(&ks.Spec)
-	if opts.Substitution, err = kustomize.PostBuildSubstitution(ctx, s.direct, ks.Namespace, ks.Spec.PostBuild, false); err != nil {
+	if opts.Substitution, err = kustomize.PostBuildSubstitution(ctx, s.client(ctx), ks.Namespace, ks.Spec.PostBuild, false); err != nil {
 		return rev, nil, err
 	}
 	objs, err := kustomize.Build(files, opts)
@@ -95,7 +96,7 @@ func (s *Server) compare(ctx context.Context, ks *kustomizev1.Kustomization) (st
 		l[kustomizev1.NameLabel], l[kustomizev1.NamespaceLabel] = ks.Name, ks.Namespace
 		u.SetLabels(l)
 	}
-	changes, err := drift.Compare(ctx, s.direct, objs, "desired")
+	changes, err := drift.Compare(ctx, s.client(ctx), objs, "desired")
 	if apierrors.IsForbidden(err) {
 		err = fmt.Errorf("a server-side dry-run needs patch access: %w", err)
 	}
@@ -106,11 +107,12 @@ func (s *Server) compare(ctx context.Context, ks *kustomizev1.Kustomization) (st
 // proxy (so it works from a laptop and in the cluster alike), verifies
 // its digest and extracts it.
 func (s *Server) fetchArtifact(ctx context.Context, artURL, digest string) (*kustomize.Files, error) {
-	proxied, err := serviceProxyURL(s.opts.Config.Host, artURL)
+	cfg := s.viewerOf(ctx).config
+	proxied, err := serviceProxyURL(cfg.Host, artURL)
 	if err != nil {
 		return nil, err
 	}
-	hc, err := rest.HTTPClientFor(s.opts.Config)
+	hc, err := rest.HTTPClientFor(cfg)
 	if err != nil {
 		return nil, err
 	}

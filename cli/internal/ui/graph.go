@@ -90,5 +90,5 @@ func (s *Server) graph(w http.ResponseWriter, r *http.Request) {
 	}
 	slices.SortFunc(roots, byName)
 	slices.SortFunc(deps, func(a, b dep) int { return byName(a.From, b.From) })
-	s.render(w, "graph", "Graph", map[string]any{"Roots": roots, "Deps": deps})
+	s.render(w, r, "graph", "Graph", map[string]any{"Roots": roots, "Deps": deps})
 }

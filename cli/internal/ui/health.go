@@ -35,7 +35,7 @@ func (s *Server) inventoryHealth(ctx context.Context, items []item) {
 func (s *Server) health(ctx context.Context, it *item) (string, string) {
 	u := &unstructured.Unstructured{}
 	u.SetGroupVersionKind(schema.GroupVersionKind{Group: it.Group, Version: it.Version, Kind: it.Kind})
-	err := s.direct.Get(ctx, client.ObjectKey{Namespace: it.Namespace, Name: it.Name}, u)
+	err := s.client(ctx).Get(ctx, client.ObjectKey{Namespace: it.Namespace, Name: it.Name}, u)
 	switch {
 	case apierrors.IsNotFound(err):
 		return status.NotFoundStatus.String(), "not found in the cluster"

@@ -87,9 +87,18 @@ func (s *Server) list(ctx context.Context, k catalog.Kind, ns string) ([]client.
 	if err != nil {
 		return nil, err
 	}
-	out := make([]client.Object, len(items))
-	for i, it := range items {
-		out[i] = it.(client.Object)
+	out := make([]client.Object, 0, len(items))
+	seen := map[string]bool{} // per namespace: may the viewer list k there
+	for _, it := range items {
+		o := it.(client.Object)
+		ok, asked := seen[o.GetNamespace()]
+		if !asked {
+			ok = s.visible(ctx, "list", k.GVK.Group, k.Resource(), o.GetNamespace())
+			seen[o.GetNamespace()] = ok
+		}
+		if ok {
+			out = append(out, o)
+		}
 	}
 	return out, nil
 }

@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/yaml"
@@ -41,7 +42,7 @@ func (s *Server) object(w http.ResponseWriter, r *http.Request) {
 	}
 	key := client.ObjectKey{Namespace: r.PathValue("ns"), Name: r.PathValue("name")}
 	obj := k.New()
-	if err := s.reader.Get(r.Context(), key, obj); err != nil {
+	if err := s.readVisible(r.Context(), k, key, obj); err != nil {
 		code := http.StatusInternalServerError
 		if apierrors.IsNotFound(err) || s.scope != "" && key.Namespace != s.scope {
 			code = http.StatusNotFound
@@ -80,7 +81,7 @@ func (s *Server) object(w http.ResponseWriter, r *http.Request) {
 	case *kustomizev1.Kustomization:
 		data["Rollback"] = kustomizationRollback(o)
 	}
-	s.render(w, "object", k.GVK.Kind+" "+key.String(), data)
+	s.render(w, r, "object", k.GVK.Kind+" "+key.String(), data)
 }
 
 // chain follows the object to its source and reads the artifact there.
@@ -99,7 +100,7 @@ func (s *Server) chain(ctx context.Context, k catalog.Kind, obj client.Object, u
 		return c
 	}
 	src := sk.New()
-	if s.reader.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, src) != nil {
+	if s.readVisible(ctx, sk, client.ObjectKey{Namespace: ns, Name: name}, src) != nil {
 		return c
 	}
 	c.Source.URL = fmt.Sprintf("/objects/%s/%s/%s", slug(sk), ns, name)
@@ -208,11 +209,20 @@ func inventory(u map[string]any) []item {
 func (s *Server) objectEvents(ctx context.Context, k catalog.Kind, key client.ObjectKey) []corev1.Event {
 	var l corev1.EventList
 	sel := fields.SelectorFromSet(fields.Set{"involvedObject.kind": k.GVK.Kind, "involvedObject.name": key.Name})
-	if s.direct.List(ctx, &l, client.InNamespace(key.Namespace), client.MatchingFieldsSelector{Selector: sel}) != nil {
+	if s.client(ctx).List(ctx, &l, client.InNamespace(key.Namespace), client.MatchingFieldsSelector{Selector: sel}) != nil {
 		return nil
 	}
 	sort.Slice(l.Items, func(i, j int) bool { return eventTime(l.Items[i]).After(eventTime(l.Items[j])) })
 	return l.Items
+}
+
+// readVisible reads an object from the cache if the request's viewer may
+// get it; otherwise it is not found, as the API server would say.
+func (s *Server) readVisible(ctx context.Context, k catalog.Kind, key client.ObjectKey, obj client.Object) error {
+	if !s.visible(ctx, "get", k.GVK.Group, k.Resource(), key.Namespace) {
+		return apierrors.NewNotFound(schema.GroupResource{Group: k.GVK.Group, Resource: k.Resource()}, key.Name)
+	}
+	return s.reader.Get(ctx, key, obj)
 }
 
 // objectYAML is the object as YAML without managedFields (noise to a reader).
@@ -229,6 +239,9 @@ func objectYAML(u map[string]any) string {
 // mayPatch asks the API server whether the identity may patch the object,
 // which reconcile, suspend and resume all do.
 func (s *Server) mayPatch(ctx context.Context, k catalog.Kind, key client.ObjectKey) (bool, error) {
+	if s.viewerOf(ctx).readOnly {
+		return false, nil
+	}
 	return s.allowed(ctx, authorizationv1.ResourceAttributes{Verb: "patch", Group: k.GVK.Group,
 		Resource: k.Resource(), Namespace: key.Namespace, Name: key.Name})
 }
@@ -248,6 +261,7 @@ func (s *Server) action(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	ctx := r.Context()
 	key := client.ObjectKey{Namespace: r.PathValue("ns"), Name: r.PathValue("name")}
 	act := r.PathValue("action")
 	if _, ok := actions[act]; !ok {
@@ -264,7 +278,7 @@ func (s *Server) action(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	obj := k.New()
-	if err := s.direct.Get(r.Context(), key, obj); err != nil {
+	if err := s.client(ctx).Get(r.Context(), key, obj); err != nil {
 		http.Error(w, fmt.Sprintf("%s %s: %v", k.GVK.Kind, key, err), http.StatusNotFound)
 		return
 	}
@@ -274,11 +288,11 @@ func (s *Server) action(w http.ResponseWriter, r *http.Request) {
 	case act == "reconcile" && !k.Reconcilable:
 		err = fmt.Errorf("%s objects have no reconciler", k.GVK.Kind)
 	case act == "reconcile":
-		_, err = catalog.RequestReconcile(r.Context(), s.direct, obj)
+		_, err = catalog.RequestReconcile(r.Context(), s.client(ctx), obj)
 	default:
-		err = catalog.SetSuspend(r.Context(), s.direct, obj, act == "suspend")
+		err = catalog.SetSuspend(r.Context(), s.client(ctx), obj, act == "suspend")
 		if err == nil && act == "resume" && k.Reconcilable {
-			_, err = catalog.RequestReconcile(r.Context(), s.direct, obj)
+			_, err = catalog.RequestReconcile(r.Context(), s.client(ctx), obj)
 		}
 	}
 	if err != nil {

@@ -71,8 +71,8 @@ type page struct {
 
 type kindLink struct{ Slug, Kind string }
 
-func (s *Server) render(w http.ResponseWriter, name, title string, data any) {
-	p := page{Title: title, Seq: s.live.current(), CSRF: s.csrf, Data: data}
+func (s *Server) render(w http.ResponseWriter, r *http.Request, name, title string, data any) {
+	p := page{Title: title, Seq: s.live.current(), CSRF: s.csrfFor(s.viewerOf(r.Context())), Data: data}
 	for _, k := range s.kinds {
 		p.Kinds = append(p.Kinds, kindLink{slug(k), k.GVK.Kind})
 	}
@@ -118,7 +118,7 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request) {
 		}
 		counts = append(counts, c)
 	}
-	s.render(w, "overview", "Overview", map[string]any{
+	s.render(w, r, "overview", "Overview", map[string]any{
 		"Counts": counts, "Controllers": s.controllers(r.Context()), "Statuses": statuses, "Warnings": s.warnings(r.Context(), 20)})
 }
 
@@ -132,7 +132,7 @@ func (s *Server) warnings(ctx context.Context, n int) []corev1.Event {
 		return nil
 	}
 	evs := slices.DeleteFunc(l.Items, func(e corev1.Event) bool {
-		return !strings.Contains(e.InvolvedObject.APIVersion, "fluxcd.io")
+		return !strings.Contains(e.InvolvedObject.APIVersion, "fluxcd.io") || !s.visible(ctx, "list", "", "events", e.Namespace)
 	})
 	slices.SortFunc(evs, func(a, b corev1.Event) int { return eventTime(b).Compare(eventTime(a)) })
 	return evs[:min(n, len(evs))]
@@ -198,5 +198,5 @@ func (s *Server) kindList(w http.ResponseWriter, r *http.Request) {
 	if q.Page < pages {
 		data["Next"] = link(func(c url.Values) { c.Set("page", strconv.Itoa(q.Page+1)) })
 	}
-	s.render(w, "list", k.GVK.Kind+" objects", data)
+	s.render(w, r, "list", k.GVK.Kind+" objects", data)
 }

@@ -17,7 +17,7 @@ const eventSource = "gotk-ui"
 // whoAmI asks the API server for the identity's user name (SelfSubjectReview).
 func (s *Server) whoAmI(ctx context.Context) string {
 	review := &authenticationv1.SelfSubjectReview{}
-	if err := s.direct.Create(ctx, review); err != nil || review.Status.UserInfo.Username == "" {
+	if err := s.client(ctx).Create(ctx, review); err != nil || review.Status.UserInfo.Username == "" {
 		return "unknown user"
 	}
 	return review.Status.UserInfo.Username
@@ -38,5 +38,5 @@ func (s *Server) record(ctx context.Context, obj client.Object, apiVersion, kind
 		FirstTimestamp: now, LastTimestamp: now, Count: 1,
 		ReportingController: eventSource, ReportingInstance: eventSource,
 	}
-	return s.direct.Create(ctx, ev)
+	return s.client(ctx).Create(ctx, ev)
 }

@@ -1,8 +1,9 @@
 // Package ui serves gotk's web UI: server-rendered pages of every Flux
 // kind from one shared informer cache, live updates by Server-Sent
 // Events, and reconcile/suspend/resume actions checked by
-// SelfSubjectAccessReview. It listens on loopback and talks to the API
-// server with the identity of the rest.Config it is given.
+// SelfSubjectAccessReview. Locally it listens on loopback and talks to the
+// API server with the identity of the rest.Config it is given; in a
+// cluster it impersonates the users a trusted proxy names, or reads only.
 package ui
 
 import (
@@ -14,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 
 	"go.uber.org/zap/zapcore"
@@ -40,6 +42,18 @@ type Options struct {
 	Heartbeat time.Duration
 	// Batch is how long changes are gathered before pages are told.
 	Batch time.Duration
+	// Auth is who requests act as: AuthLocal (default), AuthProxyHeaders
+	// or AuthReadOnly.
+	Auth string
+	// TrustedProxies are the networks proxy headers are accepted from
+	// (AuthProxyHeaders); a request from elsewhere is refused.
+	TrustedProxies []*net.IPNet
+	// ProxySecret, when set, is a second way for the proxy to prove
+	// itself: the HeaderProxySecret header carrying it.
+	ProxySecret string
+	// SessionSecret, when set, derives the session token, cookie and
+	// CSRF tokens, so they survive a restart (see LoadSessionSecret).
+	SessionSecret []byte
 }
 
 // Server is the UI: an http.Handler with its cache and session.
@@ -53,8 +67,13 @@ type Server struct {
 	token  string // in the printed URL, exchanged for the cookie
 	sessID string // the cookie's value
 	csrf   string // in every form
+	secret []byte // derives the tokens above and the impersonated users' CSRF tokens
+	self   *viewer
 	live   *broker
 	mux    *http.ServeMux
+
+	viewersMu sync.Mutex
+	viewers   map[string]*viewer // impersonated users, by user and groups
 }
 
 // New starts the cache (it stops with ctx) and returns a Server once the
@@ -69,6 +88,9 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if o.Batch == 0 {
 		o.Batch = 100 * time.Millisecond
 	}
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
 	// controller-runtime's cache and client log through its global logger:
 	// errors only, to stderr, so a long-running `gotk ui` stays quiet.
 	ctrllog.SetLogger(ctrlzap.New(ctrlzap.WriteTo(os.Stderr), ctrlzap.Level(zapcore.ErrorLevel)))
@@ -80,8 +102,12 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connecting to the API server: %w", err)
 	}
-	s := &Server{opts: o, direct: direct, live: newBroker(o.Batch),
-		token: randomHex(), sessID: randomHex(), csrf: randomHex()}
+	s := &Server{opts: o, direct: direct, live: newBroker(o.Batch), secret: o.SessionSecret, viewers: map[string]*viewer{}}
+	if s.secret == nil {
+		s.secret = []byte(randomHex())
+	}
+	s.token, s.sessID, s.csrf = derive(s.secret, "token"), derive(s.secret, "session"), derive(s.secret, "csrf")
+	s.self = &viewer{client: direct, config: o.Config, readOnly: o.Auth == AuthReadOnly}
 	if err := s.startCache(ctx, scheme); err != nil {
 		return nil, err
 	}
@@ -104,15 +130,31 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // LoginPath is the path with the session token that opens a session.
 func (s *Server) LoginPath() string { return "/login?token=" + s.token }
 
-// Serve listens on addr (loopback only) and serves until ctx ends; ready
-// receives the URL to open once it listens.
+// validate names the first bad option.
+func (o Options) validate() error {
+	switch o.Auth {
+	case "", AuthLocal, AuthReadOnly:
+	case AuthProxyHeaders:
+		if len(o.TrustedProxies) == 0 && o.ProxySecret == "" {
+			return fmt.Errorf("--auth=%s needs a trusted source: --trusted-proxy-cidr or --trusted-proxy-secret-file", AuthProxyHeaders)
+		}
+	default:
+		return fmt.Errorf("--auth %q: want %s, %s or %s", o.Auth, AuthLocal, AuthProxyHeaders, AuthReadOnly)
+	}
+	return nil
+}
+
+// Serve listens on addr and serves until ctx ends; ready receives the URL
+// to open once it listens. In local mode the address must be loopback:
+// the kubeconfig identity is not for the network.
 func (s *Server) Serve(ctx context.Context, addr string, ready func(url string)) error {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return fmt.Errorf("--address %q: %w", addr, err)
 	}
-	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return fmt.Errorf("--address %q: the UI listens on loopback only", addr)
+	local := s.opts.Auth == "" || s.opts.Auth == AuthLocal
+	if ip := net.ParseIP(host); local && host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("--address %q: with your own identity the UI listens on loopback only", addr)
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -125,7 +167,11 @@ func (s *Server) Serve(ctx context.Context, addr string, ready func(url string))
 		defer cancel()
 		_ = srv.Shutdown(sctx)
 	}()
-	ready("http://" + ln.Addr().String() + s.LoginPath())
+	if local {
+		ready("http://" + ln.Addr().String() + s.LoginPath())
+	} else {
+		ready("http://" + ln.Addr().String() + "/")
+	}
 	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}

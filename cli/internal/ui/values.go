@@ -40,14 +40,14 @@ func (s *Server) releaseValues(ctx context.Context, hr *helmv2.HelmRelease) []va
 		case "Secret":
 			v.Masked = true
 			sec := &corev1.Secret{}
-			if err := s.direct.Get(ctx, nk, sec); err != nil {
+			if err := s.client(ctx).Get(ctx, nk, sec); err != nil {
 				v.Error = err.Error()
 				break
 			}
 			v.YAML = maskedSecretData(sec, key)
 		case "ConfigMap":
 			cm := &corev1.ConfigMap{}
-			if err := s.direct.Get(ctx, nk, cm); err != nil {
+			if err := s.client(ctx).Get(ctx, nk, cm); err != nil {
 				v.Error = err.Error()
 				break
 			}
