@@ -4,10 +4,13 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
 	appsv1 "k8s.io/api/apps/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -38,6 +41,10 @@ func (f *installFlags) bind(cmd *cobra.Command) {
 	fs.StringVar(&f.opts.Registry, "registry", "", "container registry the controller images are pulled from (default "+version.Registry+")")
 	fs.StringVar(&f.opts.ImageTag, "image-tag", "", "tag of the controller images (default "+version.Version+")")
 	fs.StringSliceVar(&f.opts.Shards, "shards", nil, "shard names: source, kustomize and helm controllers get a Deployment <controller>-<shard> each, watching objects labelled sharding.fluxcd.io/key=<shard>")
+	fs.StringSliceVar(&f.opts.UITrustedProxies, "ui-trusted-proxy-cidr", nil,
+		"with --components-extra ui: networks of the authenticating reverse proxy whose X-Forwarded-User/-Groups the UI impersonates (default: the UI is read-only)")
+	fs.StringSliceVar(&f.opts.UIAPIServerCIDRs, "ui-apiserver-cidr", nil,
+		"with --components-extra ui: the API server's addresses, admitted to source-controller's artifact port for the UI's drift view (default: the kubernetes Service's endpoints)")
 	fs.StringVarP(&f.version, "version", "v", "", "gotk version to install: the image tag, 1.2.3 meaning v1.2.3 as in Flux (same as --image-tag; if both are set they must agree)")
 }
 
@@ -97,11 +104,17 @@ func newInstallCommand(g *Globals) *cobra.Command {
 }
 
 func runInstall(ctx context.Context, g *Globals, opts install.Options) error {
-	objs, err := install.Objects(opts)
+	c, err := g.Client()
 	if err != nil {
 		return err
 	}
-	c, err := g.Client()
+	if slices.Contains(opts.Components, install.UI) && opts.NetworkPolicy && len(opts.UIAPIServerCIDRs) == 0 {
+		opts.UIAPIServerCIDRs = apiServerCIDRs(ctx, c)
+		if len(opts.UIAPIServerCIDRs) == 0 {
+			fmt.Fprintln(g.Out, "⚠ the API server's addresses are unknown: no NetworkPolicy admits the UI's artifact proxy (set --ui-apiserver-cidr)")
+		}
+	}
+	objs, err := install.Objects(opts)
 	if err != nil {
 		return err
 	}
@@ -121,6 +134,23 @@ func runInstall(ctx context.Context, g *Globals, opts install.Options) error {
 	}
 	fmt.Fprintln(g.Out, "✔ install finished")
 	return nil
+}
+
+// apiServerCIDRs reads the API server's addresses from the endpoints of
+// the kubernetes Service (none if they cannot be read).
+func apiServerCIDRs(ctx context.Context, c client.Client) []string {
+	var l discoveryv1.EndpointSliceList
+	if err := c.List(ctx, &l, client.InNamespace(metav1.NamespaceDefault),
+		client.MatchingLabels{discoveryv1.LabelServiceName: "kubernetes"}); err != nil {
+		return nil
+	}
+	var addrs []string
+	for _, s := range l.Items {
+		for _, e := range s.Endpoints {
+			addrs = append(addrs, e.Addresses...)
+		}
+	}
+	return install.APIServerCIDRs(addrs)
 }
 
 func waitAvailable(ctx context.Context, c client.Client, ns, name string, timeout time.Duration) error {

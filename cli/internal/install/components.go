@@ -18,8 +18,8 @@ var Aliases = map[string]string{
 }
 
 // SelectComponents returns the controllers that --components and
-// --components-extra name together: aliases resolved, duplicates dropped,
-// in the order of Components. An unknown name is an error naming the flag.
+// --components-extra name together (controllers and Extras): aliases
+// resolved, duplicates dropped, in the order of Components then Extras. An unknown name is an error naming the flag.
 func SelectComponents(components, extra []string) ([]string, error) {
 	want := map[string]bool{}
 	for _, f := range []struct {
@@ -31,15 +31,15 @@ func SelectComponents(components, extra []string) ([]string, error) {
 			if a, ok := Aliases[n]; ok {
 				n = a
 			}
-			if !slices.Contains(Components, n) {
+			if !slices.Contains(Components, n) && !slices.Contains(Extras, n) {
 				return nil, fmt.Errorf("%s: unknown component %q (known: %s; Flux's %s)", f.flag, n,
-					strings.Join(Components, ", "), strings.Join(slices.Sorted(maps.Keys(Aliases)), ", "))
+					strings.Join(append(slices.Clone(Components), Extras...), ", "), strings.Join(slices.Sorted(maps.Keys(Aliases)), ", "))
 			}
 			want[n] = true
 		}
 	}
 	var out []string
-	for _, c := range Components {
+	for _, c := range append(slices.Clone(Components), Extras...) {
 		if want[c] {
 			out = append(out, c)
 		}

@@ -46,6 +46,14 @@ type Options struct {
 	// Shards adds a Deployment per shard of each ShardedControllers
 	// (see shard).
 	Shards []string
+	// UITrustedProxies, with the UI component, are the networks of the
+	// reverse proxy whose user headers the UI trusts and impersonates
+	// (granting it impersonate); without them the UI is read-only.
+	UITrustedProxies []string
+	// UIAPIServerCIDRs are the API server's addresses, which the UI's
+	// NetworkPolicy admits to source-controller's artifact port (the
+	// service proxy); without them that policy is left out.
+	UIAPIServerCIDRs []string
 }
 
 // DefaultOptions installs everything as the manifests say.
@@ -59,9 +67,12 @@ func (o Options) Validate() error {
 		return errors.New("--components must include source-controller: every other controller consumes its artifacts")
 	}
 	for _, c := range o.Components {
-		if !slices.Contains(Components, c) {
-			return fmt.Errorf("unknown component %q (known: %s)", c, strings.Join(Components, ", "))
+		if !slices.Contains(Components, c) && !slices.Contains(Extras, c) {
+			return fmt.Errorf("unknown component %q (known: %s)", c, strings.Join(append(slices.Clone(Components), Extras...), ", "))
 		}
+	}
+	if err := validateUI(o); err != nil {
+		return err
 	}
 	return validateShards(o.Shards)
 }
@@ -111,6 +122,13 @@ func Render(o Options) ([]byte, error) {
 
 // keep decides whether an object belongs to the install.
 func keep(obj *unstructured.Unstructured, o Options) bool {
+	if uiOwned(obj) {
+		if !slices.Contains(o.Components, UI) || obj.GetKind() == "NetworkPolicy" && !o.NetworkPolicy ||
+			(obj.GetKind() == "Deployment" || obj.GetKind() == "Service") && !o.Workloads {
+			return false
+		}
+		return keepUI(obj, o)
+	}
 	switch obj.GetKind() {
 	case "NetworkPolicy":
 		return o.NetworkPolicy
@@ -137,6 +155,7 @@ func keep(obj *unstructured.Unstructured, o Options) bool {
 
 // customise rewrites images and flags of the controller Deployments.
 func customise(obj *unstructured.Unstructured, o Options) {
+	customiseUI(obj, o)
 	if obj.GetKind() != "Deployment" {
 		return
 	}

@@ -60,6 +60,8 @@ func TestSelectComponents(t *testing.T) {
 			want: []string{"source-controller", "image-automation-controller"}},
 		{name: "source-watcher", components: []string{"source-controller"}, extra: []string{"source-watcher"},
 			want: []string{"source-controller"}},
+		{name: "the web UI", components: []string{"source-controller"}, extra: []string{"ui", "source-controller"},
+			want: []string{"source-controller", "ui"}},
 		{name: "unknown extra", components: Components, extra: []string{"tf-controller"},
 			err: `--components-extra: unknown component "tf-controller"`},
 	}

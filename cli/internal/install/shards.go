@@ -45,6 +45,10 @@ func validateShards(shards []string) error {
 func (o Options) Deployments() []string {
 	var out []string
 	for _, c := range o.Components {
+		if c == UI {
+			out = append(out, uiDeployment)
+			continue
+		}
 		out = append(out, c)
 		if slices.Contains(ShardedControllers, c) {
 			for _, s := range o.Shards {

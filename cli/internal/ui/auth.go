@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"crypto/subtle"
+	"errors"
 	"net/http"
 	"net/url"
 )
@@ -41,7 +42,11 @@ func (s *Server) authed(h http.HandlerFunc) http.HandlerFunc {
 			}
 			var err error
 			if v, err = s.impersonated(r); err != nil {
-				http.Error(w, err.Error(), http.StatusUnauthorized)
+				code := http.StatusUnauthorized
+				if errors.Is(err, errSystemIdentity) {
+					code = http.StatusForbidden
+				}
+				http.Error(w, err.Error(), code)
 				return
 			}
 		case AuthReadOnly:

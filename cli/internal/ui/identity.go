@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -85,6 +86,9 @@ func (s *Server) trustedProxy(r *http.Request) bool {
 	return ip != nil && slices.ContainsFunc(s.opts.TrustedProxies, func(n *net.IPNet) bool { return n.Contains(ip) })
 }
 
+// errSystemIdentity refuses proxy headers naming a system: user or group.
+var errSystemIdentity = errors.New("forbidden: the UI does not impersonate system: users or groups")
+
 // impersonated returns the viewer of the user and groups in the proxy
 // headers, reusing it for viewTTL.
 func (s *Server) impersonated(r *http.Request) (*viewer, error) {
@@ -100,6 +104,11 @@ func (s *Server) impersonated(r *http.Request) (*viewer, error) {
 		if g = strings.TrimSpace(g); g != "" {
 			groups = append(groups, g)
 		}
+	}
+	// Kubernetes' own identities (system:masters, service accounts, nodes)
+	// are not people a proxy signs in: never impersonate them.
+	if strings.HasPrefix(user, "system:") || slices.ContainsFunc(groups, func(g string) bool { return strings.HasPrefix(g, "system:") }) {
+		return nil, errSystemIdentity
 	}
 	key := user + "\x00" + strings.Join(groups, "\x00")
 	s.viewersMu.Lock()

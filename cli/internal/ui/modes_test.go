@@ -21,12 +21,20 @@ import (
 	"gotk.dev/pkg/testenv"
 )
 
-// serveMode starts a UI in an in-cluster mode (no login) and returns its URL.
+// serveMode starts a UI in an in-cluster mode (no login) as the test's
+// admin identity and returns its URL.
 func serveMode(t *testing.T, o Options) string {
+	t.Helper()
+	o.Config = env.Config
+	return serveWith(t, o)
+}
+
+// serveWith starts a UI with o and returns its URL.
+func serveWith(t *testing.T, o Options) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	o.Config, o.Heartbeat, o.Batch = env.Config, 200*time.Millisecond, 20*time.Millisecond
+	o.Heartbeat, o.Batch = 200*time.Millisecond, 20*time.Millisecond
 	s, err := New(ctx, o)
 	if err != nil {
 		t.Fatalf("starting the UI: %v", err)
@@ -153,6 +161,11 @@ func TestProxyHeaders(t *testing.T) {
 
 	if code, _ := (as{headerGroups: team}).do(t, http.MethodGet, base+"/", nil); code != http.StatusUnauthorized {
 		t.Fatalf("a request naming no user = %d, want 401", code)
+	}
+	for _, h := range []as{{headerUser: "system:admin"}, {headerUser: "mallory", headerGroups: team + ",system:masters"}} {
+		if code, _ := h.do(t, http.MethodGet, base+"/", nil); code != http.StatusForbidden {
+			t.Fatalf("a trusted request naming a system: identity %v = %d, want 403", h, code)
+		}
 	}
 
 	// Only the trusted source may send the headers: here a network the
