@@ -11,8 +11,16 @@ import (
 
 // PeakRSSBytes is this process's peak resident set size (Linux VmHWM), or
 // 0 where /proc is not available; benchmarks report it.
-func PeakRSSBytes() int64 {
-	f, err := os.Open("/proc/self/status")
+func PeakRSSBytes() int64 { return peakRSS("/proc/self/status") }
+
+// ProcessPeakRSSMiB is another process's peak RSS in MiB (0 without /proc):
+// a benchmark of a program it started, such as the gotk binary.
+func ProcessPeakRSSMiB(pid int) float64 {
+	return float64(peakRSS("/proc/"+strconv.Itoa(pid)+"/status")) / (1 << 20)
+}
+
+func peakRSS(status string) int64 {
+	f, err := os.Open(status)
 	if err != nil {
 		return 0
 	}
