@@ -38,7 +38,9 @@ func (h *harness) postFull(t testing.TB, url string, body []byte, header map[str
 	return resp.StatusCode, string(b)
 }
 
-func bearerHeader(tok string) map[string]string { return map[string]string{"Authorization": "Bearer " + tok} }
+func bearerHeader(tok string) map[string]string {
+	return map[string]string{"Authorization": "Bearer " + tok}
+}
 
 // acrPush is the body Azure Container Registry documents for a push.
 const acrPush = `{"id":"cb8c3971-9adc-488b-xxxx-43cbb4974ff5","timestamp":"2017-11-17T16:52:01.343145347Z","action":"push",
