@@ -66,6 +66,9 @@ func (run *releaseRun) reconcileRelease(ctx context.Context, obj *helmv2.HelmRel
 			if err := run.checkDrift(ctx, cfg, clients, obj, cur); err != nil {
 				return err
 			}
+			if err := recordInventory(cfg, obj, cur); err != nil {
+				return err
+			}
 			run.inSync(obj, cur)
 			return nil
 		case release.Unlock:
