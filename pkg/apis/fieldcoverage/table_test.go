@@ -139,7 +139,7 @@ var coverage = map[string]string{
 	"HelmRelease.spec.interval":                                   "TestShardingHelmReleaseChart",
 	"HelmRelease.spec.kubeConfig":                                 "TestKubeConfigRemoteCluster",
 	"HelmRelease.spec.maxHistory":                                 "untested: no test found that sets it and checks its effect",
-	"HelmRelease.spec.persistentClient":                           "pending: the Helm clients are shared by every release (discovery refreshed every 30s and after CRD installs); false should rediscover the API before each Helm action",
+	"HelmRelease.spec.persistentClient":                           "TestPersistentClient",
 	"HelmRelease.spec.postRenderStrategy":                         "untested: no test found that sets it and checks its effect",
 	"HelmRelease.spec.postRenderers.kustomize.images":             "untested: no test found that sets it and checks its effect",
 	"HelmRelease.spec.postRenderers.kustomize.patches":            "TestKustomizeErrors",
