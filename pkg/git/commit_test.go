@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
@@ -124,5 +126,69 @@ func TestCommitAllSigned(t *testing.T) {
 	}
 	if _, err := commit.Verify(pub.String()); err != nil {
 		t.Fatalf("signature does not verify: %v", err)
+	}
+}
+
+// TestCommitAllSSHSigned: commits signed with ed25519, ECDSA and RSA keys
+// pass `git verify-commit` with gpg.format=ssh and an allowed-signers
+// file; a short RSA key and garbage are refused.
+func TestCommitAllSSHSigned(t *testing.T) {
+	if _, err := exec.LookPath("ssh-keygen"); err != nil {
+		t.Fatal("ssh-keygen is needed to verify SSH signatures: ", err)
+	}
+	keys := []struct{ name, typ, bits string }{{"ed25519", "ed25519", ""}, {"ecdsa", "ecdsa", "256"}, {"rsa", "rsa", "3072"}}
+	for _, k := range keys {
+		t.Run(k.name, func(t *testing.T) {
+			tmp := t.TempDir()
+			keyPath := filepath.Join(tmp, "id")
+			args := []string{"-q", "-t", k.typ, "-N", "s3cret", "-C", "bot@example.com", "-f", keyPath}
+			if k.bits != "" {
+				args = append(args, "-b", k.bits)
+			}
+			if out, err := exec.Command("ssh-keygen", args...).CombinedOutput(); err != nil {
+				t.Fatalf("ssh-keygen: %v: %s", err, out)
+			}
+			priv, _ := os.ReadFile(keyPath)
+			pub, _ := os.ReadFile(keyPath + ".pub")
+			if _, err := ParseSSHSigningKey(priv, nil); err == nil {
+				t.Fatal("an encrypted key was accepted without its passphrase")
+			}
+			signer, err := ParseSSHSigningKey(priv, []byte("s3cret"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := filepath.Join(tmp, "repo")
+			u, _ := ParseURL("https://example.com/repo")
+			if err := InitEmpty(dir, u, "main"); err != nil {
+				t.Fatal(err)
+			}
+			write(t, dir, "a.yaml", "a: 1\n")
+			sha, err := CommitAll(dir, "main", Signature{Name: "bot", Email: "bot@example.com"}, "signed", WithSigner(signer))
+			if err != nil {
+				t.Fatal(err)
+			}
+			allowed := filepath.Join(tmp, "allowed_signers")
+			if err := os.WriteFile(allowed, append([]byte("bot@example.com "), pub...), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			cmd := exec.Command("git", "-c", "gpg.format=ssh", "-c", "gpg.ssh.allowedSignersFile="+allowed, "verify-commit", sha)
+			cmd.Dir = dir
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("git verify-commit: %v: %s", err, out)
+			}
+		})
+	}
+
+	tmp := t.TempDir()
+	short := filepath.Join(tmp, "short")
+	if out, err := exec.Command("ssh-keygen", "-q", "-t", "rsa", "-b", "1024", "-N", "", "-f", short).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen: %v: %s", err, out)
+	}
+	priv, _ := os.ReadFile(short)
+	if _, err := ParseSSHSigningKey(priv, nil); err == nil || !strings.Contains(err.Error(), "at least 2048 bits") {
+		t.Fatalf("a 1024-bit RSA key: err = %v", err)
+	}
+	if _, err := ParseSSHSigningKey([]byte("not a key"), nil); err == nil {
+		t.Fatal("garbage was accepted as a key")
 	}
 }

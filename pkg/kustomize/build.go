@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/fluxcd/pkg/apis/kustomize"
@@ -50,6 +51,10 @@ type Options struct {
 	Components []string
 	// IgnoreMissingComponents drops components that do not exist.
 	IgnoreMissingComponents bool
+	// BuildMetadata is kustomize's buildMetadata (originAnnotations,
+	// transformerAnnotations): annotations saying where each object and
+	// its changes come from.
+	BuildMetadata []string
 	// CommonMetadata labels and annotations are set on every object.
 	CommonMetadata *kustomizev1.CommonMetadata
 	// Limits bounds the output.
@@ -78,6 +83,7 @@ func OptionsFromSpec(spec *kustomizev1.KustomizationSpec) Options {
 		Components:              spec.Components,
 		IgnoreMissingComponents: spec.IgnoreMissingComponents,
 		CommonMetadata:          spec.CommonMetadata,
+		BuildMetadata:           spec.BuildMetadata,
 	}
 }
 
@@ -220,6 +226,11 @@ func overlay(fsys filesys.FileSystem, root string, o Options) error {
 			}
 		}
 		kus.Patches = append(kus.Patches, tp)
+	}
+	for _, m := range o.BuildMetadata {
+		if !slices.Contains(kus.BuildMetadata, m) {
+			kus.BuildMetadata = append(kus.BuildMetadata, m)
+		}
 	}
 	for _, im := range o.Images {
 		kus.Images = append(kus.Images, types.Image{Name: im.Name, NewName: im.NewName, NewTag: im.NewTag, Digest: im.Digest})

@@ -127,6 +127,12 @@ labels:
 			check: func(g *WithT, objs map[string]map[string]any) {
 				g.Expect(objs["ConfigMap/a"]["metadata"].(map[string]any)["labels"]).To(HaveKeyWithValue("comp", "yes"))
 			}},
+		{name: "build metadata", opts: OptionsFromSpec(&kustomizev1.KustomizationSpec{Path: "apps", BuildMetadata: []string{"originAnnotations"}}),
+			want: []string{"ConfigMap/a"},
+			check: func(g *WithT, objs map[string]map[string]any) {
+				ann := objs["ConfigMap/a"]["metadata"].(map[string]any)["annotations"]
+				g.Expect(ann).To(HaveKeyWithValue("config.kubernetes.io/origin", ContainSubstring("path: a.yaml")))
+			}},
 		{name: "missing component", opts: Options{Path: "apps", Components: []string{"nope"}}, wantErr: `component "nope" not found`},
 		{name: "missing component ignored", opts: Options{Path: "apps", Components: []string{"nope"}, IgnoreMissingComponents: true},
 			want: []string{"ConfigMap/a"}},

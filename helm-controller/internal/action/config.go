@@ -117,6 +117,54 @@ func (c *Clients) Configuration(storageNamespace, releaseNamespace string, log f
 	}, nil
 }
 
+// FreshConfiguration is Configuration for a release with
+// spec.persistentClient false: the cluster's capabilities are rediscovered
+// now, and every step of a Helm action (each manifest build, each hook)
+// gets a new discovery client and REST mapper, so objects whose kinds the
+// same action just created (CRDs among a chart's templates) are found.
+func (c *Clients) FreshConfiguration(storageNamespace, releaseNamespace string, log func(string, ...any)) (*helmaction.Configuration, error) {
+	c.InvalidateCapabilities()
+	cfg, err := c.Configuration(storageNamespace, releaseNamespace, log)
+	if err != nil {
+		return nil, err
+	}
+	getter := &freshGetter{cfg: c.getter.cfg}
+	factory := &cachingFactory{Factory: cmdutil.NewFactory(getter), clientset: c.factory.clientset, dynamic: c.factory.dynamic,
+		validators: map[string]validation.Schema{}}
+	cfg.RESTClientGetter = getter
+	cfg.KubeClient = &kstatusClient{Client: &kube.Client{Factory: factory, Log: cfg.Log, Namespace: releaseNamespace}, dynamic: c.factory.dynamic}
+	return cfg, nil
+}
+
+// freshGetter builds a new discovery client and REST mapper on every call.
+type freshGetter struct{ cfg *rest.Config }
+
+var _ genericclioptions.RESTClientGetter = (*freshGetter)(nil)
+
+func (g *freshGetter) ToRESTConfig() (*rest.Config, error) { return rest.CopyConfig(g.cfg), nil }
+
+func (g *freshGetter) ToDiscoveryClient() (discovery.CachedDiscoveryInterface, error) {
+	dc, err := discovery.NewDiscoveryClientForConfig(g.cfg)
+	if err != nil {
+		return nil, fmt.Errorf("discovery client: %w", err)
+	}
+	return memory.NewMemCacheClient(dc), nil
+}
+
+func (g *freshGetter) ToRESTMapper() (meta.RESTMapper, error) {
+	dc, err := g.ToDiscoveryClient()
+	if err != nil {
+		return nil, err
+	}
+	return restmapper.NewShortcutExpander(restmapper.NewDeferredDiscoveryRESTMapper(dc), dc, nil), nil
+}
+
+// ToRawKubeConfigLoader is only consulted for a default namespace, which
+// every configuration sets explicitly.
+func (g *freshGetter) ToRawKubeConfigLoader() clientcmd.ClientConfig {
+	return clientcmd.NewDefaultClientConfig(*clientcmdapi.NewConfig(), &clientcmd.ConfigOverrides{})
+}
+
 // InvalidateCapabilities forgets the cached cluster capabilities and the
 // discovery cache, e.g. after a chart installed CRDs.
 func (c *Clients) InvalidateCapabilities() {

@@ -18,7 +18,8 @@ import (
 
 // TestInstallUpgradeUninstall: a HelmRelease of a HelmChart artifact is
 // installed and Ready once its Deployment is Available; a reconcile
-// request without changes makes no Helm action; a values change upgrades;
+// request without changes makes no Helm action; status.inventory lists the
+// release's objects; a values change upgrades;
 // deleting the HelmRelease uninstalls the release.
 func TestInstallUpgradeUninstall(t *testing.T) {
 	startController(t)
@@ -42,6 +43,11 @@ func TestInstallUpgradeUninstall(t *testing.T) {
 	g.Expect(got.Status.History[0].Status).To(Equal("deployed"))
 	g.Expect(got.Status.History[0].ChartName).To(Equal("app"))
 	g.Expect(got.Status.History[0].ConfigDigest).To(Equal(got.Status.LastAttemptedConfigDigest))
+	// status.inventory lists the release's objects, as Flux's does.
+	g.Expect(got.Status.Inventory).NotTo(BeNil())
+	g.Expect(got.Status.Inventory.Entries).To(ContainElements(
+		helmv2.ResourceRef{ID: ns + "_web_apps_Deployment", Version: "v1"},
+		helmv2.ResourceRef{ID: ns + "_web-config__ConfigMap", Version: "v1"}))
 
 	// Helm waited for the rollout: the Deployment is Available.
 	var deploy appsv1.Deployment

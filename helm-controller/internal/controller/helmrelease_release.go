@@ -42,7 +42,11 @@ func (run *releaseRun) reconcileRelease(ctx context.Context, obj *helmv2.HelmRel
 	if err := run.uninstallMoved(ctx, clients, obj); err != nil {
 		return err
 	}
-	cfg, err := clients.Configuration(obj.GetStorageNamespace(), obj.GetReleaseNamespace(), helmLogger(ctx))
+	configure := clients.Configuration
+	if !obj.UsePersistentClient() {
+		configure = clients.FreshConfiguration
+	}
+	cfg, err := configure(obj.GetStorageNamespace(), obj.GetReleaseNamespace(), helmLogger(ctx))
 	if err != nil {
 		return reconcile.Retry(helmv2.InitFailedReason, "Helm configuration: %w", err)
 	}
@@ -64,6 +68,9 @@ func (run *releaseRun) reconcileRelease(ctx context.Context, obj *helmv2.HelmRel
 		switch next.Action {
 		case release.None:
 			if err := run.checkDrift(ctx, cfg, clients, obj, cur); err != nil {
+				return err
+			}
+			if err := recordInventory(cfg, obj, cur); err != nil {
 				return err
 			}
 			run.inSync(obj, cur)

@@ -279,9 +279,6 @@ func TestImageUpdateAutomationFailures(t *testing.T) {
 		{name: "tag-without-push-branch", mutate: func(a *imagev1.ImageUpdateAutomation) {
 			a.Spec.GitSpec.Checkout.Reference = imagev1.GitRepositoryRef{Tag: "v1"}
 		}, reason: imagev1.InvalidSourceConfigReason, msg: "spec.git.push.branch is required when checking out a tag"},
-		{name: "ssh-signing", mutate: func(a *imagev1.ImageUpdateAutomation) {
-			a.Spec.GitSpec.Commit.SigningKey = &imagev1.SigningKey{SecretRef: meta.LocalObjectReference{Name: "gpg"}, Type: imagev1.SigningKeyTypeSSH}
-		}, reason: SigningNotSupportedReason, msg: "not supported yet"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a := newAutomation(ns, tc.name, repo)

@@ -33,10 +33,6 @@ const DefaultMaxPushAttempts = 3
 // SigningKeyInvalidReason means the signing key Secret is missing or unusable.
 const SigningKeyInvalidReason = "InvalidSigningKey"
 
-// SigningNotSupportedReason means spec.git.commit.signingKey asks for SSH signing;
-// commit signing is not implemented yet.
-const SigningNotSupportedReason = "SigningNotSupported"
-
 // automationRun is the state shared by the steps of one reconcile.
 type automationRun struct {
 	r        *ImageUpdateAutomationReconciler
@@ -69,9 +65,6 @@ func (run *automationRun) validate(_ context.Context, obj *imagev1.ImageUpdateAu
 	}
 	if obj.Spec.GitSpec == nil {
 		return reconcile.Stall(imagev1.InvalidSourceConfigReason, "spec.git is required")
-	}
-	if k := obj.Spec.GitSpec.Commit.SigningKey; k != nil && k.GetType() != imagev1.SigningKeyTypeGPG {
-		return reconcile.Stall(SigningNotSupportedReason, "commit signing with %s keys is not supported yet; use an OpenPGP key (type gpg)", k.GetType())
 	}
 	sel := labels.Everything()
 	if ps := obj.Spec.PolicySelector; ps != nil {
@@ -328,8 +321,10 @@ func gitError(err error) error {
 	return reconcile.Retry(imagev1.GitOperationFailedReason, "%s", fmt.Sprint(err))
 }
 
-// signingKey reads the OpenPGP key (`git.asc`, optional `passphrase`) that
-// signs the automation's commits, when spec.git.commit.signingKey is set.
+// signingKey reads the key that signs the automation's commits, when
+// spec.git.commit.signingKey is set: an OpenPGP key (`git.asc`, optional
+// `passphrase`) or, for type ssh, an SSH private key (`identity`,
+// optional `password`), as git signs with gpg.format=ssh.
 func (run *automationRun) signingKey(ctx context.Context, obj *imagev1.ImageUpdateAutomation) error {
 	k := obj.Spec.GitSpec.Commit.SigningKey
 	if k == nil {
@@ -338,6 +333,17 @@ func (run *automationRun) signingKey(ctx context.Context, obj *imagev1.ImageUpda
 	s, err := getSecret(ctx, run.r.Client, obj.Namespace, k.SecretRef.Name)
 	if err != nil {
 		return reconcile.Retry(SigningKeyInvalidReason, "%s", err)
+	}
+	if k.GetType() == imagev1.SigningKeyTypeSSH {
+		if len(s.Data["identity"]) == 0 {
+			return reconcile.Stall(SigningKeyInvalidReason, "secret %s/%s has no `identity` key (the SSH private key)", obj.Namespace, k.SecretRef.Name)
+		}
+		signer, err := git.ParseSSHSigningKey(s.Data["identity"], s.Data["password"])
+		if err != nil {
+			return reconcile.Stall(SigningKeyInvalidReason, "secret %s/%s: %s", obj.Namespace, k.SecretRef.Name, err)
+		}
+		run.commitOpts = []git.CommitOption{git.WithSigner(signer)}
+		return nil
 	}
 	key, err := git.ParseSigningKey(s.Data["git.asc"], s.Data["passphrase"])
 	if err != nil {

@@ -20,11 +20,21 @@ func TestValidateStep(t *testing.T) {
 	}{
 		{name: "valid github", mutate: func(*notificationv1.Receiver) {}},
 		{name: "every supported type", mutate: func(r *notificationv1.Receiver) { r.Spec.Type = "cdevents" }},
-		{name: "unsupported type", mutate: func(r *notificationv1.Receiver) { r.Spec.Type = "acr" }, wantErr: `receiver type "acr" is not supported yet`},
+		{name: "acr", mutate: func(r *notificationv1.Receiver) { r.Spec.Type = "acr" }},
+		{name: "unsupported type", mutate: func(r *notificationv1.Receiver) { r.Spec.Type = "sourcehut" }, wantErr: `receiver type "sourcehut" is not supported yet`},
+		{name: "generic-oidc without secretRef", mutate: func(r *notificationv1.Receiver) {
+			r.Spec.Type, r.Spec.SecretRef = "generic-oidc", nil
+			r.Spec.OIDCProviders = []notificationv1.OIDCProvider{{IssuerURL: "https://issuer.example.com",
+				Variables:   []notificationv1.OIDCVariable{{Name: "repo", Expression: "claims.repository"}},
+				Validations: []notificationv1.OIDCValidation{{Expression: "vars.repo == 'org/app'", Message: "no"}}}}
+		}},
+		{name: "generic-oidc without providers", mutate: func(r *notificationv1.Receiver) { r.Spec.Type, r.Spec.SecretRef = "generic-oidc", nil },
+			wantErr: "spec.oidcProviders is required"},
 		{name: "no secretRef", mutate: func(r *notificationv1.Receiver) { r.Spec.SecretRef = nil }, wantErr: "spec.secretRef is required"},
 		{name: "no resources", mutate: func(r *notificationv1.Receiver) { r.Spec.Resources = nil }, wantErr: "spec.resources is empty"},
-		{name: "entry filter", mutate: func(r *notificationv1.Receiver) { r.Spec.Resources[0].Filter = "true" },
-			wantErr: "spec.resources[0].filter (CEL) is not supported yet"},
+		{name: "entry filter", mutate: func(r *notificationv1.Receiver) { r.Spec.Resources[0].Filter = "res.metadata.name == 'app'" }},
+		{name: "entry filter not a bool", mutate: func(r *notificationv1.Receiver) { r.Spec.Resources[0].Filter = "size(res.metadata.name)" },
+			wantErr: "spec.resources[0].filter: does not compile"},
 		{name: "unknown kind without apiVersion", mutate: func(r *notificationv1.Receiver) { r.Spec.Resources[0].Kind = "Widget" },
 			wantErr: `spec.resources[0]: kind "Widget" needs an apiVersion`},
 		{name: "bad apiVersion", mutate: func(r *notificationv1.Receiver) { r.Spec.Resources[0].APIVersion = "a/b/c" },

@@ -15,9 +15,9 @@ import (
 )
 
 // annotate sets reconcile.fluxcd.io/requestedAt on every selected object
-// and returns how many it patched. Every resource is tried; the first
+// that passes the CEL filters and returns how many it patched. Every resource is tried; the first
 // error is returned after the others were attempted.
-func (s *ReceiverServer) annotate(ctx context.Context, rcv *notificationv1.Receiver) (int, error) {
+func (s *ReceiverServer) annotate(ctx context.Context, rcv *notificationv1.Receiver, in filterVars) (int, error) {
 	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{
 		"annotations": map[string]string{meta.ReconcileRequestAnnotation: metav1.Now().String()},
 	}})
@@ -63,7 +63,23 @@ func (s *ReceiverServer) annotate(ctx context.Context, rcv *notificationv1.Recei
 		} else {
 			targets = append(targets, client.ObjectKey{Namespace: ns, Name: ref.Name})
 		}
+		var filters []string
+		for _, f := range []string{rcv.Spec.ResourceFilter, ref.Filter} {
+			if f != "" {
+				filters = append(filters, f)
+			}
+		}
 		for _, key := range targets {
+			if len(filters) > 0 {
+				ok, err := s.selectedByFilters(ctx, gvk, key, filters, in)
+				if err != nil {
+					keep(err)
+					continue
+				}
+				if !ok {
+					continue
+				}
+			}
 			obj := &metav1.PartialObjectMetadata{}
 			obj.SetGroupVersionKind(gvk)
 			obj.SetNamespace(key.Namespace)

@@ -61,14 +61,20 @@ type ReceiverServer struct {
 	SecretMeta client.Reader
 	// NoCrossNamespaceRefs refuses resources in other namespaces.
 	NoCrossNamespaceRefs bool
+	// Issuers verifies the OIDC tokens of gcr and generic-oidc Receivers;
+	// nil uses Google's issuer and the default HTTP client.
+	Issuers *webhook.Issuers
 	// Log is the server's logger.
 	Log logr.Logger
 
 	once   sync.Once
-	tokens sync.Map // namespace/name → cachedToken
+	tokens sync.Map // namespace/name → cachedSecret
 }
 
-type cachedToken struct{ resourceVersion, token string }
+type cachedSecret struct {
+	resourceVersion string
+	data            map[string][]byte
+}
 
 // NeedLeaderElection is false: every replica answers webhooks.
 func (s *ReceiverServer) NeedLeaderElection() bool { return false }
@@ -139,17 +145,24 @@ func (s *ReceiverServer) receive(ctx context.Context, rcv *notificationv1.Receiv
 	if !conditions.IsReady(rcv) || rcv.Status.ObservedGeneration != rcv.Generation {
 		return http.StatusServiceUnavailable, "the receiver is not ready"
 	}
-	token, err := s.token(ctx, rcv)
-	if err != nil {
-		log.Info("the receiver's token is unavailable", "error", err.Error())
-		return http.StatusServiceUnavailable, "the receiver is not ready"
+	var data map[string][]byte
+	token := ""
+	// generic-oidc has no Secret: its path hashes name and namespace only.
+	if rcv.Spec.Type != notificationv1.GenericOIDCReceiver {
+		var err error
+		if data, err = s.secretData(ctx, rcv); err != nil {
+			log.Info("the receiver's token is unavailable", "error", err.Error())
+			return http.StatusServiceUnavailable, "the receiver is not ready"
+		}
+		token = string(data["token"])
 	}
 	// A rotated token moves the path; the old path must stop working even
 	// before the Receiver is reconciled again.
 	if subtle.ConstantTimeCompare([]byte(rcv.GetWebhookPath(token)), []byte(rcv.Status.WebhookPath)) != 1 {
 		return http.StatusNotFound, "not found"
 	}
-	res, err := webhook.Verify(rcv.Spec.Type, webhook.Request{Header: h, Body: body, Token: []byte(token), Events: rcv.Spec.Events})
+	res, err := webhook.Verify(rcv.Spec.Type, webhook.Request{Header: h, Body: body, Token: []byte(token),
+		Events: rcv.Spec.Events, Secret: data, OIDCProviders: rcv.Spec.OIDCProviders, Issuers: s.Issuers, Context: ctx})
 	if err != nil {
 		var we *webhook.Error
 		if errors.As(err, &we) {
@@ -161,7 +174,7 @@ func (s *ReceiverServer) receive(ctx context.Context, rcv *notificationv1.Receiv
 	if !res.Act {
 		return http.StatusOK, res.Note
 	}
-	n, err := s.annotate(ctx, rcv)
+	n, err := s.annotate(ctx, rcv, filterInput(h, body, res.Claims))
 	if err != nil {
 		log.Error(err, "requesting reconciles failed")
 		return http.StatusInternalServerError, "requesting reconciles failed"
@@ -170,30 +183,30 @@ func (s *ReceiverServer) receive(ctx context.Context, rcv *notificationv1.Receiv
 	return http.StatusOK, fmt.Sprintf("reconcile requested for %d object(s)", n)
 }
 
-func (s *ReceiverServer) token(ctx context.Context, rcv *notificationv1.Receiver) (string, error) {
+// secretData reads spec.secretRef, which must hold a non-empty `token`.
+func (s *ReceiverServer) secretData(ctx context.Context, rcv *notificationv1.Receiver) (map[string][]byte, error) {
 	if rcv.Spec.SecretRef == nil {
-		return "", errors.New("spec.secretRef is not set")
+		return nil, errors.New("spec.secretRef is not set")
 	}
 	key := client.ObjectKey{Namespace: rcv.Namespace, Name: rcv.Spec.SecretRef.Name}
 	if s.SecretMeta != nil {
 		m := &metav1.PartialObjectMetadata{}
 		m.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
 		if err := s.SecretMeta.Get(ctx, key, m); err == nil {
-			if c, ok := s.tokens.Load(key); ok && c.(cachedToken).resourceVersion == m.ResourceVersion {
-				return c.(cachedToken).token, nil
+			if c, ok := s.tokens.Load(key); ok && c.(cachedSecret).resourceVersion == m.ResourceVersion {
+				return c.(cachedSecret).data, nil
 			}
 		}
 	}
 	sec, err := getSecret(ctx, s.APIReader, key.Namespace, key.Name)
 	if err != nil {
 		s.tokens.Delete(key)
-		return "", err
+		return nil, err
 	}
-	tok, ok := sec.Data["token"]
-	if !ok || len(tok) == 0 {
+	if len(sec.Data["token"]) == 0 {
 		s.tokens.Delete(key)
-		return "", fmt.Errorf("secret %s has no `token`", key.Name)
+		return nil, fmt.Errorf("secret %s has no `token`", key.Name)
 	}
-	s.tokens.Store(key, cachedToken{resourceVersion: sec.ResourceVersion, token: string(tok)})
-	return string(tok), nil
+	s.tokens.Store(key, cachedSecret{resourceVersion: sec.ResourceVersion, data: sec.Data})
+	return sec.Data, nil
 }

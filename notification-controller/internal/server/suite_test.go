@@ -26,6 +26,7 @@ import (
 
 	"gotk.dev/notification-controller/internal/controller"
 	"gotk.dev/notification-controller/internal/notifier"
+	"gotk.dev/notification-controller/internal/webhook"
 	notificationv1 "gotk.dev/pkg/apis/notification/v1beta3"
 	"gotk.dev/pkg/runtime/reconcile"
 	"gotk.dev/pkg/testenv"
@@ -57,6 +58,8 @@ func TestMain(m *testing.M) {
 // on loopback, shared by the package's tests and benchmarks.
 type harness struct {
 	client      client.Client // the manager's cached client
+	google      *oidcIssuer   // stands in for Google's issuer (gcr)
+	oidc        *oidcIssuer   // a generic-oidc issuer
 	events      *EventServer
 	eventsURL   string
 	receiverURL string
@@ -118,7 +121,16 @@ func newHarness() (*harness, error) {
 	}
 	es := &EventServer{Listener: evLn, Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: rec,
 		RateLimit: 5 * time.Minute, Retry: testRetry, Log: ctrl.Log.WithName("event-server")}
-	rs := &ReceiverServer{Listener: rcvLn, Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), SecretMeta: mgr.GetCache(), Log: ctrl.Log.WithName("receiver-server")}
+	google, err := newOIDCIssuer()
+	if err != nil {
+		return nil, err
+	}
+	oidc, err := newOIDCIssuer()
+	if err != nil {
+		return nil, err
+	}
+	rs := &ReceiverServer{Listener: rcvLn, Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), SecretMeta: mgr.GetCache(),
+		Issuers: &webhook.Issuers{Google: google.URL}, Log: ctrl.Log.WithName("receiver-server")}
 	if err := mgr.Add(es); err != nil {
 		return nil, err
 	}
@@ -133,7 +145,7 @@ func newHarness() (*harness, error) {
 			fmt.Printf("manager stopped: %v\n", err)
 		}
 	}()
-	stop := func() { cancel(); <-stopped }
+	stop := func() { cancel(); <-stopped; google.srv.Close(); oidc.srv.Close() }
 	if !mgr.GetCache().WaitForCacheSync(ctx) {
 		stop()
 		return nil, fmt.Errorf("cache did not sync")
@@ -141,7 +153,7 @@ func newHarness() (*harness, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 64
 	return &harness{
-		client: mgr.GetClient(), events: es,
+		client: mgr.GetClient(), events: es, google: google, oidc: oidc,
 		eventsURL: "http://" + evLn.Addr().String(), receiverURL: "http://" + rcvLn.Addr().String(),
 		http: &http.Client{Transport: tr, Timeout: 30 * time.Second},
 		stop: stop,

@@ -125,3 +125,30 @@ func verifyCDEvents(r Request) (Result, error) {
 	}
 	return Result{Act: true}, nil
 }
+
+// verifyACR requires an Azure Container Registry webhook notification
+// naming the repository; ACR does not sign requests (the secret path is the
+// credential). spec.events filters the action (push, delete, chart_push, …).
+func verifyACR(r Request) (Result, error) {
+	var p struct {
+		Action string `json:"action"`
+		Target struct {
+			Repository string `json:"repository"`
+			Tag        string `json:"tag"`
+			Digest     string `json:"digest"`
+		} `json:"target"`
+		Request struct {
+			Host string `json:"host"`
+		} `json:"request"`
+	}
+	if err := decodeJSON("acr", r.Body, &p); err != nil {
+		return Result{}, err
+	}
+	if p.Action == "" || p.Target.Repository == "" {
+		return Result{}, badRequest("acr payload: action and target.repository are required")
+	}
+	if !selected(r.Events, p.Action) {
+		return skipped(p.Action), nil
+	}
+	return Result{Act: true}, nil
+}

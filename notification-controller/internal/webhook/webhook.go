@@ -4,6 +4,7 @@
 package webhook
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha1" //nolint:gosec // GitHub's legacy header and Nexus sign with HMAC-SHA1.
 	"crypto/sha256"
@@ -29,6 +30,32 @@ type Request struct {
 	Token []byte
 	// Events is spec.events; empty accepts every event type.
 	Events []string
+	// Secret is the data of spec.secretRef (gcr reads `email` and
+	// `audience`); nil for generic-oidc.
+	Secret map[string][]byte
+	// OIDCProviders is spec.oidcProviders (generic-oidc).
+	OIDCProviders []notificationv1.OIDCProvider
+	// Issuers verifies OIDC tokens (gcr, generic-oidc); nil uses a
+	// process-wide default.
+	Issuers *Issuers
+	// Context bounds the issuer fetches; nil is context.Background().
+	Context context.Context
+}
+
+var defaultIssuers = &Issuers{}
+
+func (r Request) issuers() *Issuers {
+	if r.Issuers != nil {
+		return r.Issuers
+	}
+	return defaultIssuers
+}
+
+func (r Request) context() context.Context {
+	if r.Context != nil {
+		return r.Context
+	}
+	return context.Background()
 }
 
 // Result says whether to request reconciles.
@@ -38,6 +65,9 @@ type Result struct {
 	// Note explains a request that is accepted without acting (a ping, an
 	// event type the Receiver does not select).
 	Note string
+	// Claims are the verified token's claims (gcr, generic-oidc), given
+	// to the resource filters as `claims`.
+	Claims map[string]any
 }
 
 // Error is a refused request with the HTTP status to answer.
@@ -79,6 +109,9 @@ var verifiers = map[string]func(Request) (Result, error){
 	notificationv1.QuayReceiver:        verifyQuay,
 	notificationv1.NexusReceiver:       verifyNexus,
 	notificationv1.CDEventsReceiver:    verifyCDEvents,
+	notificationv1.ACRReceiver:         verifyACR,
+	notificationv1.GCRReceiver:         verifyGCR,
+	notificationv1.GenericOIDCReceiver: verifyGenericOIDC,
 }
 
 // Verify checks the request for a Receiver of the given type.

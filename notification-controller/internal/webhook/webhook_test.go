@@ -120,13 +120,16 @@ func TestVerify(t *testing.T) {
 	}
 }
 
-func TestUnsupported(t *testing.T) {
-	for _, typ := range []string{"generic-oidc", "gcr", "acr"} {
-		if Supported(typ) {
-			t.Errorf("%s must not be supported yet", typ)
+// TestEveryTypeSupported: every type the CRD accepts has a verifier; an
+// unknown one is refused as not supported.
+func TestEveryTypeSupported(t *testing.T) {
+	for _, typ := range []string{"generic", "generic-hmac", "generic-oidc", "github", "gitlab", "bitbucket", "harbor",
+		"dockerhub", "quay", "gcr", "nexus", "acr", "cdevents"} {
+		if !Supported(typ) {
+			t.Errorf("%s is not supported", typ)
 		}
-		if _, err := Verify(typ, Request{}); !errors.Is(err, ErrNotSupported) {
-			t.Errorf("%s: err = %v", typ, err)
-		}
+	}
+	if _, err := Verify("sourcehut", Request{}); !errors.Is(err, ErrNotSupported) {
+		t.Errorf("sourcehut: err = %v", err)
 	}
 }

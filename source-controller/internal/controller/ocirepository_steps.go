@@ -66,6 +66,15 @@ func (r *OCIRepositoryReconciler) connect(ctx context.Context, s *ociScope) erro
 			return r.fetchFailed(s, reconcile.Stall(sourcev1.AuthenticationFailedReason, "secret '%s': %v", spec.SecretRef.Name, err))
 		}
 	}
+	// Without secretRef, the image pull secrets of spec.serviceAccountName
+	// authenticate, as Flux does.
+	if spec.SecretRef == nil && spec.ServiceAccountName != "" {
+		auth, err := oci.ServiceAccountAuth(ctx, r.Client, s.obj.Namespace, spec.ServiceAccountName, repo.RegistryStr())
+		if err != nil {
+			return r.fetchFailed(s, reconcile.Retry(sourcev1.AuthenticationFailedReason, "%v", err))
+		}
+		s.options.Auth = auth
+	}
 	if spec.CertSecretRef != nil {
 		var err error
 		if s.options.TLS, err = tlsFromSecret(ctx, r.Client, s.obj.Namespace, spec.CertSecretRef.Name); err != nil {

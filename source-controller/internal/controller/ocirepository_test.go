@@ -128,6 +128,10 @@ func TestOCIRepositoryRefKinds(t *testing.T) {
 	g.Expect(fetchFile(g, plain.Status.Artifact, "v")).To(Equal("plain"))
 }
 
+// TestOCIRepositoryBadInput: bad URLs, credentials (secretRef or the
+// image pull secrets of spec.serviceAccountName), tags and layer selectors
+// fail with a precise reason; a service account whose pull secrets hold
+// the registry's credentials authenticates.
 func TestOCIRepositoryBadInput(t *testing.T) {
 	startOCIHarness(t)
 	reg := testserver.NewRegistryForTest(t, testserver.RegistryOptions{Auth: testserver.BasicAuth{Username: "bot", Password: "s3cret"}})
@@ -144,8 +148,29 @@ func TestOCIRepositoryBadInput(t *testing.T) {
 		NewWithT(t).Expect(env.Client.Create(context.Background(), secret)).To(Succeed())
 	}
 
+	// A service account whose image pull secrets hold the credentials
+	// (one for another registry first, skipped).
+	other := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "other-registry", Namespace: ns}, Type: corev1.SecretTypeDockerConfigJson,
+		Data: map[string][]byte{corev1.DockerConfigJsonKey: []byte(`{"auths":{"registry.example.com":{"auth":"eDp5"}}}`)}}
+	NewWithT(t).Expect(env.Client.Create(context.Background(), other)).To(Succeed())
+	for name, pulls := range map[string][]string{"puller": {"other-registry", "good"}, "no-pull": {"other-registry"}} {
+		sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}}
+		for _, p := range pulls {
+			sa.ImagePullSecrets = append(sa.ImagePullSecrets, corev1.LocalObjectReference{Name: p})
+		}
+		NewWithT(t).Expect(env.Client.Create(context.Background(), sa)).To(Succeed())
+	}
+	withSA := newOCIRepository(ns, "with-sa", "oci://"+ref, &sourcev1.OCIRepositoryRef{Tag: "v1"})
+	withSA.Spec.ServiceAccountName = "puller"
+	NewWithT(t).Expect(env.Client.Create(context.Background(), withSA)).To(Succeed())
+	NewWithT(t).Eventually(func(g Gomega) {
+		g.Expect(env.Client.Get(context.Background(), client.ObjectKeyFromObject(withSA), withSA)).To(Succeed())
+		g.Expect(conditions.IsReady(withSA)).To(BeTrue())
+	}, 30*time.Second, 100*time.Millisecond).Should(Succeed())
+
 	tests := []struct {
 		name, url, secret, tag string
+		serviceAccount         string
 		selector               *sourcev1.OCILayerSelector
 		stalled                bool
 		reason, message        string
@@ -154,6 +179,10 @@ func TestOCIRepositoryBadInput(t *testing.T) {
 		{name: "no credentials", url: "oci://" + ref, tag: "v1", reason: sourcev1.AuthenticationFailedReason, message: "registry " + reg.Host() + " refused"},
 		{name: "wrong password", url: "oci://" + ref, secret: "wrong", tag: "v1", reason: sourcev1.AuthenticationFailedReason, message: "refused the credentials"},
 		{name: "missing secret", url: "oci://" + ref, secret: "absent", tag: "v1", reason: sourcev1.AuthenticationFailedReason, message: "secret 'absent' not found"},
+		{name: "service account without credentials for the host", url: "oci://" + ref, serviceAccount: "no-pull", tag: "v1",
+			reason: sourcev1.AuthenticationFailedReason, message: "registry " + reg.Host() + " refused"},
+		{name: "missing service account", url: "oci://" + ref, serviceAccount: "absent", tag: "v1",
+			reason: sourcev1.AuthenticationFailedReason, message: "service account 'absent' not found"},
 		{name: "missing tag", url: "oci://" + ref, secret: "good", tag: "v9", reason: sourcev1.OCIPullFailedReason, message: "v9"},
 		{name: "no such layer", url: "oci://" + ref, secret: "good", tag: "v1", selector: &sourcev1.OCILayerSelector{MediaType: "application/x-nope"},
 			reason: sourcev1.OCILayerOperationFailedReason, message: `no layer with media type "application/x-nope"`},
@@ -166,6 +195,7 @@ func TestOCIRepositoryBadInput(t *testing.T) {
 			if tt.secret != "" {
 				obj.Spec.SecretRef = &meta.LocalObjectReference{Name: tt.secret}
 			}
+			obj.Spec.ServiceAccountName = tt.serviceAccount
 			g.Expect(env.Client.Create(context.Background(), obj)).To(Succeed())
 			g.Eventually(func(g Gomega) {
 				g.Expect(env.Client.Get(context.Background(), client.ObjectKeyFromObject(obj), obj)).To(Succeed())
