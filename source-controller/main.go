@@ -90,7 +90,8 @@ func main() {
 			return err
 		}
 		if err := controller.SetupOCIRepository(c.Manager, c.Events, storage,
-			controller.OCIRepositoryOptions{ControllerName: name, ControllerOptions: co}); err != nil {
+			controller.OCIRepositoryOptions{ControllerName: name, ControllerOptions: co,
+				WorkloadIdentity: c.Features.Enabled(gotkmanager.GateObjectLevelWorkloadIdentity)}); err != nil {
 			return err
 		}
 		if err := controller.SetupHelmRepository(c.Manager, c.Events, storage,

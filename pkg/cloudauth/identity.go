@@ -100,7 +100,7 @@ func AWSConfig(ctx context.Context, region string, o Options) (aws.Config, error
 	}
 	role := o.Identity.Annotations[AnnotationAWSRoleARN]
 	if role == "" {
-		return aws.Config{}, fmt.Errorf("ServiceAccount %s has no %s annotation", o.Identity.Name, AnnotationAWSRoleARN)
+		return aws.Config{}, configError(errIdentityConfig, "ServiceAccount %s has no %s annotation", o.Identity.Name, AnnotationAWSRoleARN)
 	}
 	// STS is called anonymously: the web identity token is the credential.
 	stsCfg, err := load(aws.AnonymousCredentials{})
@@ -130,7 +130,7 @@ func AzureCredential(o Options) (azcore.TokenCredential, error) {
 	if id := o.Identity; id != nil {
 		client, tenant := id.Annotations[AnnotationAzureClientID], id.Annotations[AnnotationAzureTenantID]
 		if client == "" || tenant == "" {
-			return nil, fmt.Errorf("ServiceAccount %s needs the %s and %s annotations", id.Name, AnnotationAzureClientID, AnnotationAzureTenantID)
+			return nil, configError(errIdentityConfig, "ServiceAccount %s needs the %s and %s annotations", id.Name, AnnotationAzureClientID, AnnotationAzureTenantID)
 		}
 		assertion := func(ctx context.Context) (string, error) { return id.Token(ctx, AudienceAzure) }
 		return azidentity.NewClientAssertionCredential(tenant, client, assertion,

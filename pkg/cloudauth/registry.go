@@ -70,7 +70,7 @@ func RegistryAuthenticator(ctx context.Context, provider, host string, o Options
 func ecrLogin(ctx context.Context, host string, o Options) (authn.Authenticator, error) {
 	m := ecrHost.FindStringSubmatch(host)
 	if m == nil {
-		return nil, fmt.Errorf("%q is not an Amazon ECR registry (<account>.dkr.ecr.<region>.amazonaws.com)", host)
+		return nil, configError(errNotProviderRegistry, "%q is not an Amazon ECR registry (<account>.dkr.ecr.<region>.amazonaws.com)", host)
 	}
 	cfg, err := AWSConfig(ctx, m[1], o)
 	if err != nil {
@@ -97,7 +97,7 @@ func ecrLogin(ctx context.Context, host string, o Options) (authn.Authenticator,
 func acrLogin(ctx context.Context, host string, o Options) (authn.Authenticator, error) {
 	m := acrHost.FindStringSubmatch(host)
 	if m == nil {
-		return nil, fmt.Errorf("%q is not an Azure Container Registry (<name>.azurecr.io)", host)
+		return nil, configError(errNotProviderRegistry, "%q is not an Azure Container Registry (<name>.azurecr.io)", host)
 	}
 	cred, err := AzureCredential(o)
 	if err != nil {
@@ -137,10 +137,10 @@ func acrLogin(ctx context.Context, host string, o Options) (authn.Authenticator,
 
 func garLogin(ctx context.Context, host string, o Options) (authn.Authenticator, error) {
 	if !garHost.MatchString(host) {
-		return nil, fmt.Errorf("%q is not a Google Artifact Registry (<region>-docker.pkg.dev) or GCR (gcr.io) registry", host)
+		return nil, configError(errNotProviderRegistry, "%q is not a Google Artifact Registry (<region>-docker.pkg.dev) or GCR (gcr.io) registry", host)
 	}
 	if o.Identity != nil {
-		return nil, fmt.Errorf("object-level workload identity (ServiceAccount %s) is not supported for GCP yet: use the controller's own credentials", o.Identity.Name)
+		return nil, configError(errIdentityConfig, "object-level workload identity (ServiceAccount %s) is not supported for GCP yet: use the controller's own credentials", o.Identity.Name)
 	}
 	creds, err := google.FindDefaultCredentials(oauthContext(ctx, o), GCPScope)
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -16,25 +15,6 @@ import (
 )
 
 const registryPassword = "registry-token"
-
-// isolate clears the clouds' credential settings of the environment
-// (and its config files), so only what a test sets is found.
-func isolate(t *testing.T) {
-	t.Helper()
-	dir := t.TempDir()
-	t.Setenv("HOME", dir)
-	t.Setenv("CLOUDSDK_CONFIG", dir)
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "aws-config"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "aws-credentials"))
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	t.Setenv("AWS_CA_BUNDLE", "") // the SDK refuses a bundle with a custom HTTP client
-	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
-		"AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_ECR", "AWS_ENDPOINT_URL_STS",
-		"AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PATH", "AZURE_FEDERATED_TOKEN_FILE",
-		"AZURE_AUTHORITY_HOST", "AZURE_USERNAME", "GOOGLE_APPLICATION_CREDENTIALS", "GCE_METADATA_HOST", "GCE_METADATA_IP"} {
-		t.Setenv(k, "")
-	}
-}
 
 // saIdentity is a ServiceAccount whose tokens the cloud token services
 // of testserver.CloudTokens accept.
@@ -141,7 +121,7 @@ func TestRegistryAuthenticator(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			isolate(t)
+			testserver.IsolateCloudEnv(t)
 			cloud := testserver.NewCloudTokensForTest(t, registryPassword)
 			if tt.env != nil {
 				for k, v := range tt.env(cloud) {

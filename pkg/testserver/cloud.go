@@ -6,11 +6,13 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"encoding/xml"
 	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -24,8 +26,10 @@ const (
 	// ECR accepts (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY).
 	CloudAWSAccessKey = "AKIAGOTKSTATIC"
 	CloudAWSSecretKey = "static-secret"
-	// CloudAWSWebIdentityToken is the ServiceAccount token STS's
-	// AssumeRoleWithWebIdentity accepts; it hands out CloudAWSSTSAccessKey.
+	// CloudAWSWebIdentityToken is a ServiceAccount token STS's
+	// AssumeRoleWithWebIdentity accepts (besides any JWT for its audience,
+	// sts.amazonaws.com, whose signature it does not check); it hands out
+	// CloudAWSSTSAccessKey.
 	CloudAWSWebIdentityToken = "aws-web-identity-token"
 	CloudAWSSTSAccessKey     = "ASIAGOTKWEBIDENTITY"
 	// CloudAzureTenant, CloudAzureClientSecret: Entra's token endpoint
@@ -58,6 +62,9 @@ type CloudTokens struct {
 	// Client reaches the HTTPS listener under every host name (Entra's
 	// authority, ACR registries) and trusts its certificate.
 	Client *http.Client
+	// CAPEM is the PEM certificate of the HTTPS listener, for a client
+	// that reaches it by its address (e.g. AWS_CA_BUNDLE).
+	CAPEM []byte
 	// RegistryPassword is the password every login hands out.
 	RegistryPassword string
 
@@ -78,6 +85,7 @@ func NewCloudTokensForTest(t testing.TB, registryPassword string) *CloudTokens {
 	c.MetadataHost = strings.TrimPrefix(plain.URL, "http://")
 	pool := x509.NewCertPool()
 	pool.AddCert(tlsSrv.Certificate())
+	c.CAPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: tlsSrv.Certificate().Raw})
 	addr := tlsSrv.Listener.Addr().String()
 	c.Client = &http.Client{Transport: &http.Transport{
 		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
@@ -147,7 +155,7 @@ func (c *CloudTokens) ecrToken(w http.ResponseWriter, r *http.Request) {
 // stsAssumeRole answers AssumeRoleWithWebIdentity (query protocol) for
 // CloudAWSWebIdentityToken.
 func (c *CloudTokens) stsAssumeRole(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil || r.Form.Get("Action") != "AssumeRoleWithWebIdentity" || r.Form.Get("WebIdentityToken") != CloudAWSWebIdentityToken {
+	if err := r.ParseForm(); err != nil || r.Form.Get("Action") != "AssumeRoleWithWebIdentity" || !stsAccepts(r.Form.Get("WebIdentityToken")) {
 		w.WriteHeader(http.StatusForbidden)
 		_, _ = w.Write([]byte(`<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>Not authorized to perform sts:AssumeRoleWithWebIdentity</Message></Error></ErrorResponse>`))
 		return
@@ -167,6 +175,35 @@ func (c *CloudTokens) stsAssumeRole(w http.ResponseWriter, r *http.Request) {
 		Expiration: time.Now().Add(time.Hour).UTC().Format(time.RFC3339)}
 	w.Header().Set("Content-Type", "text/xml")
 	_ = xml.NewEncoder(w).Encode(out)
+}
+
+// stsAccepts reports whether STS takes tok as a web identity token:
+// CloudAWSWebIdentityToken, or a JWT whose aud claim names STS (a
+// kube-apiserver's ServiceAccount token; the fake checks no signature).
+func stsAccepts(tok string) bool {
+	if tok == CloudAWSWebIdentityToken {
+		return true
+	}
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		return false
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return false
+	}
+	var claims struct {
+		Aud []string `json:"aud"`
+	}
+	if json.Unmarshal(payload, &claims) != nil {
+		return false
+	}
+	for _, a := range claims.Aud {
+		if a == "sts.amazonaws.com" {
+			return true
+		}
+	}
+	return false
 }
 
 // entra answers Microsoft Entra's discovery and token requests; an
@@ -236,5 +273,24 @@ func (c *CloudTokens) metadata(w http.ResponseWriter, r *http.Request) {
 		_, _ = fmt.Fprint(w, "ok")
 	default:
 		http.NotFound(w, r)
+	}
+}
+
+// IsolateCloudEnv clears the clouds' credential and endpoint settings of
+// the environment (and points their config files at an empty directory)
+// for the rest of t, so only what the test sets is found.
+func IsolateCloudEnv(t *testing.T) {
+	t.Helper()
+	dir := t.TempDir()
+	t.Setenv("HOME", dir)
+	t.Setenv("CLOUDSDK_CONFIG", dir)
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "aws-config"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "aws-credentials"))
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_REGION",
+		"AWS_CA_BUNDLE", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_ECR", "AWS_ENDPOINT_URL_STS",
+		"AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PATH", "AZURE_FEDERATED_TOKEN_FILE",
+		"AZURE_AUTHORITY_HOST", "AZURE_USERNAME", "GOOGLE_APPLICATION_CREDENTIALS", "GCE_METADATA_HOST", "GCE_METADATA_IP"} {
+		t.Setenv(k, "")
 	}
 }
