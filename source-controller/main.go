@@ -102,7 +102,8 @@ func main() {
 			ChartMaxSize: helmChartMax, ChartFileMaxSize: helmFileMax, IndexCache: &helm.IndexCache{TTL: helmCacheTTL}}); err != nil {
 			return err
 		}
-		if err := controller.SetupBucket(c.Manager, c.Events, storage, controller.BucketOptions{ControllerName: name, ControllerOptions: co, MaxSize: bucketMax}); err != nil {
+		if err := controller.SetupBucket(c.Manager, c.Events, storage, controller.BucketOptions{ControllerName: name, ControllerOptions: co, MaxSize: bucketMax,
+			WorkloadIdentity: c.Features.Enabled(gotkmanager.GateObjectLevelWorkloadIdentity)}); err != nil {
 			return err
 		}
 		// Flux's source-watcher kind, served from this controller's storage.

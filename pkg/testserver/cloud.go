@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -274,6 +275,20 @@ func (c *CloudTokens) metadata(w http.ResponseWriter, r *http.Request) {
 	default:
 		http.NotFound(w, r)
 	}
+}
+
+// UseForAWS points the AWS SDK of this process at c for the rest of t:
+// AWS_ENDPOINT_URL_ECR and AWS_ENDPOINT_URL_STS, and AWS_CA_BUNDLE to
+// trust its certificate. Call it after IsolateCloudEnv.
+func (c *CloudTokens) UseForAWS(t *testing.T) {
+	t.Helper()
+	ca := filepath.Join(t.TempDir(), "cloud-ca.pem")
+	if err := os.WriteFile(ca, c.CAPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("AWS_ENDPOINT_URL_ECR", c.URL)
+	t.Setenv("AWS_ENDPOINT_URL_STS", c.URL)
+	t.Setenv("AWS_CA_BUNDLE", ca)
 }
 
 // IsolateCloudEnv clears the clouds' credential and endpoint settings of

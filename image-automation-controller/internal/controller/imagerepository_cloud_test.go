@@ -2,8 +2,6 @@ package controller
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -37,12 +35,8 @@ func TestImageRepositoryCloudProvider(t *testing.T) {
 	testserver.PushRandomImage(t, ecrReg.Host()+"/team/app:1.0.0", &authn.Basic{Username: "AWS", Password: token})
 	proxy := testserver.NewForwardProxyForTest(t, ecrReg.Host())
 	cloud := testserver.NewCloudTokensForTest(t, token)
-	caFile := filepath.Join(t.TempDir(), "ca.pem")
-	NewWithT(t).Expect(os.WriteFile(caFile, cloud.CAPEM, 0o600)).To(Succeed())
 	testserver.IsolateCloudEnv(t)
-	t.Setenv("AWS_ENDPOINT_URL_ECR", cloud.URL)
-	t.Setenv("AWS_ENDPOINT_URL_STS", cloud.URL)
-	t.Setenv("AWS_CA_BUNDLE", caFile)
+	cloud.UseForAWS(t)
 
 	const role = "arn:aws:iam::111122223333:role/scanner"
 	for _, obj := range []client.Object{
