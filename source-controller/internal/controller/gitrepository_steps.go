@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	sourcev1 "gotk.dev/pkg/apis/source/v1"
+	"gotk.dev/pkg/cloudauth"
 	"gotk.dev/pkg/git"
 	"gotk.dev/pkg/runtime/reconcile"
 	"gotk.dev/source-controller/internal/gitcache"
@@ -163,7 +164,10 @@ func specReference(obj *sourcev1.GitRepository) git.Reference {
 // never gets an artifact that silently ignores them.
 func unsupported(obj *sourcev1.GitRepository) error {
 	switch {
-	case obj.Spec.Provider != "" && obj.Spec.Provider != sourcev1.GitProviderGeneric:
+	case obj.Spec.Provider == sourcev1.GitProviderGitHub && obj.Spec.SecretRef == nil:
+		return reconcile.Stall(sourcev1.InvalidProviderConfigurationReason, "provider github needs a secretRef with the GitHub App's %s, %s and %s",
+			cloudauth.GitHubAppIDKey, cloudauth.GitHubAppInstallationIDKey, cloudauth.GitHubAppPrivateKeyKey)
+	case obj.Spec.Provider != "" && obj.Spec.Provider != sourcev1.GitProviderGeneric && obj.Spec.Provider != sourcev1.GitProviderGitHub:
 		return reconcile.Stall(reasonNotSupported, "spec.provider %q is not supported yet", obj.Spec.Provider)
 	}
 	return nil
@@ -192,7 +196,11 @@ func (r *GitRepositoryReconciler) authFor(ctx context.Context, obj *sourcev1.Git
 		if err != nil {
 			return nil, reconcile.Retry(sourcev1.AuthenticationFailedReason, "%v", err)
 		}
-		if auth, err = git.AuthFromSecret(u, data); err != nil {
+		if obj.Spec.Provider == sourcev1.GitProviderGitHub {
+			if auth, err = githubAppAuth(ctx, u, data); err != nil {
+				return nil, err
+			}
+		} else if auth, err = git.AuthFromSecret(u, data); err != nil {
 			return nil, reconcile.Retry(sourcev1.AuthenticationFailedReason, "invalid secret '%s/%s': %v", obj.Namespace, ref.Name, err)
 		}
 	} else if u.Transport == git.SSH {
@@ -208,6 +216,27 @@ func (r *GitRepositoryReconciler) authFor(ctx context.Context, obj *sourcev1.Git
 		}
 	}
 	return auth, nil
+}
+
+// githubAppAuth is the HTTP(S) basic auth of a GitHub App installation
+// token made from the secret's app ID, installation ID and private key
+// (provider github); its CA bundle, if any, is kept.
+func githubAppAuth(ctx context.Context, u *git.URL, data map[string][]byte) (*git.Auth, error) {
+	if u.Transport == git.SSH {
+		return nil, reconcile.Stall(sourcev1.InvalidProviderConfigurationReason, "provider github needs an HTTPS URL")
+	}
+	token, err := cloudauth.GitHubAppToken(ctx, data, nil)
+	if errors.Is(err, cloudauth.ErrGitHubAppConfig) {
+		return nil, reconcile.Stall(sourcev1.InvalidProviderConfigurationReason, "provider github: %v", err)
+	}
+	if err != nil {
+		return nil, reconcile.Retry(sourcev1.AuthenticationFailedReason, "provider github: %v", err)
+	}
+	a := &git.Auth{Username: cloudauth.GitHubTokenUser, Password: token, CABundle: data[git.KeyCACert]}
+	if len(a.CABundle) == 0 {
+		a.CABundle = data[git.KeyCAFileLegacy]
+	}
+	return a, nil
 }
 
 func (r *GitRepositoryReconciler) secretData(ctx context.Context, ns, name string) (map[string][]byte, error) {
