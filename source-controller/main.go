@@ -109,7 +109,7 @@ func main() {
 		// Flux's source-watcher kind, served from this controller's storage.
 		return controller.SetupArtifactGenerator(c.Manager, c.Events, storage, controller.ArtifactGeneratorOptions{ControllerName: name, ControllerOptions: co,
 			NoCrossNamespaceRefs: tenancy.NoCrossNamespaceRefs})
-	}, &corev1.Secret{}, &corev1.ConfigMap{})
+	}, &corev1.Secret{}, &corev1.ConfigMap{}, &corev1.ServiceAccount{})
 }
 
 // setupGitRepository wires the GitRepository reconciler to the storage.
