@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"gotk.dev/pkg/git"
 )
 
 // The keys of a GitRepository's secretRef with provider github, as Flux
@@ -89,4 +91,22 @@ func GitHubAppToken(ctx context.Context, data map[string][]byte, hc *http.Client
 		return "", fmt.Errorf("GitHub App installation token: %s %s", resp.Status, out.Message)
 	}
 	return out.Token, nil
+}
+
+// GitHubAppGitAuth is the Git HTTP(S) auth of provider github: an
+// installation token (GitHubAppToken) as the password of x-access-token,
+// with the Secret's CA bundle (ca.crt), if any, for the Git server.
+func GitHubAppGitAuth(ctx context.Context, u *git.URL, data map[string][]byte) (*git.Auth, error) {
+	if u.Transport == git.SSH {
+		return nil, fmt.Errorf("%w: provider github needs an HTTPS URL", ErrGitHubAppConfig)
+	}
+	token, err := GitHubAppToken(ctx, data, nil)
+	if err != nil {
+		return nil, err
+	}
+	a := &git.Auth{Username: GitHubTokenUser, Password: token, CABundle: data[git.KeyCACert]}
+	if len(a.CABundle) == 0 {
+		a.CABundle = data[git.KeyCAFileLegacy]
+	}
+	return a, nil
 }

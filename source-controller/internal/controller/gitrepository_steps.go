@@ -218,25 +218,17 @@ func (r *GitRepositoryReconciler) authFor(ctx context.Context, obj *sourcev1.Git
 	return auth, nil
 }
 
-// githubAppAuth is the HTTP(S) basic auth of a GitHub App installation
-// token made from the secret's app ID, installation ID and private key
-// (provider github); its CA bundle, if any, is kept.
+// githubAppAuth is the auth of provider github; a malformed Secret
+// stalls, a refused token exchange is retried.
 func githubAppAuth(ctx context.Context, u *git.URL, data map[string][]byte) (*git.Auth, error) {
-	if u.Transport == git.SSH {
-		return nil, reconcile.Stall(sourcev1.InvalidProviderConfigurationReason, "provider github needs an HTTPS URL")
-	}
-	token, err := cloudauth.GitHubAppToken(ctx, data, nil)
+	auth, err := cloudauth.GitHubAppGitAuth(ctx, u, data)
 	if errors.Is(err, cloudauth.ErrGitHubAppConfig) {
 		return nil, reconcile.Stall(sourcev1.InvalidProviderConfigurationReason, "provider github: %v", err)
 	}
 	if err != nil {
 		return nil, reconcile.Retry(sourcev1.AuthenticationFailedReason, "provider github: %v", err)
 	}
-	a := &git.Auth{Username: cloudauth.GitHubTokenUser, Password: token, CABundle: data[git.KeyCACert]}
-	if len(a.CABundle) == 0 {
-		a.CABundle = data[git.KeyCAFileLegacy]
-	}
-	return a, nil
+	return auth, nil
 }
 
 func (r *GitRepositoryReconciler) secretData(ctx context.Context, ns, name string) (map[string][]byte, error) {
