@@ -34,6 +34,7 @@ func main() {
 		}
 		repos := &controller.ImageRepositoryReconciler{
 			Client: c.Manager.GetClient(), Events: c.Events, Store: store, ControllerName: controllerName,
+			WorkloadIdentity: c.Features.Enabled(manager.GateObjectLevelWorkloadIdentity),
 		}
 		if err := repos.SetupWithManager(c.Manager, opts.ControllerOptions()); err != nil {
 			return err
@@ -41,6 +42,7 @@ func main() {
 		policies := &controller.ImagePolicyReconciler{
 			Client: c.Manager.GetClient(), Events: c.Events, Store: store, ControllerName: controllerName,
 			NoCrossNamespaceRefs: tenancy.NoCrossNamespaceRefs, Shard: c.Shard,
+			WorkloadIdentity: c.Features.Enabled(manager.GateObjectLevelWorkloadIdentity),
 		}
 		if err := policies.SetupWithManager(context.Background(), c.Manager, opts.ControllerOptions()); err != nil {
 			return err

@@ -90,7 +90,8 @@ func main() {
 			return err
 		}
 		if err := controller.SetupOCIRepository(c.Manager, c.Events, storage,
-			controller.OCIRepositoryOptions{ControllerName: name, ControllerOptions: co}); err != nil {
+			controller.OCIRepositoryOptions{ControllerName: name, ControllerOptions: co,
+				WorkloadIdentity: c.Features.Enabled(gotkmanager.GateObjectLevelWorkloadIdentity)}); err != nil {
 			return err
 		}
 		if err := controller.SetupHelmRepository(c.Manager, c.Events, storage,
@@ -101,13 +102,14 @@ func main() {
 			ChartMaxSize: helmChartMax, ChartFileMaxSize: helmFileMax, IndexCache: &helm.IndexCache{TTL: helmCacheTTL}}); err != nil {
 			return err
 		}
-		if err := controller.SetupBucket(c.Manager, c.Events, storage, controller.BucketOptions{ControllerName: name, ControllerOptions: co, MaxSize: bucketMax}); err != nil {
+		if err := controller.SetupBucket(c.Manager, c.Events, storage, controller.BucketOptions{ControllerName: name, ControllerOptions: co, MaxSize: bucketMax,
+			WorkloadIdentity: c.Features.Enabled(gotkmanager.GateObjectLevelWorkloadIdentity)}); err != nil {
 			return err
 		}
 		// Flux's source-watcher kind, served from this controller's storage.
 		return controller.SetupArtifactGenerator(c.Manager, c.Events, storage, controller.ArtifactGeneratorOptions{ControllerName: name, ControllerOptions: co,
 			NoCrossNamespaceRefs: tenancy.NoCrossNamespaceRefs})
-	}, &corev1.Secret{}, &corev1.ConfigMap{})
+	}, &corev1.Secret{}, &corev1.ConfigMap{}, &corev1.ServiceAccount{})
 }
 
 // setupGitRepository wires the GitRepository reconciler to the storage.

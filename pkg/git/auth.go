@@ -88,19 +88,29 @@ func AuthFromSecret(u *URL, data map[string][]byte) (*Auth, error) {
 // ProxyFromSecret sets a.Proxy from proxy Secret data ("address" and
 // optional "username"/"password").
 func (a *Auth) ProxyFromSecret(data map[string][]byte) error {
+	p, err := ProxyURL(data)
+	if err != nil {
+		return err
+	}
+	a.Proxy = p
+	return nil
+}
+
+// ProxyURL is the proxy of a proxySecretRef's data (address, and
+// username and password when set), for every kind that has one.
+func ProxyURL(data map[string][]byte) (*url.URL, error) {
 	addr := string(data[KeyProxyAddress])
 	if addr == "" {
-		return errors.New("the proxy secret has no 'address'")
+		return nil, errors.New("the proxy secret has no 'address'")
 	}
 	p, err := url.Parse(addr)
 	if err != nil || p.Host == "" {
-		return errors.New("the proxy secret's 'address' is not a valid URL")
+		return nil, errors.New("the proxy secret's 'address' is not a valid URL")
 	}
 	if u := string(data[KeyProxyUsername]); u != "" {
 		p.User = url.UserPassword(u, string(data[KeyProxyPassword]))
 	}
-	a.Proxy = p
-	return nil
+	return p, nil
 }
 
 // ID is a stable digest of every credential (and the proxy): two Auths

@@ -3,13 +3,14 @@ package sops
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"sigs.k8s.io/yaml"
+
+	"gotk.dev/pkg/cloudauth"
 )
 
 // awsCredentials is the YAML of a Secret's sops.aws-kms entry.
@@ -69,7 +70,7 @@ func parseAzureCredentials(b []byte, o Options) (azcore.TokenCredential, error) 
 	if c.TenantID == "" || c.ClientID == "" {
 		return nil, errors.New("tenantId and clientId are required")
 	}
-	co := azureClientOptions(o)
+	co := cloudauth.AzureClientOptions(o.HTTPClient)
 	if c.AuthorityHost != "" {
 		co.Cloud.ActiveDirectoryAuthorityHost = c.AuthorityHost
 	}
@@ -86,16 +87,6 @@ func parseAzureCredentials(b []byte, o Options) (azcore.TokenCredential, error) 
 			&azidentity.ClientCertificateCredentialOptions{ClientOptions: co, SendCertificateChain: c.ClientCertificateSendChain})
 	}
 	return nil, errors.New("clientSecret or clientCertificate is required")
-}
-
-// defaultAzureCredential is the Azure SDK's default chain (environment,
-// workload identity, managed identity).
-func defaultAzureCredential(o Options) (azcore.TokenCredential, error) {
-	c, err := azidentity.NewDefaultAzureCredential(&azidentity.DefaultAzureCredentialOptions{ClientOptions: azureClientOptions(o)})
-	if err != nil {
-		return nil, fmt.Errorf("no Azure credentials: %v", err)
-	}
-	return c, nil
 }
 
 func firstOf(a, b string) string {

@@ -22,6 +22,8 @@ import (
 	"github.com/getsops/sops/v3/kms"
 	"golang.org/x/oauth2"
 	"google.golang.org/api/option"
+
+	"gotk.dev/pkg/cloudauth"
 )
 
 // Options are the SDK clients' settings; the zero value is production's.
@@ -34,7 +36,7 @@ type Options struct {
 	// Identity, when set, replaces the default credential chains: cloud
 	// keys with no credentials in the Secret use this ServiceAccount's
 	// workload identity (spec.decryption.serviceAccountName).
-	Identity *ServiceAccountIdentity
+	Identity *cloudauth.ServiceAccountIdentity
 }
 
 // keyServer is a SOPS key service that decrypts data keys with the keys
@@ -90,7 +92,7 @@ func (s *keyServer) decrypt(ctx context.Context, key *keyservice.Key, ct []byte)
 		creds := s.aws
 		if creds == nil && s.opts.Identity != nil {
 			var err error
-			if creds, err = s.opts.Identity.awsCredentials(ctx, mk.Arn, s.opts); err != nil {
+			if creds, err = identityAWSCredentials(ctx, mk.Arn, s.opts); err != nil {
 				return nil, err
 			}
 		}
@@ -124,7 +126,7 @@ func (s *keyServer) decrypt(ctx context.Context, key *keyservice.Key, ct []byte)
 		}
 		azkv.NewTokenCredential(cred).ApplyToMasterKey(mk)
 		if s.opts.HTTPClient != nil {
-			azkv.NewClientOptions(&azkeys.ClientOptions{ClientOptions: azureClientOptions(s.opts)}).ApplyToMasterKey(mk)
+			azkv.NewClientOptions(&azkeys.ClientOptions{ClientOptions: cloudauth.AzureClientOptions(s.opts.HTTPClient)}).ApplyToMasterKey(mk)
 		}
 		return mk.DecryptContext(ctx)
 	case *keyservice.Key_VaultKey:
@@ -146,13 +148,10 @@ func (s *keyServer) decrypt(ctx context.Context, key *keyservice.Key, ct []byte)
 
 // azureCredential is the Secret's, the ServiceAccount's or the default.
 func (s *keyServer) azureCredential() (azcore.TokenCredential, error) {
-	switch {
-	case s.azure != nil:
+	if s.azure != nil {
 		return s.azure, nil
-	case s.opts.Identity != nil:
-		return s.opts.Identity.azureCredential(s.opts)
 	}
-	return defaultAzureCredential(s.opts)
+	return cloudauth.AzureCredential(cloudOptions(s.opts))
 }
 
 // decryptPGP decrypts with the Secret's OpenPGP keys in memory; the
@@ -178,14 +177,6 @@ func encryptionContext(c map[string]string) map[string]*string {
 		out[k] = &v
 	}
 	return out
-}
-
-func azureClientOptions(o Options) azcore.ClientOptions {
-	var co azcore.ClientOptions
-	if o.HTTPClient != nil {
-		co.Transport = o.HTTPClient
-	}
-	return co
 }
 
 // recorder passes a file's key requests to the key server and keeps,

@@ -19,6 +19,7 @@ import (
 	sopskms "github.com/getsops/sops/v3/kms"
 	. "github.com/onsi/gomega"
 
+	"gotk.dev/pkg/cloudauth"
 	"gotk.dev/pkg/sops/sopstest"
 )
 
@@ -71,7 +72,7 @@ func TestDecryptAWSKMS(t *testing.T) {
 		name    string
 		keys    map[string][]byte
 		env     map[string]string
-		id      *ServiceAccountIdentity
+		id      *cloudauth.ServiceAccountIdentity
 		wantKey string
 		wantErr string
 	}{
@@ -79,7 +80,7 @@ func TestDecryptAWSKMS(t *testing.T) {
 		{name: "default chain: environment", env: map[string]string{"AWS_ACCESS_KEY_ID": "AKIAFROMENV", "AWS_SECRET_ACCESS_KEY": "env"}, wantKey: "AKIAFROMENV"},
 		{name: "default chain: web identity", env: map[string]string{"AWS_WEB_IDENTITY_TOKEN_FILE": token, "AWS_ROLE_ARN": "arn:aws:iam::111122223333:role/sops"}, wantKey: stsAccessKey},
 		{name: "no credentials", wantErr: "(aws-kms): "},
-		{name: "workload identity of a ServiceAccount", id: saIdentity(map[string]string{AnnotationAWSRoleARN: "arn:aws:iam::111122223333:role/sops"}), wantKey: stsAccessKey},
+		{name: "workload identity of a ServiceAccount", id: saIdentity(map[string]string{cloudauth.AnnotationAWSRoleARN: "arn:aws:iam::111122223333:role/sops"}), wantKey: stsAccessKey},
 		{name: "ServiceAccount without a role", id: saIdentity(nil), wantErr: "(aws-kms): ServiceAccount tenant/kms has no eks.amazonaws.com/role-arn annotation"},
 	}
 	for _, tt := range tests {
@@ -289,14 +290,14 @@ func TestDecryptAzureKeyVault(t *testing.T) {
 		name       string
 		keys       map[string][]byte
 		env        map[string]string
-		id         *ServiceAccountIdentity
+		id         *cloudauth.ServiceAccountIdentity
 		wantCaller string
 		wantErr    string
 	}{
 		{name: "client secret from the Secret", keys: map[string][]byte{AzureKVKey: creds("from-secret", azureClientSecret)}, wantCaller: "from-secret"},
 		{name: "default credential: environment", env: map[string]string{"AZURE_TENANT_ID": azureTenant, "AZURE_CLIENT_ID": "from-env", "AZURE_CLIENT_SECRET": azureClientSecret}, wantCaller: "from-env"},
 		{name: "wrong client secret", keys: map[string][]byte{AzureKVKey: creds("from-secret", "wrong-secret")}, wantErr: "(azure-kv): "},
-		{name: "workload identity of a ServiceAccount", id: saIdentity(map[string]string{AnnotationAzureClientID: "from-sa", AnnotationAzureTenantID: azureTenant}), wantCaller: "from-sa"},
+		{name: "workload identity of a ServiceAccount", id: saIdentity(map[string]string{cloudauth.AnnotationAzureClientID: "from-sa", cloudauth.AnnotationAzureTenantID: azureTenant}), wantCaller: "from-sa"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -322,13 +323,13 @@ func TestDecryptAzureKeyVault(t *testing.T) {
 
 // saIdentity is a ServiceAccount whose tokens are "sa-token" for Azure's
 // audience and the STS test server's web identity token for AWS's.
-func saIdentity(annotations map[string]string) *ServiceAccountIdentity {
-	return &ServiceAccountIdentity{Name: "tenant/kms", Annotations: annotations,
+func saIdentity(annotations map[string]string) *cloudauth.ServiceAccountIdentity {
+	return &cloudauth.ServiceAccountIdentity{Name: "tenant/kms", Annotations: annotations,
 		Token: func(_ context.Context, audience string) (string, error) {
 			switch audience {
-			case AudienceAWS:
+			case cloudauth.AudienceAWS:
 				return "web-identity-token", nil
-			case AudienceAzure:
+			case cloudauth.AudienceAzure:
 				return "sa-token", nil
 			}
 			return "", fmt.Errorf("unexpected audience %q", audience)

@@ -39,6 +39,10 @@ type ImagePolicyReconciler struct {
 	// NoCrossNamespaceRefs refuses a sourceRef to another namespace
 	// (--no-cross-namespace-refs).
 	NoCrossNamespaceRefs bool
+	// WorkloadIdentity is the ObjectLevelWorkloadIdentity feature gate:
+	// with a cloud provider, spec.serviceAccountName of an ImageRepository
+	// names its cloud identity.
+	WorkloadIdentity bool
 }
 
 // SetupWithManager registers the reconciler. Policies are re-evaluated on

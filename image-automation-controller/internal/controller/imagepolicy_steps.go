@@ -143,7 +143,7 @@ func (run *policyRun) reflectDigest(ctx context.Context, obj *imagev1.ImagePolic
 		return reconcile.Wait(dependencyRetry, imagev1.DependencyNotReadyReason, "ImageRepository %s/%s: %s", run.repo.Namespace, run.repo.Name, err)
 	}
 	host := repoName.RegistryStr()
-	opts, err := registryOptions(ctx, run.r.Client, run.repo, host)
+	opts, err := registryOptions(ctx, run.r.Client, run.repo, host, run.r.WorkloadIdentity)
 	if err != nil {
 		return err
 	}

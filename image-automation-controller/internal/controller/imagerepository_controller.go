@@ -28,6 +28,10 @@ type ImageRepositoryReconciler struct {
 	ControllerName string
 	// Now returns the current time; time.Now when nil.
 	Now func() time.Time
+	// WorkloadIdentity is the ObjectLevelWorkloadIdentity feature gate:
+	// with a cloud provider, spec.serviceAccountName of an ImageRepository
+	// names its cloud identity.
+	WorkloadIdentity bool
 }
 
 // SetupWithManager registers the reconciler: ImageRepositories are

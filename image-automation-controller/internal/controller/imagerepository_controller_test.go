@@ -16,6 +16,7 @@ import (
 
 	"gotk.dev/image-automation-controller/internal/tagstore"
 	imagev1 "gotk.dev/pkg/apis/image/v1"
+	"gotk.dev/pkg/cloudauth"
 	"gotk.dev/pkg/runtime/reconcile"
 	"gotk.dev/pkg/testserver"
 )
@@ -175,7 +176,7 @@ func TestImageRepositoryExclusionListAndInvalidSpec(t *testing.T) {
 	cloud := newRepository(ns, "cloud", path)
 	cloud.Spec.Provider = imagev1.AWSProvider
 	g.Expect(env.Client.Create(ctx, cloud)).To(Succeed())
-	stalled(t, cloud, ProviderNotSupportedReason, `provider "aws"`)
+	stalled(t, cloud, cloudauth.InvalidProviderConfigurationReason, "is not an Amazon ECR registry")
 }
 
 // Table of scan-step outcomes called directly (no manager), for the

@@ -87,7 +87,7 @@ func (run *repositoryRun) scan(ctx context.Context, obj *imagev1.ImageRepository
 		return nil
 	}
 	host := run.repo.RegistryStr()
-	opts, err := registryOptions(ctx, run.r.Client, obj, host)
+	opts, err := registryOptions(ctx, run.r.Client, obj, host, run.r.WorkloadIdentity)
 	if err != nil {
 		return err
 	}

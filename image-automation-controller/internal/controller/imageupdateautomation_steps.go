@@ -22,6 +22,7 @@ import (
 	"gotk.dev/image-automation-controller/internal/setters"
 	imagev1 "gotk.dev/pkg/apis/image/v1"
 	sourcev1 "gotk.dev/pkg/apis/source/v1"
+	"gotk.dev/pkg/cloudauth"
 	"gotk.dev/pkg/git"
 	"gotk.dev/pkg/runtime/reconcile"
 )
@@ -106,7 +107,13 @@ func (run *automationRun) source(ctx context.Context, obj *imagev1.ImageUpdateAu
 		}
 		return reconcile.Retry(imagev1.SourceManagerFailedReason, "getting GitRepository %s: %s", key, err)
 	}
-	if p := repo.Spec.Provider; p != "" && p != "generic" {
+	switch p := repo.Spec.Provider; p {
+	case "", sourcev1.GitProviderGeneric:
+	case sourcev1.GitProviderGitHub:
+		if repo.Spec.SecretRef == nil {
+			return reconcile.Stall(imagev1.InvalidSourceConfigReason, "GitRepository %s uses provider github without a secretRef naming the GitHub App", key)
+		}
+	default:
 		return reconcile.Stall(imagev1.InvalidSourceConfigReason, "GitRepository %s uses provider %q, which is not supported yet", key, p)
 	}
 	u, err := git.ParseURL(repo.Spec.URL)
@@ -120,7 +127,16 @@ func (run *automationRun) source(ctx context.Context, obj *imagev1.ImageUpdateAu
 		if err != nil {
 			return reconcile.Retry(imagev1.AuthenticationFailedReason, "%s", err)
 		}
-		if run.auth, err = git.AuthFromSecret(u, s.Data); err != nil {
+		if repo.Spec.Provider == sourcev1.GitProviderGitHub {
+			// A fresh installation token for this clone and push.
+			run.auth, err = cloudauth.GitHubAppGitAuth(ctx, u, s.Data)
+			if errors.Is(err, cloudauth.ErrGitHubAppConfig) {
+				return reconcile.Stall(imagev1.InvalidSourceConfigReason, "GitRepository %s: %s", key, err)
+			}
+			if err != nil {
+				return reconcile.Retry(imagev1.AuthenticationFailedReason, "GitRepository %s: provider github: %s", key, err)
+			}
+		} else if run.auth, err = git.AuthFromSecret(u, s.Data); err != nil {
 			return reconcile.Retry(imagev1.AuthenticationFailedReason, "secret %s/%s: %s", key.Namespace, ref.Name, err)
 		}
 	}

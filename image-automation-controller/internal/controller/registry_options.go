@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -12,6 +11,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	imagev1 "gotk.dev/pkg/apis/image/v1"
+	"gotk.dev/pkg/cloudauth"
+	"gotk.dev/pkg/git"
 	"gotk.dev/pkg/oci"
 	"gotk.dev/pkg/runtime/reconcile"
 )
@@ -21,9 +22,6 @@ const (
 	// InvalidExclusionListReason means an exclusionList entry is not a
 	// valid regular expression.
 	InvalidExclusionListReason = "InvalidExclusionList"
-	// ProviderNotSupportedReason means spec.provider asks for a cloud
-	// workload identity, which gotk does not implement yet.
-	ProviderNotSupportedReason = "ProviderNotSupported"
 	// StorageOperationFailedReason means the local tag store could not be
 	// read or written.
 	StorageOperationFailedReason = "StorageOperationFailed"
@@ -33,16 +31,26 @@ const (
 )
 
 // registryOptions builds the registry client settings of an
-// ImageRepository: credentials from secretRef or the service account's
-// image pull secrets, TLS from certSecretRef, proxy from proxySecretRef.
-// Its errors are typed for the skeleton and never carry secret values.
-func registryOptions(ctx context.Context, c client.Client, obj *imagev1.ImageRepository, repoHost string) (oci.Options, error) {
+// ImageRepository: credentials from a cloud provider's login (with the
+// controller's identity, or spec.serviceAccountName's workload identity
+// when workloadIdentity, the ObjectLevelWorkloadIdentity gate, is on),
+// otherwise from secretRef or the service account's image pull secrets;
+// TLS from certSecretRef, proxy from proxySecretRef. Its errors are typed
+// for the skeleton and never carry secret values.
+func registryOptions(ctx context.Context, c client.Client, obj *imagev1.ImageRepository, repoHost string, workloadIdentity bool) (oci.Options, error) {
 	// spec.insecure is applied when parsing the image (plain HTTP allowed).
 	opts := oci.Options{UserAgent: "gotk-image-automation-controller"}
-	if p := obj.GetProvider(); p != imagev1.GenericProvider {
-		return opts, reconcile.Stall(ProviderNotSupportedReason, "provider %q (workload identity) is not supported yet; use secretRef or serviceAccountName", p)
-	}
 	ns := obj.Namespace
+	if p := obj.GetProvider(); p != imagev1.GenericProvider {
+		a := cloudauth.ObjectAuth{Provider: p, Namespace: ns, ServiceAccountName: obj.Spec.ServiceAccountName,
+			WorkloadIdentity: workloadIdentity, Field: "spec.serviceAccountName"}
+		auth, err := a.RegistryLogin(ctx, c, repoHost, cloudauth.Options{})
+		if err != nil {
+			return opts, err
+		}
+		opts.Auth = auth
+		return transportOptions(ctx, c, obj, opts)
+	}
 
 	var pullSecrets []string
 	if obj.Spec.SecretRef != nil {
@@ -79,6 +87,13 @@ func registryOptions(ctx context.Context, c client.Client, obj *imagev1.ImageRep
 	if obj.Spec.SecretRef != nil && opts.Auth == nil {
 		return opts, reconcile.Retry(imagev1.AuthenticationFailedReason, "secret %s/%s holds no credentials for registry %s", ns, obj.Spec.SecretRef.Name, repoHost)
 	}
+	return transportOptions(ctx, c, obj, opts)
+}
+
+// transportOptions adds the TLS settings of certSecretRef and the proxy
+// of proxySecretRef to opts.
+func transportOptions(ctx context.Context, c client.Client, obj *imagev1.ImageRepository, opts oci.Options) (oci.Options, error) {
+	ns := obj.Namespace
 
 	if ref := obj.Spec.CertSecretRef; ref != nil {
 		secret, err := getSecret(ctx, c, ns, ref.Name)
@@ -97,12 +112,9 @@ func registryOptions(ctx context.Context, c client.Client, obj *imagev1.ImageRep
 		if err != nil {
 			return opts, reconcile.Retry(imagev1.AuthenticationFailedReason, "%s", err)
 		}
-		u, err := url.Parse(string(secret.Data["address"]))
-		if err != nil || u.Host == "" {
-			return opts, reconcile.Retry(imagev1.AuthenticationFailedReason, "proxySecretRef %s/%s: key address is not a proxy URL", ns, ref.Name)
-		}
-		if user := string(secret.Data["username"]); user != "" {
-			u.User = url.UserPassword(user, string(secret.Data["password"]))
+		u, err := git.ProxyURL(secret.Data)
+		if err != nil {
+			return opts, reconcile.Retry(imagev1.AuthenticationFailedReason, "proxySecretRef %s/%s: %v", ns, ref.Name, err)
 		}
 		opts.Proxy = u
 	}

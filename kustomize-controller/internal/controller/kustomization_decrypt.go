@@ -2,16 +2,14 @@ package controller
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
-	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	kustomizev1 "gotk.dev/pkg/apis/kustomize/v1"
+	"gotk.dev/pkg/cloudauth"
 	"gotk.dev/pkg/runtime/manager"
 	"gotk.dev/pkg/runtime/reconcile"
 	"gotk.dev/pkg/sops"
@@ -85,7 +83,7 @@ func (r *KustomizationReconciler) decryptor(ctx context.Context, obj *kustomizev
 // Kustomization's namespace: its annotations name the cloud identity, and
 // the controller mints its tokens (short-lived, audience-bound) for the
 // cloud's token service.
-func (r *KustomizationReconciler) decryptionIdentity(ctx context.Context, obj *kustomizev1.Kustomization, name string) (*sops.ServiceAccountIdentity, error) {
+func (r *KustomizationReconciler) decryptionIdentity(ctx context.Context, obj *kustomizev1.Kustomization, name string) (*cloudauth.ServiceAccountIdentity, error) {
 	key := client.ObjectKey{Namespace: obj.Namespace, Name: name}
 	var sa corev1.ServiceAccount
 	if err := r.APIReader.Get(ctx, key, &sa); err != nil {
@@ -94,16 +92,5 @@ func (r *KustomizationReconciler) decryptionIdentity(ctx context.Context, obj *k
 		}
 		return nil, reconcile.Retry(DecryptionFailedReason, "reading decryption ServiceAccount %s: %v", key, err)
 	}
-	return &sops.ServiceAccountIdentity{
-		Name:        key.String(),
-		Annotations: sa.Annotations,
-		Token: func(ctx context.Context, audience string) (string, error) {
-			req := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{
-				Audiences: []string{audience}, ExpirationSeconds: ptr.To[int64](600)}}
-			if err := r.Client.SubResource("token").Create(ctx, sa.DeepCopy(), req); err != nil {
-				return "", fmt.Errorf("token of ServiceAccount %s: %w", key, err)
-			}
-			return req.Status.Token, nil
-		},
-	}, nil
+	return cloudauth.ForServiceAccount(r.Client, &sa), nil
 }

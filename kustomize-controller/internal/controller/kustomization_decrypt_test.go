@@ -17,7 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	kustomizev1 "gotk.dev/pkg/apis/kustomize/v1"
-	"gotk.dev/pkg/sops"
+	"gotk.dev/pkg/cloudauth"
 	"gotk.dev/pkg/sops/sopstest"
 )
 
@@ -94,7 +94,7 @@ func TestDecryptionServiceAccount(t *testing.T) {
 	ns := env.NewNamespace(t)
 	const role = "arn:aws:iam::111122223333:role/sops"
 	g.Expect(env.Client.Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "kms",
-		Annotations: map[string]string{sops.AnnotationAWSRoleARN: role}}})).To(Succeed())
+		Annotations: map[string]string{cloudauth.AnnotationAWSRoleARN: role}}})).To(Succeed())
 	r := newReconciler(env.Client, env.Client, reconciler.Events)
 	r.WorkloadIdentity = true
 	r.DefaultDecryptionServiceAccount = "kms"
@@ -105,8 +105,8 @@ func TestDecryptionServiceAccount(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred(), "the default decryption ServiceAccount exists")
 	id, err := r.decryptionIdentity(ctx, obj, "kms")
 	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(id.Annotations).To(HaveKeyWithValue(sops.AnnotationAWSRoleARN, role))
-	token, err := id.Token(ctx, sops.AudienceAWS)
+	g.Expect(id.Annotations).To(HaveKeyWithValue(cloudauth.AnnotationAWSRoleARN, role))
+	token, err := id.Token(ctx, cloudauth.AudienceAWS)
 	g.Expect(err).NotTo(HaveOccurred())
 	parts := strings.Split(token, ".")
 	g.Expect(parts).To(HaveLen(3))
@@ -117,7 +117,7 @@ func TestDecryptionServiceAccount(t *testing.T) {
 		Sub string   `json:"sub"`
 	}
 	g.Expect(json.Unmarshal(payload, &claims)).To(Succeed())
-	g.Expect(claims.Aud).To(Equal([]string{sops.AudienceAWS}))
+	g.Expect(claims.Aud).To(Equal([]string{cloudauth.AudienceAWS}))
 	g.Expect(claims.Sub).To(Equal("system:serviceaccount:" + ns + ":kms"))
 
 	// A named ServiceAccount wins over the default; a missing one waits.

@@ -60,13 +60,14 @@ var cacheSecrets = Gate{Name: GateCacheSecretsAndConfigMaps, Switchable: true}
 var workloadIdentity = Gate{Name: GateObjectLevelWorkloadIdentity}
 
 // tokenMinting is the same gate where gotk mints ServiceAccount tokens
-// for objects (kustomize and helm: spec.kubeConfig.configMapRef): off by
+// for objects (kustomize and helm: spec.kubeConfig.configMapRef; source
+// and image: a cloud provider's spec.serviceAccountName): off by
 // default, as in Flux, and those objects stall with FeatureGateDisabled.
 var tokenMinting = Gate{Name: GateObjectLevelWorkloadIdentity, Switchable: true}
 
 // ControllerGates is the one table of the gates each controller accepts.
 var ControllerGates = map[string][]Gate{
-	"source-controller": {cacheSecrets, workloadIdentity},
+	"source-controller": {cacheSecrets, tokenMinting},
 	"kustomize-controller": {
 		cacheSecrets, tokenMinting,
 		{Name: GateStrictPostBuildSubstitutions, Switchable: true},
@@ -97,7 +98,7 @@ var ControllerGates = map[string][]Gate{
 	// gotk's image-automation-controller also runs Flux's
 	// image-reflector-controller kinds, so it takes both sets.
 	"image-automation-controller": {
-		cacheSecrets, workloadIdentity,
+		cacheSecrets, tokenMinting,
 		{Name: GateGitShallowClone, Default: true},
 		{Name: GateGitAllBranchReferences, Default: true},
 		// Differs from Flux: the push branch is pushed without force.

@@ -57,7 +57,7 @@ func TestFeatureGatesResolve(t *testing.T) {
 			want: map[string]bool{GateObjectLevelWorkloadIdentity: true}},
 		{name: "workload identity off by default", controller: "kustomize-controller",
 			want: map[string]bool{GateObjectLevelWorkloadIdentity: false}},
-		{name: "workload identity refused", controller: "source-controller", args: []string{"--feature-gates=ObjectLevelWorkloadIdentity=true"},
+		{name: "workload identity refused", controller: "notification-controller", args: []string{"--feature-gates=ObjectLevelWorkloadIdentity=true"},
 			err: "feature gate ObjectLevelWorkloadIdentity is not implemented by gotk"},
 		{name: "gate of another controller", controller: "notification-controller", args: []string{"--feature-gates=DetectDrift=true"},
 			err: "feature gate DetectDrift is unknown to notification-controller"},
@@ -106,7 +106,7 @@ func TestFeatureGatesTable(t *testing.T) {
 		}
 		g.Expect(gates).To(ContainElement(cacheSecrets), controller)
 		switch controller {
-		case "kustomize-controller", "helm-controller":
+		case "kustomize-controller", "helm-controller", "source-controller", "image-automation-controller":
 			g.Expect(gates).To(ContainElement(tokenMinting), controller)
 		default:
 			g.Expect(gates).To(ContainElement(workloadIdentity), controller)

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -58,6 +59,7 @@ type Server struct {
 	users  map[string]bool
 	repos  map[string]*Repo // "owner/name"
 	nextID int64
+	app    *app
 }
 
 // New starts a server whose token is token and belongs to user login; it
@@ -148,6 +150,9 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /repos/{owner}/{repo}/keys", repoHandler(s.listKeys))
 	mux.HandleFunc("POST /repos/{owner}/{repo}/keys", s.createKey)
 	mux.HandleFunc("DELETE /repos/{owner}/{repo}/keys/{id}", repoHandler(s.deleteKey))
+	// An app's token request carries the app's JWT, not the user token.
+	appMux := http.NewServeMux()
+	appMux.HandleFunc("POST /app/installations/{id}/access_tokens", s.appToken)
 	checked := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		auth := r.Header.Get("Authorization")
 		if auth != "Bearer "+s.token && auth != "token "+s.token {
@@ -161,9 +166,15 @@ func (s *Server) routes() http.Handler {
 		// GitHub Enterprise Server serves the same API under /api/v3.
 		r.URL.Path = "/" + strings.TrimPrefix(strings.TrimPrefix(r.URL.Path, "/api/v3"), "/")
 		r.URL.RawPath = ""
+		if r.Method == http.MethodPost && appTokenPath.MatchString(r.URL.Path) {
+			s.Wrap(appMux).ServeHTTP(w, r)
+			return
+		}
 		s.Wrap(checked).ServeHTTP(w, r)
 	})
 }
+
+var appTokenPath = regexp.MustCompile(`^/app/installations/[^/]+/access_tokens$`)
 
 func (s *Server) getUser(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, account(s.login, "User"))

@@ -43,8 +43,9 @@ type Options struct {
 	Endpoint, Bucket, Region string
 	// Insecure uses plain HTTP.
 	Insecure bool
-	// AccessKey and SecretKey sign requests; anonymous when empty.
-	AccessKey, SecretKey string
+	// AccessKey and SecretKey (and SessionToken, for temporary
+	// credentials) sign requests; anonymous when empty.
+	AccessKey, SecretKey, SessionToken string
 	// TLS is the client TLS configuration (nil: system roots).
 	TLS *tls.Config
 }
@@ -53,7 +54,7 @@ type Options struct {
 func New(o Options) (*Client, error) {
 	mo := &minio.Options{Secure: !o.Insecure, Region: o.Region}
 	if o.AccessKey != "" {
-		mo.Creds = credentials.NewStaticV4(o.AccessKey, o.SecretKey, "")
+		mo.Creds = credentials.NewStaticV4(o.AccessKey, o.SecretKey, o.SessionToken)
 	}
 	if o.TLS != nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -14,6 +15,7 @@ import (
 
 	sourcev1 "gotk.dev/pkg/apis/source/v1"
 	"gotk.dev/pkg/artifact"
+	"gotk.dev/pkg/cloudauth"
 	"gotk.dev/pkg/runtime/reconcile"
 	"gotk.dev/source-controller/internal/bucket"
 )
@@ -33,6 +35,9 @@ type BucketOptions struct {
 	reconcile.ControllerOptions
 	// MaxSize bounds the bytes downloaded per Bucket.
 	MaxSize int64
+	// WorkloadIdentity is the ObjectLevelWorkloadIdentity feature gate:
+	// spec.serviceAccountName names the cloud identity of a provider.
+	WorkloadIdentity bool
 }
 
 // BucketReconciler turns the objects under a bucket prefix into an artifact.
@@ -45,6 +50,9 @@ type BucketReconciler struct {
 	Storage *artifact.Storage
 	// MaxSize bounds the bytes downloaded per Bucket.
 	MaxSize int64
+	// WorkloadIdentity is the ObjectLevelWorkloadIdentity feature gate:
+	// spec.serviceAccountName names the cloud identity of a provider.
+	WorkloadIdentity bool
 }
 
 // SetupBucket registers the Bucket reconciler with mgr.
@@ -52,7 +60,7 @@ func SetupBucket(mgr ctrl.Manager, rec events.Recorder, storage *artifact.Storag
 	if o.MaxSize <= 0 {
 		o.MaxSize = DefaultBucketMaxSize
 	}
-	kind := &BucketReconciler{Client: mgr.GetClient(), Events: rec, Storage: storage, MaxSize: o.MaxSize}
+	kind := &BucketReconciler{Client: mgr.GetClient(), Events: rec, Storage: storage, MaxSize: o.MaxSize, WorkloadIdentity: o.WorkloadIdentity}
 	return setupKind[sourcev1.Bucket](mgr, rec, o.ControllerName, o.ControllerOptions, bucketNegative, kind)
 }
 
@@ -101,16 +109,20 @@ func (r *BucketReconciler) store(obj *sourcev1.Bucket, art *meta.Artifact, dir s
 	return nil
 }
 
-// client reads credentials and TLS settings; providers other than generic
-// and STS are reported as not supported yet.
+// client reads credentials and TLS settings: secretRef's keys, or with
+// provider aws and no secretRef, the AWS SDK's credentials (the
+// controller's, or spec.serviceAccountName's web identity). Other cloud
+// providers and spec.sts are refused, naming them.
 func (r *BucketReconciler) client(ctx context.Context, obj *sourcev1.Bucket) (*bucket.Client, error) {
 	spec := obj.Spec
-	if spec.Provider != "" && spec.Provider != "generic" {
+	switch spec.Provider {
+	case "", sourcev1.BucketProviderGeneric, sourcev1.BucketProviderAmazon:
+	default:
 		return nil, reconcile.Stall(sourcev1.InvalidProviderConfigurationReason,
-			"bucket provider %q is not supported yet by gotk (only generic, S3-compatible)", spec.Provider)
+			"bucket provider %q is not supported yet by gotk (generic and aws are)", spec.Provider)
 	}
 	if spec.STS != nil {
-		return nil, reconcile.Stall(sourcev1.InvalidSTSConfigurationReason, "spec.sts is not supported yet by gotk")
+		return nil, reconcile.Stall(sourcev1.InvalidSTSConfigurationReason, "spec.sts (provider %s) is not supported yet by gotk", spec.STS.Provider)
 	}
 	o := bucket.Options{Endpoint: spec.Endpoint, Bucket: spec.BucketName, Region: spec.Region, Insecure: spec.Insecure}
 	if ref := spec.SecretRef; ref != nil {
@@ -121,6 +133,10 @@ func (r *BucketReconciler) client(ctx context.Context, obj *sourcev1.Bucket) (*b
 		o.AccessKey, o.SecretKey = string(data["accesskey"]), string(data["secretkey"])
 		if o.AccessKey == "" || o.SecretKey == "" {
 			return nil, reconcile.Stall(sourcev1.AuthenticationFailedReason, "secret '%s' needs both 'accesskey' and 'secretkey'", ref.Name)
+		}
+	} else if spec.Provider == sourcev1.BucketProviderAmazon {
+		if err := r.awsCredentials(ctx, obj, &o); err != nil {
+			return nil, err
 		}
 	}
 	if ref := spec.CertSecretRef; ref != nil {
@@ -135,6 +151,31 @@ func (r *BucketReconciler) client(ctx context.Context, obj *sourcev1.Bucket) (*b
 		return nil, reconcile.Stall(sourcev1.URLInvalidReason, "%v", err)
 	}
 	return c, nil
+}
+
+// awsCredentials sets o's keys from the AWS SDK's credentials for the
+// Bucket's region: the controller's default chain, or the web identity of
+// spec.serviceAccountName behind the ObjectLevelWorkloadIdentity gate.
+func (r *BucketReconciler) awsCredentials(ctx context.Context, obj *sourcev1.Bucket, o *bucket.Options) error {
+	a := cloudauth.ObjectAuth{Provider: obj.Spec.Provider, Namespace: obj.Namespace, ServiceAccountName: obj.Spec.ServiceAccountName,
+		WorkloadIdentity: r.WorkloadIdentity, Field: "spec.serviceAccountName"}
+	id, err := a.Identity(ctx, r.Client)
+	if err != nil {
+		return err
+	}
+	cfg, err := cloudauth.AWSConfig(ctx, obj.Spec.Region, cloudauth.Options{Identity: id})
+	if err == nil && cfg.Credentials == nil {
+		err = errors.New("no credentials found")
+	}
+	if err != nil {
+		return reconcile.Stall(sourcev1.InvalidProviderConfigurationReason, "provider aws: %v", err)
+	}
+	creds, err := cfg.Credentials.Retrieve(ctx)
+	if err != nil {
+		return reconcile.Retry(sourcev1.AuthenticationFailedReason, "provider aws: no AWS credentials: %v", err)
+	}
+	o.AccessKey, o.SecretKey, o.SessionToken = creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken
+	return nil
 }
 
 func (r *BucketReconciler) bucketError(obj *sourcev1.Bucket, err error) error {

@@ -67,11 +67,11 @@ func TestBucketSyncsObjectsUnderPrefix(t *testing.T) {
 	// Wrong keys and unsupported providers are reported precisely.
 	cases := map[string]func(*sourcev1.Bucket){
 		"wrong-key": func(b *sourcev1.Bucket) { b.Spec.SecretRef = &meta.LocalObjectReference{Name: "wrong"} },
-		"aws":       func(b *sourcev1.Bucket) { b.Spec.Provider = "aws"; b.Spec.SecretRef = nil },
+		"gcp":       func(b *sourcev1.Bucket) { b.Spec.Provider = "gcp"; b.Spec.SecretRef = nil },
 	}
 	want := map[string][2]string{
 		"wrong-key": {sourcev1.AuthenticationFailedReason, "refused the credentials for bucket 'manifests'"},
-		"aws":       {sourcev1.InvalidProviderConfigurationReason, `bucket provider "aws" is not supported yet`},
+		"gcp":       {sourcev1.InvalidProviderConfigurationReason, `bucket provider "gcp" is not supported yet`},
 	}
 	for name, mutate := range cases {
 		bad := &sourcev1.Bucket{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}, Spec: *b.Spec.DeepCopy()}

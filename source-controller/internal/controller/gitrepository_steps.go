@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	sourcev1 "gotk.dev/pkg/apis/source/v1"
+	"gotk.dev/pkg/cloudauth"
 	"gotk.dev/pkg/git"
 	"gotk.dev/pkg/runtime/reconcile"
 	"gotk.dev/source-controller/internal/gitcache"
@@ -163,7 +164,10 @@ func specReference(obj *sourcev1.GitRepository) git.Reference {
 // never gets an artifact that silently ignores them.
 func unsupported(obj *sourcev1.GitRepository) error {
 	switch {
-	case obj.Spec.Provider != "" && obj.Spec.Provider != sourcev1.GitProviderGeneric:
+	case obj.Spec.Provider == sourcev1.GitProviderGitHub && obj.Spec.SecretRef == nil:
+		return reconcile.Stall(sourcev1.InvalidProviderConfigurationReason, "provider github needs a secretRef with the GitHub App's %s, %s and %s",
+			cloudauth.GitHubAppIDKey, cloudauth.GitHubAppInstallationIDKey, cloudauth.GitHubAppPrivateKeyKey)
+	case obj.Spec.Provider != "" && obj.Spec.Provider != sourcev1.GitProviderGeneric && obj.Spec.Provider != sourcev1.GitProviderGitHub:
 		return reconcile.Stall(reasonNotSupported, "spec.provider %q is not supported yet", obj.Spec.Provider)
 	}
 	return nil
@@ -192,7 +196,11 @@ func (r *GitRepositoryReconciler) authFor(ctx context.Context, obj *sourcev1.Git
 		if err != nil {
 			return nil, reconcile.Retry(sourcev1.AuthenticationFailedReason, "%v", err)
 		}
-		if auth, err = git.AuthFromSecret(u, data); err != nil {
+		if obj.Spec.Provider == sourcev1.GitProviderGitHub {
+			if auth, err = githubAppAuth(ctx, u, data); err != nil {
+				return nil, err
+			}
+		} else if auth, err = git.AuthFromSecret(u, data); err != nil {
 			return nil, reconcile.Retry(sourcev1.AuthenticationFailedReason, "invalid secret '%s/%s': %v", obj.Namespace, ref.Name, err)
 		}
 	} else if u.Transport == git.SSH {
@@ -206,6 +214,19 @@ func (r *GitRepositoryReconciler) authFor(ctx context.Context, obj *sourcev1.Git
 		if err := auth.ProxyFromSecret(data); err != nil {
 			return nil, reconcile.Retry(sourcev1.AuthenticationFailedReason, "invalid proxy secret '%s/%s': %v", obj.Namespace, ref.Name, err)
 		}
+	}
+	return auth, nil
+}
+
+// githubAppAuth is the auth of provider github; a malformed Secret
+// stalls, a refused token exchange is retried.
+func githubAppAuth(ctx context.Context, u *git.URL, data map[string][]byte) (*git.Auth, error) {
+	auth, err := cloudauth.GitHubAppGitAuth(ctx, u, data)
+	if errors.Is(err, cloudauth.ErrGitHubAppConfig) {
+		return nil, reconcile.Stall(sourcev1.InvalidProviderConfigurationReason, "provider github: %v", err)
+	}
+	if err != nil {
+		return nil, reconcile.Retry(sourcev1.AuthenticationFailedReason, "provider github: %v", err)
 	}
 	return auth, nil
 }

@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	sourcev1 "gotk.dev/pkg/apis/source/v1"
+	"gotk.dev/pkg/cloudauth"
 	"gotk.dev/pkg/oci"
 	"gotk.dev/pkg/runtime/reconcile"
 	"gotk.dev/source-controller/internal/helm"
@@ -98,7 +99,14 @@ func (r *HelmChartReconciler) ociChartTarget(ctx context.Context, hr *sourcev1.H
 		return t, reconcile.Stall(sourcev1.URLInvalidReason, "chart '%s' in HelmRepository '%s': %v", chartName, hr.Name, err)
 	}
 	t.repo, t.options = repo, oci.Options{Insecure: hr.Spec.Insecure}
-	if ref := hr.Spec.SecretRef; ref != nil {
+	if p := hr.Spec.Provider; p != "" && p != sourcev1.GenericOCIProvider {
+		// A cloud provider's login (the controller's own identity: a
+		// HelmRepository names no ServiceAccount) replaces secretRef.
+		a := cloudauth.ObjectAuth{Provider: p, Namespace: hr.Namespace}
+		if t.options.Auth, err = a.RegistryLogin(ctx, r.Client, repo.RegistryStr(), cloudauth.Options{}); err != nil {
+			return t, err
+		}
+	} else if ref := hr.Spec.SecretRef; ref != nil {
 		data, err := readSecret(ctx, r.Client, hr.Namespace, ref.Name)
 		if err != nil {
 			return t, err

@@ -28,6 +28,9 @@ type OCIRepositoryOptions struct {
 	reconcile.ControllerOptions
 	// Limits bound the extracted layer.
 	Limits tarball.Limits
+	// WorkloadIdentity is the ObjectLevelWorkloadIdentity feature gate:
+	// spec.serviceAccountName names the cloud identity of a provider.
+	WorkloadIdentity bool
 }
 
 // OCIRepositoryReconciler turns OCI artifacts into source artifacts.
@@ -40,11 +43,14 @@ type OCIRepositoryReconciler struct {
 	Storage *artifact.Storage
 	// Limits bound the extracted layer.
 	Limits tarball.Limits
+	// WorkloadIdentity is the ObjectLevelWorkloadIdentity feature gate:
+	// spec.serviceAccountName names the cloud identity of a provider.
+	WorkloadIdentity bool
 }
 
 // SetupOCIRepository registers the OCIRepository reconciler with mgr.
 func SetupOCIRepository(mgr ctrl.Manager, rec events.Recorder, storage *artifact.Storage, o OCIRepositoryOptions) error {
-	kind := &OCIRepositoryReconciler{Client: mgr.GetClient(), Events: rec, Storage: storage, Limits: o.Limits}
+	kind := &OCIRepositoryReconciler{Client: mgr.GetClient(), Events: rec, Storage: storage, Limits: o.Limits, WorkloadIdentity: o.WorkloadIdentity}
 	return setupKind[sourcev1.OCIRepository](mgr, rec, o.ControllerName, o.ControllerOptions, ociRepositoryNegative, kind)
 }
 

@@ -15,6 +15,8 @@ import (
 
 	sourcev1 "gotk.dev/pkg/apis/source/v1"
 	"gotk.dev/pkg/artifact/tarball"
+	"gotk.dev/pkg/cloudauth"
+	"gotk.dev/pkg/git"
 	"gotk.dev/pkg/oci"
 	"gotk.dev/pkg/runtime/reconcile"
 )
@@ -40,7 +42,8 @@ func (r *OCIRepositoryReconciler) checkStorage(_ context.Context, s *ociScope) e
 	return nil
 }
 
-// connect parses the URL and reads credentials and TLS settings.
+// connect parses the URL and reads credentials (a cloud provider's
+// login or secretRef), TLS settings and the proxy.
 func (r *OCIRepositoryReconciler) connect(ctx context.Context, s *ociScope) error {
 	spec := s.obj.Spec
 	if !strings.HasPrefix(spec.URL, "oci://") {
@@ -52,7 +55,15 @@ func (r *OCIRepositoryReconciler) connect(ctx context.Context, s *ociScope) erro
 	}
 	s.repo = repo
 	s.options = oci.Options{Insecure: spec.Insecure}
-	if spec.SecretRef != nil {
+	switch {
+	case spec.Provider != "" && spec.Provider != sourcev1.GenericOCIProvider:
+		// A cloud provider's login replaces secretRef, as in Flux.
+		a := cloudauth.ObjectAuth{Provider: spec.Provider, Namespace: s.obj.Namespace, ServiceAccountName: spec.ServiceAccountName,
+			WorkloadIdentity: r.WorkloadIdentity, Field: "spec.serviceAccountName"}
+		if s.options.Auth, err = a.RegistryLogin(ctx, r.Client, repo.RegistryStr(), cloudauth.Options{}); err != nil {
+			return r.fetchFailed(s, err)
+		}
+	case spec.SecretRef != nil:
 		data, err := readSecret(ctx, r.Client, s.obj.Namespace, spec.SecretRef.Name)
 		if err != nil {
 			return r.fetchFailed(s, err)
@@ -79,6 +90,15 @@ func (r *OCIRepositoryReconciler) connect(ctx context.Context, s *ociScope) erro
 		var err error
 		if s.options.TLS, err = tlsFromSecret(ctx, r.Client, s.obj.Namespace, spec.CertSecretRef.Name); err != nil {
 			return r.fetchFailed(s, err)
+		}
+	}
+	if ref := spec.ProxySecretRef; ref != nil {
+		data, err := readSecret(ctx, r.Client, s.obj.Namespace, ref.Name)
+		if err != nil {
+			return r.fetchFailed(s, err)
+		}
+		if s.options.Proxy, err = git.ProxyURL(data); err != nil {
+			return r.fetchFailed(s, reconcile.Stall(sourcev1.AuthenticationFailedReason, "proxy secret '%s': %v", ref.Name, err))
 		}
 	}
 	return nil
