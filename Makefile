@@ -43,10 +43,11 @@ controlplane: ## build the local control plane once per pin (cached in ~/.cache/
 	hack/controlplane/build.sh
 
 .PHONY: build
-build: ## build the controllers and the gotk CLI into bin/
+build: ## build the controllers, the gotk CLI and its SOPS helper gotk-sops into bin/
 	@mkdir -p $(BIN)
 	for m in $(CONTROLLERS); do go build -o $(BIN)/$$m ./$$m; done
 	go build -o $(BIN)/gotk ./cli
+	go build -o $(BIN)/gotk-sops ./pkg/sops/cmd/gotk-sops
 
 .PHONY: images
 images: ## OCI images of the controllers and gotk into dist/images/ (REGISTRY=… VERSION=… pushes)

@@ -77,12 +77,14 @@ type discoverer struct {
 	kubeVersion *chartutil.KubeVersion
 	// charts are the charts downloaded, by repository URL, name and version.
 	charts map[string]*helmchart.Chart
+	// decryptor decrypts SOPS files (nil: they stay encrypted).
+	decryptor kustomize.FileDecryptor
 }
 
 // newDiscoverer returns a discoverer over the given source trees.
 func newDiscoverer(o Options, trees map[string]*sourceTree, dirs map[string]string) *discoverer {
 	return &discoverer{trees: trees, dirs: dirs, byKey: map[string]*node{}, vars: newRepoReader(),
-		offline: o.Offline, kubeVersion: o.kubeVersion, charts: map[string]*helmchart.Chart{}}
+		offline: o.Offline, kubeVersion: o.kubeVersion, charts: map[string]*helmchart.Chart{}, decryptor: o.decryptor}
 }
 
 // discover builds the cluster's root (the path the bootstrap
@@ -181,7 +183,11 @@ func (d *discoverer) build(ctx context.Context, n *node) error {
 		return nil
 	}
 	opts.Substitution = sub
-	// SOPS files stay encrypted: no Decryptor (they are skipped on validation).
+	// As the controller, decrypt only for spec.decryption; without a key
+	// SOPS files stay encrypted (and are skipped on validation).
+	if d.decryptor != nil && n.ks.Spec.Decryption != nil {
+		opts.Decryptor = d.decryptor
+	}
 	objs, err := kustomize.Build(n.tree.files, opts)
 	if err != nil {
 		n.buildErr = err
