@@ -26,7 +26,7 @@ type repoReader struct {
 func newRepoReader() *repoReader { return &repoReader{objs: map[string]*unstructured.Unstructured{}} }
 
 func (r *repoReader) add(obj *unstructured.Unstructured) {
-	helmRepo := obj.GetKind() == "HelmRepository" && obj.GroupVersionKind().Group == "source.toolkit.fluxcd.io"
+	helmRepo := (obj.GetKind() == "HelmRepository" || obj.GetKind() == "OCIRepository") && obj.GroupVersionKind().Group == "source.toolkit.fluxcd.io"
 	if helmRepo || obj.GetAPIVersion() == "v1" && (obj.GetKind() == "ConfigMap" || obj.GetKind() == "Secret") {
 		r.objs[obj.GetKind()+"/"+obj.GetNamespace()+"/"+obj.GetName()] = obj
 	}
