@@ -54,6 +54,11 @@ images: ## OCI images of the controllers and gotk into dist/images/ (REGISTRY=â€
 	go run ./pkg/imagebuild/cmd/build-images -platforms '$(IMAGE_PLATFORMS)' -out dist/images \
 		$(if $(VERSION),-version '$(VERSION)') $(if $(REGISTRY),-registry '$(REGISTRY)' -push)
 
+.PHONY: image-gotk-test
+image-gotk-test: controlplane ## the gotk-test image (gotk, gotk-sops, kube-apiserver, etcd in /) for this machine's platform into dist/images/gotk-test/
+	go run ./pkg/imagebuild/cmd/build-images -components gotk-test -platforms linux/$$(go env GOARCH) -out dist/images/gotk-test \
+		$(if $(VERSION),-version '$(VERSION)') $(if $(REGISTRY),-registry '$(REGISTRY)' -push)
+
 # apt-install installs the Debian packages of the commands that are missing
 # ($(1): command:package pairs), with one `apt-get update` for all of them.
 define apt-install
