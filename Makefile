@@ -43,14 +43,20 @@ controlplane: ## build the local control plane once per pin (cached in ~/.cache/
 	hack/controlplane/build.sh
 
 .PHONY: build
-build: ## build the controllers and the gotk CLI into bin/
+build: ## build the controllers, the gotk CLI and its SOPS helper gotk-sops into bin/
 	@mkdir -p $(BIN)
 	for m in $(CONTROLLERS); do go build -o $(BIN)/$$m ./$$m; done
 	go build -o $(BIN)/gotk ./cli
+	go build -o $(BIN)/gotk-sops ./pkg/sops/cmd/gotk-sops
 
 .PHONY: images
 images: ## OCI images of the controllers and gotk into dist/images/ (REGISTRY=… VERSION=… pushes)
 	go run ./pkg/imagebuild/cmd/build-images -platforms '$(IMAGE_PLATFORMS)' -out dist/images \
+		$(if $(VERSION),-version '$(VERSION)') $(if $(REGISTRY),-registry '$(REGISTRY)' -push)
+
+.PHONY: image-gotk-test
+image-gotk-test: controlplane ## the gotk-test image (gotk, gotk-sops, kube-apiserver, etcd in /) for this machine's platform into dist/images/gotk-test/
+	go run ./pkg/imagebuild/cmd/build-images -components gotk-test -platforms linux/$$(go env GOARCH) -out dist/images/gotk-test \
 		$(if $(VERSION),-version '$(VERSION)') $(if $(REGISTRY),-registry '$(REGISTRY)' -push)
 
 # apt-install installs the Debian packages of the commands that are missing

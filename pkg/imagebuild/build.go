@@ -154,7 +154,7 @@ func buildPlatform(ctx context.Context, o Options, p platform, work string, base
 	}
 	out := map[string]v1.Image{}
 	for _, c := range o.Components {
-		entries, err := binaryEntries(bins[c.Name], c.Entrypoint)
+		entries, err := componentEntries(o, c, p, bins)
 		if err != nil {
 			return nil, err
 		}

@@ -16,7 +16,7 @@ import (
 
 // goBuild compiles every component for one platform with a single
 // `go build -o dir/` (packages shared by the components compile once) and
-// returns each component's binary path. The flags make the binaries static
+// returns each package's binary path. The flags make the binaries static
 // and reproducible: no cgo, no file system paths (-trimpath), no VCS stamp
 // (the revision is in the image labels), no symbol table or DWARF, and the
 // microarchitecture levels pinned to their defaults so that the build
@@ -28,16 +28,21 @@ func goBuild(ctx context.Context, o Options, p platform, dir string) (map[string
 	args := []string{"build", "-trimpath", "-buildvcs=false",
 		"-ldflags", fmt.Sprintf("-s -w -X %s.Version=%s", version.Path, o.Version),
 		"-o", dir + string(filepath.Separator)}
-	bins := map[string]string{}
-	byBase := map[string]string{}
+	bins := map[string]string{}   // package → binary
+	byBase := map[string]string{} // binary name → package
 	for _, c := range o.Components {
-		base := path.Base(filepath.ToSlash(c.Package))
-		if other, ok := byBase[base]; ok {
-			return nil, fmt.Errorf("components %s and %s both build a binary named %q", other, c.Name, base)
+		for _, pkg := range append([]string{c.Package}, c.Helpers...) {
+			if _, ok := bins[pkg]; ok {
+				continue // one binary serves every image holding it
+			}
+			base := path.Base(filepath.ToSlash(pkg))
+			if other, ok := byBase[base]; ok {
+				return nil, fmt.Errorf("packages %s and %s (of %s) both build a binary named %q", other, pkg, c.Name, base)
+			}
+			byBase[base] = pkg
+			bins[pkg] = filepath.Join(dir, base)
+			args = append(args, pkg)
 		}
-		byBase[base] = c.Name
-		bins[c.Name] = filepath.Join(dir, base)
-		args = append(args, c.Package)
 	}
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = o.Root

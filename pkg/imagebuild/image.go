@@ -1,9 +1,9 @@
 package imagebuild
 
 import (
-	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -51,7 +51,7 @@ func image(o Options, c Component, p platform, base, bin v1.Layer) (v1.Image, er
 		mutate.Addendum{Layer: base, MediaType: types.OCILayer, History: v1.History{
 			Created: created, CreatedBy: "gotk imagebuild: CA bundle, nonroot user, /tmp"}},
 		mutate.Addendum{Layer: bin, MediaType: types.OCILayer, History: v1.History{
-			Created: created, CreatedBy: fmt.Sprintf("gotk imagebuild: go build %s", c.Package)}},
+			Created: created, CreatedBy: createdBy(c)}},
 	)
 	if err != nil {
 		return nil, err
@@ -71,6 +71,15 @@ func image(o Options, c Component, p platform, base, bin v1.Layer) (v1.Image, er
 		return nil, err
 	}
 	return mutate.Annotations(img, labels(o, c)).(v1.Image), nil
+}
+
+// createdBy is the history line of a component's layer.
+func createdBy(c Component) string {
+	s := "gotk imagebuild: go build " + strings.Join(append([]string{c.Package}, c.Helpers...), " ")
+	if c.ControlPlane {
+		s += "; " + strings.Join(ControlPlaneBinaries, ", ") + " of the local control plane"
+	}
+	return s
 }
 
 // index puts one component's per-platform images in an OCI index.

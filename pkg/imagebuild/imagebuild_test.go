@@ -6,6 +6,8 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"io"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -36,32 +38,51 @@ func repoRoot(t *testing.T) string {
 	return root
 }
 
-// TestImagesAmd64 builds all six images for linux/amd64 twice and checks
-// that the digests are equal, the tarball loads back, and each image holds
-// exactly what it should.
+// helloTest is hello as the gotk-test image is made: a helper beside the
+// entrypoint and the control plane binaries of Options.ControlPlaneDir.
+var helloTest = imagebuild.Component{Name: "hello-test", Package: hello.Package, Entrypoint: "/hello",
+	Helpers: []string{"./pkg/imagebuild/testdata/greet"}, ControlPlane: true, Description: "test"}
+
+// fakeControlPlane is a directory of kube-apiserver and etcd: the hello
+// binary for linux/amd64 under those names (small, and an ELF file as the
+// real ones are).
+func fakeControlPlane(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, b := range imagebuild.ControlPlaneBinaries {
+		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, b), hello.Package)
+		cmd.Dir = repoRoot(t)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("go build: %v\n%s", err, out)
+		}
+	}
+	return dir
+}
+
+// TestImagesAmd64 builds two small images for linux/amd64 twice (the
+// controllers are built the same way; building them here would only
+// cost time) and checks that the digests are equal, the tarball loads
+// back, and each image holds exactly what it should: one plain, one laid
+// out as gotk-test is (helper and control plane beside the entrypoint).
 func TestImagesAmd64(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
-	opts := imagebuild.Options{Root: repoRoot(t), Platforms: []string{"linux/amd64"},
-		Version: "v9.8.7", Revision: "0123456789abcdef0123456789abcdef01234567", Created: created}
+	opts := imagebuild.Options{Root: repoRoot(t), Platforms: []string{"linux/amd64"}, Components: []imagebuild.Component{hello, helloTest},
+		ControlPlaneDir: fakeControlPlane(t),
+		Version:         "v9.8.7", Revision: "0123456789abcdef0123456789abcdef01234567", Created: created}
 
 	opts.OutDir = t.TempDir()
-	start := time.Now()
 	first, err := imagebuild.Build(ctx, opts)
 	g.Expect(err).NotTo(HaveOccurred())
-	t.Logf("first build (cold or partly cached Go build cache): %s", time.Since(start).Round(time.Millisecond))
-
 	opts.OutDir = t.TempDir()
-	start = time.Now()
 	second, err := imagebuild.Build(ctx, opts)
 	g.Expect(err).NotTo(HaveOccurred())
-	t.Logf("second build (warm): %s", time.Since(start).Round(time.Millisecond))
 
-	g.Expect(second.Images).To(HaveLen(len(imagebuild.Components)))
+	g.Expect(second.Images).To(HaveLen(2))
 	for i, img := range first.Images {
 		g.Expect(second.Images[i].Index).To(Equal(img.Index), "%s: index digest differs between builds", img.Ref)
 		g.Expect(second.Images[i].Manifests).To(Equal(img.Manifests), "%s: manifest digest differs between builds", img.Ref)
-		t.Logf("%-70s %6.1f MiB compressed", img.Ref, float64(img.Sizes["linux/amd64"])/(1<<20))
 	}
 
 	path := second.Tarballs["linux/amd64"]
@@ -76,6 +97,26 @@ func TestImagesAmd64(t *testing.T) {
 			checkImage(g, loaded, img.Component, opts)
 		})
 	}
+
+	// The control plane is the host's: an image for another architecture
+	// is refused before anything is written.
+	opts.Platforms, opts.OutDir = []string{"linux/arm64"}, t.TempDir()
+	_, err = imagebuild.Build(ctx, opts)
+	g.Expect(err).To(MatchError(And(ContainSubstring("kube-apiserver is for EM_X86_64, not linux/arm64"), ContainSubstring("make controlplane"))))
+}
+
+// TestGotkTestComponent: the gotk-test image holds gotk, gotk-sops and
+// the control plane, and is asked for by name (it is not built by default).
+func TestGotkTestComponent(t *testing.T) {
+	g := NewWithT(t)
+	cs, err := imagebuild.ComponentsByName([]string{"gotk-test"})
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(cs).To(ConsistOf(HaveField("Name", "gotk-test")))
+	c := cs[0]
+	g.Expect(c.Package).To(Equal("./cli"))
+	g.Expect(c.Helpers).To(Equal([]string{"./pkg/sops/cmd/gotk-sops"}))
+	g.Expect(c.ControlPlane).To(BeTrue())
+	g.Expect(imagebuild.Components).NotTo(ContainElement(HaveField("Name", "gotk-test")))
 }
 
 // checkImage asserts the config and the complete file list of an image.
@@ -122,11 +163,23 @@ func checkImage(g Gomega, img v1.Image, c imagebuild.Component, o imagebuild.Opt
 	for n := range files {
 		names = append(names, n)
 	}
-	// The complete list: no shell, no /bin, nothing from the build host.
-	g.Expect(names).To(ConsistOf(c.Entrypoint, "/etc", "/etc/ssl", "/etc/ssl/certs", imagebuild.CABundlePath,
-		"/etc/passwd", "/etc/group", "/home", "/home/nonroot", "/tmp"))
-	g.Expect(files[c.Entrypoint].Mode).To(Equal(int64(0o755)))
-	g.Expect(files[c.Entrypoint].Size).To(BeNumerically(">", 1<<20))
+	// The complete list: no shell, no /bin, nothing from the build host
+	// but the control plane binaries asked for.
+	bins := []string{c.Entrypoint}
+	for _, h := range c.Helpers {
+		bins = append(bins, "/"+filepath.Base(h))
+	}
+	if c.ControlPlane {
+		for _, b := range imagebuild.ControlPlaneBinaries {
+			bins = append(bins, "/"+b)
+		}
+	}
+	g.Expect(names).To(ConsistOf(append(bins, "/etc", "/etc/ssl", "/etc/ssl/certs", imagebuild.CABundlePath,
+		"/etc/passwd", "/etc/group", "/home", "/home/nonroot", "/tmp")))
+	for _, b := range bins {
+		g.Expect(files[b].Mode).To(Equal(int64(0o755)), b)
+		g.Expect(files[b].Size).To(BeNumerically(">", 100<<10), b)
+	}
 	g.Expect(files["/tmp"].Mode).To(Equal(int64(0o1777)))
 	for n, hdr := range files {
 		if n == "/home/nonroot" {
@@ -212,6 +265,7 @@ func TestImagesBadOptions(t *testing.T) {
 		{"twice", imagebuild.Options{Root: root, Components: []imagebuild.Component{hello, hello}}, `component "hello" twice`},
 		{"same binary name", imagebuild.Options{Root: root, Components: []imagebuild.Component{hello, {Name: "other", Package: "./x/hello", Entrypoint: "/o"}}},
 			`both build a binary named "hello"`},
+		{"empty helper", imagebuild.Options{Root: root, Components: []imagebuild.Component{{Name: "x", Package: "./x", Entrypoint: "/x", Helpers: []string{""}}}}, "empty helper package"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -220,5 +274,5 @@ func TestImagesBadOptions(t *testing.T) {
 		})
 	}
 	_, err := imagebuild.ComponentsByName([]string{"source-controller", "flux"})
-	NewWithT(t).Expect(err).To(MatchError(`unknown component "flux" (known: source-controller, kustomize-controller, helm-controller, image-automation-controller, notification-controller, gotk)`))
+	NewWithT(t).Expect(err).To(MatchError(`unknown component "flux" (known: source-controller, kustomize-controller, helm-controller, image-automation-controller, notification-controller, gotk, gotk-test)`))
 }

@@ -44,6 +44,12 @@ type Component struct {
 	Entrypoint string
 	// Description is the org.opencontainers.image.description label.
 	Description string
+	// Helpers are more main packages (relative to Options.Root) whose
+	// binaries go beside the entrypoint, named after their directory.
+	Helpers []string
+	// ControlPlane puts kube-apiserver and etcd of Options.ControlPlaneDir
+	// beside the entrypoint, where `gotk test` looks for them.
+	ControlPlane bool
 }
 
 // Components are gotk's images: the five controllers and the CLI.
@@ -62,20 +68,31 @@ var Components = []Component{
 		Description: "The gotk command: install, bootstrap and operate gotk"},
 }
 
-// ComponentsByName returns the named components of Components, in the
-// order given; an unknown name is an error that lists the known ones.
+// GotkTest is the image CI runs `gotk test` from: gotk, its SOPS helper
+// gotk-sops, and the local control plane's kube-apiserver and etcd, all in
+// /, so gotk finds them beside itself. The control plane binaries are the
+// build host's (`make controlplane`), so it is built for the host's
+// platform only and is not among Components.
+var GotkTest = Component{Name: "gotk-test", Package: "./cli", Entrypoint: CLIEntrypoint,
+	Helpers: []string{"./pkg/sops/cmd/gotk-sops"}, ControlPlane: true,
+	Description: "gotk with kube-apiserver and etcd: gotk test checks a fleet repository in CI"}
+
+// ComponentsByName returns the named components of Components and
+// GotkTest, in the order given; an unknown name is an error that lists
+// the known ones.
 func ComponentsByName(names []string) ([]Component, error) {
+	all := append(slices.Clip(Components), GotkTest)
 	var out []Component
 	for _, n := range names {
-		i := slices.IndexFunc(Components, func(c Component) bool { return c.Name == n })
+		i := slices.IndexFunc(all, func(c Component) bool { return c.Name == n })
 		if i < 0 {
-			known := make([]string, len(Components))
-			for j, c := range Components {
+			known := make([]string, len(all))
+			for j, c := range all {
 				known[j] = c.Name
 			}
 			return nil, fmt.Errorf("unknown component %q (known: %s)", n, strings.Join(known, ", "))
 		}
-		out = append(out, Components[i])
+		out = append(out, all[i])
 	}
 	return out, nil
 }
@@ -114,6 +131,10 @@ type Options struct {
 	// Keychain authenticates the push (default authn.DefaultKeychain, the
 	// docker/podman login files).
 	Keychain authn.Keychain
+	// ControlPlaneDir holds kube-apiserver and etcd for components with
+	// ControlPlane (default $GOTK_CONTROLPLANE_BIN, else <Root>/bin, where
+	// `make controlplane` links them).
+	ControlPlaneDir string
 	// WorkDir holds the binaries and layers while building (default a
 	// temporary directory, removed afterwards).
 	WorkDir string
@@ -167,6 +188,9 @@ func (o Options) validate() error {
 	for _, c := range o.Components {
 		if c.Name == "" || c.Package == "" || !strings.HasPrefix(c.Entrypoint, "/") {
 			return fmt.Errorf("imagebuild: component %+v needs a name, a package and an absolute entrypoint", c)
+		}
+		if slices.Contains(c.Helpers, "") {
+			return fmt.Errorf("imagebuild: component %q has an empty helper package", c.Name)
 		}
 		if seen[c.Name] {
 			return fmt.Errorf("imagebuild: component %q twice", c.Name)

@@ -96,7 +96,8 @@ Namespaces the rendered objects declare exist.`,
 	f.StringVarP(&output, "output", "o", "text", "report format: text, json, or markdown (a pull-request comment)")
 	f.StringVar(&o.Base, "base", "", "Git revision (branch, tag, commit) to diff the rendered objects against, per Kustomization, Secret values masked; it is applied first, so changes of immutable fields are findings")
 	f.StringVar(&o.KubeVersion, "kube-version", "", "Kubernetes release of the cluster (e.g. 1.31): API versions it deprecates or removes are findings, and charts render for it")
-	f.BoolVar(&o.Offline, "offline", false, "do not fetch charts from HelmRepositories: their HelmReleases are reported as skipped")
+	f.StringArrayVar(&o.DecryptKeys, "decrypt-key", nil, "file of age identities (or an armored OpenPGP private key, *.asc) decrypting the SOPS files of Kustomizations with spec.decryption, with the gotk-sops program beside gotk or on PATH (repeatable)")
+	f.BoolVar(&o.Offline, "offline", false, "do not fetch charts from HelmRepositories or OCIRepositories: their HelmReleases are reported as skipped")
 	f.StringVar(&o.ControlPlaneDir, "control-plane-dir", "", "directory holding kube-apiserver and etcd (default $GOTK_CONTROLPLANE_BIN, else bin/ of the gotk source tree, else the gotk binary's directory)")
 	return cmd
 }

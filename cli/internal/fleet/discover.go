@@ -64,8 +64,11 @@ type sourceTree struct {
 
 // discoverer follows Kustomizations from a cluster path.
 type discoverer struct {
-	trees   map[string]*sourceTree // by source key
-	dirs    map[string]string      // source key → local dir
+	trees map[string]*sourceTree // by source key
+	// waiting are Kustomizations whose ExternalArtifact source has no
+	// ArtifactGenerator discovered yet.
+	waiting []*node
+	dirs    map[string]string // source key → local dir
 	nodes   []*node
 	byKey   map[string]*node
 	vars    *repoReader
@@ -77,12 +80,14 @@ type discoverer struct {
 	kubeVersion *chartutil.KubeVersion
 	// charts are the charts downloaded, by repository URL, name and version.
 	charts map[string]*helmchart.Chart
+	// decryptor decrypts SOPS files (nil: they stay encrypted).
+	decryptor kustomize.FileDecryptor
 }
 
 // newDiscoverer returns a discoverer over the given source trees.
 func newDiscoverer(o Options, trees map[string]*sourceTree, dirs map[string]string) *discoverer {
 	return &discoverer{trees: trees, dirs: dirs, byKey: map[string]*node{}, vars: newRepoReader(),
-		offline: o.Offline, kubeVersion: o.kubeVersion, charts: map[string]*helmchart.Chart{}}
+		offline: o.Offline, kubeVersion: o.kubeVersion, charts: map[string]*helmchart.Chart{}, decryptor: o.decryptor}
 }
 
 // discover builds the cluster's root (the path the bootstrap
@@ -98,7 +103,7 @@ func (d *discoverer) discover(ctx context.Context, clusterPath string) error {
 	if err := d.add(root, "", ""); err != nil {
 		return err
 	}
-	for len(d.pending) > 0 {
+	for len(d.pending) > 0 || d.retryWaiting() {
 		// Build first what needs no variables from other objects.
 		next := d.pending[0]
 		for _, n := range d.pending {
@@ -114,6 +119,17 @@ func (d *discoverer) discover(ctx context.Context, clusterPath string) error {
 	}
 	d.renderReleases(ctx)
 	return nil
+}
+
+// retryWaiting resolves again the Kustomizations whose ExternalArtifact
+// had no ArtifactGenerator yet; it reports whether any can now be built.
+func (d *discoverer) retryWaiting() bool {
+	waiting := d.waiting
+	d.waiting = nil
+	for _, n := range waiting {
+		_ = d.resolve(n) // only generatedTree runs: it returns no error
+	}
+	return len(d.pending) > 0
 }
 
 func remove(ns []*node, n *node) []*node {
@@ -140,6 +156,32 @@ func (d *discoverer) add(ks *kustomizev1.Kustomization, declared, declaredIn str
 		ns = ks.Namespace
 	}
 	n.source = sourceKey(ref.Kind, ns, ref.Name)
+	return d.resolve(n)
+}
+
+// resolve finds n's source files and queues n for its build; a source
+// that is not local is a skip, an ExternalArtifact waits for the
+// ArtifactGenerator making it to be discovered.
+func (d *discoverer) resolve(n *node) error {
+	ref := n.ks.Spec.SourceRef
+	if _, mapped := d.dirs[n.source]; ref.Kind == externalArtifactKind && !mapped {
+		ns := ref.Namespace
+		if ns == "" {
+			ns = n.ks.Namespace
+		}
+		tree, skip, err := d.generatedTree(n.source, ns, ref.Name)
+		switch {
+		case err != nil:
+			n.buildErr, n.skip = err, ""
+		case tree == nil:
+			n.skip = skip
+			d.waiting = append(d.waiting, n)
+		default:
+			n.tree, n.skip = tree, ""
+			d.pending = append(d.pending, n)
+		}
+		return nil
+	}
 	tree, err := d.tree(n.source)
 	if err != nil {
 		return err
@@ -181,15 +223,23 @@ func (d *discoverer) build(ctx context.Context, n *node) error {
 		return nil
 	}
 	opts.Substitution = sub
-	// SOPS files stay encrypted: no Decryptor (they are skipped on validation).
+	// As the controller, decrypt only for spec.decryption; without a key
+	// SOPS files stay encrypted (and are skipped on validation).
+	if d.decryptor != nil && n.ks.Spec.Decryption != nil {
+		opts.Decryptor = d.decryptor
+	}
 	objs, err := kustomize.Build(n.tree.files, opts)
 	if err != nil {
 		n.buildErr = err
 		return nil
 	}
 	n.objs = objs
+	// All objects first: a Kustomization may use the ExternalArtifact of
+	// an ArtifactGenerator declared after it.
 	for _, obj := range objs {
 		d.vars.add(obj)
+	}
+	for _, obj := range objs {
 		if obj.GetKind() != "Kustomization" || !strings.HasPrefix(obj.GetAPIVersion(), kustomizev1.GroupVersion.Group+"/") {
 			continue
 		}

@@ -25,9 +25,10 @@ const maxChartBytes = 64 << 20
 // unreachable rather than stalling the check.
 const fetchTimeout = 30 * time.Second
 
-// fetchChart downloads a chart from the HTTP HelmRepository key (declared
-// in the repository) as source-controller would: the version from the
-// repository's index that matches spec.version. A repository that cannot
+// fetchChart downloads a chart from the HelmRepository key (declared in
+// the repository) as source-controller would: from an HTTP repository the
+// version of its index that matches spec.version, from an OCI one (see
+// fetchOCIChart) the matching tag. A repository that cannot
 // be reached, or is not fetched with --offline, is a skip.
 func (d *discoverer) fetchChart(key string, spec helmv2.HelmChartTemplateSpec) (*helmchart.Chart, string, error) {
 	what := fmt.Sprintf("chart %s from %s", spec.Chart, key)
@@ -40,11 +41,11 @@ func (d *discoverer) fetchChart(key string, spec helmv2.HelmChartTemplateSpec) (
 	}
 	repoURL, _, _ := unstructured.NestedString(repoObj.Object, "spec", "url")
 	repoType, _, _ := unstructured.NestedString(repoObj.Object, "spec", "type")
-	if repoType == "oci" || strings.HasPrefix(repoURL, "oci://") {
-		return nil, what + " is not fetched: OCI Helm repositories are not supported by gotk test yet", nil
-	}
 	if _, auth, _ := unstructured.NestedFieldNoCopy(repoObj.Object, "spec", "secretRef"); auth {
 		return nil, what + " is not fetched: the HelmRepository needs credentials", nil
+	}
+	if repoType == "oci" || strings.HasPrefix(repoURL, "oci://") {
+		return d.fetchOCIChart(key, repoObj, spec)
 	}
 	version := spec.Version
 	if version == "" {

@@ -149,7 +149,14 @@ func (d *discoverer) loadChart(hr *helmv2.HelmRelease) (*helmchart.Chart, string
 		if ref == nil {
 			return nil, "", fmt.Errorf("neither spec.chart nor spec.chartRef is set")
 		}
-		return nil, fmt.Sprintf("chart from %s %s is not fetched: map it with --source", ref.Kind, ref.Name), nil
+		ns := ref.Namespace
+		if ns == "" {
+			ns = hr.Namespace
+		}
+		if ref.Kind == "OCIRepository" {
+			return d.fetchChartRef(sourceKey(ref.Kind, ns, ref.Name))
+		}
+		return nil, fmt.Sprintf("chart from %s %s is not fetched: only chartRef to an OCIRepository is", ref.Kind, ref.Name), nil
 	}
 	spec := hr.Spec.Chart.Spec
 	ns := spec.SourceRef.Namespace

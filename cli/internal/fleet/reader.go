@@ -19,14 +19,20 @@ import (
 // repoReader serves the ConfigMaps and Secrets rendered from the fleet
 // to postBuild substitution, as the cluster would once they are applied:
 // substituteFrom names objects of the repository, not of a live cluster.
+// It also keeps the repository's chart sources and ArtifactGenerators.
 type repoReader struct {
-	objs map[string]*unstructured.Unstructured // kind/namespace/name
+	objs       map[string]*unstructured.Unstructured // kind/namespace/name
+	generators []*unstructured.Unstructured
 }
 
 func newRepoReader() *repoReader { return &repoReader{objs: map[string]*unstructured.Unstructured{}} }
 
 func (r *repoReader) add(obj *unstructured.Unstructured) {
-	helmRepo := obj.GetKind() == "HelmRepository" && obj.GroupVersionKind().Group == "source.toolkit.fluxcd.io"
+	if isGenerator(obj) {
+		r.generators = append(r.generators, obj)
+		return
+	}
+	helmRepo := (obj.GetKind() == "HelmRepository" || obj.GetKind() == "OCIRepository") && obj.GroupVersionKind().Group == "source.toolkit.fluxcd.io"
 	if helmRepo || obj.GetAPIVersion() == "v1" && (obj.GetKind() == "ConfigMap" || obj.GetKind() == "Secret") {
 		r.objs[obj.GetKind()+"/"+obj.GetNamespace()+"/"+obj.GetName()] = obj
 	}

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"gotk.dev/cli/internal/install"
+	"gotk.dev/pkg/kustomize"
 	"gotk.dev/pkg/localcluster"
 )
 
@@ -37,8 +38,14 @@ type Options struct {
 	// v1.31.2): API versions it deprecates or removes are findings, and
 	// charts see it as .Capabilities.KubeVersion. "": not checked.
 	KubeVersion string
+	// DecryptKeys are files of age identities (or armored OpenPGP
+	// private keys, *.asc) decrypting the SOPS files of Kustomizations
+	// with spec.decryption; without them those files stay encrypted and
+	// are skipped.
+	DecryptKeys []string
 
 	kubeVersion *chartutil.KubeVersion
+	decryptor   kustomize.FileDecryptor
 }
 
 // ParseSource parses --source KIND/NAMESPACE/NAME=DIR.
@@ -70,6 +77,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		if o.kubeVersion, err = chartutil.ParseKubeVersion(o.KubeVersion); err != nil {
 			return nil, fmt.Errorf("--kube-version %q: want a Kubernetes release such as 1.31: %w", o.KubeVersion, err)
 		}
+	}
+	if o.decryptor, err = loadDecryptor(ctx, o.DecryptKeys); err != nil {
+		return nil, err
 	}
 	paths, err := clusterPaths(root, o.Paths)
 	if err != nil {

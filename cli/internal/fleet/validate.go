@@ -89,8 +89,11 @@ func (v *validation) run(ctx context.Context, nodes []*node) error {
 				continue
 			}
 			if _, encrypted := obj.Object["sops"]; encrypted {
-				v.skipped = append(v.skipped, Skipped{Kustomization: n.key(), Object: kustomize.ObjectRef(obj),
-					Reason: "is SOPS-encrypted: not validated (no decryption key)"})
+				reason := "is SOPS-encrypted: not validated (no decryption key: --decrypt-key)"
+				if v.d.decryptor != nil {
+					reason = "is SOPS-encrypted: not validated (its Kustomization sets no spec.decryption)"
+				}
+				v.skipped = append(v.skipped, Skipped{Kustomization: n.key(), Object: kustomize.ObjectRef(obj), Reason: reason})
 				continue
 			}
 			v.dryRun(ctx, c, n, obj)

@@ -20,7 +20,7 @@ import (
 	sourceextv1beta1 "gotk.dev/pkg/apis/sourceextensions/v1beta1"
 	"gotk.dev/pkg/artifact/securepath"
 	"gotk.dev/pkg/runtime/reconcile"
-	"gotk.dev/source-controller/internal/generator"
+	"gotk.dev/pkg/artifact/generator"
 )
 
 // generatorSourceRetry is how soon a missing or not yet ready source is
@@ -245,12 +245,15 @@ func (run *generatorRun) output(ctx context.Context, obj *sourceextv1beta1.Artif
 		return ref, reconcile.Retry(sourcev1.DirCreationFailedReason, "%v", err)
 	}
 	defer root.Close()
-	for i, op := range out.Copy {
-		alias, _, _ := generator.ParseFrom(op.From)
-		err := generator.Apply(root, generator.Op{From: op.From, To: op.To, SrcDir: run.sources[alias].dir, Exclude: op.Exclude, Strategy: op.Strategy})
-		if err != nil {
-			return ref, buildError(out, i, err)
-		}
+	dirs := make(map[string]string, len(run.sources))
+	for alias, src := range run.sources {
+		dirs[alias] = src.dir
+	}
+	var opErr *generator.OpError
+	if err := generator.Compose(root, out, dirs); errors.As(err, &opErr) {
+		return ref, buildError(out, opErr.Index, opErr.Err)
+	} else if err != nil {
+		return ref, reconcile.Retry(sourceextv1beta1.BuildFailedReason, "artifact '%s': %v", out.Name, err)
 	}
 	sum, err := generator.TreeDigest(root)
 	if err != nil {

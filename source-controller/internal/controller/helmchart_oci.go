@@ -2,14 +2,10 @@ package controller
 
 import (
 	"context"
-	"fmt"
-	"io"
-	"strings"
+	"errors"
 
-	"github.com/Masterminds/semver/v3"
 	"github.com/fluxcd/pkg/runtime/conditions"
 	"github.com/google/go-containerregistry/pkg/authn"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 	corev1 "k8s.io/api/core/v1"
 
 	sourcev1 "gotk.dev/pkg/apis/source/v1"
@@ -18,10 +14,6 @@ import (
 	"gotk.dev/pkg/runtime/reconcile"
 	"gotk.dev/source-controller/internal/helm"
 )
-
-// HelmChartContentMediaType is the layer media type of a Helm chart
-// pushed to an OCI registry.
-const HelmChartContentMediaType = "application/vnd.cncf.helm.chart.content.v1.tar+gzip"
 
 // fromOCIRepository pulls the chart from an OCI HelmRepository, as Helm
 // and Flux store charts there: repository <url>/<chart>, one tag per
@@ -60,7 +52,7 @@ func (r *HelmChartReconciler) fromOCIRepository(ctx context.Context, obj *source
 // pullOCIChart downloads the packaged chart of a resolved target within
 // the chart size limit.
 func (r *HelmChartReconciler) pullOCIChart(ctx context.Context, t ociTarget, chartName string) ([]byte, error) {
-	tag := strings.ReplaceAll(t.revision, "+", "_")
+	tag := oci.ChartTag(t.revision)
 	img, err := oci.Image(ctx, t.repo.Digest(t.digest), t.options)
 	if err != nil {
 		return nil, ociChartError(t, err)
@@ -70,19 +62,23 @@ func (r *HelmChartReconciler) pullOCIChart(ctx context.Context, t ociTarget, cha
 		return nil, reconcile.Retry(chartPullFailedReason, "reading the manifest of %s:%s: %v", t.repo.Name(), tag, err)
 	}
 	for _, d := range manifest.Layers {
-		if string(d.MediaType) != HelmChartContentMediaType {
+		if string(d.MediaType) != oci.HelmChartContentMediaType {
 			continue
 		}
 		if d.Size > r.ChartMaxSize {
 			return nil, reconcile.Retry(chartPullFailedReason, "chart '%s' %s is %d bytes, over the limit of %d", chartName, t.revision, d.Size, r.ChartMaxSize)
 		}
-		data, err := readLayer(img, d.Digest, r.ChartMaxSize)
+		layer, err := img.LayerByDigest(d.Digest)
+		if err != nil {
+			return nil, reconcile.Retry(chartPullFailedReason, "pulling chart '%s' %s: %v", chartName, t.revision, err)
+		}
+		data, err := oci.ReadLayer(layer, r.ChartMaxSize)
 		if err != nil {
 			return nil, reconcile.Retry(chartPullFailedReason, "pulling chart '%s' %s: %v", chartName, t.revision, err)
 		}
 		return data, nil
 	}
-	return nil, reconcile.Retry(chartPullFailedReason, "%s:%s has no %s layer", t.repo.Name(), tag, HelmChartContentMediaType)
+	return nil, reconcile.Retry(chartPullFailedReason, "%s:%s has no %s layer", t.repo.Name(), tag, oci.HelmChartContentMediaType)
 }
 
 // ociChartTarget resolves chartName's repository under hr, hr's
@@ -90,13 +86,9 @@ func (r *HelmChartReconciler) pullOCIChart(ctx context.Context, t ociTarget, cha
 // its manifest digest.
 func (r *HelmChartReconciler) ociChartTarget(ctx context.Context, hr *sourcev1.HelmRepository, chartName, constraint string) (ociTarget, error) {
 	var t ociTarget
-	base, ok := strings.CutPrefix(hr.Spec.URL, "oci://")
-	if !ok {
-		return t, reconcile.Stall(sourcev1.URLInvalidReason, "HelmRepository '%s' of type oci: URL %q must start with oci://", hr.Name, hr.Spec.URL)
-	}
-	repo, err := oci.ParseRepository(strings.TrimSuffix(base, "/")+"/"+chartName, hr.Spec.Insecure)
+	repo, err := oci.ChartRepository(hr.Spec.URL, chartName, hr.Spec.Insecure)
 	if err != nil {
-		return t, reconcile.Stall(sourcev1.URLInvalidReason, "chart '%s' in HelmRepository '%s': %v", chartName, hr.Name, err)
+		return t, reconcile.Stall(sourcev1.URLInvalidReason, "chart '%s' in HelmRepository '%s' of type oci: %v", chartName, hr.Name, err)
 	}
 	t.repo, t.options = repo, oci.Options{Insecure: hr.Spec.Insecure}
 	if p := hr.Spec.Provider; p != "" && p != sourcev1.GenericOCIProvider {
@@ -124,49 +116,15 @@ func (r *HelmChartReconciler) ociChartTarget(ctx context.Context, hr *sourcev1.H
 			return t, err
 		}
 	}
-	if constraint == "" {
-		constraint = "*"
+	if t.revision, err = oci.ChartVersion(ctx, repo, constraint, t.options); errors.Is(err, oci.ErrNoChartVersion) {
+		return t, reconcile.Retry(chartPullFailedReason, "no chart version of '%s' matches '%s' in %s: %v", chartName, constraint, repo.Name(), err)
+	} else if err != nil {
+		return t, ociChartError(t, err)
 	}
-	if v, err := semver.StrictNewVersion(constraint); err == nil {
-		t.revision = v.Original()
-	} else {
-		tags, err := oci.ListTags(ctx, repo, t.options)
-		if err != nil {
-			return t, ociChartError(t, err)
-		}
-		versions := make([]string, len(tags))
-		for i, tag := range tags {
-			versions[i] = strings.ReplaceAll(tag, "_", "+")
-		}
-		if t.revision, err = oci.LatestSemver(versions, constraint, ""); err != nil {
-			return t, reconcile.Retry(chartPullFailedReason, "no chart version of '%s' matches '%s' in %s: %v", chartName, constraint, repo.Name(), err)
-		}
-	}
-	if t.digest, err = oci.Digest(ctx, t.repo, strings.ReplaceAll(t.revision, "+", "_"), t.options); err != nil {
+	if t.digest, err = oci.Digest(ctx, t.repo, oci.ChartTag(t.revision), t.options); err != nil {
 		return t, ociChartError(t, err)
 	}
 	return t, nil
-}
-
-// readLayer reads the blob of one layer as stored, at most max bytes.
-func readLayer(img v1.Image, digest v1.Hash, max int64) ([]byte, error) {
-	layer, err := img.LayerByDigest(digest)
-	if err != nil {
-		return nil, err
-	}
-	rc, err := layer.Compressed()
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
-	data, err := io.ReadAll(io.LimitReader(rc, max+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > max {
-		return nil, fmt.Errorf("over the limit of %d bytes", max)
-	}
-	return data, nil
 }
 
 func ociChartError(t ociTarget, err error) error {

@@ -27,6 +27,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sourcev1 "gotk.dev/pkg/apis/source/v1"
+	"gotk.dev/pkg/oci"
 	"gotk.dev/pkg/testserver"
 	"gotk.dev/source-controller/internal/cosign/cosigntest"
 )
@@ -41,7 +42,7 @@ func pushOCIChart(g Gomega, t *testing.T, repo name.Repository, chartName, versi
 	data, err := os.ReadFile(path)
 	g.Expect(err).NotTo(HaveOccurred())
 	img := mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), "application/vnd.cncf.helm.config.v1+json")
-	img, err = mutate.Append(img, mutate.Addendum{Layer: static.NewLayer(data, HelmChartContentMediaType)})
+	img, err = mutate.Append(img, mutate.Addendum{Layer: static.NewLayer(data, oci.HelmChartContentMediaType)})
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(remote.Write(repo.Tag(strings.ReplaceAll(version, "+", "_")), img, remote.WithAuth(auth))).To(Succeed())
 	digest, err := img.Digest()

@@ -2,7 +2,6 @@ package controller
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -158,7 +157,7 @@ func (r *OCIRepositoryReconciler) pull(ctx context.Context, s *ociScope) error {
 	if err != nil {
 		return r.fetchFailed(s, reconcile.Retry(sourcev1.OCIPullFailedReason, "reading the manifest of %s: %v", s.revision, err))
 	}
-	layer, err := selectLayer(img, manifest, obj.Spec.LayerSelector)
+	layer, err := oci.SelectLayer(img, manifest, layerMediaType(obj.Spec.LayerSelector))
 	if err != nil {
 		return r.fetchFailed(s, reconcile.Retry(sourcev1.OCILayerOperationFailedReason, "%s: %v", s.revision, err))
 	}
@@ -241,26 +240,12 @@ func (r *OCIRepositoryReconciler) limits() tarball.Limits {
 	return r.Limits
 }
 
-// selectLayer picks the layer with the selector's media type, else the
-// Flux content layer, else the only layer.
-func selectLayer(img v1.Image, m *v1.Manifest, sel *sourcev1.OCILayerSelector) (v1.Layer, error) {
-	want := ""
-	if sel != nil {
-		want = sel.MediaType
+// layerMediaType is the media type a layer selector asks for ("": none).
+func layerMediaType(sel *sourcev1.OCILayerSelector) string {
+	if sel == nil {
+		return ""
 	}
-	for _, d := range m.Layers {
-		if (want != "" && string(d.MediaType) == want) || (want == "" && string(d.MediaType) == oci.FluxContentMediaType) {
-			return img.LayerByDigest(d.Digest)
-		}
-	}
-	switch {
-	case want != "":
-		return nil, fmt.Errorf("no layer with media type %q", want)
-	case len(m.Layers) == 1:
-		return img.LayerByDigest(m.Layers[0].Digest)
-	default:
-		return nil, fmt.Errorf("%d layers and no %s layer: set spec.layerSelector.mediaType", len(m.Layers), oci.FluxContentMediaType)
-	}
+	return sel.MediaType
 }
 
 func layerSelectorEqual(a, b *sourcev1.OCILayerSelector) bool {
