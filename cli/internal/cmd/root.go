@@ -102,6 +102,7 @@ func NewRoot(out io.Writer) *cobra.Command {
 		newTagCommand(g),
 		newListCommand(g),
 		newDebugCommand(g),
+		newMigrateCommand(g),
 	)
 	return root
 }
