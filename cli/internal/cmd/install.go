@@ -4,14 +4,17 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/discovery"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"gotk.dev/cli/internal/install"
+	"gotk.dev/cli/internal/takeover"
 	"gotk.dev/pkg/version"
 )
 
@@ -38,6 +41,8 @@ func (f *installFlags) bind(cmd *cobra.Command) {
 	fs.StringVar(&f.opts.Registry, "registry", "", "container registry the controller images are pulled from (default "+version.Registry+")")
 	fs.StringVar(&f.opts.ImageTag, "image-tag", "", "tag of the controller images (default "+version.Version+")")
 	fs.StringSliceVar(&f.opts.Shards, "shards", nil, "shard names: source, kustomize and helm controllers get a Deployment <controller>-<shard> each, watching objects labelled sharding.fluxcd.io/key=<shard>")
+	fs.BoolVar(&f.opts.Takeover, "takeover", false,
+		"when Flux's controllers run in the namespace: stop them, migrate Flux's objects to the API versions gotk serves and start gotk's controllers in their place; they adopt Flux's inventories and Helm releases without re-applying, pruning or upgrading anything")
 	fs.StringVarP(&f.version, "version", "v", "", "gotk version to install: the image tag, 1.2.3 meaning v1.2.3 as in Flux (same as --image-tag; if both are set they must agree)")
 }
 
@@ -105,6 +110,9 @@ func runInstall(ctx context.Context, g *Globals, opts install.Options) error {
 	if err != nil {
 		return err
 	}
+	if err := g.beforeInstall(opts)(ctx, c); err != nil {
+		return err
+	}
 	fmt.Fprintf(g.Out, "► applying %d objects\n", len(objs))
 	if err := install.Apply(ctx, c, objs); err != nil {
 		return err
@@ -121,6 +129,33 @@ func runInstall(ctx context.Context, g *Globals, opts install.Options) error {
 	}
 	fmt.Fprintln(g.Out, "✔ install finished")
 	return nil
+}
+
+// beforeInstall refuses an install over Flux's running controllers
+// without --takeover, and with it prepares their takeover.
+func (g *Globals) beforeInstall(opts install.Options) func(ctx context.Context, c client.Client) error {
+	return func(ctx context.Context, c client.Client) error {
+		flux, err := takeover.Check(ctx, c, g.Namespace, opts.Takeover)
+		if err != nil || flux == nil {
+			return err
+		}
+		cfg, err := g.RESTConfig()
+		if err != nil {
+			return err
+		}
+		d, err := discovery.NewDiscoveryClientForConfig(cfg)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(g.Out, "► taking over from Flux: %s\n", strings.Join(flux.Names(), ", "))
+		start := time.Now()
+		r, err := takeover.Prepare(ctx, c, d, flux, g.Timeout, g.Out)
+		if err != nil {
+			return fmt.Errorf("taking over from Flux: %w", err)
+		}
+		fmt.Fprintf(g.Out, "✔ Flux stopped and its objects migrated in %s (%d HelmReleases re-baselined)\n", time.Since(start).Round(time.Millisecond), r.Rebaselined)
+		return nil
+	}
 }
 
 func waitAvailable(ctx context.Context, c client.Client, ns, name string, timeout time.Duration) error {

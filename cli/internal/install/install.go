@@ -46,6 +46,10 @@ type Options struct {
 	// Shards adds a Deployment per shard of each ShardedControllers
 	// (see shard).
 	Shards []string
+	// Takeover lets the install replace Flux's running controllers
+	// (package takeover); without it an install over Flux is refused.
+	// It changes nothing in the rendered objects.
+	Takeover bool
 }
 
 // DefaultOptions installs everything as the manifests say.
