@@ -148,12 +148,12 @@ func (g *Globals) beforeInstall(opts install.Options) func(ctx context.Context, 
 			return err
 		}
 		fmt.Fprintf(g.Out, "► taking over from Flux: %s\n", strings.Join(flux.Names(), ", "))
-		start := time.Now()
 		r, err := takeover.Prepare(ctx, c, d, flux, g.Timeout, g.Out)
 		if err != nil {
 			return fmt.Errorf("taking over from Flux: %w", err)
 		}
-		fmt.Fprintf(g.Out, "✔ Flux stopped and its objects migrated in %s (%d HelmReleases re-baselined)\n", time.Since(start).Round(time.Millisecond), r.Rebaselined)
+		fmt.Fprintf(g.Out, "✔ Flux stopped in %s; its objects migrated and %d HelmReleases re-baselined in %s\n",
+			r.StopTime.Round(time.Millisecond), r.Rebaselined, r.MigrateTime.Round(time.Millisecond))
 		return nil
 	}
 }

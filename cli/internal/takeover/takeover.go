@@ -95,9 +95,14 @@ func Check(ctx context.Context, c client.Client, namespace string, takeover bool
 
 // Report is what Prepare did.
 type Report struct {
-	Stopped     []string
-	Migrated    []migrate.CRDResult
+	// Stopped are the Flux controllers removed.
+	Stopped []string
+	// Migrated is what migrate.Cluster did per CRD.
+	Migrated []migrate.CRDResult
+	// Rebaselined counts the HelmReleases given gotk's digests.
 	Rebaselined int
+	// StopTime and MigrateTime are how long stopping Flux and migrating took.
+	StopTime, MigrateTime time.Duration
 }
 
 // Prepare stops Flux's controllers (scale to zero, wait until their pods
@@ -107,6 +112,7 @@ type Report struct {
 // Afterwards gotk's install can replace the CRDs.
 func Prepare(ctx context.Context, c client.Client, d discovery.DiscoveryInterface, f *Flux, timeout time.Duration, log io.Writer) (Report, error) {
 	var r Report
+	start := time.Now()
 	// All are scaled to zero first, so they stop in parallel.
 	for i := range f.Deployments {
 		dep := &f.Deployments[i]
@@ -122,6 +128,8 @@ func Prepare(ctx context.Context, c client.Client, d discovery.DiscoveryInterfac
 		}
 		r.Stopped = append(r.Stopped, dep.Name)
 	}
+	r.StopTime = time.Since(start)
+	start = time.Now()
 	var err error
 	if r.Migrated, err = migrate.Cluster(ctx, c, d, migrate.Latest()); err != nil {
 		return r, err
@@ -132,6 +140,7 @@ func Prepare(ctx context.Context, c client.Client, d discovery.DiscoveryInterfac
 	if r.Rebaselined, err = rebaselineHelmReleases(ctx, c); err != nil {
 		return r, err
 	}
+	r.MigrateTime = time.Since(start)
 	return r, nil
 }
 
