@@ -208,8 +208,8 @@ require (
 	gopkg.in/evanphx/json-patch.v4 v4.13.0 // indirect
 	gopkg.in/inf.v0 v0.9.1 // indirect
 	gopkg.in/ini.v1 v1.67.3 // indirect
-	helm.sh/helm/v3 v3.22.0 // indirect
-	k8s.io/cli-runtime v0.37.0 // indirect
+	helm.sh/helm/v3 v3.22.0
+	k8s.io/cli-runtime v0.37.0
 	k8s.io/client-go v0.37.2 // indirect
 	k8s.io/component-base v0.37.2 // indirect
 	k8s.io/klog/v2 v2.140.0 // indirect

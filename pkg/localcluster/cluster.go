@@ -71,6 +71,7 @@ type options struct {
 	noCRDs    bool
 	binDir    string
 	services  string
+	auditLog  string
 }
 
 // Option changes how Start runs the control plane.
@@ -108,6 +109,21 @@ func WithBinDir(dir string) Option { return func(o *options) { o.binDir = dir } 
 // WithServiceCIDR sets the API server's service-cluster-ip-range; the
 // default /24 holds only 256 Services.
 func WithServiceCIDR(cidr string) Option { return func(o *options) { o.services = cidr } }
+
+// WithAuditLog makes the API server write a JSON audit event for every
+// write request (create, update, patch, delete) to path once it
+// completed, so a test can count what a component wrote.
+func WithAuditLog(path string) Option { return func(o *options) { o.auditLog = path } }
+
+// auditPolicy records write requests at the Metadata level.
+const auditPolicy = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+- level: Metadata
+  verbs: [create, update, patch, delete, deletecollection]
+- level: None
+`
 
 // WithLogs copies the control plane's output to this process's stdout and stderr.
 func WithLogs() Option { return func(o *options) { o.logs = true } }
@@ -165,6 +181,17 @@ func Start(ctx context.Context, opts ...Option) (*Cluster, error) {
 	}
 	if o.services != "" {
 		env.ControlPlane.GetAPIServer().Configure().Set("service-cluster-ip-range", o.services)
+	}
+	if o.auditLog != "" {
+		policy := filepath.Join(dir, "audit-policy.yaml")
+		if err := os.WriteFile(policy, []byte(auditPolicy), 0o644); err != nil {
+			return nil, err
+		}
+		args := env.ControlPlane.GetAPIServer().Configure()
+		args.Set("audit-policy-file", policy)
+		args.Set("audit-log-path", o.auditLog)
+		args.Set("audit-log-format", "json")
+		args.Set("audit-log-mode", "blocking")
 	}
 	cfg, err := env.Start()
 	if err != nil {

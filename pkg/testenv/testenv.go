@@ -47,6 +47,9 @@ func WithCRDDir(dir string) Option { return localcluster.WithCRDDir(dir) }
 // WithServiceCIDR is localcluster.WithServiceCIDR.
 func WithServiceCIDR(cidr string) Option { return localcluster.WithServiceCIDR(cidr) }
 
+// WithAuditLog is localcluster.WithAuditLog.
+func WithAuditLog(path string) Option { return localcluster.WithAuditLog(path) }
+
 // WithLogs is localcluster.WithLogs.
 func WithLogs() Option { return localcluster.WithLogs() }
 

@@ -59,6 +59,9 @@ type Options struct {
 	// bootstrap's to write, before anything is pushed or applied (a
 	// hosting service registers the deploy key there).
 	Prepare func(ctx context.Context) error
+	// BeforeInstall, when set, runs just before the components are
+	// applied (the takeover of a running Flux).
+	BeforeInstall func(ctx context.Context, c client.Client) error
 }
 
 // Run commits the manifests (only what differs), pushes, applies the
@@ -148,6 +151,11 @@ func applyCluster(ctx context.Context, c client.Client, o Options, revision stri
 	objs, err := install.Objects(o.Install)
 	if err != nil {
 		return err
+	}
+	if o.BeforeInstall != nil {
+		if err := o.BeforeInstall(ctx, c); err != nil {
+			return err
+		}
 	}
 	logf(o, "► applying %d component objects", len(objs))
 	if err := install.Apply(ctx, c, objs); err != nil {

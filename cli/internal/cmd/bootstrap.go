@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"gotk.dev/cli/internal/bootstrap"
+	"gotk.dev/cli/internal/takeover"
 	"gotk.dev/pkg/git"
 )
 
@@ -44,6 +45,12 @@ func newBootstrapCommand(g *Globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// Refused before anything is pushed; the takeover itself runs
+			// just before the components are applied.
+			if _, err := takeover.Check(cmd.Context(), c, g.Namespace, o.Install.Takeover); err != nil {
+				return err
+			}
+			o.BeforeInstall = g.beforeInstall(o.Install)
 			_, err = bootstrap.Run(cmd.Context(), c, o)
 			return err
 		},

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"gotk.dev/cli/internal/bootstrap"
+	"gotk.dev/cli/internal/takeover"
 	"gotk.dev/pkg/git"
 )
 
@@ -57,6 +58,10 @@ func newHostedBootstrapCommand(g *Globals, h hostedCommand) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if _, err := takeover.Check(cmd.Context(), c, g.Namespace, o.Install.Takeover); err != nil {
+				return err
+			}
+			o.BeforeInstall = g.beforeInstall(o.Install)
 			_, err = bootstrap.RunHosted(cmd.Context(), c, p, o)
 			return err
 		},

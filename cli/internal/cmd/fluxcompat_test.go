@@ -36,7 +36,7 @@ var fluxCommands = []fluxCommand{
 	{path: "check", flags: []string{"pre"}, todoFlags: []string{"components", "components-extra"}, state: built},
 	{path: "uninstall", flags: []string{"keep-namespace"}, todoFlags: []string{"dry-run", "silent"}, state: built},
 	{path: "version", todoFlags: []string{"client"}, state: built},
-	{path: "migrate", flags: []string{"path", "version"}, state: todo},
+	{path: "migrate", flags: []string{"path", "version", "extensions", "dry-run"}, state: built},
 	{path: "completion bash", state: built},
 
 	{path: "reconcile source git", flags: []string{"timeout"}, state: built},

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -12,9 +13,11 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/discovery"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"gotk.dev/cli/internal/install"
+	"gotk.dev/cli/internal/takeover"
 	"gotk.dev/pkg/version"
 )
 
@@ -45,6 +48,8 @@ func (f *installFlags) bind(cmd *cobra.Command) {
 		"with --components-extra ui: networks of the authenticating reverse proxy whose X-Forwarded-User/-Groups the UI impersonates (default: the UI is read-only)")
 	fs.StringSliceVar(&f.opts.UIAPIServerCIDRs, "ui-apiserver-cidr", nil,
 		"with --components-extra ui: the API server's addresses, admitted to source-controller's artifact port for the UI's drift view (default: the kubernetes Service's endpoints)")
+	fs.BoolVar(&f.opts.Takeover, "takeover", false,
+		"when Flux's controllers run in the namespace: stop them, migrate Flux's objects to the API versions gotk serves and start gotk's controllers in their place; they adopt Flux's inventories and Helm releases without re-applying, pruning or upgrading anything")
 	fs.StringVarP(&f.version, "version", "v", "", "gotk version to install: the image tag, 1.2.3 meaning v1.2.3 as in Flux (same as --image-tag; if both are set they must agree)")
 }
 
@@ -118,6 +123,9 @@ func runInstall(ctx context.Context, g *Globals, opts install.Options) error {
 	if err != nil {
 		return err
 	}
+	if err := g.beforeInstall(opts)(ctx, c); err != nil {
+		return err
+	}
 	fmt.Fprintf(g.Out, "► applying %d objects\n", len(objs))
 	if err := install.Apply(ctx, c, objs); err != nil {
 		return err
@@ -151,6 +159,33 @@ func apiServerCIDRs(ctx context.Context, c client.Client) []string {
 		}
 	}
 	return install.APIServerCIDRs(addrs)
+}
+
+// beforeInstall refuses an install over Flux's running controllers
+// without --takeover, and with it prepares their takeover.
+func (g *Globals) beforeInstall(opts install.Options) func(ctx context.Context, c client.Client) error {
+	return func(ctx context.Context, c client.Client) error {
+		flux, err := takeover.Check(ctx, c, g.Namespace, opts.Takeover)
+		if err != nil || flux == nil {
+			return err
+		}
+		cfg, err := g.RESTConfig()
+		if err != nil {
+			return err
+		}
+		d, err := discovery.NewDiscoveryClientForConfig(cfg)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(g.Out, "► taking over from Flux: %s\n", strings.Join(flux.Names(), ", "))
+		r, err := takeover.Prepare(ctx, c, d, flux, g.Timeout, g.Out)
+		if err != nil {
+			return fmt.Errorf("taking over from Flux: %w", err)
+		}
+		fmt.Fprintf(g.Out, "✔ Flux stopped in %s; its objects migrated and %d HelmReleases re-baselined in %s\n",
+			r.StopTime.Round(time.Millisecond), r.Rebaselined, r.MigrateTime.Round(time.Millisecond))
+		return nil
+	}
 }
 
 func waitAvailable(ctx context.Context, c client.Client, ns, name string, timeout time.Duration) error {

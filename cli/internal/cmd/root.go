@@ -40,6 +40,12 @@ func (g *Globals) RESTConfig() (*rest.Config, error) {
 		return nil, fmt.Errorf("no cluster to talk to: %w (set --kubeconfig or KUBECONFIG)", err)
 	}
 	cfg.Timeout = g.Timeout
+	// client-go's default of 5 requests a second makes a command that
+	// touches every object (migrate, the takeover) take minutes; these
+	// are kubectl's limits.
+	if cfg.QPS == 0 {
+		cfg.QPS, cfg.Burst = 50, 300
+	}
 	return cfg, nil
 }
 
@@ -102,6 +108,7 @@ func NewRoot(out io.Writer) *cobra.Command {
 		newTagCommand(g),
 		newListCommand(g),
 		newDebugCommand(g),
+		newMigrateCommand(g),
 	)
 	return root
 }

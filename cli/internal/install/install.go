@@ -54,6 +54,10 @@ type Options struct {
 	// NetworkPolicy admits to source-controller's artifact port (the
 	// service proxy); without them that policy is left out.
 	UIAPIServerCIDRs []string
+	// Takeover lets the install replace Flux's running controllers
+	// (package takeover); without it an install over Flux is refused.
+	// It changes nothing in the rendered objects.
+	Takeover bool
 }
 
 // DefaultOptions installs everything as the manifests say.
