@@ -28,10 +28,10 @@ type fluxCommand struct {
 // scripts use.
 var fluxCommands = []fluxCommand{
 	{path: "bootstrap git", flags: []string{"url", "branch", "path", "private-key-file", "username", "password", "components", "components-extra", "registry", "author-name", "author-email", "silent", "network-policy", "watch-all-namespaces", "ca-file"}, state: built},
-	{path: "bootstrap github", flags: []string{"owner", "repository", "branch", "path", "personal", "private", "team", "hostname", "read-write-key", "token-auth"}, state: todo},
-	{path: "bootstrap gitlab", flags: []string{"owner", "repository", "branch", "path", "personal", "private", "team", "hostname", "read-write-key", "token-auth"}, state: todo},
-	{path: "bootstrap gitea", flags: []string{"owner", "repository", "branch", "path", "personal", "private", "team", "hostname", "read-write-key", "token-auth"}, state: todo},
-	{path: "bootstrap bitbucket-server", flags: []string{"owner", "repository", "branch", "path", "personal", "private", "group", "hostname", "read-write-key", "token-auth"}, state: todo},
+	{path: "bootstrap github", flags: []string{"owner", "repository", "branch", "path", "personal", "private", "team", "hostname", "read-write-key", "token-auth"}, state: built},
+	{path: "bootstrap gitlab", flags: []string{"owner", "repository", "branch", "path", "personal", "private", "team", "hostname", "read-write-key", "token-auth"}, state: built},
+	{path: "bootstrap gitea", flags: []string{"owner", "repository", "branch", "path", "personal", "private", "team", "hostname", "read-write-key", "token-auth"}, state: built},
+	{path: "bootstrap bitbucket-server", flags: []string{"owner", "repository", "branch", "path", "personal", "private", "group", "hostname", "read-write-key", "token-auth", "username"}, state: built},
 	{path: "install", flags: []string{"export", "components", "components-extra", "registry", "watch-all-namespaces", "network-policy", "version"}, todoFlags: []string{"cluster-domain", "image-pull-secret", "log-level", "toleration-keys"}, state: built},
 	{path: "check", flags: []string{"pre"}, todoFlags: []string{"components", "components-extra"}, state: built},
 	{path: "uninstall", flags: []string{"keep-namespace"}, todoFlags: []string{"dry-run", "silent"}, state: built},
