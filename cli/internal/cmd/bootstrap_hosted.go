@@ -38,7 +38,7 @@ type hostedCommand struct {
 	teamFlag string
 	// usernameFlag, when set, adds Flux's --username with this default.
 	usernameFlag string
-	newProvider      func(f *hostedFlags, token, apiURL string, caBundle []byte, g *Globals) (bootstrap.Provider, error)
+	newProvider  func(f *hostedFlags, token, apiURL string, caBundle []byte, g *Globals) (bootstrap.Provider, error)
 }
 
 func newHostedBootstrapCommand(g *Globals, h hostedCommand) *cobra.Command {
