@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -38,6 +39,10 @@ func (f *installFlags) bind(cmd *cobra.Command) {
 	fs.StringVar(&f.opts.Registry, "registry", "", "container registry the controller images are pulled from (default "+version.Registry+")")
 	fs.StringVar(&f.opts.ImageTag, "image-tag", "", "tag of the controller images (default "+version.Version+")")
 	fs.StringSliceVar(&f.opts.Shards, "shards", nil, "shard names: source, kustomize and helm controllers get a Deployment <controller>-<shard> each, watching objects labelled sharding.fluxcd.io/key=<shard>")
+	fs.StringVar(&f.opts.ClusterDomain, "cluster-domain", install.DefaultClusterDomain, "internal cluster domain")
+	fs.StringVar(&f.opts.LogLevel, "log-level", "info", "log level of the controllers: "+strings.Join(install.LogLevels, ", "))
+	fs.StringVar(&f.opts.ImagePullSecret, "image-pull-secret", "", "Secret (in the install namespace) the controller pods pull their images with")
+	fs.StringSliceVar(&f.opts.TolerationKeys, "toleration-keys", nil, "taint keys the controller pods tolerate (operator Exists)")
 	fs.StringVarP(&f.version, "version", "v", "", "gotk version to install: the image tag, 1.2.3 meaning v1.2.3 as in Flux (same as --image-tag; if both are set they must agree)")
 }
 

@@ -46,6 +46,14 @@ type Options struct {
 	// Shards adds a Deployment per shard of each ShardedControllers
 	// (see shard).
 	Shards []string
+	// ClusterDomain is the cluster's DNS domain (default cluster.local).
+	ClusterDomain string
+	// LogLevel is the controllers' --log-level (default info).
+	LogLevel string
+	// ImagePullSecret names a Secret the controller pods pull images with.
+	ImagePullSecret string
+	// TolerationKeys are taint keys the controller pods tolerate.
+	TolerationKeys []string
 }
 
 // DefaultOptions installs everything as the manifests say.
@@ -62,6 +70,9 @@ func (o Options) Validate() error {
 		if !slices.Contains(Components, c) {
 			return fmt.Errorf("unknown component %q (known: %s)", c, strings.Join(Components, ", "))
 		}
+	}
+	if err := o.validatePodOptions(); err != nil {
+		return err
 	}
 	return validateShards(o.Shards)
 }
@@ -82,7 +93,9 @@ func Objects(o Options) ([]*unstructured.Unstructured, error) {
 			out = append(out, obj)
 		}
 	}
-	return shard(out, o.Shards), nil
+	out = shard(out, o.Shards)
+	customisePods(out, o)
+	return out, nil
 }
 
 // Render returns the objects as one YAML file with a header naming the
