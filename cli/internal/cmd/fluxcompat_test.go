@@ -45,7 +45,7 @@ var fluxCommands = []fluxCommand{
 	{path: "reconcile source chart", state: built},
 	{path: "reconcile source bucket", state: built},
 	{path: "reconcile kustomization", flags: []string{"with-source"}, state: built},
-	{path: "reconcile helmrelease", flags: []string{"with-source"}, todoFlags: []string{"force", "reset"}, state: built},
+	{path: "reconcile helmrelease", flags: []string{"with-source", "force", "reset"}, state: built},
 	{path: "reconcile image repository", state: built},
 	{path: "reconcile image update", state: built},
 	{path: "reconcile receiver", state: built},
