@@ -99,7 +99,7 @@ var fluxCommands = []fluxCommand{
 	{path: "tree kustomization", todoFlags: []string{"compact"}, state: built},
 	{path: "trace", flags: []string{"kind", "api-version"}, state: built},
 	{path: "debug kustomization", flags: []string{"show-status", "show-vars", "show-history"}, state: built},
-	{path: "debug helmrelease", flags: []string{"show-status", "show-history"}, todoFlags: []string{"show-values"}, state: built},
+	{path: "debug helmrelease", flags: []string{"show-status", "show-history", "show-values"}, state: built},
 	{path: "stats", flags: []string{"all-namespaces"}, state: built},
 	{path: "envsubst", flags: []string{"strict"}, state: built},
 
