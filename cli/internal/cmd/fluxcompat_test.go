@@ -92,7 +92,7 @@ var fluxCommands = []fluxCommand{
 	{path: "create secret notation", flags: []string{"trust-policy-file", "ca-cert-file"}, state: built},
 	{path: "create secret receiver", flags: []string{"type", "token", "hostname", "email-claim"}, state: built},
 
-	{path: "build kustomization", flags: []string{"path", "kustomization-file", "strict-substitute"}, todoFlags: []string{"dry-run"}, state: built},
+	{path: "build kustomization", flags: []string{"path", "kustomization-file", "strict-substitute", "dry-run"}, state: built},
 	{path: "diff kustomization", flags: []string{"path", "kustomization-file", "strict-substitute"}, state: built},
 	{path: "events", flags: []string{"for", "all-namespaces", "watch"}, state: built},
 	{path: "logs", flags: []string{"kind", "name", "level", "follow"}, todoFlags: []string{"since", "tail", "all-namespaces"}, state: built},
