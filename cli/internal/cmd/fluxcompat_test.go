@@ -49,7 +49,7 @@ var fluxCommands = []fluxCommand{
 	{path: "reconcile image repository", state: built},
 	{path: "reconcile image update", state: built},
 	{path: "reconcile receiver", state: built},
-	{path: "get sources all", flags: []string{"all-namespaces", "status-selector", "watch"}, todoFlags: []string{"no-header"}, state: built},
+	{path: "get sources all", flags: []string{"all-namespaces", "status-selector", "watch", "no-header"}, state: built},
 	{path: "get sources git", state: built},
 	{path: "get sources chart", state: built},
 	{path: "get kustomizations", state: built},
