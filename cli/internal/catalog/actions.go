@@ -15,7 +15,10 @@ import (
 // RequestReconcile sets reconcile.fluxcd.io/requestedAt on obj (as
 // `gotk reconcile` does) and returns the token the controller copies to
 // status.lastHandledReconcileAt once it has handled the request.
-func RequestReconcile(ctx context.Context, c client.Client, obj client.Object) (string, error) {
+//
+// Each of also (e.g. helm-controller's forceAt, resetAt) gets the same
+// token, which makes the controller handle that request with this one.
+func RequestReconcile(ctx context.Context, c client.Client, obj client.Object, also ...string) (string, error) {
 	token := time.Now().Format(time.RFC3339Nano)
 	patch := client.MergeFrom(obj.DeepCopyObject().(client.Object))
 	ann := obj.GetAnnotations()
@@ -23,6 +26,9 @@ func RequestReconcile(ctx context.Context, c client.Client, obj client.Object) (
 		ann = map[string]string{}
 	}
 	ann[meta.ReconcileRequestAnnotation] = token
+	for _, a := range also {
+		ann[a] = token
+	}
 	obj.SetAnnotations(ann)
 	if err := c.Patch(ctx, obj, patch); err != nil {
 		return "", fmt.Errorf("annotating %s/%s: %w", obj.GetNamespace(), obj.GetName(), err)

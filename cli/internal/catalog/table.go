@@ -44,9 +44,20 @@ func List(ctx context.Context, c client.Client, k Kind, ns string, all bool, nam
 	return out, nil
 }
 
+// TableOptions say how WriteTable lays out the objects.
+type TableOptions struct {
+	// AllNamespaces adds the NAMESPACE column.
+	AllNamespaces bool
+	// PrefixKind writes names as kind/name (tables of several kinds).
+	PrefixKind bool
+	// NoHeader leaves out the header line (Flux's --no-header).
+	NoHeader bool
+}
+
 // WriteTable prints NAME, REVISION, SUSPENDED, READY, MESSAGE (and
 // NAMESPACE); SHARD too when some object carries a shard key.
-func WriteTable(out io.Writer, k Kind, objs []client.Object, allNamespaces, prefixKind bool) {
+func WriteTable(out io.Writer, k Kind, objs []client.Object, o TableOptions) {
+	allNamespaces, prefixKind := o.AllNamespaces, o.PrefixKind
 	if len(objs) == 0 {
 		fmt.Fprintf(out, "no %s objects found\n", k.Name())
 		return
@@ -63,7 +74,9 @@ func WriteTable(out io.Writer, k Kind, objs []client.Object, allNamespaces, pref
 	if allNamespaces {
 		header = "NAMESPACE\t" + header
 	}
-	fmt.Fprintln(tw, header)
+	if !o.NoHeader {
+		fmt.Fprintln(tw, header)
+	}
 	for _, o := range objs {
 		name := o.GetName()
 		if prefixKind {

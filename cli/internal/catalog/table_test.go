@@ -27,6 +27,7 @@ func TestWriteTableShardColumn(t *testing.T) {
 		name          string
 		objs          []client.Object
 		allNamespaces bool
+		noHeader      bool
 		want          [][]string // fields of each line
 	}{
 		{name: "no shards", objs: []client.Object{ks("a", nil)}, want: [][]string{
@@ -42,11 +43,14 @@ func TestWriteTableShardColumn(t *testing.T) {
 			{"NAMESPACE", "NAME", "SHARD", "REVISION", "SUSPENDED", "READY", "MESSAGE"},
 			{"apps", "b", "shard1", "false", "Unknown", "waiting", "to", "be", "reconciled"},
 		}},
+		{name: "no header", objs: []client.Object{ks("a", nil)}, noHeader: true, want: [][]string{
+			{"a", "false", "Unknown", "waiting", "to", "be", "reconciled"},
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var buf bytes.Buffer
-			WriteTable(&buf, k, tt.objs, tt.allNamespaces, false)
+			WriteTable(&buf, k, tt.objs, TableOptions{AllNamespaces: tt.allNamespaces, NoHeader: tt.noHeader})
 			lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
 			if len(lines) != len(tt.want) {
 				t.Fatalf("got %d lines, want %d:\n%s", len(lines), len(tt.want), buf.String())

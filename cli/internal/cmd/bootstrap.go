@@ -62,7 +62,7 @@ func newBootstrapCommand(g *Globals) *cobra.Command {
 	fs.StringVarP(&f.password, "password", "p", "", "HTTPS password or token (default $GIT_PASSWORD)")
 	fs.StringVar(&f.privateKeyFile, "private-key-file", "", "SSH deploy key (default: generate one and print it)")
 	fs.BoolVarP(&f.silent, "silent", "s", false, "do not wait for confirmation after printing a generated deploy key")
-	root.AddCommand(cmd, newBootstrapGitHubCommand(g), newBootstrapGitLabCommand(g), newBootstrapGiteaCommand(g))
+	root.AddCommand(cmd, newBootstrapGitHubCommand(g), newBootstrapGitLabCommand(g), newBootstrapGiteaCommand(g), newBootstrapBitbucketServerCommand(g))
 	return root
 }
 

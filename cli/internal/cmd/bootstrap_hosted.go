@@ -34,7 +34,12 @@ type hostedCommand struct {
 	tokenEnv, apiEnv string
 	defaultHost      string
 	teamHelp         string
-	newProvider      func(f *hostedFlags, token, apiURL string, caBundle []byte, g *Globals) (bootstrap.Provider, error)
+	// teamFlag names the flag of the groups given access: "team" unless
+	// set (Bitbucket Server's is "group").
+	teamFlag string
+	// usernameFlag, when set, adds Flux's --username with this default.
+	usernameFlag string
+	newProvider  func(f *hostedFlags, token, apiURL string, caBundle []byte, g *Globals) (bootstrap.Provider, error)
 }
 
 func newHostedBootstrapCommand(g *Globals, h hostedCommand) *cobra.Command {
@@ -70,7 +75,16 @@ func newHostedBootstrapCommand(g *Globals, h hostedCommand) *cobra.Command {
 	fs := cmd.Flags()
 	fs.StringVar(&f.owner, "owner", "", "user or organization name")
 	fs.StringVar(&f.repository, "repository", "", "repository name")
-	fs.StringSliceVar(&f.teams, "team", nil, h.teamHelp)
+	teamFlag := h.teamFlag
+	if teamFlag == "" {
+		teamFlag = "team"
+	}
+	fs.StringSliceVar(&f.teams, teamFlag, nil, h.teamHelp)
+	// The push and --token-auth authenticate as username with the token.
+	f.username = "git"
+	if h.usernameFlag != "" {
+		fs.StringVarP(&f.username, "username", "u", h.usernameFlag, "authentication username")
+	}
 	fs.BoolVar(&f.personal, "personal", false, "if true, the owner is assumed to be a user; otherwise an org")
 	fs.BoolVar(&f.private, "private", true, "if true, the repository is setup or configured as private")
 	fs.StringVar(&f.hostname, "hostname", h.defaultHost, "hostname of the service")
@@ -97,7 +111,7 @@ func (f *hostedFlags) options(g *Globals, tokenEnv string) (bootstrap.HostedOpti
 	o := bootstrap.HostedOptions{
 		Options: bootstrap.Options{Branch: f.branch, Path: f.path, Namespace: g.Namespace, Interval: f.interval, Timeout: g.Timeout, Log: g.Out,
 			Author: git.Signature{Name: f.authorName, Email: f.authorEmail}, Install: installOpts},
-		Token: token, TokenUser: "git", TokenAuth: f.tokenAuth, ReadWriteKey: f.readWriteKey,
+		Token: token, TokenUser: f.username, TokenAuth: f.tokenAuth, ReadWriteKey: f.readWriteKey,
 	}
 	if f.caFile != "" {
 		if o.CABundle, err = os.ReadFile(f.caFile); err != nil {

@@ -22,6 +22,7 @@ type buildFlags struct {
 	path              string
 	kustomizationFile string
 	strictSubstitute  bool
+	dryRun            bool
 }
 
 func (f *buildFlags) bind(cmd *cobra.Command) {
@@ -29,6 +30,8 @@ func (f *buildFlags) bind(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.kustomizationFile, "kustomization-file", "", "read the Kustomization from this YAML file instead of the cluster")
 	cmd.Flags().BoolVar(&f.strictSubstitute, "strict-substitute", false,
 		"fail the post-build substitution when a variable without a default is referenced but not defined, as the controller does with --feature-gates=StrictPostBuildSubstitutions=true")
+	cmd.Flags().BoolVar(&f.dryRun, "dry-run", false,
+		"never contact the cluster: the Kustomization comes from --kustomization-file and substituteFrom is left out (inline substitute still applies)")
 }
 
 func newBuildCommand(g *Globals) *cobra.Command {
@@ -69,9 +72,18 @@ func buildLocal(ctx context.Context, g *Globals, f *buildFlags, name string) ([]
 	if fi, err := os.Stat(f.path); err != nil || !fi.IsDir() {
 		return nil, nil, fmt.Errorf("--path %s is not a directory", f.path)
 	}
+	if f.dryRun && f.kustomizationFile == "" {
+		return nil, nil, errors.New("--dry-run needs --kustomization-file: without the cluster, the Kustomization comes from a file")
+	}
 	ks, c, err := loadKustomization(ctx, g, f, name)
 	if err != nil {
 		return nil, nil, err
+	}
+	postBuild := ks.Spec.PostBuild
+	if f.dryRun && postBuild != nil {
+		// As Flux's dry run: the variables in the cluster are not read.
+		postBuild = postBuild.DeepCopy()
+		postBuild.SubstituteFrom = nil
 	}
 	root, rel := sourceRoot(f.path, ks.Spec.Path)
 	files, err := kustomize.LoadDir(root, 0)
@@ -84,7 +96,7 @@ func buildLocal(ctx context.Context, g *Globals, f *buildFlags, name string) ([]
 	if c != nil {
 		reader = c
 	}
-	if opts.Substitution, err = kustomize.PostBuildSubstitution(ctx, reader, ks.Namespace, ks.Spec.PostBuild, f.strictSubstitute); err != nil {
+	if opts.Substitution, err = kustomize.PostBuildSubstitution(ctx, reader, ks.Namespace, postBuild, f.strictSubstitute); err != nil {
 		return nil, nil, err
 	}
 	objs, err := kustomize.Build(files, opts)

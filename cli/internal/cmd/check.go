@@ -20,19 +20,26 @@ const minKubernetes = ">=1.33.0-0"
 
 func newCheckCommand(g *Globals) *cobra.Command {
 	var pre bool
+	var components, extra []string
 	cmd := &cobra.Command{
 		Use:   "check",
 		Short: "Check the cluster meets gotk's requirements (--pre) and the install is healthy",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runCheck(cmd.Context(), g, pre)
+			selected, err := install.SelectComponents(components, extra)
+			if err != nil {
+				return err
+			}
+			return runCheck(cmd.Context(), g, pre, selected)
 		},
 	}
 	cmd.Flags().BoolVar(&pre, "pre", false, "only check the prerequisites, before installing")
+	cmd.Flags().StringSliceVar(&components, "components", install.Components, "controllers to check (Flux's names are accepted, as by install)")
+	cmd.Flags().StringSliceVar(&extra, "components-extra", nil, "controllers to check in addition to --components")
 	return cmd
 }
 
-func runCheck(ctx context.Context, g *Globals, pre bool) error {
+func runCheck(ctx context.Context, g *Globals, pre bool, components []string) error {
 	cfg, err := g.RESTConfig()
 	if err != nil {
 		return err
@@ -64,7 +71,9 @@ func runCheck(ctx context.Context, g *Globals, pre bool) error {
 		return err
 	}
 	var problems []error
-	objs, err := install.Objects(install.DefaultOptions())
+	opts := install.DefaultOptions()
+	opts.Components = components
+	objs, err := install.Objects(opts)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/fluxcd/pkg/apis/meta"
 	"github.com/spf13/cobra"
@@ -15,7 +16,7 @@ import (
 )
 
 func newCreateKustomization(g *Globals, cf *createFlags) *cobra.Command {
-	var source, path, targetNS, sa, decryptSecret string
+	var source, path, targetNS, sa, decryptSecret, decryptProvider, kubeconfigSecret string
 	var prune, wait bool
 	var dependsOn, healthChecks []string
 	cmd := &cobra.Command{
@@ -45,8 +46,14 @@ func newCreateKustomization(g *Globals, cf *createFlags) *cobra.Command {
 				}
 				obj.Spec.HealthChecks = append(obj.Spec.HealthChecks, meta.NamespacedObjectKindReference{Kind: kind, Name: name, Namespace: ns})
 			}
-			if decryptSecret != "" {
-				obj.Spec.Decryption = &kustomizev1.Decryption{Provider: "sops", SecretRef: &meta.LocalObjectReference{Name: decryptSecret}}
+			if decryptProvider != "" && decryptProvider != "sops" {
+				return fmt.Errorf("--decryption-provider %q: the only provider is sops", decryptProvider)
+			}
+			if decryptProvider != "" || decryptSecret != "" {
+				obj.Spec.Decryption = &kustomizev1.Decryption{Provider: "sops", SecretRef: secretRef(decryptSecret)}
+			}
+			if kubeconfigSecret != "" {
+				obj.Spec.KubeConfig = &meta.KubeConfigReference{SecretRef: &meta.SecretKeyReference{Name: kubeconfigSecret}}
 			}
 			return finishCreate(cmd.Context(), g, cf, obj)
 		},
@@ -61,12 +68,15 @@ func newCreateKustomization(g *Globals, cf *createFlags) *cobra.Command {
 	f.StringSliceVar(&dependsOn, "depends-on", nil, "Kustomizations that must be ready first")
 	f.StringSliceVar(&healthChecks, "health-check", nil, "objects to health-check, as Kind/name.namespace")
 	f.StringVar(&decryptSecret, "decryption-secret", "", "Secret with SOPS keys (enables SOPS decryption)")
+	f.StringVar(&decryptProvider, "decryption-provider", "", "decryption provider: sops")
+	f.StringVar(&kubeconfigSecret, "kubeconfig-secret-ref", "", "Secret with a kubeconfig (key value or value.yaml) of the cluster to apply to")
 	return cmd
 }
 
 func newCreateHelmRelease(g *Globals, cf *createFlags) *cobra.Command {
-	var source, chart, version, chartRef, targetNS, valuesFile string
+	var source, chart, version, chartRef, targetNS, valuesFile, sa, releaseName string
 	var createNamespace bool
+	var dependsOn, valuesFrom []string
 	cmd := &cobra.Command{
 		Use:   "helmrelease NAME (--chart-ref KIND/NAME | --source HelmRepository/NAME --chart CHART)",
 		Short: "Create a HelmRelease",
@@ -76,7 +86,22 @@ func newCreateHelmRelease(g *Globals, cf *createFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			obj := &helmv2.HelmRelease{ObjectMeta: om, Spec: helmv2.HelmReleaseSpec{Interval: cf.duration(), TargetNamespace: targetNS}}
+			obj := &helmv2.HelmRelease{ObjectMeta: om, Spec: helmv2.HelmReleaseSpec{Interval: cf.duration(), TargetNamespace: targetNS,
+				ServiceAccountName: sa, ReleaseName: releaseName}}
+			for _, d := range dependsOn {
+				name, ns, _ := strings.Cut(d, "/")
+				if ns != "" { // Flux's form is namespace/name
+					name, ns = ns, name
+				}
+				obj.Spec.DependsOn = append(obj.Spec.DependsOn, meta.DependencyReference{Name: name, Namespace: ns})
+			}
+			for _, v := range valuesFrom {
+				kind, name, ok := strings.Cut(v, "/")
+				if !ok || (kind != "Secret" && kind != "ConfigMap") || name == "" {
+					return fmt.Errorf("--values-from wants Secret/name or ConfigMap/name, got %q", v)
+				}
+				obj.Spec.ValuesFrom = append(obj.Spec.ValuesFrom, meta.ValuesReference{Kind: kind, Name: name})
+			}
 			switch {
 			case chartRef != "" && source == "":
 				kind, name, ns, err := parseRef(chartRef, "--chart-ref")
@@ -115,6 +140,10 @@ func newCreateHelmRelease(g *Globals, cf *createFlags) *cobra.Command {
 	f.StringVar(&targetNS, "target-namespace", "", "namespace to install into")
 	f.BoolVar(&createNamespace, "create-target-namespace", false, "create the target namespace")
 	f.StringVar(&valuesFile, "values", "", "YAML file of values")
+	f.StringSliceVar(&dependsOn, "depends-on", nil, "HelmReleases that must be ready first, as name or namespace/name")
+	f.StringVar(&sa, "service-account", "", "service account to impersonate when installing")
+	f.StringVar(&releaseName, "release-name", "", "Helm release name (default: [<target-namespace>-]<name>)")
+	f.StringSliceVar(&valuesFrom, "values-from", nil, "Secret or ConfigMap with values, as Kind/name (e.g. Secret/app-values)")
 	return cmd
 }
 

@@ -17,7 +17,9 @@ func secretRef(name string) *meta.LocalObjectReference {
 }
 
 func newCreateSourceGit(g *Globals, cf *createFlags) *cobra.Command {
-	var url, branch, tag, semver, commit, refName, secret, ignore string
+	var url, branch, tag, semver, commit, refName, secret, ignore, provider string
+	var creds sourceCredentials
+	var submodules bool
 	cmd := &cobra.Command{
 		Use:   "git NAME --url URL [--branch|--tag|--tag-semver|--commit|--ref-name]",
 		Short: "Create a GitRepository",
@@ -32,10 +34,14 @@ func newCreateSourceGit(g *Globals, cf *createFlags) *cobra.Command {
 			}
 			obj := &sourcev1.GitRepository{ObjectMeta: om, Spec: sourcev1.GitRepositorySpec{
 				URL: url, Interval: cf.duration(), SecretRef: secretRef(secret),
-				Reference: &sourcev1.GitRepositoryRef{Branch: branch, Tag: tag, SemVer: semver, Commit: commit, Name: refName},
+				Reference:         &sourcev1.GitRepositoryRef{Branch: branch, Tag: tag, SemVer: semver, Commit: commit, Name: refName},
+				RecurseSubmodules: submodules, Provider: provider,
 			}}
 			if ignore != "" {
 				obj.Spec.Ignore = &ignore
+			}
+			if err := creds.secret(cmd.Context(), g, cf, args[0], url, &obj.Spec.SecretRef); err != nil {
+				return err
 			}
 			return finishCreate(cmd.Context(), g, cf, obj)
 		},
@@ -49,11 +55,15 @@ func newCreateSourceGit(g *Globals, cf *createFlags) *cobra.Command {
 	f.StringVar(&refName, "ref-name", "", "full reference name, e.g. refs/pull/1/head")
 	f.StringVar(&secret, "secret-ref", "", "Secret with credentials")
 	f.StringVar(&ignore, "ignore-paths", "", "paths to leave out of the artifact (.gitignore syntax)")
+	f.BoolVar(&submodules, "recurse-submodules", false, "clone the repository's submodules too")
+	f.StringVar(&provider, "provider", "", "authentication provider: generic (secretRef), azure or github")
+	creds.bind(cmd, true)
 	return cmd
 }
 
 func newCreateSourceOCI(g *Globals, cf *createFlags) *cobra.Command {
-	var url, tag, semver, digest, secret string
+	var url, tag, semver, digest, secret, provider, ignore string
+	var insecure bool
 	cmd := &cobra.Command{
 		Use:   "oci NAME --url oci://REPO [--tag|--tag-semver|--digest]",
 		Short: "Create an OCIRepository",
@@ -69,7 +79,11 @@ func newCreateSourceOCI(g *Globals, cf *createFlags) *cobra.Command {
 			obj := &sourcev1.OCIRepository{ObjectMeta: om, Spec: sourcev1.OCIRepositorySpec{
 				URL: url, Interval: cf.duration(), SecretRef: secretRef(secret),
 				Reference: &sourcev1.OCIRepositoryRef{Tag: tag, SemVer: semver, Digest: digest},
+				Provider:  provider, Insecure: insecure,
 			}}
+			if ignore != "" {
+				obj.Spec.Ignore = &ignore
+			}
 			return finishCreate(cmd.Context(), g, cf, obj)
 		},
 	}
@@ -79,12 +93,16 @@ func newCreateSourceOCI(g *Globals, cf *createFlags) *cobra.Command {
 	f.StringVar(&semver, "tag-semver", "", "semver range of tags")
 	f.StringVar(&digest, "digest", "", "digest to pull")
 	f.StringVar(&secret, "secret-ref", "", "Secret of type dockerconfigjson")
+	f.StringVar(&provider, "provider", sourcev1.GenericOCIProvider, "authentication provider: generic, aws, azure or gcp")
+	f.StringVar(&ignore, "ignore-paths", "", "paths to leave out of the artifact (.gitignore syntax)")
+	f.BoolVar(&insecure, "insecure", false, "pull over plain HTTP")
 	return cmd
 }
 
 func newCreateSourceHelm(g *Globals, cf *createFlags) *cobra.Command {
 	var url, secret string
 	var oci bool
+	var creds sourceCredentials
 	cmd := &cobra.Command{
 		Use:   "helm NAME --url URL",
 		Short: "Create a HelmRepository",
@@ -102,6 +120,9 @@ func newCreateSourceHelm(g *Globals, cf *createFlags) *cobra.Command {
 			if oci {
 				obj.Spec.Type = "oci"
 			}
+			if err := creds.secret(cmd.Context(), g, cf, args[0], url, &obj.Spec.SecretRef); err != nil {
+				return err
+			}
 			return finishCreate(cmd.Context(), g, cf, obj)
 		},
 	}
@@ -109,6 +130,7 @@ func newCreateSourceHelm(g *Globals, cf *createFlags) *cobra.Command {
 	f.StringVar(&url, "url", "", "repository address (https:// or oci://)")
 	f.StringVar(&secret, "secret-ref", "", "Secret with credentials")
 	f.BoolVar(&oci, "oci", false, "the repository is an OCI registry")
+	creds.bind(cmd, false)
 	return cmd
 }
 

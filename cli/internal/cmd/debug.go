@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -11,6 +12,7 @@ import (
 
 	helmv2 "gotk.dev/pkg/apis/helm/v2"
 	kustomizev1 "gotk.dev/pkg/apis/kustomize/v1"
+	"gotk.dev/pkg/helm/values"
 	"gotk.dev/pkg/kustomize"
 )
 
@@ -81,15 +83,15 @@ func newDebugKustomization(g *Globals) *cobra.Command {
 }
 
 func newDebugHelmRelease(g *Globals) *cobra.Command {
-	var status, history bool
+	var status, history, showValues bool
 	cmd := &cobra.Command{
-		Use:     "helmrelease NAME (--show-status | --show-history)",
+		Use:     "helmrelease NAME (--show-status | --show-values | --show-history)",
 		Aliases: []string{"hr"},
-		Short:   "Show a HelmRelease's status or its release history",
+		Short:   "Show a HelmRelease's status, its merged values or its release history",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if n := countTrue(status, history); n != 1 {
-				return errors.New("give exactly one of --show-status, --show-history")
+			if n := countTrue(status, history, showValues); n != 1 {
+				return errors.New("give exactly one of --show-status, --show-values, --show-history")
 			}
 			c, err := g.Client()
 			if err != nil {
@@ -99,13 +101,28 @@ func newDebugHelmRelease(g *Globals) *cobra.Command {
 			if err := c.Get(cmd.Context(), client.ObjectKey{Namespace: g.Namespace, Name: args[0]}, &hr); err != nil {
 				return fmt.Errorf("helmrelease %s: %w", args[0], err)
 			}
-			if status {
+			switch {
+			case status:
 				return printYAML(g, hr.Status)
+			case history:
+				return printYAML(g, hr.Status.History)
 			}
-			return printYAML(g, hr.Status.History)
+			var inline map[string]any
+			if v := hr.Spec.Values; v != nil && len(v.Raw) > 0 {
+				if err := json.Unmarshal(v.Raw, &inline); err != nil {
+					return fmt.Errorf("helmrelease %s: spec.values is not a map: %w", args[0], err)
+				}
+			}
+			// The controller's own merge of valuesFrom and values.
+			merged, err := values.Compose(cmd.Context(), c, hr.Namespace, hr.Spec.ValuesFrom, inline)
+			if err != nil {
+				return err
+			}
+			return printYAML(g, merged)
 		},
 	}
 	cmd.Flags().BoolVar(&status, "show-status", false, "print the status")
+	cmd.Flags().BoolVar(&showValues, "show-values", false, "print the values the release is installed with: valuesFrom merged in order, then values")
 	cmd.Flags().BoolVar(&history, "show-history", false, "print the Helm release history (snapshots)")
 	return cmd
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/fluxcd/pkg/apis/meta"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	helmv2 "gotk.dev/pkg/apis/helm/v2"
@@ -67,4 +68,27 @@ func TestDebugHelmReleaseHistory(t *testing.T) {
 	g.Expect(out).To(ContainSubstring("chartVersion: 6.5.0"))
 	g.Expect(out).To(ContainSubstring("status: deployed"))
 	g.Expect(out).To(ContainSubstring("version: 2"))
+}
+
+// TestDebugHelmReleaseValues: --show-values prints valuesFrom merged in
+// order, then the inline values on top, as helm-controller merges them.
+func TestDebugHelmReleaseValues(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := env.NewNamespace(t)
+	g.Expect(env.Client.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "base"},
+		Data: map[string]string{"values.yaml": "replicaCount: 1\nimage:\n  tag: v1\n  pullPolicy: IfNotPresent\n"}})).To(Succeed())
+	hr := &helmv2.HelmRelease{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "podinfo"},
+		Spec: helmv2.HelmReleaseSpec{Interval: metav1.Duration{Duration: time.Minute},
+			ChartRef:   &helmv2.CrossNamespaceSourceReference{Kind: "OCIRepository", Name: "podinfo"},
+			ValuesFrom: []meta.ValuesReference{{Kind: "ConfigMap", Name: "base"}},
+			Values:     &apiextensionsv1.JSON{Raw: []byte(`{"image":{"tag":"v2"}}`)}}}
+	g.Expect(env.Client.Create(ctx, hr)).To(Succeed())
+
+	out, err := run(t, "-n", ns, "debug", "hr", "podinfo", "--show-values")
+	g.Expect(err).NotTo(HaveOccurred(), out)
+	g.Expect(out).To(Equal("image:\n  pullPolicy: IfNotPresent\n  tag: v2\nreplicaCount: 1\n"))
+
+	_, err = run(t, "-n", ns, "debug", "hr", "podinfo", "--show-values", "--show-status")
+	g.Expect(err).To(MatchError(ContainSubstring("exactly one of")))
 }

@@ -18,6 +18,7 @@ type getFlags struct {
 	allNamespaces  bool
 	watch          bool
 	statusSelector string
+	noHeader       bool
 }
 
 func newGetCommand(g *Globals) *cobra.Command {
@@ -52,6 +53,7 @@ func newGetCommand(g *Globals) *cobra.Command {
 	cmd.Flags().BoolVarP(&f.allNamespaces, "all-namespaces", "A", false, "list across all namespaces")
 	cmd.Flags().BoolVarP(&f.watch, "watch", "w", false, "print the table again every 2s until interrupted")
 	cmd.Flags().StringVar(&f.statusSelector, "status-selector", "", "only objects whose condition matches, e.g. ready=false")
+	cmd.Flags().BoolVar(&f.noHeader, "no-header", false, "leave out the header line")
 	return cmd
 }
 
@@ -103,7 +105,7 @@ func printTables(ctx context.Context, g *Globals, f *getFlags, selected []catalo
 		if i > 0 && len(selected) > 1 {
 			fmt.Fprintln(g.Out)
 		}
-		catalog.WriteTable(g.Out, k, objs, f.allNamespaces, len(selected) > 1)
+		catalog.WriteTable(g.Out, k, objs, catalog.TableOptions{AllNamespaces: f.allNamespaces, PrefixKind: len(selected) > 1, NoHeader: f.noHeader})
 	}
 	return nil
 }

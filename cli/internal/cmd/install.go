@@ -50,6 +50,10 @@ func (f *installFlags) bind(cmd *cobra.Command) {
 		"with --components-extra ui: the API server's addresses, admitted to source-controller's artifact port for the UI's drift view (default: the kubernetes Service's endpoints)")
 	fs.BoolVar(&f.opts.Takeover, "takeover", false,
 		"when Flux's controllers run in the namespace: stop them, migrate Flux's objects to the API versions gotk serves and start gotk's controllers in their place; they adopt Flux's inventories and Helm releases without re-applying, pruning or upgrading anything")
+	fs.StringVar(&f.opts.ClusterDomain, "cluster-domain", install.DefaultClusterDomain, "internal cluster domain")
+	fs.StringVar(&f.opts.LogLevel, "log-level", "info", "log level of the controllers: "+strings.Join(install.LogLevels, ", "))
+	fs.StringVar(&f.opts.ImagePullSecret, "image-pull-secret", "", "Secret (in the install namespace) the controller pods pull their images with")
+	fs.StringSliceVar(&f.opts.TolerationKeys, "toleration-keys", nil, "taint keys the controller pods tolerate (operator Exists)")
 	fs.StringVarP(&f.version, "version", "v", "", "gotk version to install: the image tag, 1.2.3 meaning v1.2.3 as in Flux (same as --image-tag; if both are set they must agree)")
 }
 

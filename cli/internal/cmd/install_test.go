@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -126,6 +127,20 @@ func TestInstallCheckUninstall(t *testing.T) {
 	out, err = run(t, "check")
 	g.Expect(err).NotTo(HaveOccurred(), out)
 	g.Expect(out).To(ContainSubstring("all checks passed"))
+	// --components checks only the named controllers (Flux's names accepted).
+	out, err = run(t, "check", "--components", "source-controller,kustomize-controller")
+	g.Expect(err).NotTo(HaveOccurred(), out)
+	g.Expect(out).To(ContainSubstring("✔ kustomize-controller: deployment ready"))
+	g.Expect(out).NotTo(ContainSubstring("helm-controller"))
+	g.Expect(out).NotTo(ContainSubstring("image.toolkit.fluxcd.io"))
+	// version asks the cluster for the controllers' versions; --client does not.
+	out, err = run(t, "version")
+	g.Expect(err).NotTo(HaveOccurred(), out)
+	g.Expect(out).To(MatchRegexp(`(?m)^gotk: \S+\nsource-controller: \S+\n`))
+	g.Expect(out).To(ContainSubstring("notification-controller: "))
+	out, err = run(t, "version", "--client", "--kubeconfig", "/nonexistent")
+	g.Expect(err).NotTo(HaveOccurred(), out)
+	g.Expect(out).To(MatchRegexp(`^gotk: \S+\n$`))
 
 	// A source with a finalizer, and a workload as a Kustomization would have applied it.
 	repo := &sourcev1.GitRepository{
@@ -139,8 +154,19 @@ func TestInstallCheckUninstall(t *testing.T) {
 		Labels: map[string]string{"kustomize.toolkit.fluxcd.io/name": "app"}}}
 	g.Expect(env.Client.Create(ctx, workload)).To(Succeed())
 
-	out, err = run(t, "uninstall", "--keep-namespace")
+	// --dry-run: the API server checks every delete and patch, none is made.
+	out, err = run(t, "uninstall", "--keep-namespace", "--dry-run")
 	g.Expect(err).NotTo(HaveOccurred(), out)
+	g.Expect(out).To(ContainSubstring("dry run: nothing is changed"))
+	g.Expect(env.Client.Get(ctx, client.ObjectKey{Name: "gitrepositories.source.toolkit.fluxcd.io"}, &apiextensionsv1.CustomResourceDefinition{})).To(Succeed())
+	g.Expect(env.Client.Get(ctx, client.ObjectKeyFromObject(repo), repo)).To(Succeed())
+	g.Expect(repo.Finalizers).To(ConsistOf(reconcile.Finalizer))
+	g.Expect(env.Client.Get(ctx, client.ObjectKey{Namespace: "flux-system", Name: "source-controller"}, &appsv1.Deployment{})).To(Succeed())
+
+	// --silent: no question, as without a terminal.
+	out, err = run(t, "uninstall", "--keep-namespace", "--silent")
+	g.Expect(err).NotTo(HaveOccurred(), out)
+	g.Expect(out).NotTo(ContainSubstring("Are you sure"))
 	g.Expect(out).To(MatchRegexp(`finalizers removed from [1-9]\d* objects`))
 	g.Eventually(func() bool {
 		err := env.Client.Get(ctx, client.ObjectKey{Name: "gitrepositories.source.toolkit.fluxcd.io"}, &apiextensionsv1.CustomResourceDefinition{})

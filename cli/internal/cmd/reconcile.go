@@ -12,10 +12,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"gotk.dev/cli/internal/catalog"
+	helmv2 "gotk.dev/pkg/apis/helm/v2"
 )
 
 func newReconcileCommand(g *Globals) *cobra.Command {
-	var withSource bool
+	var withSource, force, reset bool
 	cmd := &cobra.Command{
 		Use:   "reconcile KIND NAME",
 		Short: "Ask a controller to reconcile an object now and wait until it has",
@@ -31,14 +32,26 @@ func newReconcileCommand(g *Globals) *cobra.Command {
 			if !k.Reconcilable {
 				return fmt.Errorf("%s objects have no reconciler; nothing to do", k.Name())
 			}
-			return runReconcile(cmd.Context(), g, k, client.ObjectKey{Namespace: g.Namespace, Name: rest[0]}, withSource)
+			var also []string
+			if force {
+				also = append(also, helmv2.ForceRequestAnnotation)
+			}
+			if reset {
+				also = append(also, helmv2.ResetRequestAnnotation)
+			}
+			if len(also) > 0 && k.GVK.Kind != helmv2.HelmReleaseKind {
+				return fmt.Errorf("--force and --reset are for HelmReleases, not %s", k.Name())
+			}
+			return runReconcile(cmd.Context(), g, k, client.ObjectKey{Namespace: g.Namespace, Name: rest[0]}, withSource, also...)
 		},
 	}
 	cmd.Flags().BoolVar(&withSource, "with-source", false, "reconcile the object's source first")
+	cmd.Flags().BoolVar(&force, "force", false, "HelmRelease: force a one-off install or upgrade, even when nothing changed")
+	cmd.Flags().BoolVar(&reset, "reset", false, "HelmRelease: reset the install and upgrade failure counts, so remediation starts over")
 	return cmd
 }
 
-func runReconcile(ctx context.Context, g *Globals, k catalog.Kind, key client.ObjectKey, withSource bool) error {
+func runReconcile(ctx context.Context, g *Globals, k catalog.Kind, key client.ObjectKey, withSource bool, also ...string) error {
 	c, err := g.Client()
 	if err != nil {
 		return err
@@ -62,7 +75,7 @@ func runReconcile(ctx context.Context, g *Globals, k catalog.Kind, key client.Ob
 		}
 	}
 	fmt.Fprintf(g.Out, "► annotating %s %s for reconciliation\n", k.Name(), key)
-	token, err := catalog.RequestReconcile(ctx, c, obj)
+	token, err := catalog.RequestReconcile(ctx, c, obj, also...)
 	if err != nil {
 		return err
 	}

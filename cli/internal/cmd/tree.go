@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -14,7 +16,8 @@ import (
 )
 
 func newTreeCommand(g *Globals) *cobra.Command {
-	return &cobra.Command{
+	var compact bool
+	cmd := &cobra.Command{
 		Use:   "tree kustomization NAME",
 		Short: "Show what a Kustomization applied, descending into nested Kustomizations and HelmReleases",
 		Args:  cobra.ExactArgs(2),
@@ -32,9 +35,11 @@ func newTreeCommand(g *Globals) *cobra.Command {
 			}
 			root := catalog.InventoryEntry{Namespace: g.Namespace, Name: rest[0], Group: kustomizev1.GroupVersion.Group, Kind: kustomizev1.KustomizationKind}
 			fmt.Fprintln(g.Out, root.String())
-			return printTree(cmd.Context(), c, g.Out, root, "", map[string]bool{})
+			return printTree(cmd.Context(), c, g.Out, root, "", map[string]bool{}, compact)
 		},
 	}
+	cmd.Flags().BoolVar(&compact, "compact", false, "list only the toolkit's objects (Kustomizations, HelmReleases, sources, ...)")
+	return cmd
 }
 
 // children lists what an applier object's inventory holds.
@@ -76,7 +81,7 @@ func children(ctx context.Context, c client.Client, e catalog.InventoryEntry) ([
 	return out, nil
 }
 
-func printTree(ctx context.Context, c client.Client, out io.Writer, e catalog.InventoryEntry, indent string, visited map[string]bool) error {
+func printTree(ctx context.Context, c client.Client, out io.Writer, e catalog.InventoryEntry, indent string, visited map[string]bool, compact bool) error {
 	if visited[e.String()] {
 		return nil // a cycle in nested Kustomizations: print each once
 	}
@@ -85,13 +90,16 @@ func printTree(ctx context.Context, c client.Client, out io.Writer, e catalog.In
 	if err != nil {
 		return fmt.Errorf("%s: %w", e, err)
 	}
+	if compact {
+		kids = slices.DeleteFunc(kids, func(k catalog.InventoryEntry) bool { return !strings.HasSuffix(k.Group, ".toolkit.fluxcd.io") })
+	}
 	for i, kid := range kids {
 		branch, next := "├── ", "│   "
 		if i == len(kids)-1 {
 			branch, next = "└── ", "    "
 		}
 		fmt.Fprintln(out, indent+branch+kid.String())
-		if err := printTree(ctx, c, out, kid, indent+next, visited); err != nil {
+		if err := printTree(ctx, c, out, kid, indent+next, visited, compact); err != nil {
 			return err
 		}
 	}

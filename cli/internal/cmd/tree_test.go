@@ -39,4 +39,10 @@ func TestTreeNestsKustomizations(t *testing.T) {
 		"│   ├── Namespace/production\n" +
 		"│   └── Deployment/production/my-app\n" +
 		"└── Service/production/my-svc\n"))
+
+	// --compact: the toolkit's objects only.
+	out, err = run(t, "-n", ns, "tree", "ks", "root", "--compact")
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(out).To(Equal("Kustomization/" + ns + "/root\n" +
+		"└── Kustomization/" + ns + "/apps\n"))
 }

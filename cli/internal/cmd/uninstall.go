@@ -1,8 +1,13 @@
 package cmd
 
 import (
+	"bufio"
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
@@ -17,25 +22,50 @@ import (
 )
 
 func newUninstallCommand(g *Globals) *cobra.Command {
-	var keepNamespace bool
+	var keepNamespace, dryRun, silent bool
 	cmd := &cobra.Command{
 		Use:   "uninstall",
 		Short: "Remove gotk's controllers and CRDs; objects gotk applied stay in the cluster",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runUninstall(cmd.Context(), g, keepNamespace)
+			if !silent && !dryRun && isTerminal(cmd.InOrStdin()) {
+				fmt.Fprintf(g.Out, "Are you sure you want to delete gotk and its custom resource definitions? [y/N] ")
+				answer, _ := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
+				if a := strings.TrimSpace(strings.ToLower(answer)); a != "y" && a != "yes" {
+					return errors.New("uninstall cancelled")
+				}
+			}
+			return runUninstall(cmd.Context(), g, keepNamespace, dryRun)
 		},
 	}
 	cmd.Flags().BoolVar(&keepNamespace, "keep-namespace", false, "keep the install namespace")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "only print what would be removed: every delete and patch is a server-side dry run")
+	cmd.Flags().BoolVarP(&silent, "silent", "s", false, "do not ask for confirmation (it is asked only on a terminal)")
 	return cmd
+}
+
+// isTerminal says whether r is a character device (a terminal), where a
+// question can be answered.
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 // runUninstall stops the controllers first, then strips gotk finalizers so
 // deleting the CRDs never triggers a prune of applied workloads.
-func runUninstall(ctx context.Context, g *Globals, keepNamespace bool) error {
+func runUninstall(ctx context.Context, g *Globals, keepNamespace, dryRun bool) error {
 	c, err := g.Client()
 	if err != nil {
 		return err
+	}
+	if dryRun {
+		// The API server checks every write and applies none.
+		c = client.NewDryRunClient(c)
+		fmt.Fprintln(g.Out, "► dry run: nothing is changed")
 	}
 	objs, err := install.Objects(install.DefaultOptions())
 	if err != nil {

@@ -119,7 +119,7 @@ func (s *session) statusTable(ctx context.Context) string {
 			fmt.Fprintf(&buf, "%s: %v\n", name, err)
 			continue
 		}
-		catalog.WriteTable(&buf, k, objs, false, true)
+		catalog.WriteTable(&buf, k, objs, catalog.TableOptions{PrefixKind: true})
 	}
 	return buf.String()
 }

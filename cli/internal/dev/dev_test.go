@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 	"gotk.dev/cli/internal/install"
 	kustomizev1 "gotk.dev/pkg/apis/kustomize/v1"
 	"gotk.dev/pkg/git"
+	"gotk.dev/pkg/localcluster"
 	"gotk.dev/pkg/testenv"
 	"gotk.dev/pkg/testserver"
 )
@@ -76,19 +78,31 @@ func TestDevSyncsTheSeedApp(t *testing.T) {
 	}, time.Minute, 250*time.Millisecond).Should(Succeed())
 }
 
+// binDir holds the five controllers, built once for the package.
+var binDir string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "gotk-dev-controllers-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binDir = dir
+	code := m.Run()
+	_ = os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// controllerPrograms builds the controllers in one `go build` (the five
+// links run in parallel) the first time a test asks.
+var controllerPrograms = sync.OnceValue(func() error {
+	return testenv.BuildPrograms(binDir, localcluster.ControllerNames...)
+})
+
 func buildControllers(t *testing.T) string {
 	t.Helper()
-	root, err := testenv.RepoRoot()
-	if err != nil {
+	if err := controllerPrograms(); err != nil {
 		t.Fatal(err)
-	}
-	binDir := t.TempDir()
-	for _, name := range []string{"source-controller", "kustomize-controller", "helm-controller", "image-automation-controller", "notification-controller"} {
-		cmd := exec.Command("go", "build", "-o", filepath.Join(binDir, name), "./"+name)
-		cmd.Dir = root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("building %s: %v\n%s", name, err, out)
-		}
 	}
 	return binDir
 }

@@ -58,6 +58,14 @@ type Options struct {
 	// (package takeover); without it an install over Flux is refused.
 	// It changes nothing in the rendered objects.
 	Takeover bool
+	// ClusterDomain is the cluster's DNS domain (default cluster.local).
+	ClusterDomain string
+	// LogLevel is the controllers' --log-level (default info).
+	LogLevel string
+	// ImagePullSecret names a Secret the controller pods pull images with.
+	ImagePullSecret string
+	// TolerationKeys are taint keys the controller pods tolerate.
+	TolerationKeys []string
 }
 
 // DefaultOptions installs everything as the manifests say.
@@ -76,6 +84,9 @@ func (o Options) Validate() error {
 		}
 	}
 	if err := validateUI(o); err != nil {
+		return err
+	}
+	if err := o.validatePodOptions(); err != nil {
 		return err
 	}
 	return validateShards(o.Shards)
@@ -97,7 +108,9 @@ func Objects(o Options) ([]*unstructured.Unstructured, error) {
 			out = append(out, obj)
 		}
 	}
-	return shard(out, o.Shards), nil
+	out = shard(out, o.Shards)
+	customisePods(out, o)
+	return out, nil
 }
 
 // Render returns the objects as one YAML file with a header naming the

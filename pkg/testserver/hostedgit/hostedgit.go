@@ -1,5 +1,5 @@
 // Package hostedgit holds what the local hosting-service API servers
-// (githubapi, gitlabapi, giteaapi) share: the Git servers behind their
+// (githubapi, gitlabapi, giteaapi, bitbucketapi) share: the Git servers behind their
 // repositories and the bookkeeping of deploy keys, which must stay in step
 // with the keys the Git SSH server accepts. Each service's JSON shapes,
 // paths and error texts stay in its own package.
@@ -21,7 +21,14 @@ import (
 // the test ends.
 func NewGitServers(t testing.TB, token string) (*testserver.GitHTTP, *testserver.GitSSH) {
 	t.Helper()
-	git := testserver.NewGitHTTPForTest(t, testserver.GitHTTPOptions{Auth: testserver.BasicAuth{Username: "git", Password: token}})
+	return NewGitServersFor(t, "git", token)
+}
+
+// NewGitServersFor is NewGitServers for a service whose HTTPS pushes
+// authenticate as user (Bitbucket Server takes the account's name).
+func NewGitServersFor(t testing.TB, user, token string) (*testserver.GitHTTP, *testserver.GitSSH) {
+	t.Helper()
+	git := testserver.NewGitHTTPForTest(t, testserver.GitHTTPOptions{Auth: testserver.BasicAuth{Username: user, Password: token}})
 	return git, testserver.NewGitSSHForTest(t, testserver.GitSSHOptions{Repos: git.GitRepos})
 }
 
