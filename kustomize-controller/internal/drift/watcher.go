@@ -366,3 +366,25 @@ func (f Fight) String() string {
 	}
 	return fmt.Sprintf("%s keeps changing %s", who, strings.Join(f.Fields, ", "))
 }
+
+// Lookup reports whether an object with the owner label exists, as the
+// watch cache of its kind says; known is false while that kind is not
+// watched or not synced yet. An object without the owner label (made by
+// kubectl, say) is never in the cache.
+func (w *Watcher) Lookup(gvk schema.GroupVersionKind, namespace, name string) (exists, known bool) {
+	w.mu.Lock()
+	inf, ok := w.informers[gvk]
+	w.mu.Unlock()
+	if !ok || !inf.HasSynced() {
+		return false, false
+	}
+	key := name
+	if namespace != "" {
+		key = namespace + "/" + name
+	}
+	_, exists, err := inf.GetStore().GetByKey(key)
+	if err != nil {
+		return false, false
+	}
+	return exists, true
+}

@@ -91,7 +91,7 @@ func (r *Reconciler[T]) ReconcileObject(ctx context.Context, req ctrl.Request) (
 		}
 	}
 
-	reason, message, err := r.Kind.Reconcile(ctx, obj)
+	reason, message, err := r.Kind.Reconcile(context.WithValue(ctx, wasReadyKey{}, wasReady), obj)
 	if token, ok := meta.ReconcileAnnotationValue(obj.GetAnnotations()); ok {
 		obj.SetLastHandledReconcileRequest(token)
 	}
@@ -107,6 +107,17 @@ func (r *Reconciler[T]) ReconcileObject(ctx context.Context, req ctrl.Request) (
 	}
 	logger.V(1).Info("reconcile finished", "duration", time.Since(start).String(), "result", result, "error", retErr)
 	return result, obj, live, retErr
+}
+
+type wasReadyKey struct{}
+
+// WasReady reports, inside a Kind's Reconcile, whether the object was
+// Ready when this reconcile read it, before it was marked progressing:
+// with observedGeneration equal to the generation it says the last
+// reconcile of this generation succeeded.
+func WasReady(ctx context.Context) bool {
+	ready, _ := ctx.Value(wasReadyKey{}).(bool)
+	return ready
 }
 
 // RequestPending reports whether obj carries a reconcile request (e.g.
