@@ -130,12 +130,20 @@ func RequestPending(obj Object) bool {
 }
 
 // markProgressing marks Reconciling/Ready=Unknown when there is new work
-// (a new generation or a reconcile request) and reports whether it did.
+// (a new generation or a reconcile request) and reports whether the
+// object must be patched before the steps run.
 func (r *Reconciler[T]) markProgressing(obj T) bool {
 	newRequest := RequestPending(obj)
 	newGeneration := obj.GetGeneration() != obj.GetObservedGeneration()
 	if !newRequest && !newGeneration {
 		return false
+	}
+	if obj.GetObservedGeneration() == 0 && len(obj.GetConditions()) == 0 {
+		// Never reconciled: there is no stale status to hide, so only the
+		// finalizer is written now and the conditions come with the
+		// result, in the one status write the API needs (an object
+		// waiting in the queue has no status either).
+		return true
 	}
 	msg := "reconciliation in progress"
 	if newGeneration {
