@@ -138,8 +138,9 @@ func (r *Reconciler[T]) markProgressing(obj T) bool {
 	if !newRequest && !newGeneration {
 		return false
 	}
-	if obj.GetObservedGeneration() == 0 && len(obj.GetConditions()) == 0 {
-		// Never reconciled: there is no stale status to hide, so only the
+	if obj.GetObservedGeneration() <= 0 && len(obj.GetConditions()) == 0 {
+		// Never reconciled (some kinds default observedGeneration to
+		// -1): there is no stale status to hide, so only the
 		// finalizer is written now and the conditions come with the
 		// result, in the one status write the API needs (an object
 		// waiting in the queue has no status either).
