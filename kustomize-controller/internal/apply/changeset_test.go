@@ -99,7 +99,7 @@ func TestJoinErrors(t *testing.T) {
 func TestHolds(t *testing.T) {
 	live := map[string]any{
 		"metadata": map[string]any{"name": "a", "uid": "1", "labels": map[string]any{"app": "a", "extra": "x"}},
-		"spec": map[string]any{"replicas": int64(2), "ports": []any{map[string]any{"port": int64(80), "protocol": "TCP"}}},
+		"spec":     map[string]any{"replicas": int64(2), "ports": []any{map[string]any{"port": int64(80), "protocol": "TCP"}}},
 	}
 	for _, tt := range []struct {
 		name    string

@@ -52,7 +52,9 @@ func TestOnUpdateFiltersAndFights(t *testing.T) {
 		e.Operation = metav1.ManagedFieldsOperationApply
 		return e
 	}
-	ours := func(at int64) metav1.ManagedFieldsEntry { return oursWith(at, `{"f:spec":{"f:replicas":{},"f:paused":{}}}`) }
+	ours := func(at int64) metav1.ManagedFieldsEntry {
+		return oursWith(at, `{"f:spec":{"f:replicas":{},"f:paused":{}}}`)
+	}
 	lost := func(at int64) metav1.ManagedFieldsEntry { return oursWith(at, `{"f:spec":{"f:paused":{}}}`) }
 	theirs := func(at int64) metav1.ManagedFieldsEntry {
 		return entry("autoscaler", "", `{"f:spec":{"f:replicas":{}}}`, at)
