@@ -13,14 +13,17 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
 
 	kustomizev1 "gotk.dev/pkg/apis/kustomize/v1"
 	sourcev1 "gotk.dev/pkg/apis/source/v1"
+	"gotk.dev/pkg/testenv"
 	"gotk.dev/pkg/testserver"
 )
 
-var kustomizationCounts = flag.String("e2e.kustomizations", "100,500,1000", "comma-separated N for BenchmarkKustomizations")
+var kustomizationCounts = flag.String("e2e.kustomizations", "100,500,1000", "comma-separated N for BenchmarkKustomizations (e.g. 10000)")
 
 // benchApp is one app of the scale benchmark, as the issue that asked
 // for it describes: a ServiceAccount, a ConfigMap, a Service and a
@@ -90,12 +93,43 @@ func benchKustomizations(b *testing.B, url string, n int) {
 		b.Fatal(err)
 	}
 	total, writes := clientRequests(b, kc.MetricsPort)
+	floor := writeFloor(ctx, b, n)
 	b.ReportMetric(elapsed.Seconds(), "s-to-all-ready")
+	b.ReportMetric(floor.Seconds(), "s-write-floor")
+	b.ReportMetric(elapsed.Seconds()/floor.Seconds(), "ready/floor")
+	b.ReportMetric(float64(total-total0)/float64(n), "requests/ks")
+	b.ReportMetric(float64(writes-writes0)/float64(n), "writes/ks")
 	b.ReportMetric(created.Seconds(), "s-to-create")
 	b.ReportMetric(peak, "kustomize-peak-RSS-MiB")
 	b.ReportMetric(cpu-cpu0, "kustomize-CPU-s")
 	b.ReportMetric(float64(total-total0), "api-requests")
 	b.ReportMetric(float64(writes-writes0), "api-writes")
+}
+
+// writeFloor server-side applies the objects of n bench apps in a
+// namespace of their own from 64 workers, no controller involved, and
+// returns how long the API server took: the floor under the
+// Kustomizations' time to all Ready, measured on the same machine load.
+func writeFloor(ctx context.Context, b *testing.B, n int) time.Duration {
+	ns := createBenchNamespace(ctx, b, "floor", n)
+	defer deleteNamespace(ctx, b, ns, &corev1.ConfigMapList{})
+	var objs []*unstructured.Unstructured
+	for i := range n {
+		for _, f := range []string{"app/sa.yaml", "app/cm.yaml", "app/svc.yaml", "app/deploy.yaml"} {
+			u := &unstructured.Unstructured{}
+			if err := yaml.Unmarshal([]byte(benchApp[f]), &u.Object); err != nil {
+				b.Fatal(err)
+			}
+			u.SetNamespace(ns)
+			u.SetName(fmt.Sprintf("k%d-%s", i, u.GetName()))
+			objs = append(objs, u)
+		}
+	}
+	d, err := testenv.ApplyFloor(ctx, env.Config, client.Options{Scheme: env.Scheme}, objs, "floor")
+	if err != nil {
+		b.Fatalf("write floor: %v", err)
+	}
+	return d
 }
 
 // clientRequests reads a controller's API client request counts: all,

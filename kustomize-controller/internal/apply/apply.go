@@ -40,6 +40,10 @@ type Manager struct {
 	// CustomStageKinds are applied in a stage of their own after the
 	// definitions and waited for before the rest.
 	CustomStageKinds []StageKind
+	// Lookup, when set, answers from a watch cache whether an object
+	// with the owner labels exists (known false: it cannot tell). An
+	// object it says is absent is applied without a read or a dry-run.
+	Lookup func(u *unstructured.Unstructured) (exists, known bool)
 }
 
 // Options describe one apply.
@@ -57,6 +61,13 @@ type Options struct {
 	// must leave to others (spec.ignore rules, fields another manager
 	// fights over); they are dropped from what is applied.
 	IgnoreFields func(u *unstructured.Unstructured) [][]string
+	// SameInputs says objs are built from the inputs of the last
+	// successful apply (same revision and spec, no inputs from outside
+	// the artifact). An existing object that already holds every value
+	// of its configuration is then unchanged without a dry-run: applying
+	// the configuration that made it again changes nothing. A changed
+	// object (drift) is dry-run and applied as always.
+	SameInputs bool
 }
 
 // plan is the dry-run outcome for one object.
@@ -66,11 +77,16 @@ type plan struct {
 	// takeover, when set, moves kubectl's fields to this controller
 	// before the apply (see takeoverPatch).
 	takeover client.Patch
+	// direct: applied without a read or dry-run (see absent).
+	direct bool
 }
 
 // Apply validates and applies objs stage by stage. Nothing of a stage is
-// written unless every object of it passed its dry-run, and nothing at all
-// is written when the preflight (kinds, namespaces) fails. The change set
+// written unless every existing object of it passed its dry-run, and
+// nothing at all is written when the preflight (kinds, namespaces)
+// fails. Objects the watch cache (Lookup) says are absent are created
+// without a dry-run, so one of them the API server refuses fails the
+// stage after its other new objects were created. The change set
 // lists every object, skipped ones included.
 func (m *Manager) Apply(ctx context.Context, objs []*unstructured.Unstructured, o Options) (ChangeSet, error) {
 	if err := m.preflight(ctx, objs); err != nil {
@@ -184,21 +200,32 @@ func forced(u *unstructured.Unstructured, o Options) bool {
 // dryRun computes what applying each object would do, without writing.
 func (m *Manager) dryRun(ctx context.Context, objs []*unstructured.Unstructured, o Options) ([]plan, error) {
 	plans := make([]plan, len(objs))
+	listed, err := m.listLive(ctx, objs, o)
+	if err != nil {
+		return nil, fmt.Errorf("nothing was applied from this stage: %w", err)
+	}
 	errs := m.parallel(ctx, len(objs), func(ctx context.Context, i int) error {
 		u := objs[i]
 		plans[i] = plan{obj: u, action: Skipped}
 		if kustomize.Excluded(u) {
 			return nil
 		}
-		live := &unstructured.Unstructured{}
-		live.SetGroupVersionKind(u.GroupVersionKind())
-		// The API server's watch cache answers: a stale answer costs at
-		// most one needless apply, as "unchanged" also needs the dry-run
-		// to have run on the version read (see unchanged).
-		err := m.Client.Get(ctx, client.ObjectKeyFromObject(u), live, &client.GetOptions{Raw: &metav1.GetOptions{ResourceVersion: "0"}})
-		exists := err == nil
-		if err != nil && !apierrors.IsNotFound(err) {
-			return fmt.Errorf("%s: %w", kustomize.ObjectRef(u), err)
+		if m.absent(u, o) {
+			plans[i].action, plans[i].direct = Created, true
+			return nil
+		}
+		live, exists := listed[keyOf(u)]
+		if !exists {
+			live = &unstructured.Unstructured{}
+			live.SetGroupVersionKind(u.GroupVersionKind())
+			// The API server's watch cache answers: a stale answer costs at
+			// most one needless apply, as "unchanged" also needs the dry-run
+			// to have run on the version read (see unchanged).
+			err := m.Client.Get(ctx, client.ObjectKeyFromObject(u), live, &client.GetOptions{Raw: &metav1.GetOptions{ResourceVersion: "0"}})
+			exists = err == nil
+			if err != nil && !apierrors.IsNotFound(err) {
+				return fmt.Errorf("%s: %w", kustomize.ObjectRef(u), err)
+			}
 		}
 		if exists {
 			if kustomize.OnlyIfAbsent(u) {
@@ -231,6 +258,10 @@ func (m *Manager) dryRun(ctx context.Context, objs []*unstructured.Unstructured,
 				}
 				plans[i].obj = u
 			}
+			if o.SameInputs && plans[i].takeover == nil && holds(live.Object, u.Object) {
+				plans[i].action = Unchanged
+				return nil
+			}
 		}
 		dry := u.DeepCopy()
 		if err := m.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(dry),
@@ -252,7 +283,7 @@ func (m *Manager) dryRun(ctx context.Context, objs []*unstructured.Unstructured,
 		return nil
 	})
 	if len(errs) > 0 {
-		return nil, fmt.Errorf("nothing was applied from this stage: %w", errors.Join(errs...))
+		return nil, fmt.Errorf("nothing was applied from this stage: %w", joinErrors(errs))
 	}
 	return plans, nil
 }
@@ -294,13 +325,18 @@ func (m *Manager) write(ctx context.Context, plans []plan) error {
 			}
 		}
 		obj := p.obj.DeepCopy()
-		if err := m.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(obj),
-			client.FieldOwner(m.FieldManager), client.ForceOwnership); err != nil {
+		ac := client.ApplyConfigurationFromUnstructured(obj)
+		if err := m.Client.Apply(ctx, ac, client.FieldOwner(m.FieldManager), client.ForceOwnership); err != nil {
 			return fmt.Errorf("%s apply failed: %s", kustomize.ObjectRef(p.obj), apiMessage(err))
+		}
+		if p.direct {
+			if err := m.adopted(ctx, &plans[i], obj); err != nil {
+				return fmt.Errorf("%s apply failed: %s", kustomize.ObjectRef(p.obj), apiMessage(err))
+			}
 		}
 		return nil
 	})
-	return errors.Join(errs...)
+	return joinErrors(errs)
 }
 
 // recreate deletes an object whose immutable fields change and waits until

@@ -2,7 +2,6 @@ package apply
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -52,7 +51,7 @@ func (m *Manager) Prune(ctx context.Context, stale []inventory.Entry, o Options)
 		}
 		cs = append(cs, Change{Object: e.String(), Action: Deleted})
 	}
-	return cs, failed, errors.Join(errs...)
+	return cs, failed, joinErrors(errs)
 }
 
 func pruneDisabled(u *unstructured.Unstructured) bool {

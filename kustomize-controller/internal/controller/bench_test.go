@@ -2,8 +2,8 @@ package controller
 
 import (
 	"context"
+	"flag"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -11,8 +11,10 @@ import (
 
 	"github.com/fluxcd/pkg/runtime/conditions"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
 
 	kustomizev1 "gotk.dev/pkg/apis/kustomize/v1"
 	"gotk.dev/pkg/testenv"
@@ -56,9 +58,18 @@ spec:
       containers: [{name: app, image: nginx}]
 `
 
-// BenchmarkScale creates N Kustomizations of one artifact (N from
-// KS_BENCH_SIZES, default 100) and reports the time until all are Ready,
-// the API requests the controller made and its peak RSS for that size.
+var (
+	benchKustomizations = flag.String("ks", "100", "BenchmarkScale: comma-separated numbers of Kustomizations (4 objects each)")
+	benchObjects        = flag.String("objects", "5000", "BenchmarkLargeKustomization: comma-separated numbers of objects in the one Kustomization")
+)
+
+// BenchmarkScale creates N Kustomizations of one artifact (N from -ks,
+// e.g. `go test -run '^$' -bench Scale ./internal/controller -args
+// -ks=1000,10000`) and reports the time until all are Ready, the API
+// requests and writes the controller made (per Kustomization too) and
+// its peak RSS for that size, next to the API server's write floor
+// measured in the same run: the same number of server-side applies sent
+// from 64 workers with no controller.
 // The controller runs in this test process (kube-apiserver and etcd are
 // processes of their own and not counted): the peak is this process's
 // VmHWM, restarted (garbage collected, freed memory returned, Linux
@@ -66,22 +77,26 @@ spec:
 // covers the controller reconciling N objects plus the benchmark's own
 // Ready polling, not earlier sizes or the test set-up.
 func BenchmarkScale(b *testing.B) {
-	sizes := []int{100}
-	if s := os.Getenv("KS_BENCH_SIZES"); s != "" {
-		sizes = nil
-		for _, f := range strings.Split(s, ",") {
-			if n, err := strconv.Atoi(strings.TrimSpace(f)); err == nil {
-				sizes = append(sizes, n)
-			}
-		}
-	}
-	for _, n := range sizes {
+	for _, n := range sizes(b, "ks", *benchKustomizations) {
 		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
 			for range b.N {
 				benchScale(b, n)
 			}
 		})
 	}
+}
+
+// sizes parses a comma-separated size flag.
+func sizes(b *testing.B, name, value string) []int {
+	var out []int
+	for _, f := range strings.Split(value, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			b.Fatalf("-%s=%s: want comma-separated positive numbers", name, value)
+		}
+		out = append(out, n)
+	}
+	return out
 }
 
 func benchScale(b *testing.B, n int) {
@@ -132,11 +147,41 @@ func benchScale(b *testing.B, n int) {
 	}
 	elapsed := time.Since(start)
 	total, writes, dry := apiRequests.snapshot()
+	peak := testenv.PeakRSSMiB()
+	floor := applyFloor(b, n)
 	b.ReportMetric(elapsed.Seconds(), "s-to-all-ready")
+	b.ReportMetric(floor.Seconds(), "s-write-floor")
+	b.ReportMetric(elapsed.Seconds()/floor.Seconds(), "ready/floor")
 	b.ReportMetric(float64(total-total0), "api-requests")
 	b.ReportMetric(float64(writes-writes0), "api-writes")
 	b.ReportMetric(float64(dry-dry0), "api-dry-runs")
-	b.ReportMetric(testenv.PeakRSSMiB(), "peak-rss-MiB")
+	b.ReportMetric(float64(total-total0)/float64(n), "requests/ks")
+	b.ReportMetric(float64(writes-writes0)/float64(n), "writes/ks")
+	b.ReportMetric(peak, "peak-rss-MiB")
+}
+
+// applyFloor server-side applies the objects of n bench apps (in a
+// namespace of their own, no controller involved) from 64 workers and
+// returns how long the API server took.
+func applyFloor(b *testing.B, n int) time.Duration {
+	ns := env.NewNamespace(b)
+	var objs []*unstructured.Unstructured
+	for i := range n {
+		for _, doc := range strings.Split(benchApp, "---\n") {
+			u := &unstructured.Unstructured{}
+			if err := yaml.Unmarshal([]byte(doc), &u.Object); err != nil {
+				b.Fatal(err)
+			}
+			u.SetNamespace(ns)
+			u.SetName(fmt.Sprintf("app-%d-%s", i, u.GetName()))
+			objs = append(objs, u)
+		}
+	}
+	d, err := testenv.ApplyFloor(context.Background(), env.Config, client.Options{Scheme: env.Scheme}, objs, "floor")
+	if err != nil {
+		b.Fatalf("write floor: %v", err)
+	}
+	return d
 }
 
 // BenchmarkUnchangedReconcile reconciles a Ready Kustomization whose

@@ -9,6 +9,7 @@ import (
 	"github.com/fluxcd/pkg/runtime/conditions"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -33,7 +34,21 @@ func (run *kustomizationRun) apply(ctx context.Context, obj *kustomizev1.Kustomi
 	run.target, run.watcher = target, watcher
 	opts := run.applyOptions(obj)
 	opts.IgnoreFields = run.ignoreFields(obj)
-	cs, err := run.manager().Apply(ctx, run.objects, opts)
+	opts.SameInputs = sameInputs(ctx, obj, run.revision)
+	m := run.manager()
+	if run.watcher != nil {
+		// Start watching the kinds about to be applied: once synced, the
+		// watch cache tells which objects need no read or dry-run.
+		built := make([]inventory.Entry, 0, len(run.objects))
+		for _, u := range run.objects {
+			built = append(built, inventory.FromObject(u))
+		}
+		run.watcher.Ensure(kinds(built))
+		m.Lookup = func(u *unstructured.Unstructured) (bool, bool) {
+			return run.watcher.Lookup(u.GroupVersionKind(), u.GetNamespace(), u.GetName())
+		}
+	}
+	cs, err := m.Apply(ctx, run.objects, opts)
 	if err != nil {
 		return reconcile.Wait(obj.GetRetryInterval(), kustomizev1.ReconciliationFailedReason, "%s%s", impersonating(obj, run.r), err)
 	}
@@ -53,6 +68,15 @@ func (run *kustomizationRun) apply(ctx context.Context, obj *kustomizev1.Kustomi
 		run.event(obj, corev1.EventTypeNormal, kustomizev1.ProgressingReason, cs.String())
 	}
 	return nil
+}
+
+// sameInputs reports whether this reconcile builds from the inputs of the
+// last successful one: the same revision, the spec of a generation that
+// was reconciled to Ready, and nothing read from outside the artifact.
+func sameInputs(ctx context.Context, obj *kustomizev1.Kustomization, revision string) bool {
+	return reconcile.WasReady(ctx) && obj.Status.ObservedGeneration == obj.Generation &&
+		obj.Status.LastAppliedRevision == revision && obj.Status.Inventory != nil &&
+		(obj.Spec.PostBuild == nil || len(obj.Spec.PostBuild.SubstituteFrom) == 0) && obj.Spec.Decryption == nil
 }
 
 // prune deletes what left the source (spec.prune) and stores the new

@@ -6,6 +6,7 @@
 package drift
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -216,11 +217,39 @@ func (w *Watcher) onUpdate(kind string, oldObj, newObj any) {
 		if e.Subresource == "status" {
 			continue
 		}
+		if !w.oursChanged(o.ManagedFields, n.ManagedFields) {
+			// Only fields this controller does not apply changed (the
+			// Deployment controller's revision annotation, a label
+			// someone added): nothing to correct, no reconcile.
+			continue
+		}
 		c := Change{Owner: key, Object: ref(kind, n), Manager: e.Manager, Subresource: e.Subresource}
 		w.recordForeign(string(n.UID), c, fieldPaths(e))
 		w.report(c)
 		return
 	}
+}
+
+// oursChanged reports whether this controller's apply entry changed: a
+// field it applied was changed (its ownership moved to the writer) or
+// removed by someone else.
+func (w *Watcher) oursChanged(old, cur []metav1.ManagedFieldsEntry) bool {
+	ours := func(entries []metav1.ManagedFieldsEntry) *metav1.ManagedFieldsEntry {
+		for i, e := range entries {
+			if e.Manager == w.FieldManager && e.Operation == metav1.ManagedFieldsOperationApply && e.Subresource == "" {
+				return &entries[i]
+			}
+		}
+		return nil
+	}
+	o, c := ours(old), ours(cur)
+	if o == nil || c == nil {
+		return o != c
+	}
+	if o.FieldsV1 == nil || c.FieldsV1 == nil {
+		return o.FieldsV1 != c.FieldsV1
+	}
+	return !bytes.Equal(o.FieldsV1.Raw, c.FieldsV1.Raw)
 }
 
 func (w *Watcher) report(c Change) {
@@ -365,4 +394,26 @@ func (f Fight) String() string {
 		who += fmt.Sprintf(" (through the %s subresource)", f.Subresource)
 	}
 	return fmt.Sprintf("%s keeps changing %s", who, strings.Join(f.Fields, ", "))
+}
+
+// Lookup reports whether an object with the owner label exists, as the
+// watch cache of its kind says; known is false while that kind is not
+// watched or not synced yet. An object without the owner label (made by
+// kubectl, say) is never in the cache.
+func (w *Watcher) Lookup(gvk schema.GroupVersionKind, namespace, name string) (exists, known bool) {
+	w.mu.Lock()
+	inf, ok := w.informers[gvk]
+	w.mu.Unlock()
+	if !ok || !inf.HasSynced() {
+		return false, false
+	}
+	key := name
+	if namespace != "" {
+		key = namespace + "/" + name
+	}
+	_, exists, err := inf.GetStore().GetByKey(key)
+	if err != nil {
+		return false, false
+	}
+	return exists, true
 }

@@ -45,9 +45,17 @@ func TestOnUpdateFiltersAndFights(t *testing.T) {
 		return &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "ns", UID: "u1",
 			ResourceVersion: rv, Labels: labels, ManagedFields: mf}}
 	}
-	ours := func(at int64) metav1.ManagedFieldsEntry {
-		return entry("kustomize-controller", "", `{"f:spec":{"f:replicas":{}}}`, at)
+	// Our apply entry; a foreign write of spec.replicas moves the field
+	// out of it (lost), a correction brings it back.
+	oursWith := func(at int64, fields string) metav1.ManagedFieldsEntry {
+		e := entry("kustomize-controller", "", fields, at)
+		e.Operation = metav1.ManagedFieldsOperationApply
+		return e
 	}
+	ours := func(at int64) metav1.ManagedFieldsEntry {
+		return oursWith(at, `{"f:spec":{"f:replicas":{},"f:paused":{}}}`)
+	}
+	lost := func(at int64) metav1.ManagedFieldsEntry { return oursWith(at, `{"f:spec":{"f:paused":{}}}`) }
 	theirs := func(at int64) metav1.ManagedFieldsEntry {
 		return entry("autoscaler", "", `{"f:spec":{"f:replicas":{}}}`, at)
 	}
@@ -58,14 +66,18 @@ func TestOnUpdateFiltersAndFights(t *testing.T) {
 	// Our own apply and status updates are not drift.
 	w.onUpdate("Deployment", obj("1", ours(1)), obj("2", ours(2)))
 	w.onUpdate("Deployment", obj("2", ours(2)), obj("3", ours(2), status(3)))
+	// Another manager's write to fields we do not apply (the Deployment
+	// controller's revision annotation) leaves our entry as it was.
+	annotation := entry("kube-controller-manager", "", `{"f:metadata":{"f:annotations":{"f:deployment.kubernetes.io/revision":{}}}}`, 3)
+	w.onUpdate("Deployment", obj("3", ours(2), status(3)), obj("3b", ours(2), status(3), annotation))
 	if len(changes) != 0 {
-		t.Fatalf("own writes reported as drift: %v", changes)
+		t.Fatalf("own writes or writes to fields we do not apply reported as drift: %v", changes)
 	}
 	// Foreign change, correction, foreign change, correction, foreign change: a fight.
 	rv := 3
 	cur := obj("3", ours(2))
 	for i := range FightChanges {
-		next := obj(string(rune('a'+i)), ours(int64(10+i)), theirs(int64(10+i)))
+		next := obj(string(rune('a'+i)), lost(int64(10+i)), theirs(int64(10+i)))
 		w.onUpdate("Deployment", cur, next)
 		corrected := obj(string(rune('A'+i)), ours(int64(20+i)), theirs(int64(10+i)))
 		w.onUpdate("Deployment", next, corrected)
@@ -90,6 +102,32 @@ func TestOnUpdateFiltersAndFights(t *testing.T) {
 	}
 	if len(w.Fights()) != 0 || len(w.history) != 0 || len(w.corrected) != 0 {
 		t.Fatalf("state kept for a deleted object: fights %v, history %v, corrected %v", w.Fights(), w.history, w.corrected)
+	}
+}
+
+func TestOursChanged(t *testing.T) {
+	w := &Watcher{FieldManager: "kustomize-controller"}
+	apply := func(fields string) metav1.ManagedFieldsEntry {
+		e := entry("kustomize-controller", "", fields, 1)
+		e.Operation = metav1.ManagedFieldsOperationApply
+		return e
+	}
+	for _, tt := range []struct {
+		name     string
+		old, cur []metav1.ManagedFieldsEntry
+		want     bool
+	}{
+		{name: "same entry", old: []metav1.ManagedFieldsEntry{apply(`{"f:data":{"f:a":{}}}`)},
+			cur: []metav1.ManagedFieldsEntry{apply(`{"f:data":{"f:a":{}}}`), entry("kubectl-edit", "", `{"f:data":{"f:b":{}}}`, 2)}, want: false},
+		{name: "field taken", old: []metav1.ManagedFieldsEntry{apply(`{"f:data":{"f:a":{},"f:b":{}}}`)},
+			cur: []metav1.ManagedFieldsEntry{apply(`{"f:data":{"f:a":{}}}`), entry("kubectl-edit", "", `{"f:data":{"f:b":{}}}`, 2)}, want: true},
+		{name: "entry gone", old: []metav1.ManagedFieldsEntry{apply(`{"f:data":{"f:a":{}}}`)},
+			cur: []metav1.ManagedFieldsEntry{entry("kubectl-edit", "", `{"f:data":{"f:a":{}}}`, 2)}, want: true},
+		{name: "never ours", old: nil, cur: []metav1.ManagedFieldsEntry{entry("kubectl-edit", "", `{}`, 2)}, want: false},
+	} {
+		if got := w.oursChanged(tt.old, tt.cur); got != tt.want {
+			t.Errorf("%s: oursChanged = %v, want %v", tt.name, got, tt.want)
+		}
 	}
 }
 

@@ -91,7 +91,7 @@ func (r *Reconciler[T]) ReconcileObject(ctx context.Context, req ctrl.Request) (
 		}
 	}
 
-	reason, message, err := r.Kind.Reconcile(ctx, obj)
+	reason, message, err := r.Kind.Reconcile(context.WithValue(ctx, wasReadyKey{}, wasReady), obj)
 	if token, ok := meta.ReconcileAnnotationValue(obj.GetAnnotations()); ok {
 		obj.SetLastHandledReconcileRequest(token)
 	}
@@ -109,6 +109,17 @@ func (r *Reconciler[T]) ReconcileObject(ctx context.Context, req ctrl.Request) (
 	return result, obj, live, retErr
 }
 
+type wasReadyKey struct{}
+
+// WasReady reports, inside a Kind's Reconcile, whether the object was
+// Ready when this reconcile read it, before it was marked progressing:
+// with observedGeneration equal to the generation it says the last
+// reconcile of this generation succeeded.
+func WasReady(ctx context.Context) bool {
+	ready, _ := ctx.Value(wasReadyKey{}).(bool)
+	return ready
+}
+
 // RequestPending reports whether obj carries a reconcile request (e.g.
 // from a webhook Receiver or `gotk reconcile`) not handled yet: such a
 // reconcile must look at the remote afresh, not at a cached answer that
@@ -119,12 +130,21 @@ func RequestPending(obj Object) bool {
 }
 
 // markProgressing marks Reconciling/Ready=Unknown when there is new work
-// (a new generation or a reconcile request) and reports whether it did.
+// (a new generation or a reconcile request) and reports whether the
+// object must be patched before the steps run.
 func (r *Reconciler[T]) markProgressing(obj T) bool {
 	newRequest := RequestPending(obj)
 	newGeneration := obj.GetGeneration() != obj.GetObservedGeneration()
 	if !newRequest && !newGeneration {
 		return false
+	}
+	if obj.GetObservedGeneration() <= 0 && len(obj.GetConditions()) == 0 {
+		// Never reconciled (some kinds default observedGeneration to
+		// -1): there is no stale status to hide, so only the
+		// finalizer is written now and the conditions come with the
+		// result, in the one status write the API needs (an object
+		// waiting in the queue has no status either).
+		return true
 	}
 	msg := "reconciliation in progress"
 	if newGeneration {
