@@ -95,7 +95,7 @@ var fluxCommands = []fluxCommand{
 	{path: "build kustomization", flags: []string{"path", "kustomization-file", "strict-substitute", "dry-run"}, state: built},
 	{path: "diff kustomization", flags: []string{"path", "kustomization-file", "strict-substitute"}, state: built},
 	{path: "events", flags: []string{"for", "all-namespaces", "watch"}, state: built},
-	{path: "logs", flags: []string{"kind", "name", "level", "follow"}, todoFlags: []string{"since", "tail", "all-namespaces"}, state: built},
+	{path: "logs", flags: []string{"kind", "name", "level", "follow", "since", "tail", "all-namespaces"}, state: built},
 	{path: "tree kustomization", flags: []string{"compact"}, state: built},
 	{path: "trace", flags: []string{"kind", "api-version"}, state: built},
 	{path: "debug kustomization", flags: []string{"show-status", "show-vars", "show-history"}, state: built},
