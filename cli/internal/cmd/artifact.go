@@ -9,52 +9,10 @@ import (
 	"time"
 
 	"github.com/Masterminds/semver/v3"
-	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/spf13/cobra"
 
 	"gotk.dev/pkg/oci"
 )
-
-// registryFlags are the registry flags every artifact command shares.
-type registryFlags struct {
-	creds    string
-	insecure bool
-}
-
-func (r *registryFlags) bind(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&r.creds, "creds", "", "registry credentials as user:password")
-	cmd.Flags().BoolVar(&r.insecure, "insecure-registry", false, "reach the registry over plain HTTP")
-}
-
-func (r *registryFlags) options() (oci.Options, error) {
-	o := oci.Options{Insecure: r.insecure, UserAgent: "gotk"}
-	if r.creds != "" {
-		user, pass, ok := strings.Cut(r.creds, ":")
-		if !ok || user == "" {
-			return o, errors.New("--creds wants user:password")
-		}
-		o.Auth = &authn.Basic{Username: user, Password: pass}
-	}
-	return o, nil
-}
-
-// ref parses `oci://host/repo:tag` (Flux's artifact URL form).
-func (r *registryFlags) ref(url string) (name.Reference, error) {
-	rest, ok := strings.CutPrefix(url, "oci://")
-	if !ok {
-		return nil, fmt.Errorf("artifact URL %q must start with oci://", url)
-	}
-	var opts []name.Option
-	if r.insecure {
-		opts = append(opts, name.Insecure)
-	}
-	ref, err := name.ParseReference(rest, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("invalid artifact URL %q: %w", url, err)
-	}
-	return ref, nil
-}
 
 func newArtifactVerb(verb, short string, sub *cobra.Command) *cobra.Command {
 	cmd := &cobra.Command{Use: verb, Short: short}
@@ -78,7 +36,7 @@ func newPushCommand(g *Globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			o, err := rf.options()
+			o, err := rf.options(cmd.Context(), ref.Context().RegistryStr())
 			if err != nil {
 				return err
 			}
@@ -124,7 +82,7 @@ func newPullCommand(g *Globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			o, err := rf.options()
+			o, err := rf.options(cmd.Context(), ref.Context().RegistryStr())
 			if err != nil {
 				return err
 			}
@@ -163,7 +121,7 @@ func newTagCommand(g *Globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			o, err := rf.options()
+			o, err := rf.options(cmd.Context(), ref.Context().RegistryStr())
 			if err != nil {
 				return err
 			}
@@ -199,7 +157,7 @@ func newListCommand(g *Globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			o, err := rf.options()
+			o, err := rf.options(cmd.Context(), repo.RegistryStr())
 			if err != nil {
 				return err
 			}

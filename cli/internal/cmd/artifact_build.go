@@ -57,7 +57,7 @@ func newDiffArtifact(g *Globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			o, err := rf.options()
+			o, err := rf.options(cmd.Context(), ref.Context().RegistryStr())
 			if err != nil {
 				return err
 			}

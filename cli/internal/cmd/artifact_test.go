@@ -112,3 +112,62 @@ func TestArtifactBuildDiff(t *testing.T) {
 	g.Expect(errors.As(err, &exit)).To(BeTrue(), "%v", err)
 	g.Expect(exit.Code).To(Equal(1))
 }
+
+// TestArtifactProvider logs in to Artifact Registry with --provider gcp
+// (the metadata server's token, through pkg/cloudauth) for every artifact
+// command; the registry, reached under its Google host name through an
+// HTTP proxy from the environment, accepts only that token. Unknown
+// providers, another cloud's registry and --creds with a provider are
+// refused with their reason.
+func TestArtifactProvider(t *testing.T) {
+	g := NewWithT(t)
+	const token, garHost = "gar-access-token", "europe-west1-docker.pkg.dev"
+	reg := testserver.NewRegistryForTest(t, testserver.RegistryOptions{Auth: testserver.BasicAuth{Username: "oauth2accesstoken", Password: token}})
+	proxy := testserver.NewForwardProxyForTest(t, reg.Host())
+	testserver.IsolateCloudEnv(t)
+	cloud := testserver.NewCloudTokensForTest(t, token)
+	t.Setenv("GCE_METADATA_HOST", cloud.MetadataHost)
+	for _, k := range []string{"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy"} {
+		t.Setenv(k, "")
+	}
+	t.Setenv("HTTP_PROXY", proxy.URL)
+	src := writeFiles(t, map[string]string{"app.yaml": "kind: ConfigMap\n"})
+	url := "oci://" + garHost + "/project/repo/app"
+	gcp := []string{"--provider", "gcp", "--insecure-registry"}
+
+	steps := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"push", []string{"push", "artifact", url + ":v1", "--path", src, "--source", "s", "--revision", "r"}, "✔ artifact successfully pushed to " + garHost},
+		{"tag", []string{"tag", "artifact", url + ":v1", "--tag", "stable"}, garHost + "/project/repo/app:stable"},
+		{"list", []string{"list", "artifacts", url}, garHost + "/project/repo/app:v1"},
+		{"diff", []string{"diff", "artifact", url + ":stable", "--path", src}, "no changes detected"},
+		{"pull", []string{"pull", "artifact", url + ":stable", "--output", t.TempDir()}, "✔ revision r"},
+	}
+	for _, s := range steps {
+		out, err := run(t, append(s.args, gcp...)...)
+		g.Expect(err).NotTo(HaveOccurred(), s.name)
+		g.Expect(out).To(ContainSubstring(s.want), s.name)
+	}
+	g.Expect(cloud.Calls()).To(ContainElement("metadata:default"))
+	g.Expect(proxy.Proxied(garHost)).To(BeTrue())
+
+	_, err := run(t, "list", "artifacts", url, "--insecure-registry")
+	g.Expect(oci.IsAuthError(err)).To(BeTrue(), "listing without the provider login: %v", err)
+
+	refused := []struct {
+		name string
+		args []string
+		err  string
+	}{
+		{"unknown provider", []string{"--provider", "oracle"}, `--provider "oracle" is not supported: use generic, aws, azure or gcp`},
+		{"another cloud's registry", []string{"--provider", "aws"}, `"europe-west1-docker.pkg.dev" is not an Amazon ECR registry`},
+		{"creds with a provider", []string{"--provider", "gcp", "--creds", "a:b"}, "--creds works with --provider generic only"},
+	}
+	for _, r := range refused {
+		_, err := run(t, append([]string{"list", "artifacts", url}, r.args...)...)
+		g.Expect(err).To(MatchError(ContainSubstring(r.err)), r.name)
+	}
+}
