@@ -6,7 +6,6 @@ import (
 	"regexp"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/Masterminds/semver/v3"
 	"github.com/spf13/cobra"
@@ -18,53 +17,6 @@ func newArtifactVerb(verb, short string, sub *cobra.Command) *cobra.Command {
 	cmd := &cobra.Command{Use: verb, Short: short}
 	cmd.AddCommand(sub)
 	return cmd
-}
-
-func newPushCommand(g *Globals) *cobra.Command {
-	var rf registryFlags
-	var path, source, revision string
-	var annotations []string
-	sub := &cobra.Command{
-		Use:   "artifact oci://REPOSITORY:TAG --path DIR --source URL --revision REV",
-		Short: "Push a directory as an OCI artifact in Flux's format (an OCIRepository can pull it)",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if path == "" || source == "" || revision == "" {
-				return errors.New("--path, --source and --revision are required")
-			}
-			ref, err := rf.ref(args[0])
-			if err != nil {
-				return err
-			}
-			o, err := rf.options(cmd.Context(), ref.Context().RegistryStr())
-			if err != nil {
-				return err
-			}
-			ann := map[string]string{oci.SourceAnnotation: source, oci.RevisionAnnotation: revision,
-				oci.CreatedAnnotation: time.Now().UTC().Format(time.RFC3339)}
-			for _, a := range annotations {
-				k, v, ok := strings.Cut(a, "=")
-				if !ok || k == "" {
-					return fmt.Errorf("--annotations wants key=value, got %q", a)
-				}
-				ann[k] = v
-			}
-			fmt.Fprintf(g.Out, "► pushing artifact to %s\n", ref)
-			digest, err := oci.PushArtifact(cmd.Context(), ref, path, ann, o)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(g.Out, "✔ artifact successfully pushed to %s@%s\n", ref.Context(), digest)
-			return nil
-		},
-	}
-	f := sub.Flags()
-	f.StringVar(&path, "path", "", "directory to push")
-	f.StringVar(&source, "source", "", "source address recorded in the artifact, e.g. a Git URL")
-	f.StringVar(&revision, "revision", "", "source revision recorded in the artifact, e.g. main@sha1:<commit>")
-	f.StringSliceVarP(&annotations, "annotations", "a", nil, "extra manifest annotations as key=value")
-	rf.bind(sub)
-	return newArtifactVerb("push", "Push an OCI artifact", sub)
 }
 
 func newPullCommand(g *Globals) *cobra.Command {

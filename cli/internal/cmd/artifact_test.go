@@ -2,15 +2,18 @@ package cmd
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	. "github.com/onsi/gomega"
+	"sigs.k8s.io/yaml"
 
 	"gotk.dev/pkg/artifact/tarball"
 	"gotk.dev/pkg/oci"
@@ -170,4 +173,91 @@ func TestArtifactProvider(t *testing.T) {
 		_, err := run(t, append([]string{"list", "artifacts", url}, r.args...)...)
 		g.Expect(err).To(MatchError(ContainSubstring(r.err)), r.name)
 	}
+}
+
+// TestArtifactIgnoreOutputReproducible pushes with --ignore-paths,
+// --reproducible and --output json|yaml: ignored files are not in the
+// artifact (nor in build's tarball, nor compared by diff), two pushes of
+// the same content have one digest, and the printed fields match it.
+func TestArtifactIgnoreOutputReproducible(t *testing.T) {
+	g := NewWithT(t)
+	reg := testserver.NewRegistryForTest(t, testserver.RegistryOptions{})
+	src := writeFiles(t, map[string]string{"app.yaml": "kind: ConfigMap\n", "local.env": "TOKEN=x\n"})
+	for _, p := range []string{"tmp/run.log", "docs/tmp.md"} {
+		g.Expect(os.MkdirAll(filepath.Join(src, filepath.Dir(p)), 0o755)).To(Succeed())
+		g.Expect(os.WriteFile(filepath.Join(src, p), []byte("x\n"), 0o644)).To(Succeed())
+	}
+	url := "oci://" + reg.Host() + "/app"
+	push := []string{"--path", src, "--source", "s", "--revision", "r", "--insecure-registry", "--ignore-paths", "*.env,/tmp/", "--reproducible"}
+
+	out, err := run(t, append([]string{"push", "artifact", url + ":v1", "-o", "json"}, push...)...)
+	g.Expect(err).NotTo(HaveOccurred())
+	var first pushedArtifact
+	g.Expect(json.Unmarshal([]byte(out), &first)).To(Succeed(), out)
+	g.Expect(first.Digest).To(MatchRegexp(`^sha256:[0-9a-f]{64}$`))
+	g.Expect(first).To(Equal(pushedArtifact{URL: url + "@" + first.Digest, Repository: reg.Host() + "/app", Tag: "v1", Digest: first.Digest}))
+
+	out, err = run(t, append([]string{"push", "artifact", url + ":v2", "--output", "yaml"}, push...)...)
+	g.Expect(err).NotTo(HaveOccurred())
+	var second pushedArtifact
+	g.Expect(yaml.Unmarshal([]byte(out), &second)).To(Succeed(), out)
+	g.Expect(second.Tag).To(Equal("v2"))
+	g.Expect(second.Digest).To(Equal(first.Digest), "reproducible pushes of the same content")
+
+	ref, err := name.ParseReference(reg.Host()+"/app:v1", name.Insecure)
+	g.Expect(err).NotTo(HaveOccurred())
+	img, err := oci.Image(context.Background(), ref, oci.Options{Insecure: true})
+	g.Expect(err).NotTo(HaveOccurred())
+	m, err := img.Manifest()
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(m.Annotations).To(HaveKeyWithValue(oci.CreatedAnnotation, "1970-01-01T00:00:00Z"))
+
+	dst := t.TempDir()
+	_, err = run(t, "pull", "artifact", url+":v1", "--output", dst, "--insecure-registry")
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(listFiles(t, dst)).To(Equal([]string{"app.yaml", "docs/tmp.md"}))
+
+	out, err = run(t, "diff", "artifact", url+":v1", "--path", src, "--insecure-registry", "--ignore-paths", "*.env,/tmp/")
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(out).To(ContainSubstring("no changes detected"))
+	_, err = run(t, "diff", "artifact", url+":v1", "--path", src, "--insecure-registry")
+	var exit *ExitCodeError
+	g.Expect(errors.As(err, &exit)).To(BeTrue(), "diff without --ignore-paths: %v", err)
+
+	tgz := filepath.Join(t.TempDir(), "a.tgz")
+	_, err = run(t, "build", "artifact", "--path", src, "--output", tgz, "--ignore-paths", "*.env", "--ignore-paths", "docs/")
+	g.Expect(err).NotTo(HaveOccurred())
+	f, err := os.Open(tgz)
+	g.Expect(err).NotTo(HaveOccurred())
+	defer f.Close()
+	extracted := t.TempDir()
+	g.Expect(tarball.Untar(f, extracted, tarball.DefaultLimits())).To(Succeed())
+	g.Expect(listFiles(t, extracted)).To(Equal([]string{"app.yaml", "tmp/run.log"}))
+
+	out, err = run(t, "push", "artifact", url+":v3", "--path", src, "--source", "s", "--revision", "r", "--insecure-registry", "-o", "json")
+	g.Expect(err).NotTo(HaveOccurred())
+	var plain pushedArtifact
+	g.Expect(json.Unmarshal([]byte(out), &plain)).To(Succeed(), out)
+	g.Expect(plain.Digest).NotTo(Equal(first.Digest), "without --ignore-paths and --reproducible")
+	_, err = run(t, append([]string{"push", "artifact", url + ":v4", "-o", "xml"}, push...)...)
+	g.Expect(err).To(MatchError(`--output "xml" is not supported: use json or yaml`))
+}
+
+// listFiles returns the regular files under dir, slash-separated and sorted.
+func listFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	var files []string
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		files = append(files, filepath.ToSlash(rel))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(files)
+	return files
 }
