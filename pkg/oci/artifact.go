@@ -19,11 +19,12 @@ import (
 
 // PushArtifact pushes the files under dir to ref in Flux's artifact
 // format (one gzip tarball layer of FluxContentMediaType, config of
-// FluxConfigMediaType) with the given manifest annotations. It returns the
-// manifest digest.
-func PushArtifact(ctx context.Context, ref name.Reference, dir string, annotations map[string]string, o Options) (string, error) {
+// FluxConfigMediaType) with the given manifest annotations, leaving out
+// what filter excludes (nil keeps everything). It returns the manifest
+// digest.
+func PushArtifact(ctx context.Context, ref name.Reference, dir string, filter tarball.Filter, annotations map[string]string, o Options) (string, error) {
 	var buf bytes.Buffer
-	if err := tarball.Archive(&buf, dir, nil); err != nil {
+	if err := tarball.Archive(&buf, dir, filter); err != nil {
 		return "", err
 	}
 	img := mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), FluxConfigMediaType)

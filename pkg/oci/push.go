@@ -11,5 +11,5 @@ import (
 // type, Flux's config type, and the revision and source annotations that
 // an OCIRepository reports. It returns the manifest digest.
 func PushDir(ctx context.Context, ref name.Reference, dir, revision, source string, o Options) (string, error) {
-	return PushArtifact(ctx, ref, dir, map[string]string{RevisionAnnotation: revision, SourceAnnotation: source}, o)
+	return PushArtifact(ctx, ref, dir, nil, map[string]string{RevisionAnnotation: revision, SourceAnnotation: source}, o)
 }

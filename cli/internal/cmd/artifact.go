@@ -6,107 +6,17 @@ import (
 	"regexp"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/Masterminds/semver/v3"
-	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/spf13/cobra"
 
 	"gotk.dev/pkg/oci"
 )
 
-// registryFlags are the registry flags every artifact command shares.
-type registryFlags struct {
-	creds    string
-	insecure bool
-}
-
-func (r *registryFlags) bind(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&r.creds, "creds", "", "registry credentials as user:password")
-	cmd.Flags().BoolVar(&r.insecure, "insecure-registry", false, "reach the registry over plain HTTP")
-}
-
-func (r *registryFlags) options() (oci.Options, error) {
-	o := oci.Options{Insecure: r.insecure, UserAgent: "gotk"}
-	if r.creds != "" {
-		user, pass, ok := strings.Cut(r.creds, ":")
-		if !ok || user == "" {
-			return o, errors.New("--creds wants user:password")
-		}
-		o.Auth = &authn.Basic{Username: user, Password: pass}
-	}
-	return o, nil
-}
-
-// ref parses `oci://host/repo:tag` (Flux's artifact URL form).
-func (r *registryFlags) ref(url string) (name.Reference, error) {
-	rest, ok := strings.CutPrefix(url, "oci://")
-	if !ok {
-		return nil, fmt.Errorf("artifact URL %q must start with oci://", url)
-	}
-	var opts []name.Option
-	if r.insecure {
-		opts = append(opts, name.Insecure)
-	}
-	ref, err := name.ParseReference(rest, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("invalid artifact URL %q: %w", url, err)
-	}
-	return ref, nil
-}
-
 func newArtifactVerb(verb, short string, sub *cobra.Command) *cobra.Command {
 	cmd := &cobra.Command{Use: verb, Short: short}
 	cmd.AddCommand(sub)
 	return cmd
-}
-
-func newPushCommand(g *Globals) *cobra.Command {
-	var rf registryFlags
-	var path, source, revision string
-	var annotations []string
-	sub := &cobra.Command{
-		Use:   "artifact oci://REPOSITORY:TAG --path DIR --source URL --revision REV",
-		Short: "Push a directory as an OCI artifact in Flux's format (an OCIRepository can pull it)",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if path == "" || source == "" || revision == "" {
-				return errors.New("--path, --source and --revision are required")
-			}
-			ref, err := rf.ref(args[0])
-			if err != nil {
-				return err
-			}
-			o, err := rf.options()
-			if err != nil {
-				return err
-			}
-			ann := map[string]string{oci.SourceAnnotation: source, oci.RevisionAnnotation: revision,
-				oci.CreatedAnnotation: time.Now().UTC().Format(time.RFC3339)}
-			for _, a := range annotations {
-				k, v, ok := strings.Cut(a, "=")
-				if !ok || k == "" {
-					return fmt.Errorf("--annotations wants key=value, got %q", a)
-				}
-				ann[k] = v
-			}
-			fmt.Fprintf(g.Out, "► pushing artifact to %s\n", ref)
-			digest, err := oci.PushArtifact(cmd.Context(), ref, path, ann, o)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(g.Out, "✔ artifact successfully pushed to %s@%s\n", ref.Context(), digest)
-			return nil
-		},
-	}
-	f := sub.Flags()
-	f.StringVar(&path, "path", "", "directory to push")
-	f.StringVar(&source, "source", "", "source address recorded in the artifact, e.g. a Git URL")
-	f.StringVar(&revision, "revision", "", "source revision recorded in the artifact, e.g. main@sha1:<commit>")
-	f.StringSliceVarP(&annotations, "annotations", "a", nil, "extra manifest annotations as key=value")
-	rf.bind(sub)
-	return newArtifactVerb("push", "Push an OCI artifact", sub)
 }
 
 func newPullCommand(g *Globals) *cobra.Command {
@@ -124,7 +34,7 @@ func newPullCommand(g *Globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			o, err := rf.options()
+			o, err := rf.options(cmd.Context(), ref.Context().RegistryStr())
 			if err != nil {
 				return err
 			}
@@ -163,7 +73,7 @@ func newTagCommand(g *Globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			o, err := rf.options()
+			o, err := rf.options(cmd.Context(), ref.Context().RegistryStr())
 			if err != nil {
 				return err
 			}
@@ -199,7 +109,7 @@ func newListCommand(g *Globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			o, err := rf.options()
+			o, err := rf.options(cmd.Context(), repo.RegistryStr())
 			if err != nil {
 				return err
 			}

@@ -9,12 +9,14 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"gotk.dev/pkg/artifact/sourceignore"
 	"gotk.dev/pkg/artifact/tarball"
 	"gotk.dev/pkg/oci"
 )
 
 func newBuildArtifact(g *Globals) *cobra.Command {
 	var path, output string
+	var ignorePaths []string
 	cmd := &cobra.Command{
 		Use:   "artifact --path DIR [--output FILE]",
 		Short: "Write the tarball `push artifact` would push for a directory",
@@ -24,7 +26,7 @@ func newBuildArtifact(g *Globals) *cobra.Command {
 				return errors.New("--path is required")
 			}
 			var buf bytes.Buffer
-			if err := tarball.Archive(&buf, path, nil); err != nil {
+			if err := tarball.Archive(&buf, path, sourceignore.PathsFilter(path, ignorePaths)); err != nil {
 				return err
 			}
 			if err := os.WriteFile(output, buf.Bytes(), 0o644); err != nil {
@@ -36,6 +38,7 @@ func newBuildArtifact(g *Globals) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&path, "path", "", "directory to pack")
 	cmd.Flags().StringVarP(&output, "output", "o", "artifact.tgz", "file to write")
+	cmd.Flags().StringSliceVar(&ignorePaths, "ignore-paths", nil, "paths to leave out of the artifact, in .gitignore format")
 	return cmd
 }
 
@@ -45,6 +48,7 @@ func newBuildArtifact(g *Globals) *cobra.Command {
 func newDiffArtifact(g *Globals) *cobra.Command {
 	var rf registryFlags
 	var path string
+	var ignorePaths []string
 	cmd := &cobra.Command{
 		Use:   "artifact oci://REPOSITORY:TAG --path DIR",
 		Short: "Report whether a directory's contents differ from a pushed artifact",
@@ -57,12 +61,12 @@ func newDiffArtifact(g *Globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			o, err := rf.options()
+			o, err := rf.options(cmd.Context(), ref.Context().RegistryStr())
 			if err != nil {
 				return err
 			}
 			var buf bytes.Buffer
-			if err := tarball.Archive(&buf, path, nil); err != nil {
+			if err := tarball.Archive(&buf, path, sourceignore.PathsFilter(path, ignorePaths)); err != nil {
 				return err
 			}
 			local := fmt.Sprintf("sha256:%x", sha256.Sum256(buf.Bytes()))
@@ -91,6 +95,7 @@ func newDiffArtifact(g *Globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&path, "path", "", "directory to compare")
+	cmd.Flags().StringSliceVar(&ignorePaths, "ignore-paths", nil, "paths to leave out of the comparison, in .gitignore format (as pushed with the same --ignore-paths)")
 	rf.bind(cmd)
 	return cmd
 }

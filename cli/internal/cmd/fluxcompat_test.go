@@ -95,7 +95,7 @@ var fluxCommands = []fluxCommand{
 	{path: "build kustomization", flags: []string{"path", "kustomization-file", "strict-substitute", "dry-run"}, state: built},
 	{path: "diff kustomization", flags: []string{"path", "kustomization-file", "strict-substitute"}, state: built},
 	{path: "events", flags: []string{"for", "all-namespaces", "watch"}, state: built},
-	{path: "logs", flags: []string{"kind", "name", "level", "follow"}, todoFlags: []string{"since", "tail", "all-namespaces"}, state: built},
+	{path: "logs", flags: []string{"kind", "name", "level", "follow", "since", "tail", "all-namespaces"}, state: built},
 	{path: "tree kustomization", flags: []string{"compact"}, state: built},
 	{path: "trace", flags: []string{"kind", "api-version"}, state: built},
 	{path: "debug kustomization", flags: []string{"show-status", "show-vars", "show-history"}, state: built},
@@ -103,12 +103,12 @@ var fluxCommands = []fluxCommand{
 	{path: "stats", flags: []string{"all-namespaces"}, state: built},
 	{path: "envsubst", flags: []string{"strict"}, state: built},
 
-	{path: "push artifact", flags: []string{"path", "source", "revision", "annotations", "creds", "insecure-registry"}, todoFlags: []string{"provider", "ignore-paths", "output", "reproducible"}, state: built},
-	{path: "pull artifact", flags: []string{"output", "creds", "insecure-registry"}, todoFlags: []string{"provider"}, state: built},
-	{path: "tag artifact", flags: []string{"tag", "creds", "insecure-registry"}, todoFlags: []string{"provider"}, state: built},
-	{path: "list artifacts", flags: []string{"filter-regex", "filter-semver", "creds", "insecure-registry"}, todoFlags: []string{"provider"}, state: built},
-	{path: "diff artifact", flags: []string{"path", "creds", "insecure-registry"}, todoFlags: []string{"provider", "ignore-paths"}, state: built},
-	{path: "build artifact", flags: []string{"path", "output"}, todoFlags: []string{"ignore-paths"}, state: built},
+	{path: "push artifact", flags: []string{"path", "source", "revision", "annotations", "creds", "insecure-registry", "provider", "ignore-paths", "output", "reproducible"}, state: built},
+	{path: "pull artifact", flags: []string{"output", "creds", "insecure-registry", "provider"}, state: built},
+	{path: "tag artifact", flags: []string{"tag", "creds", "insecure-registry", "provider"}, state: built},
+	{path: "list artifacts", flags: []string{"filter-regex", "filter-semver", "creds", "insecure-registry", "provider"}, state: built},
+	{path: "diff artifact", flags: []string{"path", "creds", "insecure-registry", "provider", "ignore-paths"}, state: built},
+	{path: "build artifact", flags: []string{"path", "output", "ignore-paths"}, state: built},
 
 	{path: "plugin", state: lacking, reason: "gotk is one binary; Flux's plugin catalog installs Flux-specific extensions"},
 }

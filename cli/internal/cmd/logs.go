@@ -21,6 +21,14 @@ type logsFlags struct {
 	kind, name string
 	level      string
 	follow     bool
+	// namespace limits object lines to one namespace unless allNamespaces.
+	namespace     string
+	allNamespaces bool
+	// since drops lines older than now-since; zero keeps all.
+	since time.Duration
+	// tail prints only the last tail lines of each controller's log at
+	// first; negative prints all.
+	tail int64
 }
 
 func newLogsCommand(g *Globals) *cobra.Command {
@@ -30,6 +38,10 @@ func newLogsCommand(g *Globals) *cobra.Command {
 		Short: "Show the logs of the controllers `gotk dev` runs, filtered by object and level",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if f.since < 0 {
+				return fmt.Errorf("--since must be a positive duration, got %s", f.since)
+			}
+			f.namespace = g.Namespace
 			return runLogs(cmd.Context(), g.Out, f)
 		},
 	}
@@ -40,6 +52,9 @@ func newLogsCommand(g *Globals) *cobra.Command {
 	fs.StringVar(&f.name, "name", "", "only lines about objects of this name")
 	fs.StringVar(&f.level, "level", "", "only this level: debug, info or error")
 	fs.BoolVarP(&f.follow, "follow", "f", false, "keep printing new lines until interrupted")
+	fs.BoolVarP(&f.allNamespaces, "all-namespaces", "A", false, "lines about objects in every namespace, not only --namespace")
+	fs.DurationVar(&f.since, "since", 0, "only lines newer than this duration, e.g. 5m or 2h")
+	fs.Int64Var(&f.tail, "tail", -1, "only the last N lines of each controller's log (then new ones with --follow); -1 prints all")
 	return cmd
 }
 
@@ -53,13 +68,14 @@ func runLogs(ctx context.Context, out io.Writer, f *logsFlags) error {
 	}
 	sort.Strings(files)
 	offsets := map[string]int64{}
+	first := true
 	for {
 		for _, file := range files {
 			controller := strings.TrimSuffix(filepath.Base(file), ".log")
 			if f.controller != "" && controller != f.controller {
 				continue
 			}
-			n, err := printLogLines(out, file, offsets[file], controller, f)
+			n, err := printLogLines(out, file, offsets[file], controller, f, first)
 			if err != nil {
 				return err
 			}
@@ -68,6 +84,7 @@ func runLogs(ctx context.Context, out io.Writer, f *logsFlags) error {
 		if !f.follow {
 			return nil
 		}
+		first = false
 		select {
 		case <-ctx.Done():
 			return nil
@@ -77,8 +94,10 @@ func runLogs(ctx context.Context, out io.Writer, f *logsFlags) error {
 }
 
 // printLogLines prints the JSON log lines of file from offset on that pass
-// the filters, and returns the new offset.
-func printLogLines(out io.Writer, file string, offset int64, controller string, f *logsFlags) (int64, error) {
+// the filters, and returns the new offset. On the first pass --tail keeps
+// only the last lines of the file, counted before filtering as Flux (the
+// pod log API) does.
+func printLogLines(out io.Writer, file string, offset int64, controller string, f *logsFlags, first bool) (int64, error) {
 	fh, err := os.Open(file)
 	if err != nil {
 		return offset, err
@@ -88,21 +107,40 @@ func printLogLines(out io.Writer, file string, offset int64, controller string, 
 		return offset, err
 	}
 	r := bufio.NewReader(fh)
+	var lines []string
 	for {
 		line, err := r.ReadString('\n')
 		if err != nil {
-			return offset, nil // a partial last line is read on the next pass
+			break // a partial last line is read on the next pass
 		}
 		offset += int64(len(line))
-		if entry, ok := parseLogLine(line); ok && entry.matches(f) {
-			fmt.Fprintln(out, entry.format(controller))
-		}
+		lines = append(lines, line)
 	}
+	if first && f.tail >= 0 && int64(len(lines)) > f.tail {
+		lines = lines[int64(len(lines))-f.tail:]
+	}
+	var cutoff time.Time
+	if f.since > 0 {
+		cutoff = time.Now().Add(-f.since)
+	}
+	for _, line := range lines {
+		entry, ok := parseLogLine(line)
+		if !ok || !entry.matches(f) {
+			continue
+		}
+		if !cutoff.IsZero() && (entry.at.IsZero() || entry.at.Before(cutoff)) {
+			continue
+		}
+		fmt.Fprintln(out, entry.format(controller))
+	}
+	return offset, nil
 }
 
 // logEntry is one line of a controller's JSON log.
 type logEntry struct {
 	Time, Level, Msg, Kind, Name, Namespace, Error string
+	// at is Time parsed; zero when the line has no readable time.
+	at time.Time
 }
 
 func parseLogLine(line string) (logEntry, bool) {
@@ -112,6 +150,13 @@ func parseLogLine(line string) (logEntry, bool) {
 	}
 	str := func(k string) string { s, _ := m[k].(string); return s }
 	e := logEntry{Time: str("ts"), Level: str("level"), Msg: str("msg"), Name: str("name"), Namespace: str("namespace"), Error: str("error")}
+	switch ts := m["ts"].(type) {
+	case string:
+		e.at, _ = time.Parse(time.RFC3339Nano, ts)
+	case float64: // zap's epoch encoder
+		e.at = time.Unix(0, int64(ts*float64(time.Second)))
+		e.Time = e.at.UTC().Format(time.RFC3339Nano)
+	}
 	for _, k := range []string{"controllerKind", "reconciler kind", "kind"} {
 		if e.Kind = str(k); e.Kind != "" {
 			break
@@ -123,7 +168,9 @@ func parseLogLine(line string) (logEntry, bool) {
 func (e logEntry) matches(f *logsFlags) bool {
 	return (f.level == "" || strings.EqualFold(e.Level, f.level)) &&
 		(f.kind == "" || strings.EqualFold(e.Kind, f.kind)) &&
-		(f.name == "" || e.Name == f.name)
+		(f.name == "" || e.Name == f.name) &&
+		// Lines about no object (manager start-up) stay visible.
+		(f.allNamespaces || f.namespace == "" || e.Namespace == "" || e.Namespace == f.namespace)
 }
 
 func (e logEntry) format(controller string) string {

@@ -19,7 +19,7 @@ import (
 	"gotk.dev/pkg/git"
 	"gotk.dev/pkg/runtime/reconcile"
 	"gotk.dev/source-controller/internal/gitcache"
-	"gotk.dev/source-controller/internal/sourceignore"
+	"gotk.dev/pkg/artifact/sourceignore"
 )
 
 // Reasons this controller adds to Flux's source reasons.

@@ -147,3 +147,14 @@ func split(rel string) []string {
 	}
 	return strings.Split(rel, "/")
 }
+
+// PathsFilter returns the tarball filter for root that excludes what the
+// gitignore-syntax patterns match, and nothing else (no defaults, no
+// .sourceignore files): the `--ignore-paths` of the artifact commands.
+// It is nil when there are no patterns.
+func PathsFilter(root string, patterns []string) tarball.Filter {
+	if len(patterns) == 0 {
+		return nil
+	}
+	return Filter(root, ReadPatterns(strings.NewReader(strings.Join(patterns, "\n")), nil), nil)
+}
