@@ -92,10 +92,15 @@ test: controlplane test-packages ## run the tests (MODULES="pkg cli" RUN=regex t
 	if [ -n "$$failed" ]; then echo "FAIL in:$$failed"; exit 1; fi
 
 .PHONY: bench
-bench: controlplane $(BIN)/benchreport ## run the benchmarks: a table here, JSON in bench/results/ (BENCH=regex, BENCH_ARGS=sizes such as -ks=1000)
+bench: controlplane $(BIN)/benchreport ## run the benchmarks: a table here, JSON in bench/results/ (BENCH=regex, BENCH_ARGS=sizes such as -ks=1000, given only to packages with a matching benchmark)
 	@mkdir -p bench/results
 	@failed=""; out=$$(mktemp); for m in $(MODULES); do \
-		(cd $$m && go test -run '^$$' -bench '$(or $(BENCH),.)' -benchmem -count=1 -timeout $(TEST_TIMEOUT) ./... $(if $(BENCH_ARGS),-args $(BENCH_ARGS)) 2>&1) > $$out.$$m || failed="$$failed $$m"; \
+		pkgs=./...; \
+		if [ -n '$(BENCH_ARGS)' ]; then \
+			pkgs=$$(cd $$m && go test -list '$(or $(BENCH),.)' ./... | awk '/^Benchmark/ {b = 1} /^ok/ {if (b) print $$2; b = 0}'); \
+			[ -n "$$pkgs" ] || continue; \
+		fi; \
+		(cd $$m && go test -run '^$$' -bench '$(or $(BENCH),.)' -benchmem -count=1 -timeout $(TEST_TIMEOUT) $$pkgs $(if $(BENCH_ARGS),-args $(BENCH_ARGS)) 2>&1) > $$out.$$m || failed="$$failed $$m"; \
 		grep -E '^(pkg:|Benchmark|FAIL|--- FAIL)' $$out.$$m >> $$out || true; \
 	done; \
 	$(BIN)/benchreport -json bench/results/$$(date -u +%Y-%m-%dT%H-%M-%S).json < $$out; \
