@@ -1,23 +1,18 @@
-// Package bucket reads objects from S3-compatible buckets with minio-go
-// and computes the index digest a Bucket artifact's revision is.
+// Package bucket reads objects from object storage buckets (S3-compatible
+// with minio-go, Google Cloud Storage, Azure Blob Storage) and computes
+// the index digest a Bucket artifact's revision is.
 package bucket
 
 import (
 	"context"
 	"crypto/sha256"
-	"crypto/tls"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"path"
 	"sort"
 	"strings"
-
-	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"gotk.dev/pkg/artifact/securepath"
 )
@@ -32,54 +27,32 @@ type Object struct {
 	Size int64
 }
 
+// store is one provider's access to a bucket.
+type store interface {
+	// list calls add for every object under prefix, in any order.
+	list(ctx context.Context, prefix string, add func(Object)) error
+	// open reads an object's content.
+	open(ctx context.Context, key string) (io.ReadCloser, error)
+}
+
 // Client reads one bucket.
 type Client struct {
-	c      *minio.Client
+	s      store
 	bucket string
-}
-
-// Options say how to reach the bucket.
-type Options struct {
-	Endpoint, Bucket, Region string
-	// Insecure uses plain HTTP.
-	Insecure bool
-	// AccessKey and SecretKey (and SessionToken, for temporary
-	// credentials) sign requests; anonymous when empty.
-	AccessKey, SecretKey, SessionToken string
-	// TLS is the client TLS configuration (nil: system roots).
-	TLS *tls.Config
-}
-
-// New returns a client for the bucket.
-func New(o Options) (*Client, error) {
-	mo := &minio.Options{Secure: !o.Insecure, Region: o.Region}
-	if o.AccessKey != "" {
-		mo.Creds = credentials.NewStaticV4(o.AccessKey, o.SecretKey, o.SessionToken)
-	}
-	if o.TLS != nil {
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.TLSClientConfig = o.TLS
-		mo.Transport = tr
-	}
-	c, err := minio.New(o.Endpoint, mo)
-	if err != nil {
-		return nil, fmt.Errorf("endpoint %q: %w", o.Endpoint, err)
-	}
-	return &Client{c: c, bucket: o.Bucket}, nil
 }
 
 // List returns the objects under prefix, sorted by key, skipping those
 // keep rejects.
 func (c *Client) List(ctx context.Context, prefix string, keep func(key string) bool) ([]Object, error) {
 	var out []Object
-	for obj := range c.c.ListObjects(ctx, c.bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true}) {
-		if obj.Err != nil {
-			return nil, fmt.Errorf("listing bucket '%s': %w", c.bucket, obj.Err)
+	err := c.s.list(ctx, prefix, func(o Object) {
+		if strings.HasSuffix(o.Key, "/") || (keep != nil && !keep(o.Key)) {
+			return
 		}
-		if strings.HasSuffix(obj.Key, "/") || (keep != nil && !keep(obj.Key)) {
-			continue
-		}
-		out = append(out, Object{Key: obj.Key, ETag: obj.ETag, Size: obj.Size})
+		out = append(out, o)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing bucket '%s': %w", c.bucket, err)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	return out, nil
@@ -128,7 +101,7 @@ func (c *Client) download(ctx context.Context, o Object, root *securepath.Root) 
 	if err := root.MkdirAll(path.Dir(name), 0o755); err != nil {
 		return fmt.Errorf("object key %q: %w", o.Key, err)
 	}
-	obj, err := c.c.GetObject(ctx, c.bucket, o.Key, minio.GetObjectOptions{})
+	obj, err := c.s.open(ctx, o.Key)
 	if err != nil {
 		return fmt.Errorf("reading object %q: %w", o.Key, err)
 	}
@@ -148,17 +121,4 @@ func (c *Client) download(ctx context.Context, o Object, root *securepath.Root) 
 		return fmt.Errorf("object %q changed while being read (%d bytes, listed %d)", o.Key, n, o.Size)
 	}
 	return nil
-}
-
-// IsAuthError reports refused credentials.
-func IsAuthError(err error) bool {
-	var e minio.ErrorResponse
-	if errors.As(err, &e) {
-		switch e.Code {
-		case "AccessDenied", "SignatureDoesNotMatch", "InvalidAccessKeyId":
-			return true
-		}
-		return e.StatusCode == http.StatusForbidden || e.StatusCode == http.StatusUnauthorized
-	}
-	return false
 }

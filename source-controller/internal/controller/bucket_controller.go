@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 
 	"github.com/fluxcd/pkg/apis/meta"
@@ -15,7 +16,6 @@ import (
 
 	sourcev1 "gotk.dev/pkg/apis/source/v1"
 	"gotk.dev/pkg/artifact"
-	"gotk.dev/pkg/cloudauth"
 	"gotk.dev/pkg/runtime/reconcile"
 	"gotk.dev/source-controller/internal/bucket"
 )
@@ -53,6 +53,9 @@ type BucketReconciler struct {
 	// WorkloadIdentity is the ObjectLevelWorkloadIdentity feature gate:
 	// spec.serviceAccountName names the cloud identity of a provider.
 	WorkloadIdentity bool
+	// TokenHTTPClient, when set, carries the cloud token requests
+	// (Microsoft Entra); nil is the SDKs' default transport.
+	TokenHTTPClient *http.Client
 }
 
 // SetupBucket registers the Bucket reconciler with mgr.
@@ -109,81 +112,20 @@ func (r *BucketReconciler) store(obj *sourcev1.Bucket, art *meta.Artifact, dir s
 	return nil
 }
 
-// client reads credentials and TLS settings: secretRef's keys, or with
-// provider aws and no secretRef, the AWS SDK's credentials (the
-// controller's, or spec.serviceAccountName's web identity). Other cloud
-// providers and spec.sts are refused, naming them.
-func (r *BucketReconciler) client(ctx context.Context, obj *sourcev1.Bucket) (*bucket.Client, error) {
-	spec := obj.Spec
-	switch spec.Provider {
-	case "", sourcev1.BucketProviderGeneric, sourcev1.BucketProviderAmazon:
-	default:
-		return nil, reconcile.Stall(sourcev1.InvalidProviderConfigurationReason,
-			"bucket provider %q is not supported yet by gotk (generic and aws are)", spec.Provider)
-	}
-	if spec.STS != nil {
-		return nil, reconcile.Stall(sourcev1.InvalidSTSConfigurationReason, "spec.sts (provider %s) is not supported yet by gotk", spec.STS.Provider)
-	}
-	o := bucket.Options{Endpoint: spec.Endpoint, Bucket: spec.BucketName, Region: spec.Region, Insecure: spec.Insecure}
-	if ref := spec.SecretRef; ref != nil {
-		data, err := readSecret(ctx, r.Client, obj.Namespace, ref.Name)
-		if err != nil {
-			return nil, err
-		}
-		o.AccessKey, o.SecretKey = string(data["accesskey"]), string(data["secretkey"])
-		if o.AccessKey == "" || o.SecretKey == "" {
-			return nil, reconcile.Stall(sourcev1.AuthenticationFailedReason, "secret '%s' needs both 'accesskey' and 'secretkey'", ref.Name)
-		}
-	} else if spec.Provider == sourcev1.BucketProviderAmazon {
-		if err := r.awsCredentials(ctx, obj, &o); err != nil {
-			return nil, err
-		}
-	}
-	if ref := spec.CertSecretRef; ref != nil {
-		cfg, err := tlsFromSecret(ctx, r.Client, obj.Namespace, ref.Name)
-		if err != nil {
-			return nil, err
-		}
-		o.TLS = cfg
-	}
-	c, err := bucket.New(o)
-	if err != nil {
-		return nil, reconcile.Stall(sourcev1.URLInvalidReason, "%v", err)
-	}
-	return c, nil
-}
-
-// awsCredentials sets o's keys from the AWS SDK's credentials for the
-// Bucket's region: the controller's default chain, or the web identity of
-// spec.serviceAccountName behind the ObjectLevelWorkloadIdentity gate.
-func (r *BucketReconciler) awsCredentials(ctx context.Context, obj *sourcev1.Bucket, o *bucket.Options) error {
-	a := cloudauth.ObjectAuth{Provider: obj.Spec.Provider, Namespace: obj.Namespace, ServiceAccountName: obj.Spec.ServiceAccountName,
-		WorkloadIdentity: r.WorkloadIdentity, Field: "spec.serviceAccountName"}
-	id, err := a.Identity(ctx, r.Client)
-	if err != nil {
-		return err
-	}
-	cfg, err := cloudauth.AWSConfig(ctx, obj.Spec.Region, cloudauth.Options{Identity: id})
-	if err == nil && cfg.Credentials == nil {
-		err = errors.New("no credentials found")
-	}
-	if err != nil {
-		return reconcile.Stall(sourcev1.InvalidProviderConfigurationReason, "provider aws: %v", err)
-	}
-	creds, err := cfg.Credentials.Retrieve(ctx)
-	if err != nil {
-		return reconcile.Retry(sourcev1.AuthenticationFailedReason, "provider aws: no AWS credentials: %v", err)
-	}
-	o.AccessKey, o.SecretKey, o.SessionToken = creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken
-	return nil
-}
-
+// bucketError types a list or download error: refused credentials,
+// a missing bucket, or any other failure (an unreachable endpoint), all
+// retried.
 func (r *BucketReconciler) bucketError(obj *sourcev1.Bucket, err error) error {
-	if bucket.IsAuthError(err) {
-		return reconcile.Retry(sourcev1.AuthenticationFailedReason, "endpoint %s refused the credentials for bucket '%s': %v",
-			obj.Spec.Endpoint, obj.Spec.BucketName, err)
+	// SDK errors can span lines (request, response, body): one line here.
+	msg := strings.Join(strings.Fields(err.Error()), " ")
+	switch {
+	case bucket.IsAuthError(err):
+		return reconcile.Retry(sourcev1.AuthenticationFailedReason, "endpoint %s refused the credentials for bucket '%s': %s",
+			obj.Spec.Endpoint, obj.Spec.BucketName, msg)
+	case errors.Is(err, bucket.ErrBucketNotFound):
+		return reconcile.Retry(sourcev1.BucketOperationFailedReason, "bucket '%s' not found at endpoint %s", obj.Spec.BucketName, obj.Spec.Endpoint)
 	}
-	return reconcile.Retry("BucketOperationFailed", "%v", err)
+	return reconcile.Retry(sourcev1.BucketOperationFailedReason, "endpoint %s: %s", obj.Spec.Endpoint, msg)
 }
 
 // Finalize removes the stored artifacts.

@@ -64,14 +64,14 @@ func TestBucketSyncsObjectsUnderPrefix(t *testing.T) {
 	})
 	g.Expect(fetchFile(g, b.Status.Artifact, "prod/app.yaml")).To(Equal("replicas: 3\n"))
 
-	// Wrong keys and unsupported providers are reported precisely.
+	// Wrong keys, and S3 keys given to provider gcp, are reported precisely.
 	cases := map[string]func(*sourcev1.Bucket){
 		"wrong-key": func(b *sourcev1.Bucket) { b.Spec.SecretRef = &meta.LocalObjectReference{Name: "wrong"} },
-		"gcp":       func(b *sourcev1.Bucket) { b.Spec.Provider = "gcp"; b.Spec.SecretRef = nil },
+		"gcp":       func(b *sourcev1.Bucket) { b.Spec.Provider = "gcp" },
 	}
 	want := map[string][2]string{
 		"wrong-key": {sourcev1.AuthenticationFailedReason, "refused the credentials for bucket 'manifests'"},
-		"gcp":       {sourcev1.InvalidProviderConfigurationReason, `bucket provider "gcp" is not supported yet`},
+		"gcp":       {sourcev1.AuthenticationFailedReason, "secret 'good' needs a 'serviceaccount' key"},
 	}
 	for name, mutate := range cases {
 		bad := &sourcev1.Bucket{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}, Spec: *b.Spec.DeepCopy()}
