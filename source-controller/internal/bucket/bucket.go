@@ -41,6 +41,14 @@ type Client struct {
 	bucket string
 }
 
+// Close releases the provider client's resources (idle connections).
+func (c *Client) Close() error {
+	if cl, ok := c.s.(interface{ close() error }); ok {
+		return cl.close()
+	}
+	return nil
+}
+
 // List returns the objects under prefix, sorted by key, skipping those
 // keep rejects.
 func (c *Client) List(ctx context.Context, prefix string, keep func(key string) bool) ([]Object, error) {

@@ -45,7 +45,7 @@ func NewGCS(ctx context.Context, o GCSOptions) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Client{s: gcsStore{b: c.Bucket(o.Bucket)}, bucket: o.Bucket}, nil
+	return &Client{s: gcsStore{c: c, b: c.Bucket(o.Bucket)}, bucket: o.Bucket}, nil
 }
 
 // gcsEndpoint is the JSON API base URL of an endpoint host or URL.
@@ -65,8 +65,11 @@ func gcsEndpoint(endpoint string, insecure bool) string {
 }
 
 type gcsStore struct {
+	c *storage.Client
 	b *storage.BucketHandle
 }
+
+func (s gcsStore) close() error { return s.c.Close() }
 
 func (s gcsStore) list(ctx context.Context, prefix string, add func(Object)) error {
 	// Reading the bucket first tells a missing bucket from an empty prefix.

@@ -24,6 +24,7 @@ func newBucket(ns, name, provider, endpoint, bucketName string) *sourcev1.Bucket
 // their typed error (nil when both passed).
 func connectAndList(ctx context.Context, r *BucketReconciler, obj *sourcev1.Bucket) *reconcile.Error {
 	run := &bucketRun{r: r}
+	defer run.cleanup()
 	err := run.connect(ctx, obj)
 	if err == nil {
 		err = run.list(ctx, obj)

@@ -26,8 +26,11 @@ type bucketRun struct {
 	dir string
 }
 
-// cleanup removes the downloaded objects.
+// cleanup closes the bucket client and removes the downloaded objects.
 func (run *bucketRun) cleanup() {
+	if run.client != nil {
+		_ = run.client.Close()
+	}
 	if run.dir != "" {
 		_ = os.RemoveAll(run.dir)
 	}
