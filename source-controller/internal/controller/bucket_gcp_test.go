@@ -46,6 +46,13 @@ func TestBucketGCP(t *testing.T) {
 	g.Expect(fetchFile(g, withKey.Status.Artifact, "prod/c/d.yaml")).To(Equal("d: 1\n"))
 	g.Expect(fetchFiles(g, withKey.Status.Artifact)).To(Equal([]string{"prod/a.yaml", "prod/b.yaml", "prod/c/d.yaml"}))
 	g.Expect(gcs.Calls()).To(ContainElement("token:" + email))
+	pages := 0
+	for _, c := range gcs.Calls() {
+		if c == "list:manifests" {
+			pages++
+		}
+	}
+	g.Expect(pages).To(BeNumerically(">=", 2), "three objects under the prefix, two a page")
 
 	adc := newBucket(ns, "metadata", sourcev1.BucketProviderGoogle, gcs.Endpoint(), "manifests")
 	g.Expect(env.Client.Create(ctx, adc)).To(Succeed())
