@@ -85,10 +85,13 @@ func (a *AzureBlob) CreateContainer(name string) {
 	a.containers[name] = map[string]string{}
 }
 
-// PutBlob stores content under name.
+// PutBlob stores content under name, creating the container if needed.
 func (a *AzureBlob) PutBlob(container, name, content string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if a.containers[container] == nil {
+		a.containers[container] = map[string]string{}
+	}
 	a.containers[container][name] = content
 }
 

@@ -85,10 +85,13 @@ func (g *GCS) CreateBucket(name string) {
 	g.buckets[name] = map[string]string{}
 }
 
-// PutObject stores content under key.
+// PutObject stores content under key, creating the bucket if needed.
 func (g *GCS) PutObject(bucket, key, content string) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	if g.buckets[bucket] == nil {
+		g.buckets[bucket] = map[string]string{}
+	}
 	g.buckets[bucket][key] = content
 }
 

@@ -132,13 +132,9 @@ type azureStore struct {
 }
 
 func (s azureStore) list(ctx context.Context, prefix string, add func(Object)) error {
-	// Reading the container first tells a missing one from an empty prefix.
-	if _, err := s.c.GetProperties(ctx, nil); err != nil {
-		if bloberror.HasCode(err, bloberror.ContainerNotFound) {
-			return ErrBucketNotFound
-		}
-		return shortAzure(err)
-	}
+	// A missing container shows in the listing itself: reading its
+	// properties instead would need more than a container SAS's read and
+	// list permissions.
 	o := &container.ListBlobsFlatOptions{}
 	if prefix != "" {
 		o.Prefix = &prefix
@@ -146,6 +142,9 @@ func (s azureStore) list(ctx context.Context, prefix string, add func(Object)) e
 	pager := s.c.NewListBlobsFlatPager(o)
 	for pager.More() {
 		page, err := pager.NextPage(ctx)
+		if bloberror.HasCode(err, bloberror.ContainerNotFound) {
+			return ErrBucketNotFound
+		}
 		if err != nil {
 			return shortAzure(err)
 		}
