@@ -60,10 +60,18 @@ func TestKustomizationFields(t *testing.T) {
 		waitReady(t, ks, metav1.ConditionTrue, kustomizev1.ReconciliationSucceededReason, 60*time.Second)
 	}
 	cases := []struct {
-		name   string
-		mutate func(ks *kustomizev1.Kustomization)
-		check  func(t *testing.T, ks *kustomizev1.Kustomization, ns string)
+		name string
+		// otherNS puts the source in another namespace that
+		// sourceRef.namespace names.
+		otherNS bool
+		mutate  func(ks *kustomizev1.Kustomization)
+		check   func(t *testing.T, ks *kustomizev1.Kustomization, ns string)
 	}{
+		{name: "sourceRef namespace", otherNS: true,
+			check: func(t *testing.T, ks *kustomizev1.Kustomization, ns string) {
+				ready(t, ks)
+				cm(t, ns, "cfg")
+			}},
 		{name: "defaults leave variables alone",
 			check: func(t *testing.T, ks *kustomizev1.Kustomization, ns string) {
 				ready(t, ks)
@@ -149,6 +157,33 @@ func TestKustomizationFields(t *testing.T) {
 				ready(t, ks)
 				cm(t, ns, "cfg")
 			}},
+		{name: "drift is corrected by default",
+			check: func(t *testing.T, ks *kustomizev1.Kustomization, ns string) {
+				ready(t, ks)
+				editGreeting(t, ns)
+				waitHandled(t, ks, requestReconcile(t, ks))
+				NewWithT(t).Expect(cm(t, ns, "cfg").Data["greeting"]).To(Equal("${greeting:=hello}"))
+			}},
+		{name: "ignore paths of a target", mutate: func(ks *kustomizev1.Kustomization) {
+			ks.Spec.Ignore = []kustomizev1.IgnoreRule{{Paths: []string{"/data/greeting"},
+				Target: &kustomize.Selector{Kind: "ConfigMap", Name: "cfg"}}}
+		},
+			check: func(t *testing.T, ks *kustomizev1.Kustomization, ns string) {
+				ready(t, ks)
+				editGreeting(t, ns)
+				waitHandled(t, ks, requestReconcile(t, ks))
+				NewWithT(t).Expect(cm(t, ns, "cfg").Data["greeting"]).To(Equal("edited"))
+			}},
+		{name: "ignore rule of another target", mutate: func(ks *kustomizev1.Kustomization) {
+			ks.Spec.Ignore = []kustomizev1.IgnoreRule{{Paths: []string{"/data/greeting"},
+				Target: &kustomize.Selector{Kind: "Deployment"}}}
+		},
+			check: func(t *testing.T, ks *kustomizev1.Kustomization, ns string) {
+				ready(t, ks)
+				editGreeting(t, ns)
+				waitHandled(t, ks, requestReconcile(t, ks))
+				NewWithT(t).Expect(cm(t, ns, "cfg").Data["greeting"]).To(Equal("${greeting:=hello}"))
+			}},
 		{name: "deletionPolicy default prunes on deletion",
 			check: func(t *testing.T, ks *kustomizev1.Kustomization, ns string) {
 				ready(t, ks)
@@ -170,9 +205,16 @@ func TestKustomizationFields(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			ns := env.NewNamespace(t)
-			newGitRepository(t, ns, "repo", publish(t, fieldsSource(ns)))
+			srcNS := ns
+			if tc.otherNS {
+				srcNS = env.NewNamespace(t)
+			}
+			newGitRepository(t, srcNS, "repo", publish(t, fieldsSource(ns)))
 			ks := newKustomization(t, ns, "app", "repo", func(ks *kustomizev1.Kustomization) {
 				ks.Spec.Path = "app"
+				if tc.otherNS {
+					ks.Spec.SourceRef.Namespace = srcNS
+				}
 				if tc.mutate != nil {
 					tc.mutate(ks)
 				}
@@ -180,4 +222,17 @@ func TestKustomizationFields(t *testing.T) {
 			tc.check(t, ks, ns)
 		})
 	}
+}
+
+// editGreeting changes the applied ConfigMap as a human with kubectl would.
+func editGreeting(t *testing.T, ns string) {
+	t.Helper()
+	NewWithT(t).Eventually(func() error {
+		cur := &corev1.ConfigMap{}
+		if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "cfg"}, cur); err != nil {
+			return err
+		}
+		cur.Data["greeting"] = "edited"
+		return env.Client.Update(context.Background(), cur)
+	}, 10*time.Second).Should(Succeed())
 }
