@@ -5,12 +5,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fluxcd/pkg/apis/kustomize"
 	"github.com/fluxcd/pkg/apis/meta"
 	"github.com/fluxcd/pkg/runtime/conditions"
 	. "github.com/onsi/gomega"
 	helmrelease "helm.sh/helm/v3/pkg/release"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	helmv2 "gotk.dev/pkg/apis/helm/v2"
 
@@ -118,6 +121,18 @@ func TestHelmReleaseInstallOptions(t *testing.T) {
 			check: func(t *testing.T, hr *helmv2.HelmRelease, ns, _ string) {
 				got := eventuallyCondition(t, hr, helmv2.ReleasedCondition, false, helmv2.InstallFailedReason, fieldsTimeout)
 				NewWithT(t).Expect(conditions.GetMessage(got, helmv2.ReleasedCondition)).To(ContainSubstring("cannot be imported"))
+			}},
+		{name: "postRenderers kustomize images", values: "deployment: true\n",
+			mutate: func(hr *helmv2.HelmRelease, _ string) {
+				hr.Spec.PostRenderers = []helmv2.PostRenderer{{Kustomize: &helmv2.Kustomize{
+					Images: []kustomize.Image{{Name: "example.com/app", NewName: "registry.example.com/app", NewTag: "2"}}}}}
+			},
+			check: func(t *testing.T, hr *helmv2.HelmRelease, ns, _ string) {
+				eventuallyReady(t, hr, fieldsTimeout)
+				g := NewWithT(t)
+				var d appsv1.Deployment
+				g.Expect(env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "r"}, &d)).To(Succeed())
+				g.Expect(d.Spec.Template.Spec.Containers[0].Image).To(Equal("registry.example.com/app:2"))
 			}},
 		{name: "remediateLastFailure", values: "badName: true\n",
 			mutate: func(hr *helmv2.HelmRelease, _ string) {

@@ -141,7 +141,7 @@ var coverage = map[string]string{
 	"HelmRelease.spec.maxHistory":                                 "TestHelmReleaseUpgradeOptions",
 	"HelmRelease.spec.persistentClient":                           "TestPersistentClient",
 	"HelmRelease.spec.postRenderStrategy":                         "untested: the Helm v3 engine cannot post-render hooks; the Ready message says so",
-	"HelmRelease.spec.postRenderers.kustomize.images":             "untested: no test found that sets it and checks its effect",
+	"HelmRelease.spec.postRenderers.kustomize.images":             "TestHelmReleaseInstallOptions",
 	"HelmRelease.spec.postRenderers.kustomize.patches":            "TestKustomizeErrors",
 	"HelmRelease.spec.releaseName":                                "TestGetReleaseName",
 	"HelmRelease.spec.rollback.cleanupOnFail":                     "untested: no test found that sets it and checks its effect",
