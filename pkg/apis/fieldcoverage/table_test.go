@@ -56,7 +56,7 @@ var coverage = map[string]string{
 	"Bucket.spec.sts.endpoint":                                    "untested: no test found that sets it and checks its effect",
 	"Bucket.spec.sts.provider":                                    "untested: no test found that sets it and checks its effect",
 	"Bucket.spec.sts.secretRef":                                   "untested: no test found that sets it and checks its effect",
-	"Bucket.spec.suspend":                                         "untested: no test found that sets it and checks its effect",
+	"Bucket.spec.suspend":                                         "TestBucketSuspend",
 	"Bucket.spec.timeout":                                         "untested: no test found that sets it and checks its effect",
 	"ExternalArtifact.spec.sourceRef":                             "untested: no test found that sets it and checks its effect",
 	"GitRepository.spec.ignore":                                   "TestGitRepositorySharedContent",
