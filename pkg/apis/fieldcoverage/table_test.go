@@ -116,7 +116,7 @@ var coverage = map[string]string{
 	"HelmRelease.spec.commonMetadata.labels":                      "TestInstallUpgradeUninstall",
 	"HelmRelease.spec.dependsOn":                                  "TestDependsOnAndChartTemplate",
 	"HelmRelease.spec.driftDetection.ignore.paths":                "TestDriftDetection",
-	"HelmRelease.spec.driftDetection.ignore.target":               "untested: no test found that sets it and checks its effect",
+	"HelmRelease.spec.driftDetection.ignore.target":               "TestHelmReleaseDriftIgnoreTarget",
 	"HelmRelease.spec.driftDetection.mode":                        "TestDriftDetection",
 	"HelmRelease.spec.healthCheckExprs":                           "untested: not evaluated by the Helm v3 engine; the Ready message says so",
 	"HelmRelease.spec.install.crds":                               "TestHelmReleaseInstallOptions",
