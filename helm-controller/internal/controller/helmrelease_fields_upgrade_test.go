@@ -144,10 +144,14 @@ func TestHelmReleaseUpgradeOptions(t *testing.T) {
 			}},
 		{name: "remediation ignoreTestFailures",
 			options: func(hr *helmv2.HelmRelease) {
-				hr.Spec.Test = &helmv2.Test{Enable: true}
 				hr.Spec.Upgrade = &helmv2.Upgrade{Remediation: &helmv2.UpgradeRemediation{IgnoreTestFailures: ptrTo(true)}}
 			},
-			change: func(hr *helmv2.HelmRelease) { hr.Spec.Values = jsonValues("testExit: \"1\"\n") },
+			// Tests start with the upgrade, so only one test Pod of that
+			// name is ever created.
+			change: func(hr *helmv2.HelmRelease) {
+				hr.Spec.Test = &helmv2.Test{Enable: true}
+				hr.Spec.Values = jsonValues("testExit: \"1\"\n")
+			},
 			check: func(t *testing.T, hr *helmv2.HelmRelease, ns, _, _ string) {
 				eventuallyCondition(t, hr, helmv2.TestSuccessCondition, false, helmv2.TestFailedReason, fieldsTimeout)
 				got := eventuallyVersion(t, hr, 2)
