@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	sourcev1 "gotk.dev/pkg/apis/source/v1"
+	"gotk.dev/pkg/artifact/sourceignore"
 	"gotk.dev/pkg/artifact/tarball"
 	"gotk.dev/pkg/cloudauth"
 	"gotk.dev/pkg/git"
@@ -143,7 +144,8 @@ func (r *OCIRepositoryReconciler) resolve(ctx context.Context, s *ociScope) erro
 // artifact already has this revision and layer selection.
 func (r *OCIRepositoryReconciler) pull(ctx context.Context, s *ociScope) error {
 	obj := s.obj
-	if a := obj.Status.Artifact; a != nil && a.Revision == s.revision && layerSelectorEqual(obj.Spec.LayerSelector, obj.Status.ObservedLayerSelector) {
+	if a := obj.Status.Artifact; a != nil && a.Revision == s.revision && layerSelectorEqual(obj.Spec.LayerSelector, obj.Status.ObservedLayerSelector) &&
+		ptrEqual(obj.Spec.Ignore, obj.Status.ObservedIgnore) {
 		conditions.Delete(obj, sourcev1.FetchFailedCondition)
 		conditions.MarkTrue(obj, sourcev1.ArtifactInStorageCondition, sourcev1.ArtifactUpToDateReason,
 			"artifact up-to-date with remote revision: '%s'", s.revision)
@@ -168,6 +170,7 @@ func (r *OCIRepositoryReconciler) pull(ctx context.Context, s *ociScope) error {
 	art.Metadata = manifest.Annotations
 	obj.Status.Artifact = &art
 	obj.Status.ObservedLayerSelector = obj.Spec.LayerSelector.DeepCopy()
+	obj.Status.ObservedIgnore = obj.Spec.Ignore
 	conditions.Delete(obj, sourcev1.FetchFailedCondition)
 	conditions.MarkTrue(obj, sourcev1.ArtifactInStorageCondition, meta.SucceededReason, "stored artifact for digest '%s'", s.revision)
 	if url, err := r.Storage.Symlink(art, "latest.tar.gz"); err == nil {
@@ -215,7 +218,17 @@ func (r *OCIRepositoryReconciler) store(obj *sourcev1.OCIRepository, art *meta.A
 	if err := tarball.Untar(blob, dir, r.limits()); err != nil {
 		return r.fetchFailedObj(obj, reconcile.Retry(sourcev1.OCILayerOperationFailedReason, "extracting the layer: %v", err))
 	}
-	if err := r.Storage.Archive(art, dir, nil); err != nil {
+	// spec.ignore, when set, excludes paths as for a GitRepository (the
+	// defaults, .sourceignore files, then the spec's patterns).
+	var filter tarball.Filter
+	if obj.Spec.Ignore != nil {
+		patterns, err := sourceignore.Load(dir, obj.Spec.Ignore)
+		if err != nil {
+			return r.fetchFailedObj(obj, reconcile.Retry(sourcev1.ReadOperationFailedReason, "reading ignore files: %v", err))
+		}
+		filter = sourceignore.Filter(dir, patterns, nil)
+	}
+	if err := r.Storage.Archive(art, dir, filter); err != nil {
 		return r.storageFailed(obj, sourcev1.ArchiveOperationFailedReason, err)
 	}
 	return nil
