@@ -47,6 +47,7 @@ build: ## build the controllers, the gotk CLI and its SOPS helper gotk-sops into
 	@mkdir -p $(BIN)
 	for m in $(CONTROLLERS); do go build -o $(BIN)/$$m ./$$m; done
 	go build -o $(BIN)/gotk ./cli
+	go build -o $(BIN)/gotk-ui ./cli/cmd/gotk-ui
 	go build -o $(BIN)/gotk-sops ./pkg/sops/cmd/gotk-sops
 
 .PHONY: images
