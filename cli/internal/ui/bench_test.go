@@ -171,6 +171,8 @@ func createMany(b *testing.B, ns string, n int) {
 // `gotk ui` execs it: what is measured is the server the cluster runs.
 func benchProcess(b *testing.B, ns string) {
 	dir := b.TempDir()
+	// Built as the images build them: static, without cgo.
+	b.Setenv("CGO_ENABLED", "0")
 	if err := testenv.BuildPrograms(dir, "cli", "cli/cmd/gotk-ui"); err != nil {
 		b.Fatal(err)
 	}
