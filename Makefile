@@ -43,10 +43,11 @@ controlplane: ## build the local control plane once per pin (cached in ~/.cache/
 	hack/controlplane/build.sh
 
 .PHONY: build
-build: ## build the controllers, the gotk CLI and its SOPS helper gotk-sops into bin/
+build: ## build the controllers, the gotk CLI, its UI server gotk-ui and its SOPS helper gotk-sops into bin/
 	@mkdir -p $(BIN)
 	for m in $(CONTROLLERS); do go build -o $(BIN)/$$m ./$$m; done
 	go build -o $(BIN)/gotk ./cli
+	CGO_ENABLED=0 go build -o $(BIN)/gotk-ui ./cli/cmd/gotk-ui
 	go build -o $(BIN)/gotk-sops ./pkg/sops/cmd/gotk-sops
 
 .PHONY: images

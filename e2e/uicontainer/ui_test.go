@@ -214,7 +214,14 @@ func startPod(t *testing.T, dep *appsv1.Deployment) string {
 	run = append(run, "--read-only", "--security-opt", "no-new-privileges", "--cap-drop", "ALL",
 		"-e", "KUBERNETES_SERVICE_HOST="+api.Hostname(), "-e", "KUBERNETES_SERVICE_PORT="+api.Port(),
 		"-v", saDir+":/var/run/secrets/kubernetes.io/serviceaccount:ro", "-v", session+":/var/run/gotk-ui",
-		"--tmpfs", "/tmp", c.Image)
+		"--tmpfs", "/tmp")
+	// The Deployment's command replaces the image's entrypoint (/gotk)
+	// as the kubelet does; podman takes its first element.
+	if len(c.Command) > 0 {
+		run = append(run, "--entrypoint", c.Command[0])
+		args = append(c.Command[1:len(c.Command):len(c.Command)], args...)
+	}
+	run = append(run, c.Image)
 	if _, err := podman(ctx, append(run, args...)...); err != nil {
 		t.Fatal(err)
 	}

@@ -34,6 +34,10 @@ const ControllerEntrypoint = "/manager"
 // CLIEntrypoint is the binary path in the gotk CLI image.
 const CLIEntrypoint = "/gotk"
 
+// UIPackage is the web UI server's own main package; its binary, gotk-ui,
+// goes beside gotk in the gotk image, where the gotk-ui Deployment runs it.
+const UIPackage = "./cli/cmd/gotk-ui"
+
 // Component is one image: a main package and where its binary goes.
 type Component struct {
 	// Name is the image name under the registry, e.g. source-controller.
@@ -64,7 +68,7 @@ var Components = []Component{
 		Description: "Scans image registries, picks tags by policy and commits updates to Git"},
 	{Name: "notification-controller", Package: "./notification-controller", Entrypoint: ControllerEntrypoint,
 		Description: "Dispatches events to chat and webhooks; receives webhooks"},
-	{Name: "gotk", Package: "./cli", Entrypoint: CLIEntrypoint,
+	{Name: "gotk", Package: "./cli", Entrypoint: CLIEntrypoint, Helpers: []string{UIPackage},
 		Description: "The gotk command: install, bootstrap and operate gotk"},
 }
 

@@ -22,6 +22,13 @@ func ProcessPeakRSSMiB(pid int) float64 {
 	return float64(statusKB("/proc/"+strconv.Itoa(pid)+"/status", "VmHWM:")) / (1 << 20)
 }
 
+// ProcessStatusMiB reads a size field of another process's
+// /proc/<pid>/status in MiB, e.g. "RssFile:" (its resident pages of
+// mapped files: the binary's) or "RssAnon:".
+func ProcessStatusMiB(pid int, field string) float64 {
+	return float64(statusKB("/proc/"+strconv.Itoa(pid)+"/status", field)) / (1 << 20)
+}
+
 // SampleAnonRSS polls another process's anonymous RSS (its heap and
 // stacks: what it costs beyond the shared binary pages) every interval
 // until the returned function is called, which gives the highest sample

@@ -18,7 +18,6 @@ import (
 	notificationv1beta3 "gotk.dev/pkg/apis/notification/v1beta3"
 	sourcev1 "gotk.dev/pkg/apis/source/v1"
 	sourceextv1beta1 "gotk.dev/pkg/apis/sourceextensions/v1beta1"
-	"gotk.dev/pkg/runtime/reconcile"
 )
 
 // Kind is one API kind as the CLI knows it.
@@ -209,5 +208,14 @@ func Suspended(o client.Object) bool {
 	return false
 }
 
-// Reconciled is a gotk object with conditions and a handled request.
-type Reconciled = reconcile.Object
+// Reconciled is what the CLI reads of a reconciled gotk object: its
+// conditions, its handled request and observed generation. (Not the
+// reconcile skeleton's own interface: that package links the controller
+// manager, which the UI's small binary leaves out.)
+type Reconciled interface {
+	client.Object
+	meta.ObjectWithConditions
+	meta.StatusWithHandledReconcileRequest
+	// GetObservedGeneration returns status.observedGeneration.
+	GetObservedGeneration() int64
+}

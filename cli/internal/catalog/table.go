@@ -9,7 +9,6 @@ import (
 	"text/tabwriter"
 
 	"github.com/fluxcd/pkg/apis/meta"
-	"github.com/fluxcd/pkg/runtime/conditions"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -97,11 +96,11 @@ func WriteTable(out io.Writer, k Kind, objs []client.Object, o TableOptions) {
 
 // readiness is the Ready condition's status and message, Unknown when absent.
 func readiness(o client.Object) (string, string) {
-	getter, ok := o.(conditions.Getter)
+	getter, ok := o.(meta.ObjectWithConditions)
 	if !ok {
 		return "-", ""
 	}
-	c := conditions.Get(getter, meta.ReadyCondition)
+	c := apimeta.FindStatusCondition(getter.GetConditions(), meta.ReadyCondition)
 	if c == nil {
 		return "Unknown", "waiting to be reconciled"
 	}

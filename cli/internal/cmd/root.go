@@ -6,47 +6,22 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"gotk.dev/cli/internal/dev"
 	"gotk.dev/cli/internal/fleet"
+	"gotk.dev/cli/internal/kubeflags"
+	"gotk.dev/cli/internal/uicmd"
 	"gotk.dev/pkg/apis"
 )
 
-// Globals are the flags every command shares.
+// Globals are the flags every command shares, and where output goes.
 type Globals struct {
-	Kubeconfig string
-	Context    string
-	Namespace  string
-	Timeout    time.Duration
-	Out        io.Writer
-}
-
-// RESTConfig loads the kubeconfig the flags (or KUBECONFIG) point at.
-func (g *Globals) RESTConfig() (*rest.Config, error) {
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	if g.Kubeconfig != "" {
-		rules.ExplicitPath = g.Kubeconfig
-	}
-	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules,
-		&clientcmd.ConfigOverrides{CurrentContext: g.Context}).ClientConfig()
-	if err != nil {
-		return nil, fmt.Errorf("no cluster to talk to: %w (set --kubeconfig or KUBECONFIG)", err)
-	}
-	cfg.Timeout = g.Timeout
-	// client-go's default of 5 requests a second makes a command that
-	// touches every object (migrate, the takeover) take minutes; these
-	// are kubectl's limits.
-	if cfg.QPS == 0 {
-		cfg.QPS, cfg.Burst = 50, 300
-	}
-	return cfg, nil
+	kubeflags.Flags
+	Out io.Writer
 }
 
 func (g *Globals) scheme() (*runtime.Scheme, error) { return apis.NewScheme() }
@@ -75,10 +50,7 @@ func NewRoot(out io.Writer) *cobra.Command {
 	}
 	root.SetOut(out)
 	pf := root.PersistentFlags()
-	pf.StringVar(&g.Kubeconfig, "kubeconfig", "", "path to the kubeconfig file (default $KUBECONFIG or ~/.kube/config)")
-	pf.StringVar(&g.Context, "context", "", "kubeconfig context to use")
-	pf.StringVarP(&g.Namespace, "namespace", "n", "flux-system", "namespace of the objects")
-	pf.DurationVar(&g.Timeout, "timeout", 5*time.Minute, "how long to wait for an operation")
+	g.AddFlags(pf)
 	root.AddCommand(
 		dev.NewCommand(),
 		newVersionCommand(g),
@@ -99,7 +71,7 @@ func NewRoot(out io.Writer) *cobra.Command {
 		newBuildCommand(g),
 		newDiffCommand(g),
 		fleet.NewCommand(out),
-		newUICommand(g),
+		uicmd.New(&g.Flags, out, true),
 		newDeleteCommand(g),
 		newEnvsubstCommand(g),
 		newStatsCommand(g),

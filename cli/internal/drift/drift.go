@@ -1,5 +1,6 @@
 // Package drift compares objects as kustomize-controller would apply them
-// with the cluster, by server-side dry-run, with Secret values masked.
+// with the cluster, by server-side dry-run (or, for an identity without
+// patch access, field by field: CompareFields), with Secret values masked.
 // `gotk diff kustomization` and the web UI's drift view both use it.
 package drift
 
@@ -38,6 +39,17 @@ type Change struct {
 // that would not change, or that the controller would not apply (see
 // kustomize.Excluded and kustomize.OnlyIfAbsent), are left out.
 func Compare(ctx context.Context, c client.Client, objs []*unstructured.Unstructured, toFile string) ([]Change, error) {
+	return compare(objs, toFile, func(obj *unstructured.Unstructured) (*unstructured.Unstructured, *unstructured.Unstructured, error) {
+		return liveAndDryRun(ctx, c, obj)
+	})
+}
+
+// pairFunc reads obj's live object and what it would become.
+type pairFunc func(obj *unstructured.Unstructured) (live, after *unstructured.Unstructured, err error)
+
+// compare runs pair on each object the controller would apply and diffs
+// the two sides, Secret values masked.
+func compare(objs []*unstructured.Unstructured, toFile string, pair pairFunc) ([]Change, error) {
 	var out []Change
 	for _, obj := range objs {
 		// What the controller never applies never drifts.
@@ -48,7 +60,7 @@ func Compare(ctx context.Context, c client.Client, objs []*unstructured.Unstruct
 		if obj.GetNamespace() != "" {
 			ref = fmt.Sprintf("%s/%s/%s", obj.GetKind(), obj.GetNamespace(), obj.GetName())
 		}
-		live, dry, err := liveAndDryRun(ctx, c, obj)
+		live, after, err := pair(obj)
 		if apierrors.IsNotFound(err) {
 			out = append(out, Change{Ref: ref, Action: Created})
 			continue
@@ -60,13 +72,13 @@ func Compare(ctx context.Context, c client.Client, objs []*unstructured.Unstruct
 			continue // it exists, so the controller leaves it as it is
 		}
 		// Secret values are never shown: only which keys change.
-		secretmask.Mask(live, dry)
-		before, after := comparable(live), comparable(dry)
-		if before == after {
+		secretmask.Mask(live, after)
+		before, afterText := comparable(live), comparable(after)
+		if before == afterText {
 			continue
 		}
 		diff, _ := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
-			A: difflib.SplitLines(before), B: difflib.SplitLines(after), FromFile: "cluster", ToFile: toFile, Context: 2,
+			A: difflib.SplitLines(before), B: difflib.SplitLines(afterText), FromFile: "cluster", ToFile: toFile, Context: 2,
 		})
 		out = append(out, Change{Ref: ref, Action: Configured, Diff: diff})
 	}

@@ -99,8 +99,9 @@ func TestUIComponent(t *testing.T) {
 	}
 }
 
-// TestUIDeployment: the UI runs the gotk image as `gotk ui --in-cluster`
-// on its documented port, in the install's namespace.
+// TestUIDeployment: the UI runs the gotk image's gotk-ui (`gotk ui`'s
+// server alone) with --in-cluster on its documented port, in the install's
+// namespace.
 func TestUIDeployment(t *testing.T) {
 	g := NewWithT(t)
 	objs, err := Objects(withUI(func(o *Options) { o.Registry = "registry.example.com/gotk" }))
@@ -114,9 +115,11 @@ func TestUIDeployment(t *testing.T) {
 	g.Expect(tag).To(Equal(version.Version))
 	built, err := imagebuild.ComponentsByName([]string{path.Base(repo)})
 	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(built[0].Entrypoint).To(Equal(imagebuild.CLIEntrypoint))
-	g.Expect(c).NotTo(HaveKey("command"))
-	g.Expect(uiArgs(t, objs)).To(ContainElements("ui", "--in-cluster", "--address=0.0.0.0:9292", "--system-namespace=$(RUNTIME_NAMESPACE)"))
+	// The command is the gotk-ui binary the gotk image holds beside /gotk.
+	g.Expect(built[0].Helpers).To(ContainElement(imagebuild.UIPackage))
+	g.Expect(c).To(HaveKeyWithValue("command", ConsistOf(path.Join(path.Dir(imagebuild.CLIEntrypoint), path.Base(imagebuild.UIPackage)))))
+	g.Expect(uiArgs(t, objs)).To(ContainElements("--in-cluster", "--address=0.0.0.0:9292", "--system-namespace=$(RUNTIME_NAMESPACE)"))
+	g.Expect(uiArgs(t, objs)).NotTo(ContainElement("ui"))
 	port, _, _ := unstructured.NestedSlice(find(objs, "Service", "gotk-ui").Object, "spec", "ports")
 	g.Expect(port[0]).To(HaveKeyWithValue("port", BeEquivalentTo(9292)))
 	g.Expect(withUI(nil).Deployments()).To(ContainElement("gotk-ui"))

@@ -11,6 +11,7 @@ import (
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 
 	"gotk.dev/cli/internal/catalog"
 )
@@ -62,10 +63,18 @@ func (s *Server) startCache(ctx context.Context, scheme *runtime.Scheme) error {
 	if s.events {
 		watched = append(watched, &corev1.Event{})
 	}
+	s.stores = map[string]toolscache.Indexer{}
 	for _, obj := range watched {
 		inf, err := c.GetInformer(ctx, obj)
 		if err != nil {
 			return err
+		}
+		// A cache of all namespaces hands out client-go's informer, whose
+		// indexer has the objects; a namespaced one a wrapper without.
+		if si, ok := inf.(interface{ GetIndexer() toolscache.Indexer }); ok {
+			if gvk, err := apiutil.GVKForObject(obj, scheme); err == nil {
+				s.stores[gvk.Kind] = si.GetIndexer()
+			}
 		}
 		if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
 			AddFunc:    func(any) { s.live.notify() },

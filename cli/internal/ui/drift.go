@@ -26,7 +26,10 @@ import (
 type driftView struct {
 	Revision, AppliedRevision string
 	Changes                   []drift.Change
-	Error                     string
+	// Approximate, when set, says why the changes were found field by
+	// field instead of by dry-run.
+	Approximate string
+	Error       string
 }
 
 // drift builds the Kustomization's source artifact as kustomize-controller
@@ -44,7 +47,7 @@ func (s *Server) drift(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Minute)
 	defer cancel()
 	var err error
-	v.Revision, v.Changes, err = s.compare(ctx, ks)
+	v.Revision, v.Changes, v.Approximate, err = s.compare(ctx, ks)
 	if err != nil {
 		v.Error = err.Error()
 	}
@@ -53,38 +56,40 @@ func (s *Server) drift(w http.ResponseWriter, r *http.Request) {
 }
 
 // compare fetches, builds and dry-runs; it returns the artifact revision.
-func (s *Server) compare(ctx context.Context, ks *kustomizev1.Kustomization) (string, []drift.Change, error) {
+// Without patch access, which a dry-run needs, it compares field by field
+// and says so in approximate.
+func (s *Server) compare(ctx context.Context, ks *kustomizev1.Kustomization) (rev string, changes []drift.Change, approximate string, err error) {
 	k, _ := catalog.ByKind(kustomizev1.KustomizationKind)
 	srcKind, ns, name, ok := k.Source(ks)
 	sk, err := catalog.ByKind(srcKind)
 	if !ok || err != nil {
-		return "", nil, fmt.Errorf("source %s %s/%s is not a kind the UI can read", srcKind, ns, name)
+		return "", nil, "", fmt.Errorf("source %s %s/%s is not a kind the UI can read", srcKind, ns, name)
 	}
 	src := sk.New()
 	if err := s.client(ctx).Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, src); err != nil {
-		return "", nil, fmt.Errorf("source %s %s/%s: %w", srcKind, ns, name, err)
+		return "", nil, "", fmt.Errorf("source %s %s/%s: %w", srcKind, ns, name, err)
 	}
 	su, err := runtime.DefaultUnstructuredConverter.ToUnstructured(src)
 	if err != nil {
-		return "", nil, err
+		return "", nil, "", err
 	}
 	artURL, _, _ := unstructured.NestedString(su, "status", "artifact", "url")
 	digest, _, _ := unstructured.NestedString(su, "status", "artifact", "digest")
-	rev, _, _ := unstructured.NestedString(su, "status", "artifact", "revision")
+	rev, _, _ = unstructured.NestedString(su, "status", "artifact", "revision")
 	if artURL == "" {
-		return "", nil, fmt.Errorf("source %s %s/%s has no artifact yet", srcKind, ns, name)
+		return "", nil, "", fmt.Errorf("source %s %s/%s has no artifact yet", srcKind, ns, name)
 	}
 	files, err := s.fetchArtifact(ctx, artURL, digest)
 	if err != nil {
-		return rev, nil, err
+		return rev, nil, "", err
 	}
 	opts := kustomize.OptionsFromSpec(&ks.Spec)
 	if opts.Substitution, err = kustomize.PostBuildSubstitution(ctx, s.client(ctx), ks.Namespace, ks.Spec.PostBuild, false); err != nil {
-		return rev, nil, err
+		return rev, nil, "", err
 	}
 	objs, err := kustomize.Build(files, opts)
 	if err != nil {
-		return rev, nil, fmt.Errorf("building: %w", err)
+		return rev, nil, "", fmt.Errorf("building: %w", err)
 	}
 	// The controller labels what it applies with its owner; so does the
 	// desired state, or every object would seem to lose the labels.
@@ -96,11 +101,13 @@ func (s *Server) compare(ctx context.Context, ks *kustomizev1.Kustomization) (st
 		l[kustomizev1.NameLabel], l[kustomizev1.NamespaceLabel] = ks.Name, ks.Namespace
 		u.SetLabels(l)
 	}
-	changes, err := drift.Compare(ctx, s.client(ctx), objs, "desired")
+	changes, err = drift.Compare(ctx, s.client(ctx), objs, "desired")
 	if apierrors.IsForbidden(err) {
-		err = fmt.Errorf("a server-side dry-run needs patch access: %w", err)
+		approximate = fmt.Sprintf("Approximate: compared field by field, because a server-side dry-run needs patch access (%v). "+
+			"Server defaults, admission changes and fields applying would remove are not seen.", err)
+		changes, err = drift.CompareFields(ctx, s.client(ctx), objs, "desired")
 	}
-	return rev, changes, err
+	return rev, changes, approximate, err
 }
 
 // fetchArtifact downloads the artifact through the API server's service

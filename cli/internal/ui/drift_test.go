@@ -15,8 +15,10 @@ import (
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	kustomizev1 "gotk.dev/pkg/apis/kustomize/v1"
@@ -57,13 +59,15 @@ stringData:
   password: %s
 `
 
-// TestDriftDiff: the drift page fetches the source's artifact through
-// the API server's service proxy, builds it and shows, by server-side
-// dry-run, what changed in the cluster, with Secret values masked.
-func TestDriftDiff(t *testing.T) {
+// driftCluster sets up a Kustomization "apps" whose source artifact is
+// served through the API server's service proxy, and its objects as
+// applied and then changed by hand; it returns their namespace and the
+// desired and live Secret values.
+func driftCluster(t *testing.T) (ns, password, livePassword string) {
+	t.Helper()
 	ctx := context.Background()
-	ns := env.NewNamespace(t)
-	const password, livePassword = "desired-pw-1", "changed-by-hand"
+	ns = env.NewNamespace(t)
+	password, livePassword = "desired-pw-1", "changed-by-hand"
 	arts := testserver.NewArtifactServerForTest(t)
 	artURL, digest, _, err := arts.AddFiles("apps.tar.gz", map[string]string{
 		"apps/kustomization.yaml": "resources: [manifests.yaml]\n",
@@ -116,10 +120,18 @@ func TestDriftDiff(t *testing.T) {
 		t.Fatalf("scaling: %v", err)
 	}
 
+	return ns, password, livePassword
+}
+
+// TestDriftDiff: the drift page fetches the source's artifact through
+// the API server's service proxy, builds it and shows, by server-side
+// dry-run, what changed in the cluster, with Secret values masked.
+func TestDriftDiff(t *testing.T) {
+	ns, password, livePassword := driftCluster(t)
 	b := open(t, env.Config, "")
 	b.eventually(t, "/objects/kustomization/"+ns+"/apps", `id="drift-link"`)
 	body := b.eventually(t, "/objects/kustomization/"+ns+"/apps/drift", `id="drift"`)
-	if strings.Contains(body, `id="drift-error"`) {
+	if strings.Contains(body, `id="drift-error"`) || strings.Contains(body, `id="drift-approximate"`) {
 		t.Fatalf("the drift page reports an error:\n%s", body)
 	}
 	for _, want := range []string{"Deployment/" + ns + "/web configured", `-  replicas: 5`, `&#43;  replicas: 2`,
@@ -134,6 +146,51 @@ func TestDriftDiff(t *testing.T) {
 	for _, secret := range []string{password, livePassword} {
 		if strings.Contains(body, secret) {
 			t.Fatalf("the drift page shows a Secret value %q", secret)
+		}
+	}
+}
+
+// TestDriftWithoutPatch: a user who may read the objects but not patch
+// them (no dry-run) gets the drift field by field, labelled approximate
+// with the reason, instead of an error.
+func TestDriftWithoutPatch(t *testing.T) {
+	ns, password, livePassword := driftCluster(t)
+	user := "reader-" + ns
+	role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "read"},
+		Rules: []rbacv1.PolicyRule{
+			{APIGroups: []string{"source.toolkit.fluxcd.io", "kustomize.toolkit.fluxcd.io"}, Resources: []string{"*"}, Verbs: []string{"get", "list", "watch"}},
+			{APIGroups: []string{""}, Resources: []string{"events"}, Verbs: []string{"get", "list", "watch"}},
+			{APIGroups: []string{""}, Resources: []string{"secrets", "configmaps"}, Verbs: []string{"get"}},
+			{APIGroups: []string{"apps"}, Resources: []string{"deployments"}, Verbs: []string{"get"}},
+			{APIGroups: []string{""}, Resources: []string{"services/proxy"}, Verbs: []string{"get"}},
+		}}
+	binding := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "read"},
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: role.Name},
+		Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: user}}}
+	for _, o := range []client.Object{role, binding} {
+		if err := env.Client.Create(context.Background(), o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := rest.CopyConfig(env.Config)
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: user}
+	b := open(t, cfg, ns)
+	body := b.eventually(t, "/objects/kustomization/"+ns+"/apps/drift", `id="drift"`)
+	if strings.Contains(body, `id="drift-error"`) {
+		t.Fatalf("the drift page reports an error:\n%s", body)
+	}
+	for _, want := range []string{`id="drift-approximate"`, "Approximate: compared field by field", "needs patch access", "cannot patch",
+		"Deployment/" + ns + "/web configured", `-  replicas: 5`, `&#43;  replicas: 2`,
+		"Secret/" + ns + "/web-db configured", "*** (before)", "*** (after)"} {
+		if !strings.Contains(body, want) {
+			t.Fatalf("the drift page lacks %q:\n%s", want, body)
+		}
+	}
+	// Only the fields the desired state sets are compared: the server's
+	// defaults (strategy, imagePullPolicy...) are no drift.
+	for _, not := range []string{"/ignored", "imagePullPolicy", "strategy", password, livePassword} {
+		if strings.Contains(body, not) {
+			t.Fatalf("the drift page shows %q:\n%s", not, body)
 		}
 	}
 }

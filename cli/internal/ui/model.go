@@ -10,6 +10,7 @@ import (
 	"github.com/fluxcd/pkg/apis/meta"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"gotk.dev/cli/internal/catalog"
@@ -35,6 +36,7 @@ type row struct {
 	Message   string
 	Revision  string
 	Created   time.Time
+	obj       client.Object // the cached object, read-only
 }
 
 func slug(k catalog.Kind) string { return strings.ToLower(k.GVK.Kind) }
@@ -67,30 +69,48 @@ func statusOf(obj client.Object) (status, message string) {
 	return StatusFailed, message
 }
 
-func toRow(k catalog.Kind, obj client.Object) row {
-	st, msg := statusOf(obj)
-	return row{Kind: slug(k), Namespace: obj.GetNamespace(), Name: obj.GetName(), Status: st,
-		Message: msg, Revision: k.Revision(obj), Created: obj.GetCreationTimestamp().Time}
+// toRows turns the objects q's filters keep into rows; a filtered list
+// of thousands of objects sums up only those that match, the name filter
+// first (it needs no status). The revision is left to fillRevisions, for
+// the rows a page shows.
+func (q query) toRows(k catalog.Kind, objs []client.Object) []row {
+	var rows []row
+	kind := slug(k)
+	for _, o := range objs {
+		if q.Name != "" && !strings.Contains(o.GetName(), q.Name) {
+			continue
+		}
+		st, msg := statusOf(o)
+		if q.Status != "" && st != q.Status {
+			continue
+		}
+		rows = append(rows, row{Kind: kind, Namespace: o.GetNamespace(), Name: o.GetName(), Status: st,
+			Message: msg, Created: o.GetCreationTimestamp().Time, obj: o})
+	}
+	return rows
+}
+
+// fillRevisions reads the revision of each row's object.
+func fillRevisions(k catalog.Kind, rows []row) {
+	for i := range rows {
+		if rows[i].obj != nil {
+			rows[i].Revision = k.Revision(rows[i].obj)
+		}
+	}
 }
 
 // list reads every object of k in namespace ns ("" = the UI's scope) from the cache.
 func (s *Server) list(ctx context.Context, k catalog.Kind, ns string) ([]client.Object, error) {
-	l := k.NewList()
 	if ns == "" {
 		ns = s.scope
 	}
-	// The pages only read: no deep copy of every cached object per request.
-	if err := s.reader.List(ctx, l, client.InNamespace(ns), client.UnsafeDisableDeepCopy); err != nil {
-		return nil, err
-	}
-	items, err := apimeta.ExtractList(l)
+	items, err := s.cached(ctx, k, ns)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]client.Object, 0, len(items))
 	seen := map[string]bool{} // per namespace: may the viewer list k there
-	for _, it := range items {
-		o := it.(client.Object)
+	for _, o := range items {
 		ok, asked := seen[o.GetNamespace()]
 		if !asked {
 			ok = s.visible(ctx, "list", k.GVK.Group, k.Resource(), o.GetNamespace())
@@ -138,4 +158,41 @@ func (q query) apply(rows []row) ([]row, int) {
 	pages := max(1, (len(rows)+pageSize-1)/pageSize)
 	page := min(max(q.Page, 1), pages)
 	return rows[(page-1)*pageSize : min(page*pageSize, len(rows))], pages
+}
+
+// cached returns the cached objects of k in ns ("" = all), the cache's
+// own, never to be modified: the pages only read, and 5,000 objects
+// copied into a List per request would be megabytes of garbage each.
+func (s *Server) cached(ctx context.Context, k catalog.Kind, ns string) ([]client.Object, error) {
+	if st, ok := s.stores[k.GVK.Kind]; ok {
+		var items []any
+		if ns == "" {
+			items = st.List()
+		} else {
+			var err error
+			if items, err = st.ByIndex(toolscache.NamespaceIndex, ns); err != nil {
+				return nil, err
+			}
+		}
+		out := make([]client.Object, 0, len(items))
+		for _, it := range items {
+			if o, ok := it.(client.Object); ok {
+				out = append(out, o)
+			}
+		}
+		return out, nil
+	}
+	l := k.NewList()
+	if err := s.reader.List(ctx, l, client.InNamespace(ns), client.UnsafeDisableDeepCopy); err != nil {
+		return nil, err
+	}
+	items, err := apimeta.ExtractList(l)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]client.Object, 0, len(items))
+	for _, it := range items {
+		out = append(out, it.(client.Object))
+	}
+	return out, nil
 }

@@ -158,18 +158,17 @@ func (s *Server) kindList(w http.ResponseWriter, r *http.Request) {
 	q := query{Namespace: v.Get("namespace"), Status: v.Get("status"), Name: v.Get("name"), Sort: v.Get("sort")}
 	q.Page, _ = strconv.Atoi(v.Get("page"))
 	var rows []row
+	total := 0
 	if s.scope == "" || q.Namespace == "" || q.Namespace == s.scope {
 		objs, err := s.list(r.Context(), k, q.Namespace)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
-		for _, o := range objs {
-			rows = append(rows, toRow(k, o))
-		}
+		total, rows = len(objs), q.toRows(k, objs)
 	}
-	total := len(rows)
 	shown, pages := q.apply(rows)
+	fillRevisions(k, shown)
 	q.Page = min(max(q.Page, 1), pages)
 	link := func(change func(url.Values)) string {
 		c := url.Values{}

@@ -21,6 +21,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"k8s.io/client-go/rest"
+	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	ctrlzap "sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -60,6 +61,9 @@ type Options struct {
 type Server struct {
 	opts   Options
 	reader client.Reader // the shared informer cache
+	// stores are the cache's indexers by kind, where the informer has
+	// one: a list reads them without copying objects into a List.
+	stores map[string]toolscache.Indexer
 	direct client.Client // uncached: actions, access reviews, events
 	kinds  []catalog.Kind
 	scope  string // "" = all namespaces

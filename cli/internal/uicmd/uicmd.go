@@ -1,7 +1,12 @@
-package cmd
+// Package uicmd is the web UI's command: `gotk ui`, and the whole of the
+// gotk-ui binary, which links only the UI so its server stays small (the
+// in-cluster Deployment runs it; `gotk ui` execs it when it is beside
+// gotk).
+package uicmd
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/signal"
@@ -11,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/rest"
 
+	"gotk.dev/cli/internal/kubeflags"
 	"gotk.dev/cli/internal/ui"
 )
 
@@ -21,7 +27,11 @@ type uiFlags struct {
 	cidrs                                                []string
 }
 
-func newUICommand(g *Globals) *cobra.Command {
+// New returns the ui command. It reads the cluster flags from k (their
+// caller registers them) and prints the URL to out. With execServer, the
+// command replaces its process with the gotk-ui binary when one is beside
+// the running executable, passing the same flags on.
+func New(k *kubeflags.Flags, out io.Writer, execServer bool) *cobra.Command {
 	f := uiFlags{addr: "127.0.0.1:9080", auth: ui.AuthLocal}
 	cmd := &cobra.Command{
 		Use:   "ui",
@@ -36,6 +46,11 @@ func newUICommand(g *Globals) *cobra.Command {
 			ui.HeaderProxySecret + " header; or --auth=read-only: as its own ServiceAccount, no actions.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if execServer {
+				if err := execBeside(cmd); err != nil {
+					return err
+				}
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			o, err := f.options()
@@ -45,19 +60,19 @@ func newUICommand(g *Globals) *cobra.Command {
 			if f.inCluster {
 				o.Config, err = rest.InClusterConfig()
 			} else {
-				o.Config, err = g.RESTConfig()
+				o.Config, err = k.RESTConfig()
 			}
 			if err != nil {
 				return err
 			}
 			o.Config.Timeout = 0 // watches stay open
-			o.Namespace = g.Namespace
+			o.Namespace = k.Namespace
 			s, err := ui.New(ctx, o)
 			if err != nil {
 				return err
 			}
 			return s.Serve(ctx, f.addr, func(url string) {
-				fmt.Fprintf(g.Out, "✔ gotk UI: %s\n  (Ctrl-C stops)\n", url)
+				fmt.Fprintf(out, "✔ gotk UI: %s\n  (Ctrl-C stops)\n", url)
 			})
 		},
 	}
