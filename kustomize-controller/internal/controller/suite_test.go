@@ -71,8 +71,8 @@ func TestMain(m *testing.M) {
 			fmt.Fprintf(os.Stderr, "manager: %v\n", err)
 			return 1
 		}
-		defer func() { stopManager = nil; stop() }()
 		stopManager = stop
+		defer func() { stopManager() }() // the one running at the end
 		return m.Run()
 	}()
 	if err := e.Stop(); err != nil {
