@@ -72,7 +72,11 @@ func TestMain(m *testing.M) {
 			return 1
 		}
 		stopManager = stop
-		defer func() { stopManager() }() // the one running at the end
+		defer func() { // the one running at the end, if any
+			if stopManager != nil {
+				stopManager()
+			}
+		}()
 		return m.Run()
 	}()
 	if err := e.Stop(); err != nil {
