@@ -47,7 +47,8 @@ func main() {
 		remoteBasesMaxSize int64
 		customStageKinds   string
 	)
-	opts.BindFlags(pflag.CommandLine, 10, true)
+	opts.BindFlags(pflag.CommandLine, controller.DefaultConcurrent, true)
+	opts.SetClientDefaults(pflag.CommandLine, controller.DefaultKubeAPIQPS, controller.DefaultKubeAPIBurst)
 	pflag.IntVar(&concurrentSSA, "concurrent-ssa", 4, "The number of parallel server-side apply requests per Kustomization.")
 	pflag.IntVar(&httpRetry, "http-retry", 9, "The maximum number of retries when failing to fetch artifacts over HTTP.")
 	tenancy.BindNoCrossNamespaceRefs(pflag.CommandLine)

@@ -33,6 +33,18 @@ import (
 // objects can move between Flux and gotk without ownership conflicts.
 const FieldManager = "kustomize-controller"
 
+// Defaults of --concurrent, --kube-api-qps and --kube-api-burst (Flux:
+// 4, 50, 300). A Kustomization of a few objects is a handful of API round
+// trips, each waiting on the API server: at 4 workers the controller is
+// latency-bound, and at 50 QPS 1000 Kustomizations of 7 requests take
+// at least 140 s. The API server's priority and fairness queues what it
+// cannot take at once, so the client limit only has to stop a runaway.
+const (
+	DefaultConcurrent   = 10
+	DefaultKubeAPIQPS   = 1000
+	DefaultKubeAPIBurst = 2000
+)
+
 // sourceIndexKey indexes Kustomizations by "<Kind>/<namespace>/<name>" of
 // their source.
 const sourceIndexKey = ".spec.sourceRef"

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/fluxcd/pkg/apis/kustomize"
 	"github.com/fluxcd/pkg/apis/meta"
@@ -39,6 +40,12 @@ func (r *KustomizationReconciler) driftEvents() <-chan event.GenericEvent {
 	return ch
 }
 
+// driftSyncTimeout bounds how long a reconcile waits for the drift
+// watches to list their kinds (after a start): longer than listing tens
+// of thousands of objects' metadata takes, short enough that a kind whose
+// list fails does not stall the queue.
+const driftSyncTimeout = 30 * time.Second
+
 // unchanged reports whether this reconcile has nothing to do: the same
 // revision and spec were applied and are healthy, a user did not ask for
 // a reconcile, and the drift watch (covering every applied kind) saw no
@@ -72,7 +79,7 @@ func (r *KustomizationReconciler) unchanged(ctx context.Context, obj *kustomizev
 		return "", false
 	}
 	entries, err := inventory.Entries(obj.Status.Inventory)
-	if err != nil || !watcher.Ensure(kinds(entries)) {
+	if err != nil || !watcher.EnsureSynced(ctx, kinds(entries), driftSyncTimeout) {
 		return "", false
 	}
 	return art.Revision, true

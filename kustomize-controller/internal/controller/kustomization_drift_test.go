@@ -9,11 +9,16 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	kustomizev1 "gotk.dev/pkg/apis/kustomize/v1"
 	"gotk.dev/pkg/runtime/reconcile"
+
+	"gotk.dev/kustomize-controller/internal/drift"
 )
 
 // TestDriftWatch: with interval 1h, a kubectl-style edit and a delete are
@@ -130,4 +135,42 @@ func TestUnchangedReconcileIsNoop(t *testing.T) {
 	var cmAfter corev1.ConfigMap
 	g.Expect(env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "a"}, &cmAfter)).To(Succeed())
 	g.Expect(cmAfter.ResourceVersion).To(Equal(cm.ResourceVersion))
+}
+
+// TestDriftWatchSyncWait: a reconcile right after a start waits for the
+// drift watch's first list (so it can be verified from the cache), but a
+// watch whose list is refused is waited for only once, up to the timeout.
+func TestDriftWatchSyncWait(t *testing.T) {
+	g := NewWithT(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	gvks := []schema.GroupVersionKind{configMapGVK}
+	for _, tc := range []struct {
+		name string
+		cfg  *rest.Config
+		want bool
+	}{
+		{name: "allowed", cfg: env.Config, want: true},
+		{name: "refused", cfg: impersonated(env.Config, "system:serviceaccount:default:nobody"), want: false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := &drift.Watcher{Client: metadata.NewForConfigOrDie(tc.cfg), Mapper: env.Client.RESTMapper(), FieldManager: FieldManager}
+			w.Bind(ctx)
+			start := time.Now()
+			g.Expect(w.EnsureSynced(ctx, gvks, 2*time.Second)).To(Equal(tc.want))
+			g.Expect(time.Since(start)).To(BeNumerically("<", 10*time.Second))
+			if !tc.want {
+				g.Expect(time.Since(start)).To(BeNumerically(">=", 2*time.Second), "it waited for the list")
+				again := time.Now()
+				g.Expect(w.EnsureSynced(ctx, gvks, 2*time.Second)).To(BeFalse())
+				g.Expect(time.Since(again)).To(BeNumerically("<", time.Second), "a failing watch is not waited for twice")
+			}
+		})
+	}
+}
+
+func impersonated(cfg *rest.Config, user string) *rest.Config {
+	c := rest.CopyConfig(cfg)
+	c.Impersonate = rest.ImpersonationConfig{UserName: user}
+	return c
 }

@@ -26,6 +26,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
@@ -65,10 +66,17 @@ func TestMain(m *testing.M) {
 			return 1
 		}
 		defer artifacts.Close()
-		if err := startManager(ctx); err != nil {
+		stop, err := startManager(ctx)
+		if err != nil {
 			fmt.Fprintf(os.Stderr, "manager: %v\n", err)
 			return 1
 		}
+		stopManager = stop
+		defer func() { // the one running at the end, if any
+			if stopManager != nil {
+				stopManager()
+			}
+		}()
 		return m.Run()
 	}()
 	if err := e.Stop(); err != nil {
@@ -77,28 +85,37 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func startManager(ctx context.Context) error {
+// stopManager stops the manager TestMain started (BenchmarkScale's
+// restart replaces it with the one it starts).
+var stopManager func()
+
+// startManager starts a manager running the controller (and sets
+// reconciler); the returned function stops it and returns when it has.
+func startManager(ctx context.Context) (func(), error) {
 	ctrl.SetLogger(logr.Discard())
 	if os.Getenv("KS_TEST_LOGS") != "" {
 		ctrl.SetLogger(zap.New())
 	}
-	// Count the controller's API requests (for the benchmarks) and lift
-	// client-side throttling as --kube-api-qps/--kube-api-burst would.
+	// Count the controller's API requests (for the benchmarks), with the
+	// client limit of the controller's --kube-api-qps/--kube-api-burst defaults.
 	cfg := rest.CopyConfig(env.Config)
-	cfg.QPS, cfg.Burst = 500, 1000
+	cfg.QPS, cfg.Burst = DefaultKubeAPIQPS, DefaultKubeAPIBurst
 	cfg.Wrap(apiRequests.wrap)
+	skipNameValidation := true
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:  env.Scheme,
 		Metrics: metricsserver.Options{BindAddress: "0"},
 		Client:  client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}, &corev1.ConfigMap{}}}},
 		Cache:   cache.Options{DefaultLabelSelector: metricstest.ExcludeShards()},
+		// A restarted manager registers the same controller name again.
+		Controller: config.Controller{SkipNameValidation: &skipNameValidation},
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	rec, err := events.NewRecorder(ctrl.Log.WithName("events"), "", controllerName, events.WithManager(mgr))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	reconciler = newReconciler(mgr.GetClient(), mgr.GetAPIReader(), rec)
 	reconciler.Config = mgr.GetConfig()
@@ -107,19 +124,23 @@ func startManager(ctx context.Context) error {
 		Mapper:       mgr.GetRESTMapper(),
 		FieldManager: FieldManager,
 	}
-	concurrent := 10 // the controller's --concurrent default
+	concurrent := DefaultConcurrent
 	if n, err := strconv.Atoi(os.Getenv("KS_CONCURRENT")); err == nil && n > 0 {
 		concurrent = n
 	}
+	ctx, cancel := context.WithCancel(ctx)
 	if err := reconciler.SetupWithManager(ctx, mgr, testControllerOptions(concurrent)); err != nil {
-		return err
+		cancel()
+		return nil, err
 	}
+	done := make(chan struct{})
 	go func() {
+		defer close(done)
 		if err := mgr.Start(ctx); err != nil {
 			fmt.Fprintf(os.Stderr, "manager stopped: %v\n", err)
 		}
 	}()
-	return nil
+	return func() { cancel(); <-done }, nil
 }
 
 const controllerName = "kustomize-controller"

@@ -65,6 +65,7 @@ type Watcher struct {
 	mu        sync.Mutex
 	ctx       context.Context
 	informers map[schema.GroupVersionKind]cache.SharedIndexInformer
+	started   map[schema.GroupVersionKind]time.Time
 	dirty     map[client.ObjectKey]bool
 	history   map[string][]stamp // object uid -> foreign changes
 	corrected map[string]bool    // object uid -> re-applied since the last foreign change
@@ -123,6 +124,10 @@ func (w *Watcher) Ensure(gvks []schema.GroupVersionKind) bool {
 				DeleteFunc: func(obj any) { w.onDelete(kind, obj) },
 			})
 			w.informers[gvk] = inf
+			if w.started == nil {
+				w.started = map[schema.GroupVersionKind]time.Time{}
+			}
+			w.started[gvk] = time.Now()
 			go inf.Run(w.ctx.Done())
 		}
 		if !inf.HasSynced() {
@@ -130,6 +135,34 @@ func (w *Watcher) Ensure(gvks []schema.GroupVersionKind) bool {
 		}
 	}
 	return all
+}
+
+// EnsureSynced is Ensure that waits for the kinds' first list, until
+// timeout after each watch started. A controller that just started reads
+// every Kustomization at once: waiting for the watches lets each one be
+// verified from the cache instead of rebuilt and re-read, which costs far
+// more than the wait. A watch that has not synced by then (its list is
+// refused, say) is not waited for again.
+func (w *Watcher) EnsureSynced(ctx context.Context, gvks []schema.GroupVersionKind, timeout time.Duration) bool {
+	if w.Ensure(gvks) {
+		return true
+	}
+	w.mu.Lock()
+	var synced []cache.InformerSynced
+	wait := time.Duration(0)
+	for _, gvk := range gvks {
+		if inf, ok := w.informers[gvk]; ok {
+			synced = append(synced, inf.HasSynced)
+			wait = max(wait, timeout-time.Since(w.started[gvk]))
+		}
+	}
+	w.mu.Unlock()
+	if len(synced) < len(gvks) || wait <= 0 {
+		return false // a kind could not be watched, or its list keeps failing
+	}
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	return cache.WaitForCacheSync(ctx.Done(), synced...)
 }
 
 // TakeDirty reports whether drift was seen for the Kustomization since
