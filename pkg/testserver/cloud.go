@@ -230,7 +230,8 @@ func (c *CloudTokens) entra(w http.ResponseWriter, r *http.Request) {
 		})
 	default:
 		_ = r.ParseForm()
-		if r.Form.Get("client_secret") != CloudAzureClientSecret && r.Form.Get("client_assertion") != CloudAzureAssertion {
+		if r.Form.Get("client_secret") != CloudAzureClientSecret && r.Form.Get("client_assertion") != CloudAzureAssertion &&
+			!jwtHasAudience(r.Form.Get("client_assertion"), "api://AzureADTokenExchange") {
 			w.WriteHeader(http.StatusUnauthorized)
 			reply(map[string]string{"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided."})
 			return

@@ -268,3 +268,20 @@ func (c *CloudTokens) authenticate(r *http.Request, tok, eksCluster string) (use
 	}
 	return "", "unknown token"
 }
+
+// jwtHasAudience reports whether tok is a JWT whose aud claim names aud
+// (a kube-apiserver's ServiceAccount token; no signature is checked).
+func jwtHasAudience(tok, aud string) bool {
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		return false
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return false
+	}
+	var claims struct {
+		Aud []string `json:"aud"`
+	}
+	return json.Unmarshal(payload, &claims) == nil && slices.Contains(claims.Aud, aud)
+}
