@@ -169,10 +169,22 @@ func (m ManagedCluster) Endpoint(ctx context.Context, o Options) (*ClusterEndpoi
 // credentials of o: a presigned STS GetCallerIdentity bound to the EKS
 // cluster's name, an Entra token for AKS's server application, or a GCP
 // access token.
+// Tokens are cached until shortly before they expire.
 func (m ManagedCluster) Token(ctx context.Context, o Options) (*ClusterToken, error) {
 	if err := m.Validate(); err != nil {
 		return nil, err
 	}
+	scope := map[string]string{ProviderAWS: m.Cluster, ProviderAzure: AKSScope, ProviderGCP: GCPScope}[m.Provider]
+	return cachedToken(TokenKey{Provider: m.Provider, Identity: IdentityKey(o), Scope: scope}, func() (*ClusterToken, time.Time, error) {
+		tok, err := m.fetchToken(ctx, o)
+		if err != nil {
+			return nil, time.Time{}, err
+		}
+		return tok, tok.Expiry, nil
+	})
+}
+
+func (m ManagedCluster) fetchToken(ctx context.Context, o Options) (*ClusterToken, error) {
 	switch m.Provider {
 	case ProviderAWS:
 		return eksToken(ctx, m.Cluster, o)

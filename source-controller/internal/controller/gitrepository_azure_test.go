@@ -6,12 +6,14 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/fluxcd/pkg/apis/meta"
 	"github.com/fluxcd/pkg/runtime/conditions"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sourcev1 "gotk.dev/pkg/apis/source/v1"
 	"gotk.dev/pkg/cloudauth"
@@ -53,7 +55,8 @@ func useCloudClient(t *testing.T, hc *http.Client) {
 // Azure DevOps, as bearer tokens: with the controller's credentials, and
 // with a ServiceAccount's workload identity (its real token exchanged as
 // the client assertion). A ServiceAccount without the Azure annotations
-// stalls; refused credentials are retried, both naming why.
+// stalls; refused credentials are retried, both naming why. A second
+// reconcile asks Entra for no new token (the token cache).
 func TestGitRepositoryAzureProvider(t *testing.T) {
 	g := NewWithT(t)
 	startHarness(t)
@@ -109,6 +112,16 @@ func TestGitRepositoryAzureProvider(t *testing.T) {
 				got := waitReady(g, obj)
 				g.Expect(got.Status.Artifact.Revision).To(Equal("main@sha1:" + commit))
 				g.Expect(cloud.Calls()).To(ContainElement(c.wantCall))
+				// A second reconcile reuses the cached token.
+				token := time.Now().Format(time.RFC3339Nano)
+				g.Expect(env.Client.Get(ctx, client.ObjectKeyFromObject(obj), obj)).To(Succeed())
+				obj.Annotations = map[string]string{meta.ReconcileRequestAnnotation: token}
+				g.Expect(env.Client.Update(ctx, obj)).To(Succeed())
+				g.Eventually(func(g Gomega) {
+					g.Expect(env.Client.Get(ctx, client.ObjectKeyFromObject(obj), got)).To(Succeed())
+					g.Expect(got.Status.LastHandledReconcileAt).To(Equal(token))
+				}, 30*time.Second, 100*time.Millisecond).Should(Succeed())
+				g.Expect(slices.DeleteFunc(cloud.Calls(), func(call string) bool { return call != c.wantCall })).To(HaveLen(1))
 				return
 			}
 			got := waitCondition(g, newGitRepository(ns, c.name, "", nil), meta.ReadyCondition, metav1.ConditionFalse, c.reason)
