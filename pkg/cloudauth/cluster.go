@@ -14,7 +14,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eks"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
-	"golang.org/x/oauth2/google"
 )
 
 // ManagedCluster names a cloud's managed Kubernetes cluster, as the keys
@@ -203,7 +202,7 @@ func (m ManagedCluster) fetchToken(ctx context.Context, o Options) (*ClusterToke
 		if err != nil {
 			return nil, err
 		}
-		return &ClusterToken{Token: tok.Token, Expiry: tok.Expiry}, nil
+		return &ClusterToken{Token: tok.AccessToken, Expiry: tok.Expiry}, nil
 	}
 }
 
@@ -306,7 +305,7 @@ func describeGKE(ctx context.Context, name string, o Options) ([]string, []byte,
 			} `json:"dnsEndpointConfig"`
 		} `json:"controlPlaneEndpointsConfig"`
 	}
-	if err := getJSON(ctx, http.MethodGet, gkeEndpoint+name, tok.Token, o, &out); err != nil {
+	if err := getJSON(ctx, http.MethodGet, gkeEndpoint+name, tok.AccessToken, o, &out); err != nil {
 		return nil, nil, fmt.Errorf("%w: GKE clusters.get %s: %v", ErrClusterLookup, name, err)
 	}
 	ca, err := base64.StdEncoding.DecodeString(out.MasterAuth.ClusterCACertificate)
@@ -320,26 +319,4 @@ func describeGKE(ctx context.Context, name string, o Options) ([]string, []byte,
 		}
 	}
 	return addrs, ca, nil
-}
-
-// gcpAccessToken is the environment's GCP access token (metadata server
-// or application default credentials); object-level identity is refused.
-func gcpAccessToken(ctx context.Context, o Options) (*gcpToken, error) {
-	if o.Identity != nil {
-		return nil, configError(errIdentityConfig, "object-level workload identity (ServiceAccount %s) is not supported for GCP yet: use the controller's own credentials", o.Identity.Name)
-	}
-	creds, err := google.FindDefaultCredentials(oauthContext(ctx, o), GCPScope)
-	if err != nil {
-		return nil, fmt.Errorf("GCP credentials: %w", err)
-	}
-	tok, err := creds.TokenSource.Token()
-	if err != nil {
-		return nil, fmt.Errorf("GCP access token: %w", err)
-	}
-	return &gcpToken{Token: tok.AccessToken, Expiry: tok.Expiry}, nil
-}
-
-type gcpToken struct {
-	Token  string
-	Expiry time.Time
 }

@@ -17,7 +17,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/google/go-containerregistry/pkg/authn"
-	"golang.org/x/oauth2/google"
 )
 
 // Registry host patterns of each cloud's registry, as Flux matches them.
@@ -54,8 +53,7 @@ var ErrUnsupportedProvider = errors.New("unsupported provider")
 // registry host, with no scheme or path) with provider's credentials:
 // ECR's GetAuthorizationToken (user AWS), ACR's /oauth2/exchange of an
 // Entra token for a refresh token (the all-zero user), or a GCP access
-// token for Artifact Registry and GCR (user oauth2accesstoken). GCP has
-// no object-level workload identity here: o.Identity is refused.
+// token for Artifact Registry and GCR (user oauth2accesstoken).
 // Logins are cached until shortly before they expire.
 func RegistryAuthenticator(ctx context.Context, provider, host string, o Options) (authn.Authenticator, error) {
 	host = strings.ToLower(host)
@@ -145,16 +143,9 @@ func garLogin(ctx context.Context, host string, o Options) (authn.Authenticator,
 	if !garHost.MatchString(host) {
 		return nil, time.Time{}, configError(errNotProviderRegistry, "%q is not a Google Artifact Registry (<region>-docker.pkg.dev) or GCR (gcr.io) registry", host)
 	}
-	if o.Identity != nil {
-		return nil, time.Time{}, configError(errIdentityConfig, "object-level workload identity (ServiceAccount %s) is not supported for GCP yet: use the controller's own credentials", o.Identity.Name)
-	}
-	creds, err := google.FindDefaultCredentials(oauthContext(ctx, o), GCPScope)
+	tok, err := gcpAccessToken(ctx, o)
 	if err != nil {
-		return nil, time.Time{}, fmt.Errorf("GCP credentials: %w", err)
-	}
-	tok, err := creds.TokenSource.Token()
-	if err != nil {
-		return nil, time.Time{}, fmt.Errorf("GCP access token: %w", err)
+		return nil, time.Time{}, err
 	}
 	return &authn.Basic{Username: garUser, Password: tok.AccessToken}, tok.Expiry, nil
 }

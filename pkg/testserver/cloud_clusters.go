@@ -94,7 +94,7 @@ func (c *CloudTokens) serveClusters(w http.ResponseWriter, r *http.Request) bool
 	case r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/tokenreview/"):
 		c.tokenReview(w, r)
 	default:
-		return false
+		return c.serveGCPIdentity(w, r)
 	}
 	return true
 }

@@ -39,8 +39,9 @@ func useCloudCredentials(t *testing.T, cloud *testserver.CloudTokens) {
 // TestLoadCloudProviders: a configMapRef of provider aws, azure or gcp
 // reaches a real API server with the cloud's token (EKS presigned STS
 // URL, Entra token for AKS's server app, GCP access token), its address
-// and CA looked up through the cloud's cluster API; with the gate off,
-// since no ServiceAccount is named. Wrong names, addresses and missing
+// and CA looked up through the cloud's cluster API; aws with the gate
+// off, since no ServiceAccount is named; gcp also with a ServiceAccount's
+// workload identity. Wrong names, addresses and missing
 // credentials fail with the reason that says so.
 func TestLoadCloudProviders(t *testing.T) {
 	ctx := context.Background()
@@ -54,7 +55,14 @@ func TestLoadCloudProviders(t *testing.T) {
 		if provider == cloudauth.ProviderAWS {
 			return Options{}
 		}
-		return Options{Cloud: cloudauth.Options{HTTPClient: cloud.Client}}
+		return Options{WorkloadIdentity: true, Cloud: cloudauth.Options{HTTPClient: cloud.Client}}
+	}
+	// A ServiceAccount of this cluster whose GCP workload identity (its
+	// real token, exchanged at Google's STS) impersonates a Google
+	// service account.
+	if err := env.Client.Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "gcp-deployer",
+		Annotations: map[string]string{cloudauth.AnnotationGCPServiceAccount: "deployer@project.iam.gserviceaccount.com"}}}); err != nil {
+		t.Fatal(err)
 	}
 
 	for _, tc := range []struct {
@@ -71,6 +79,9 @@ func TestLoadCloudProviders(t *testing.T) {
 			wantCalls: []string{"arm:" + aksID, "entra:gotk-client " + cloudauth.AKSScope, "authenticated:aad:gotk-client"}},
 		{name: "gcp", data: map[string]string{"provider": "gcp", "cluster": gkeName},
 			wantCalls: []string{"gke:" + gkeName, "metadata:default", "authenticated:gcp:gotk@project.iam.gserviceaccount.com"}},
+		{name: "gcp-workload-identity", data: map[string]string{"provider": "gcp", "cluster": gkeName, "serviceAccountName": "gcp-deployer"},
+			wantCalls: []string{"gcp-sts:identitynamespace:" + testserver.CloudGCPWorkloadPool + ":https://container.googleapis.com/v1/projects/project/locations/" +
+				testserver.CloudGKEClusterLocation + "/clusters/" + testserver.CloudGKEClusterName, "gcp-impersonate:deployer@project.iam.gserviceaccount.com", "gke:" + gkeName}},
 		{name: "gcp-address-given", data: map[string]string{"provider": "gcp", "cluster": gkeName, "address": address}},
 		{name: "bad-arn", data: map[string]string{"provider": "aws", "cluster": "arn:aws:eks:eu-west-1:1:cluster/prod"},
 			wantReason: ReasonInvalid, wantMsg: "is not an EKS cluster ARN"},
