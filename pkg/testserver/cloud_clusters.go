@@ -130,8 +130,8 @@ func sigV4Key(auth string) string {
 }
 
 // stsCallerIdentity answers a presigned GetCallerIdentity that signed
-// the x-k8s-aws-id header (the signature itself is not checked) and
-// was signed less than 15 minutes ago.
+// the x-k8s-aws-id header it carries (the signature is checked) and was
+// signed less than 15 minutes ago.
 func (c *CloudTokens) stsCallerIdentity(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	key, _, _ := strings.Cut(q.Get("X-Amz-Credential"), "/")
@@ -139,7 +139,7 @@ func (c *CloudTokens) stsCallerIdentity(w http.ResponseWriter, r *http.Request) 
 	switch {
 	case key != CloudAWSAccessKey && key != CloudAWSSTSAccessKey,
 		!slices.Contains(strings.Split(q.Get("X-Amz-SignedHeaders"), ";"), "x-k8s-aws-id"),
-		r.Header.Get("x-k8s-aws-id") == "", err != nil, time.Since(signed) > 15*time.Minute:
+		r.Header.Get("x-k8s-aws-id") == "", err != nil, time.Since(signed) > 15*time.Minute, !presignedValid(r):
 		w.WriteHeader(http.StatusForbidden)
 		_, _ = w.Write([]byte(`<ErrorResponse><Error><Type>Sender</Type><Code>SignatureDoesNotMatch</Code><Message>Signature expired or invalid</Message></Error></ErrorResponse>`))
 		return

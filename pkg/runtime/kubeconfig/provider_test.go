@@ -8,6 +8,7 @@ import (
 
 	"github.com/fluxcd/pkg/apis/meta"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -47,7 +48,7 @@ func TestLoadCloudProviders(t *testing.T) {
 	ctx := context.Background()
 	cloud := testserver.NewCloudTokensForTest(t, "gcp-access-token")
 	useCloudCredentials(t, cloud)
-	_, address := testenv.StartCloudCluster(t, cloud, "prod", aksID, gkeName)
+	_, address := testenv.StartCloudCluster(t, cloud, "prod", aksID, gkeName, "other")
 	ns := env.NewNamespace(t)
 	// Azure and GCP reach their fixed hosts through cloud.Client; the AWS
 	// SDK is pointed at cloud by its environment (UseForAWS).
@@ -72,6 +73,8 @@ func TestLoadCloudProviders(t *testing.T) {
 		wantReason string
 		wantMsg    string
 		wantCalls  []string
+		// wantUnauthorized: the config loads but the API server refuses its token.
+		wantUnauthorized bool
 	}{
 		{name: "aws", data: map[string]string{"provider": "aws", "cluster": eksARN},
 			wantCalls: []string{"eks:prod", "sts-identity:" + testserver.CloudAWSAccessKey, "authenticated:arn:aws:iam::111122223333:user/" + testserver.CloudAWSAccessKey}},
@@ -83,6 +86,10 @@ func TestLoadCloudProviders(t *testing.T) {
 			wantCalls: []string{"gcp-sts:identitynamespace:" + testserver.CloudGCPWorkloadPool + ":https://container.googleapis.com/v1/projects/project/locations/" +
 				testserver.CloudGKEClusterLocation + "/clusters/" + testserver.CloudGKEClusterName, "gcp-impersonate:deployer@project.iam.gserviceaccount.com", "gke:" + gkeName}},
 		{name: "gcp-address-given", data: map[string]string{"provider": "gcp", "cluster": gkeName, "address": address}},
+		// The token is bound to cluster "other": the API server (which is
+		// "prod") has STS check it with its own ID, which fails.
+		{name: "aws-other-cluster", data: map[string]string{"provider": "aws", "cluster": "arn:aws:eks:eu-west-1:111122223333:cluster/other"},
+			wantUnauthorized: true},
 		{name: "bad-arn", data: map[string]string{"provider": "aws", "cluster": "arn:aws:eks:eu-west-1:1:cluster/prod"},
 			wantReason: ReasonInvalid, wantMsg: "is not an EKS cluster ARN"},
 		{name: "no-cluster", data: map[string]string{"provider": "azure"}, wantReason: ReasonInvalid, wantMsg: "cluster is required"},
@@ -120,7 +127,14 @@ func TestLoadCloudProviders(t *testing.T) {
 				t.Fatal(err)
 			}
 			var list corev1.NamespaceList
-			if err := remote.List(ctx, &list); err != nil {
+			err = remote.List(ctx, &list)
+			if tc.wantUnauthorized {
+				if !apierrors.IsUnauthorized(err) {
+					t.Fatalf("listing with a token of another cluster: %v, want Unauthorized", err)
+				}
+				return
+			}
+			if err != nil {
 				t.Fatalf("the cloud's token does not reach the cluster: %v", err)
 			}
 			calls := cloud.Calls()[before:]
