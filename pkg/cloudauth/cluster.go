@@ -194,7 +194,7 @@ func (m ManagedCluster) fetchToken(ctx context.Context, o Options) (*ClusterToke
 		}
 		tok, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{AKSScope}})
 		if err != nil {
-			return nil, fmt.Errorf("Entra token for AKS: %w", err)
+			return nil, fmt.Errorf("Entra token for AKS: %s", concise(err))
 		}
 		return &ClusterToken{Token: tok.Token, Expiry: tok.ExpiresOn}, nil
 	default:
@@ -264,7 +264,7 @@ func describeAKS(ctx context.Context, id string, o Options) ([]string, []byte, e
 	}
 	tok, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{ARMScope}})
 	if err != nil {
-		return nil, nil, fmt.Errorf("Entra token for Azure Resource Manager: %w", err)
+		return nil, nil, fmt.Errorf("Entra token for Azure Resource Manager: %s", concise(err))
 	}
 	u := armEndpoint + id + "/listClusterUserCredential?api-version=" + armAPIVersion
 	var out struct {

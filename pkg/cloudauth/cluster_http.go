@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"sort"
+	"strings"
 
 	"k8s.io/client-go/tools/clientcmd"
 )
@@ -79,4 +80,19 @@ func kubeconfigServers(data []byte) ([]string, []byte, error) {
 		addrs = append(addrs, raw.Clusters[n].Server)
 	}
 	return addrs, raw.Clusters[names[0]].CertificateAuthorityData, nil
+}
+
+// concise puts an SDK error on one line without its separator and
+// troubleshooting lines (Azure's are a page long), redacted, for a
+// condition message.
+func concise(err error) string {
+	var parts []string
+	for _, line := range strings.Split(redact(err), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.Trim(line, "-") == "" || strings.HasPrefix(line, "To troubleshoot") {
+			continue
+		}
+		parts = append(parts, line)
+	}
+	return strings.Join(parts, " ")
 }

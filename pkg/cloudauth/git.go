@@ -24,7 +24,7 @@ func AzureDevOpsToken(ctx context.Context, o Options) (string, error) {
 		}
 		tok, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{AzureDevOpsScope}})
 		if err != nil {
-			return "", time.Time{}, fmt.Errorf("Entra token for Azure DevOps: %v", redact(err))
+			return "", time.Time{}, fmt.Errorf("Entra token for Azure DevOps: %s", concise(err))
 		}
 		return tok.Token, tok.ExpiresOn, nil
 	})

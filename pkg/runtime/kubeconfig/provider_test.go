@@ -117,6 +117,9 @@ func TestLoadCloudProviders(t *testing.T) {
 				if !errors.As(err, &kerr) || kerr.Reason != tc.wantReason || !strings.Contains(kerr.Message, tc.wantMsg) {
 					t.Fatalf("error %v, want reason %s with %q", err, tc.wantReason, tc.wantMsg)
 				}
+				if strings.Contains(kerr.Message, "\n") {
+					t.Errorf("message on more than one line: %s", kerr.Message)
+				}
 				return
 			}
 			if err != nil {
