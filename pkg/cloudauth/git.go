@@ -6,6 +6,9 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"gotk.dev/pkg/runtime/reconcile"
 )
 
 // AzureDevOpsScope is the Entra scope of Azure DevOps, whose Git HTTP
@@ -28,4 +31,24 @@ func AzureDevOpsToken(ctx context.Context, o Options) (string, error) {
 		}
 		return tok.Token, tok.ExpiresOn, nil
 	})
+}
+
+// AzureDevOpsLogin is AzureDevOpsToken for an object of provider azure:
+// its identity, and errors typed for the reconcile skeleton (a
+// ServiceAccount without the Azure annotations stalls, refused
+// credentials are retried).
+func (a ObjectAuth) AzureDevOpsLogin(ctx context.Context, c client.Client, o Options) (string, error) {
+	id, err := a.Identity(ctx, c)
+	if err != nil {
+		return "", err
+	}
+	o.Identity = id
+	tok, err := AzureDevOpsToken(ctx, o)
+	switch {
+	case IsConfigError(err):
+		return "", reconcile.Stall(InvalidProviderConfigurationReason, "provider azure: %v", err)
+	case err != nil:
+		return "", reconcile.Retry(AuthenticationFailedReason, "provider azure: %v", err)
+	}
+	return tok, nil
 }

@@ -20,16 +20,9 @@ func (r *GitRepositoryReconciler) azureAuth(ctx context.Context, obj *sourcev1.G
 	}
 	a := cloudauth.ObjectAuth{Provider: cloudauth.ProviderAzure, Namespace: obj.Namespace, ServiceAccountName: obj.Spec.ServiceAccountName,
 		WorkloadIdentity: r.WorkloadIdentity, Field: "spec.serviceAccountName"}
-	id, err := a.Identity(ctx, r.Client)
+	tok, err := a.AzureDevOpsLogin(ctx, r.Client, cloudauth.Options{HTTPClient: r.CloudHTTPClient})
 	if err != nil {
 		return err
-	}
-	tok, err := cloudauth.AzureDevOpsToken(ctx, cloudauth.Options{HTTPClient: r.CloudHTTPClient, Identity: id})
-	switch {
-	case cloudauth.IsConfigError(err):
-		return reconcile.Stall(sourcev1.InvalidProviderConfigurationReason, "provider azure: %v", err)
-	case err != nil:
-		return reconcile.Retry(sourcev1.AuthenticationFailedReason, "provider azure: %v", err)
 	}
 	auth.Username, auth.Password, auth.BearerToken = "", "", tok
 	return nil
