@@ -50,6 +50,7 @@ func main() {
 		automations := &controller.ImageUpdateAutomationReconciler{
 			Client: c.Manager.GetClient(), AllShards: c.AllShards, Events: c.Events, ControllerName: controllerName,
 			NoCrossNamespaceRefs: tenancy.NoCrossNamespaceRefs, Shard: c.Shard,
+			WorkloadIdentity: c.Features.Enabled(manager.GateObjectLevelWorkloadIdentity),
 		}
 		return automations.SetupWithManager(c.Manager, opts.ControllerOptions())
 	}, &corev1.Secret{}, &corev1.ServiceAccount{}, &corev1.Namespace{})

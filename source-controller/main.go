@@ -117,6 +117,7 @@ func setupGitRepository(c *gotkmanager.Controller, storage *artifact.Storage, o 
 	o.ControllerName = controllerName
 	o.ControllerOptions = co
 	o.Shard = c.Shard
+	o.WorkloadIdentity = c.Features.Enabled(gotkmanager.GateObjectLevelWorkloadIdentity)
 	_, err := controller.SetupGitRepository(context.Background(), c.Manager, c.Events, storage, o)
 	return err
 }

@@ -11,11 +11,12 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/google/go-containerregistry/pkg/authn"
-	"golang.org/x/oauth2/google"
 )
 
 // Registry host patterns of each cloud's registry, as Flux matches them.
@@ -52,65 +53,67 @@ var ErrUnsupportedProvider = errors.New("unsupported provider")
 // registry host, with no scheme or path) with provider's credentials:
 // ECR's GetAuthorizationToken (user AWS), ACR's /oauth2/exchange of an
 // Entra token for a refresh token (the all-zero user), or a GCP access
-// token for Artifact Registry and GCR (user oauth2accesstoken). GCP has
-// no object-level workload identity here: o.Identity is refused.
+// token for Artifact Registry and GCR (user oauth2accesstoken).
+// Logins are cached until shortly before they expire.
 func RegistryAuthenticator(ctx context.Context, provider, host string, o Options) (authn.Authenticator, error) {
 	host = strings.ToLower(host)
-	switch provider {
-	case ProviderAWS:
-		return ecrLogin(ctx, host, o)
-	case ProviderAzure:
-		return acrLogin(ctx, host, o)
-	case ProviderGCP:
-		return garLogin(ctx, host, o)
-	}
-	return nil, fmt.Errorf("%w %q: use aws, azure or gcp", ErrUnsupportedProvider, provider)
+	return cachedToken(TokenKey{Provider: provider, Identity: IdentityKey(o), Scope: host}, func() (authn.Authenticator, time.Time, error) {
+		switch provider {
+		case ProviderAWS:
+			return ecrLogin(ctx, host, o)
+		case ProviderAzure:
+			return acrLogin(ctx, host, o)
+		case ProviderGCP:
+			return garLogin(ctx, host, o)
+		}
+		return nil, time.Time{}, fmt.Errorf("%w %q: use aws, azure or gcp", ErrUnsupportedProvider, provider)
+	})
 }
 
-func ecrLogin(ctx context.Context, host string, o Options) (authn.Authenticator, error) {
+func ecrLogin(ctx context.Context, host string, o Options) (authn.Authenticator, time.Time, error) {
 	m := ecrHost.FindStringSubmatch(host)
 	if m == nil {
-		return nil, configError(errNotProviderRegistry, "%q is not an Amazon ECR registry (<account>.dkr.ecr.<region>.amazonaws.com)", host)
+		return nil, time.Time{}, configError(errNotProviderRegistry, "%q is not an Amazon ECR registry (<account>.dkr.ecr.<region>.amazonaws.com)", host)
 	}
 	cfg, err := AWSConfig(ctx, m[1], o)
 	if err != nil {
-		return nil, fmt.Errorf("AWS credentials: %w", err)
+		return nil, time.Time{}, fmt.Errorf("AWS credentials: %w", err)
 	}
 	out, err := ecr.NewFromConfig(cfg).GetAuthorizationToken(ctx, &ecr.GetAuthorizationTokenInput{})
 	if err != nil {
-		return nil, fmt.Errorf("ECR GetAuthorizationToken: %w", err)
+		return nil, time.Time{}, fmt.Errorf("ECR GetAuthorizationToken: %w", err)
 	}
 	if len(out.AuthorizationData) == 0 || out.AuthorizationData[0].AuthorizationToken == nil {
-		return nil, errors.New("ECR GetAuthorizationToken returned no token")
+		return nil, time.Time{}, errors.New("ECR GetAuthorizationToken returned no token")
 	}
 	raw, err := base64.StdEncoding.DecodeString(*out.AuthorizationData[0].AuthorizationToken)
 	if err != nil {
-		return nil, errors.New("ECR authorization token is not base64")
+		return nil, time.Time{}, errors.New("ECR authorization token is not base64")
 	}
 	user, pass, ok := strings.Cut(string(raw), ":")
 	if !ok || user != ecrUser {
-		return nil, errors.New("ECR authorization token is not AWS:<password>")
+		return nil, time.Time{}, errors.New("ECR authorization token is not AWS:<password>")
 	}
-	return &authn.Basic{Username: user, Password: pass}, nil
+	return &authn.Basic{Username: user, Password: pass}, aws.ToTime(out.AuthorizationData[0].ExpiresAt), nil
 }
 
-func acrLogin(ctx context.Context, host string, o Options) (authn.Authenticator, error) {
+func acrLogin(ctx context.Context, host string, o Options) (authn.Authenticator, time.Time, error) {
 	m := acrHost.FindStringSubmatch(host)
 	if m == nil {
-		return nil, configError(errNotProviderRegistry, "%q is not an Azure Container Registry (<name>.azurecr.io)", host)
+		return nil, time.Time{}, configError(errNotProviderRegistry, "%q is not an Azure Container Registry (<name>.azurecr.io)", host)
 	}
 	cred, err := AzureCredential(o)
 	if err != nil {
-		return nil, err
+		return nil, time.Time{}, err
 	}
 	tok, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{acrScopes[m[1]]}})
 	if err != nil {
-		return nil, fmt.Errorf("Entra token for ACR: %w", err)
+		return nil, time.Time{}, fmt.Errorf("Entra token for ACR: %w", err)
 	}
 	form := url.Values{"grant_type": {"access_token"}, "service": {host}, "access_token": {tok.Token}}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "https://"+host+"/oauth2/exchange", strings.NewReader(form.Encode()))
 	if err != nil {
-		return nil, err
+		return nil, time.Time{}, err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	hc := o.HTTPClient
@@ -119,36 +122,30 @@ func acrLogin(ctx context.Context, host string, o Options) (authn.Authenticator,
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("ACR token exchange: %w", err)
+		return nil, time.Time{}, fmt.Errorf("ACR token exchange: %w", err)
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("ACR token exchange: %s", resp.Status)
+		return nil, time.Time{}, fmt.Errorf("ACR token exchange: %s", resp.Status)
 	}
 	var out struct {
 		RefreshToken string `json:"refresh_token"`
 	}
 	if err := json.Unmarshal(body, &out); err != nil || out.RefreshToken == "" {
-		return nil, errors.New("ACR token exchange returned no refresh_token")
+		return nil, time.Time{}, errors.New("ACR token exchange returned no refresh_token")
 	}
-	return &authn.Basic{Username: acrUser, Password: out.RefreshToken}, nil
+	// The refresh token outlives the Entra token it was exchanged for.
+	return &authn.Basic{Username: acrUser, Password: out.RefreshToken}, tok.ExpiresOn, nil
 }
 
-func garLogin(ctx context.Context, host string, o Options) (authn.Authenticator, error) {
+func garLogin(ctx context.Context, host string, o Options) (authn.Authenticator, time.Time, error) {
 	if !garHost.MatchString(host) {
-		return nil, configError(errNotProviderRegistry, "%q is not a Google Artifact Registry (<region>-docker.pkg.dev) or GCR (gcr.io) registry", host)
+		return nil, time.Time{}, configError(errNotProviderRegistry, "%q is not a Google Artifact Registry (<region>-docker.pkg.dev) or GCR (gcr.io) registry", host)
 	}
-	if o.Identity != nil {
-		return nil, configError(errIdentityConfig, "object-level workload identity (ServiceAccount %s) is not supported for GCP yet: use the controller's own credentials", o.Identity.Name)
-	}
-	creds, err := google.FindDefaultCredentials(oauthContext(ctx, o), GCPScope)
+	tok, err := gcpAccessToken(ctx, o)
 	if err != nil {
-		return nil, fmt.Errorf("GCP credentials: %w", err)
+		return nil, time.Time{}, err
 	}
-	tok, err := creds.TokenSource.Token()
-	if err != nil {
-		return nil, fmt.Errorf("GCP access token: %w", err)
-	}
-	return &authn.Basic{Username: garUser, Password: tok.AccessToken}, nil
+	return &authn.Basic{Username: garUser, Password: tok.AccessToken}, tok.Expiry, nil
 }

@@ -107,10 +107,6 @@ func TestRegistryAuthenticator(t *testing.T) {
 			wantUser: "oauth2accesstoken", wantCalls: []string{"metadata:default"},
 		},
 		{
-			name: "gcp with a ServiceAccount", provider: "gcp", host: "gcr.io",
-			identity: saIdentity(nil), wantErr: "object-level workload identity (ServiceAccount tenant/puller) is not supported for GCP yet",
-		},
-		{
 			name: "gcp with a registry that is not Google's", provider: "gcp", host: "quay.io",
 			wantErr: `"quay.io" is not a Google Artifact Registry`,
 		},

@@ -72,6 +72,7 @@ type options struct {
 	binDir    string
 	services  string
 	auditLog  string
+	webhook   string
 }
 
 // Option changes how Start runs the control plane.
@@ -114,6 +115,11 @@ func WithServiceCIDR(cidr string) Option { return func(o *options) { o.services 
 // write request (create, update, patch, delete) to path once it
 // completed, so a test can count what a component wrote.
 func WithAuditLog(path string) Option { return func(o *options) { o.auditLog = path } }
+
+// WithTokenWebhook makes the API server also authenticate bearer tokens
+// through the webhook of the kubeconfig at path (a cloud's token
+// authenticator, e.g. EKS's), without caching its answers.
+func WithTokenWebhook(path string) Option { return func(o *options) { o.webhook = path } }
 
 // auditPolicy records write requests at the Metadata level.
 const auditPolicy = `apiVersion: audit.k8s.io/v1
@@ -192,6 +198,12 @@ func Start(ctx context.Context, opts ...Option) (*Cluster, error) {
 		args.Set("audit-log-path", o.auditLog)
 		args.Set("audit-log-format", "json")
 		args.Set("audit-log-mode", "blocking")
+	}
+	if o.webhook != "" {
+		args := env.ControlPlane.GetAPIServer().Configure()
+		args.Set("authentication-token-webhook-config-file", o.webhook)
+		args.Set("authentication-token-webhook-version", "v1")
+		args.Set("authentication-token-webhook-cache-ttl", "0s")
 	}
 	cfg, err := env.Start()
 	if err != nil {

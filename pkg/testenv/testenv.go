@@ -50,6 +50,9 @@ func WithServiceCIDR(cidr string) Option { return localcluster.WithServiceCIDR(c
 // WithAuditLog is localcluster.WithAuditLog.
 func WithAuditLog(path string) Option { return localcluster.WithAuditLog(path) }
 
+// WithTokenWebhook is localcluster.WithTokenWebhook.
+func WithTokenWebhook(path string) Option { return localcluster.WithTokenWebhook(path) }
+
 // WithLogs is localcluster.WithLogs.
 func WithLogs() Option { return localcluster.WithLogs() }
 

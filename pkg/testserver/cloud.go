@@ -69,8 +69,9 @@ type CloudTokens struct {
 	// RegistryPassword is the password every login hands out.
 	RegistryPassword string
 
-	mu    sync.Mutex
-	calls []string
+	mu       sync.Mutex
+	calls    []string
+	clusters map[string]managedCluster
 }
 
 // NewCloudTokensForTest starts CloudTokens, closed in t.Cleanup.
@@ -113,6 +114,9 @@ func (c *CloudTokens) record(call string) {
 }
 
 func (c *CloudTokens) serve(w http.ResponseWriter, r *http.Request) {
+	if c.serveClusters(w, r) {
+		return
+	}
 	switch {
 	case r.Header.Get("X-Amz-Target") == "AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken":
 		c.ecrToken(w, r)
@@ -226,7 +230,8 @@ func (c *CloudTokens) entra(w http.ResponseWriter, r *http.Request) {
 		})
 	default:
 		_ = r.ParseForm()
-		if r.Form.Get("client_secret") != CloudAzureClientSecret && r.Form.Get("client_assertion") != CloudAzureAssertion {
+		if r.Form.Get("client_secret") != CloudAzureClientSecret && r.Form.Get("client_assertion") != CloudAzureAssertion &&
+			!jwtHasAudience(r.Form.Get("client_assertion"), "api://AzureADTokenExchange") {
 			w.WriteHeader(http.StatusUnauthorized)
 			reply(map[string]string{"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided."})
 			return
@@ -278,7 +283,7 @@ func (c *CloudTokens) metadata(w http.ResponseWriter, r *http.Request) {
 }
 
 // UseForAWS points the AWS SDK of this process at c for the rest of t:
-// AWS_ENDPOINT_URL_ECR and AWS_ENDPOINT_URL_STS, and AWS_CA_BUNDLE to
+// AWS_ENDPOINT_URL_ECR, _STS and _EKS, and AWS_CA_BUNDLE to
 // trust its certificate. Call it after IsolateCloudEnv.
 func (c *CloudTokens) UseForAWS(t *testing.T) {
 	t.Helper()
@@ -288,6 +293,7 @@ func (c *CloudTokens) UseForAWS(t *testing.T) {
 	}
 	t.Setenv("AWS_ENDPOINT_URL_ECR", c.URL)
 	t.Setenv("AWS_ENDPOINT_URL_STS", c.URL)
+	t.Setenv("AWS_ENDPOINT_URL_EKS", c.URL)
 	t.Setenv("AWS_CA_BUNDLE", ca)
 }
 
@@ -303,7 +309,7 @@ func IsolateCloudEnv(t *testing.T) {
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "aws-credentials"))
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_REGION",
-		"AWS_CA_BUNDLE", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_ECR", "AWS_ENDPOINT_URL_STS",
+		"AWS_CA_BUNDLE", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_ECR", "AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL_EKS",
 		"AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PATH", "AZURE_FEDERATED_TOKEN_FILE",
 		"AZURE_AUTHORITY_HOST", "AZURE_USERNAME", "GOOGLE_APPLICATION_CREDENTIALS", "GCE_METADATA_HOST", "GCE_METADATA_IP"} {
 		t.Setenv(k, "")

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"net/http"
 
 	"github.com/fluxcd/pkg/runtime/events"
 	"k8s.io/apimachinery/pkg/types"
@@ -39,6 +40,11 @@ type ImageUpdateAutomationReconciler struct {
 	// MaxPushAttempts bounds the re-apply-and-push rounds after the
 	// branch moved under us; DefaultMaxPushAttempts when zero.
 	MaxPushAttempts int
+	// WorkloadIdentity is the ObjectLevelWorkloadIdentity feature gate: a
+	// GitRepository of provider azure with spec.serviceAccountName.
+	WorkloadIdentity bool
+	// CloudHTTPClient, when set, carries provider azure's token requests.
+	CloudHTTPClient *http.Client
 
 	// beforePush runs between commit and push of each attempt; tests use
 	// it to move the branch concurrently.

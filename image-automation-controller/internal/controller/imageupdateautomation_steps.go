@@ -109,6 +109,7 @@ func (run *automationRun) source(ctx context.Context, obj *imagev1.ImageUpdateAu
 	}
 	switch p := repo.Spec.Provider; p {
 	case "", sourcev1.GitProviderGeneric:
+	case sourcev1.GitProviderAzure:
 	case sourcev1.GitProviderGitHub:
 		if repo.Spec.SecretRef == nil {
 			return reconcile.Stall(imagev1.InvalidSourceConfigReason, "GitRepository %s uses provider github without a secretRef naming the GitHub App", key)
@@ -139,6 +140,17 @@ func (run *automationRun) source(ctx context.Context, obj *imagev1.ImageUpdateAu
 		} else if run.auth, err = git.AuthFromSecret(u, s.Data); err != nil {
 			return reconcile.Retry(imagev1.AuthenticationFailedReason, "secret %s/%s: %s", key.Namespace, ref.Name, err)
 		}
+	}
+	if repo.Spec.Provider == sourcev1.GitProviderAzure {
+		// An Entra token for Azure DevOps as the bearer token, as the
+		// GitRepository's own fetch uses.
+		a := cloudauth.ObjectAuth{Provider: cloudauth.ProviderAzure, Namespace: key.Namespace, ServiceAccountName: repo.Spec.ServiceAccountName,
+			WorkloadIdentity: run.r.WorkloadIdentity, Field: "spec.serviceAccountName of GitRepository " + key.String()}
+		tok, err := a.AzureDevOpsLogin(ctx, run.r.Client, cloudauth.Options{HTTPClient: run.r.CloudHTTPClient})
+		if err != nil {
+			return err
+		}
+		run.auth.Username, run.auth.Password, run.auth.BearerToken = "", "", tok
 	}
 	if ref := repo.Spec.ProxySecretRef; ref != nil {
 		s, err := getSecret(ctx, run.r.Client, key.Namespace, ref.Name)

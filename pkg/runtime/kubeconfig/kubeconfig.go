@@ -23,8 +23,7 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"gotk.dev/pkg/runtime/manager"
-	"gotk.dev/pkg/runtime/reconcile"
+	"gotk.dev/pkg/cloudauth"
 )
 
 // DefaultSecretKeys are tried in order when a secretRef names no key.
@@ -64,6 +63,9 @@ type Options struct {
 	// DefaultServiceAccount (--default-kubeconfig-service-account) is the
 	// ServiceAccount of a ConfigMap that names none.
 	DefaultServiceAccount string
+	// Cloud carries the token and cluster lookup requests of the aws,
+	// azure and gcp providers (its Identity is set per ConfigMap).
+	Cloud cloudauth.Options
 }
 
 // Load builds the REST config that ref names, reading the Secret or
@@ -78,11 +80,7 @@ func Load(ctx context.Context, c client.Client, namespace string, ref *meta.Kube
 	case ref.SecretRef != nil:
 		return fromSecret(ctx, c, namespace, ref.SecretRef)
 	case ref.ConfigMapRef != nil:
-		if !o.WorkloadIdentity {
-			return nil, &Error{Reason: meta.FeatureGateDisabledReason, Message: reconcile.FeatureGateDisabled(
-				manager.GateObjectLevelWorkloadIdentity, "spec.kubeConfig.configMapRef (a ServiceAccount token minted by the controller)").Error()}
-		}
-		return fromConfigMap(ctx, c, namespace, ref.ConfigMapRef.Name, o.DefaultServiceAccount)
+		return fromConfigMapRef(ctx, c, namespace, ref.ConfigMapRef.Name, o)
 	}
 	return nil, &Error{Reason: ReasonInvalid, Message: "spec.kubeConfig: set secretRef or configMapRef"}
 }
@@ -156,20 +154,9 @@ func checkSafe(raw *clientcmdapi.Config) error {
 // fromConfigMap implements the `generic` provider: the API server address
 // and CA come from the ConfigMap, the identity is a token of a
 // ServiceAccount of the same namespace, audience-bound to the address.
-func fromConfigMap(ctx context.Context, c client.Client, namespace, name, defaultSA string) (*rest.Config, error) {
-	var cm corev1.ConfigMap
-	if err := c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, &cm); err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil, &Error{Reason: ReasonNotFound, Transient: true,
-				Message: fmt.Sprintf("kubeconfig ConfigMap %s/%s not found", namespace, name)}
-		}
-		return nil, err
-	}
-	where := fmt.Sprintf("kubeconfig ConfigMap %s/%s", namespace, name)
-	if p := cm.Data[meta.KubeConfigKeyProvider]; p != "generic" {
-		return nil, &Error{Reason: ReasonUnsupported,
-			Message: fmt.Sprintf("%s: provider %q is not supported; use \"generic\" or a secretRef", where, p)}
-	}
+func fromConfigMap(ctx context.Context, c client.Client, cm *corev1.ConfigMap, defaultSA string) (*rest.Config, error) {
+	namespace := cm.Namespace
+	where := fmt.Sprintf("kubeconfig ConfigMap %s/%s", namespace, cm.Name)
 	address := cm.Data[meta.KubeConfigKeyAddress]
 	if address == "" {
 		return nil, &Error{Reason: ReasonInvalid, Message: where + ": key \"address\" is required by the generic provider"}

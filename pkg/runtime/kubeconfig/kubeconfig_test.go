@@ -155,7 +155,8 @@ func TestLoadGenericProviderIssuesAServiceAccountToken(t *testing.T) {
 		data       map[string]string
 		wantReason string
 	}{
-		{"aws", map[string]string{"provider": "aws", "cluster": "arn:x"}, ReasonUnsupported},
+		{"aws", map[string]string{"provider": "aws", "cluster": "arn:x"}, ReasonInvalid},
+		{"no-provider", map[string]string{"address": env.Config.Host}, ReasonInvalid},
 		{"no-address", map[string]string{"provider": "generic", "serviceAccountName": "deployer"}, ReasonInvalid},
 		{"no-account", map[string]string{"provider": "generic", "address": env.Config.Host, "serviceAccountName": "nobody"}, ReasonTokenFailed},
 	} {

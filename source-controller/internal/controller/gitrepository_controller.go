@@ -6,6 +6,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"time"
 
@@ -59,6 +60,11 @@ type GitRepositoryOptions struct {
 	// Shard names the controller's --watch-label-selector in reference
 	// messages (zero: not sharded).
 	Shard reconcile.Shard
+	// WorkloadIdentity is the ObjectLevelWorkloadIdentity feature gate:
+	// spec.serviceAccountName of provider azure.
+	WorkloadIdentity bool
+	// CloudHTTPClient, when set, carries provider azure's token requests.
+	CloudHTTPClient *http.Client
 }
 
 // GitRepositoryReconciler turns GitRepositories into artifacts. It is
@@ -76,6 +82,9 @@ type GitRepositoryReconciler struct {
 	MaxCheckoutBytes int64
 	// Shard names the controller's shard when an include is not found.
 	Shard reconcile.Shard
+	// WorkloadIdentity and CloudHTTPClient are GitRepositoryOptions'.
+	WorkloadIdentity bool
+	CloudHTTPClient  *http.Client
 
 	// shared links identical artifacts of different objects.
 	shared contentIndex
@@ -101,7 +110,8 @@ func SetupGitRepository(ctx context.Context, mgr ctrl.Manager, rec events.Record
 	if err != nil {
 		return nil, err
 	}
-	r := &GitRepositoryReconciler{Client: mgr.GetClient(), Events: rec, Storage: storage, Cache: cache, MaxCheckoutBytes: o.MaxCheckoutBytes, Shard: o.Shard}
+	r := &GitRepositoryReconciler{Client: mgr.GetClient(), Events: rec, Storage: storage, Cache: cache, MaxCheckoutBytes: o.MaxCheckoutBytes, Shard: o.Shard,
+		WorkloadIdentity: o.WorkloadIdentity, CloudHTTPClient: o.CloudHTTPClient}
 	err = mgr.GetFieldIndexer().IndexField(ctx, &sourcev1.GitRepository{}, includeIndexKey, func(obj client.Object) []string {
 		var names []string
 		for _, inc := range obj.(*sourcev1.GitRepository).Spec.Include {

@@ -15,11 +15,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	sourcev1 "gotk.dev/pkg/apis/source/v1"
+	"gotk.dev/pkg/artifact/sourceignore"
 	"gotk.dev/pkg/cloudauth"
 	"gotk.dev/pkg/git"
 	"gotk.dev/pkg/runtime/reconcile"
 	"gotk.dev/source-controller/internal/gitcache"
-	"gotk.dev/pkg/artifact/sourceignore"
 )
 
 // Reasons this controller adds to Flux's source reasons.
@@ -167,7 +167,8 @@ func unsupported(obj *sourcev1.GitRepository) error {
 	case obj.Spec.Provider == sourcev1.GitProviderGitHub && obj.Spec.SecretRef == nil:
 		return reconcile.Stall(sourcev1.InvalidProviderConfigurationReason, "provider github needs a secretRef with the GitHub App's %s, %s and %s",
 			cloudauth.GitHubAppIDKey, cloudauth.GitHubAppInstallationIDKey, cloudauth.GitHubAppPrivateKeyKey)
-	case obj.Spec.Provider != "" && obj.Spec.Provider != sourcev1.GitProviderGeneric && obj.Spec.Provider != sourcev1.GitProviderGitHub:
+	case obj.Spec.Provider != "" && obj.Spec.Provider != sourcev1.GitProviderGeneric && obj.Spec.Provider != sourcev1.GitProviderGitHub &&
+		obj.Spec.Provider != sourcev1.GitProviderAzure:
 		return reconcile.Stall(reasonNotSupported, "spec.provider %q is not supported yet", obj.Spec.Provider)
 	}
 	return nil
@@ -203,8 +204,13 @@ func (r *GitRepositoryReconciler) authFor(ctx context.Context, obj *sourcev1.Git
 		} else if auth, err = git.AuthFromSecret(u, data); err != nil {
 			return nil, reconcile.Retry(sourcev1.AuthenticationFailedReason, "invalid secret '%s/%s': %v", obj.Namespace, ref.Name, err)
 		}
-	} else if u.Transport == git.SSH {
+	} else if u.Transport == git.SSH && obj.Spec.Provider != sourcev1.GitProviderAzure {
 		return nil, reconcile.Stall(sourcev1.AuthenticationFailedReason, "SSH URLs need a secretRef with 'identity' and 'known_hosts'")
+	}
+	if obj.Spec.Provider == sourcev1.GitProviderAzure {
+		if err := r.azureAuth(ctx, obj, u, auth); err != nil {
+			return nil, err
+		}
 	}
 	if ref := obj.Spec.ProxySecretRef; ref != nil {
 		data, err := r.secretData(ctx, obj.Namespace, ref.Name)

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -91,7 +92,7 @@ func newHarness() (*harness, error) {
 	}
 	h.reconciler, err = SetupGitRepository(context.Background(), mgr, h.rec, h.storage, GitRepositoryOptions{
 		ControllerName: "source-controller", ControllerOptions: testControllerOptions(4), CacheDir: filepath.Join(dir, "cache"),
-		MaxCheckoutBytes: testMaxCheckoutBytes,
+		MaxCheckoutBytes: testMaxCheckoutBytes, WorkloadIdentity: true, CloudHTTPClient: &http.Client{Transport: &testCloudTransport},
 	})
 	if err != nil {
 		return nil, err
