@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -77,26 +76,13 @@ var (
 // covers the controller reconciling N objects plus the benchmark's own
 // Ready polling, not earlier sizes or the test set-up.
 func BenchmarkScale(b *testing.B) {
-	for _, n := range sizes(b, "ks", *benchKustomizations) {
+	for _, n := range testenv.Sizes(b, "ks", *benchKustomizations) {
 		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
 			for range b.N {
 				benchScale(b, n)
 			}
 		})
 	}
-}
-
-// sizes parses a comma-separated size flag.
-func sizes(b *testing.B, name, value string) []int {
-	var out []int
-	for _, f := range strings.Split(value, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n <= 0 {
-			b.Fatalf("-%s=%s: want comma-separated positive numbers", name, value)
-		}
-		out = append(out, n)
-	}
-	return out
 }
 
 func benchScale(b *testing.B, n int) {
@@ -107,7 +93,7 @@ func benchScale(b *testing.B, n int) {
 	if err := testenv.ResetPeakRSS(); err != nil {
 		b.Fatalf("restarting the peak RSS count: %v", err)
 	}
-	total0, writes0, dry0 := apiRequests.snapshot()
+	total0, writes0, dry0 := apiRequests.Snapshot()
 	start := time.Now()
 	for i := range n {
 		ks := &kustomizev1.Kustomization{
@@ -146,7 +132,7 @@ func benchScale(b *testing.B, n int) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	elapsed := time.Since(start)
-	total, writes, dry := apiRequests.snapshot()
+	total, writes, dry := apiRequests.Snapshot()
 	peak := testenv.PeakRSSMiB()
 	floor := applyFloor(b, n)
 	b.ReportMetric(elapsed.Seconds(), "s-to-all-ready")
@@ -214,7 +200,7 @@ func BenchmarkUnchangedReconcile(b *testing.B) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	_, writes0, dry0 := apiRequests.snapshot()
+	_, writes0, dry0 := apiRequests.Snapshot()
 	b.ResetTimer()
 	for range b.N {
 		if _, err := skeleton.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(ks)}); err != nil {
@@ -222,7 +208,7 @@ func BenchmarkUnchangedReconcile(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	_, writes, dry := apiRequests.snapshot()
+	_, writes, dry := apiRequests.Snapshot()
 	b.ReportMetric(float64(writes-writes0)/float64(b.N), "writes/op")
 	b.ReportMetric(float64(dry-dry0)/float64(b.N), "dry-runs/op")
 }

@@ -46,6 +46,9 @@ var (
 	artifacts *testserver.ArtifactServer
 	// reconciler is the one the manager runs.
 	reconciler *KustomizationReconciler
+
+	// apiRequests counts the controller's API requests (for the benchmarks).
+	apiRequests testenv.RequestCounter
 )
 
 // TestMain starts one control plane (with workloads, so Deployments roll
@@ -86,7 +89,7 @@ func startManager(ctx context.Context) error {
 	// client-side throttling as --kube-api-qps/--kube-api-burst would.
 	cfg := rest.CopyConfig(env.Config)
 	cfg.QPS, cfg.Burst = 500, 1000
-	cfg.Wrap(apiRequests.wrap)
+	cfg.Wrap(apiRequests.Wrap)
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:  env.Scheme,
 		Metrics: metricsserver.Options{BindAddress: "0"},
