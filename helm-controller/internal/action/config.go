@@ -11,7 +11,6 @@ import (
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/kube"
 	"helm.sh/helm/v3/pkg/storage"
-	"helm.sh/helm/v3/pkg/storage/driver"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/resource"
@@ -105,8 +104,7 @@ func (c *Clients) Configuration(storageNamespace, releaseNamespace string, log f
 	if log == nil {
 		log = func(string, ...any) {}
 	}
-	d := driver.NewSecrets(c.clientset.CoreV1().Secrets(storageNamespace))
-	d.Log = log
+	d := newReleaseSecrets(c.clientset.CoreV1().Secrets(storageNamespace), log)
 	kc := &kstatusClient{Client: &kube.Client{Factory: c.factory, Log: log, Namespace: releaseNamespace}, dynamic: c.factory.dynamic}
 	return &helmaction.Configuration{
 		RESTClientGetter: c.getter,
@@ -253,6 +251,6 @@ func (f *cachingFactory) Validator(directive string) (validation.Schema, error) 
 	if err != nil {
 		return nil, err
 	}
-	f.validators[directive] = v
-	return v, nil
+	f.validators[directive] = &firstPerKind{next: v}
+	return f.validators[directive], nil
 }

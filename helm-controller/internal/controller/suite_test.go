@@ -47,6 +47,10 @@ var (
 	artifacts  *testserver.ArtifactServer
 	sink       *testserver.WebhookSink
 	reconciler *HelmReleaseReconciler
+
+	// apiRequests counts the controller's API requests, Helm's included
+	// (for the benchmarks).
+	apiRequests testenv.RequestCounter
 )
 
 // TestMain runs one control plane with workloads (Deployments roll out)
@@ -76,6 +80,7 @@ func startController(t testing.TB) {
 		// server has priority and fairness, so no client-side throttling.
 		cfg := rest.CopyConfig(env.Config)
 		cfg.QPS = -1
+		cfg.Wrap(apiRequests.Wrap)
 		mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 			Scheme:  env.Scheme,
 			Metrics: metricsserver.Options{BindAddress: "0"},

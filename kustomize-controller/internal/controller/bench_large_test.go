@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	kustomizev1 "gotk.dev/pkg/apis/kustomize/v1"
+	"gotk.dev/pkg/testenv"
 )
 
 // BenchmarkLargeKustomization applies one Kustomization of N ConfigMaps
@@ -24,7 +25,7 @@ import (
 // exact), the controller's API requests and dry-runs, and the longest
 // event message the Kustomization got.
 func BenchmarkLargeKustomization(b *testing.B) {
-	for _, n := range sizes(b, "objects", *benchObjects) {
+	for _, n := range testenv.Sizes(b, "objects", *benchObjects) {
 		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
 			for range b.N {
 				benchLarge(b, n)
@@ -73,7 +74,7 @@ func benchLarge(b *testing.B, n int) {
 	if len(before) != n {
 		b.Fatalf("%d of %d ConfigMaps applied", len(before), n)
 	}
-	total0, _, dry0 := apiRequests.snapshot()
+	total0, _, dry0 := apiRequests.Snapshot()
 	token := time.Now().Format(time.RFC3339Nano)
 	patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, meta.ReconcileRequestAnnotation, token)
 	start = time.Now()
@@ -84,7 +85,7 @@ func benchLarge(b *testing.B, n int) {
 		return k.Status.LastHandledReconcileAt == token && conditions.IsReady(k)
 	})
 	requested := time.Since(start)
-	total, _, dry := apiRequests.snapshot()
+	total, _, dry := apiRequests.Snapshot()
 	written := 0
 	for name, rv := range versions() {
 		if before[name] != rv {

@@ -2,12 +2,13 @@ package controller
 
 import (
 	"context"
-	"syscall"
 	"testing"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	"gotk.dev/pkg/testenv"
 )
 
 // benchRestartScale stops the controller's manager once n Kustomizations
@@ -21,8 +22,8 @@ func benchRestartScale(b *testing.B, ns string, n int) float64 {
 	stopManager()
 	stopManager = nil
 	reconciles0 := controllerMetric(b, "controller_runtime_reconcile_total", "controller")
-	_, writes0, _ := apiRequests.snapshot()
-	cpu0 := cpuSeconds(b)
+	_, writes0, _ := apiRequests.Snapshot()
+	cpu0 := testenv.CPUSeconds()
 	start := time.Now()
 	stop, err := startManager(context.Background())
 	if err != nil {
@@ -44,8 +45,8 @@ func benchRestartScale(b *testing.B, ns string, n int) float64 {
 		time.Sleep(250 * time.Millisecond)
 	}
 	elapsed := time.Since(start)
-	cpu := cpuSeconds(b) - cpu0
-	_, writes, _ := apiRequests.snapshot()
+	cpu := testenv.CPUSeconds() - cpu0
+	_, writes, _ := apiRequests.Snapshot()
 	awaitAllReady(b, ns, n, max(time.Minute, time.Duration(n)*10*time.Millisecond))
 	b.ReportMetric(elapsed.Seconds(), "s-restart-to-verified")
 	b.ReportMetric(float64(writes-writes0), "restart-writes")
@@ -60,28 +61,19 @@ func benchRestartScale(b *testing.B, ns string, n int) float64 {
 // steady load at interval I is this idle figure plus restart-cpu-s / I,
 // reported as steady-cores-at-interval (restartCPU 0: not measured).
 func benchSteadyState(b *testing.B, window time.Duration, restartCPU float64) {
-	total0, writes0, _ := apiRequests.snapshot()
-	cpu0 := cpuSeconds(b)
+	total0, writes0, _ := apiRequests.Snapshot()
+	cpu0 := testenv.CPUSeconds()
 	start := time.Now()
 	// A measurement window: nothing to poll for, the point is to wait.
 	time.Sleep(window)
-	idle := (cpuSeconds(b) - cpu0) / time.Since(start).Seconds()
-	total, writes, _ := apiRequests.snapshot()
+	idle := (testenv.CPUSeconds() - cpu0) / time.Since(start).Seconds()
+	total, writes, _ := apiRequests.Snapshot()
 	b.ReportMetric(idle, "steady-idle-cores")
 	b.ReportMetric(float64(total-total0), "steady-requests")
 	b.ReportMetric(float64(writes-writes0), "steady-writes")
 	if restartCPU > 0 {
 		b.ReportMetric(idle+restartCPU/benchInterval.Seconds(), "steady-cores-at-interval")
 	}
-}
-
-// cpuSeconds is the user and system CPU time this process used so far.
-func cpuSeconds(b *testing.B) float64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatalf("getrusage: %v", err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
 
 // controllerMetric sums metric name over the series whose label is the

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -88,26 +87,13 @@ var (
 // covers the controller reconciling N objects plus the benchmark's own
 // watch, not earlier sizes or the test set-up.
 func BenchmarkScale(b *testing.B) {
-	for _, n := range sizes(b, "ks", *benchKustomizations) {
+	for _, n := range testenv.Sizes(b, "ks", *benchKustomizations) {
 		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
 			for range b.N {
 				benchScale(b, n)
 			}
 		})
 	}
-}
-
-// sizes parses a comma-separated size flag.
-func sizes(b *testing.B, name, value string) []int {
-	var out []int
-	for _, f := range strings.Split(value, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n <= 0 {
-			b.Fatalf("-%s=%s: want comma-separated positive numbers", name, value)
-		}
-		out = append(out, n)
-	}
-	return out
 }
 
 func benchScale(b *testing.B, n int) {
@@ -118,7 +104,7 @@ func benchScale(b *testing.B, n int) {
 	if err := testenv.ResetPeakRSS(); err != nil {
 		b.Fatalf("restarting the peak RSS count: %v", err)
 	}
-	total0, writes0, dry0 := apiRequests.snapshot()
+	total0, writes0, dry0 := apiRequests.Snapshot()
 	start := time.Now()
 	// Created from as many workers as the write floor uses: created one
 	// by one, the creates alone took longer than the controller needed.
@@ -141,7 +127,7 @@ func benchScale(b *testing.B, n int) {
 	created := time.Since(start)
 	awaitAllReady(b, ns, n, max(5*time.Minute, time.Duration(n)*60*time.Millisecond))
 	elapsed := time.Since(start)
-	total, writes, dry := apiRequests.snapshot()
+	total, writes, dry := apiRequests.Snapshot()
 	peak := testenv.PeakRSSMiB()
 	floor := applyFloor(b, n)
 	b.ReportMetric(created.Seconds(), "s-to-create")
@@ -298,7 +284,7 @@ func BenchmarkUnchangedReconcile(b *testing.B) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	_, writes0, dry0 := apiRequests.snapshot()
+	_, writes0, dry0 := apiRequests.Snapshot()
 	b.ResetTimer()
 	for range b.N {
 		if _, err := skeleton.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(ks)}); err != nil {
@@ -306,7 +292,7 @@ func BenchmarkUnchangedReconcile(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	_, writes, dry := apiRequests.snapshot()
+	_, writes, dry := apiRequests.Snapshot()
 	b.ReportMetric(float64(writes-writes0)/float64(b.N), "writes/op")
 	b.ReportMetric(float64(dry-dry0)/float64(b.N), "dry-runs/op")
 }

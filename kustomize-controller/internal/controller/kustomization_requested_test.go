@@ -64,9 +64,9 @@ func TestRequestedReconcileWritesNothing(t *testing.T) {
 
 	before := versions()
 	g.Expect(before).To(HaveLen(49))
-	_, _, dry0 := apiRequests.snapshot()
+	_, _, dry0 := apiRequests.Snapshot()
 	request()
-	_, _, dry1 := apiRequests.snapshot()
+	_, _, dry1 := apiRequests.Snapshot()
 	g.Expect(versions()).To(Equal(before), "a requested reconcile with nothing changed wrote objects")
 	t.Logf("dry-runs during the requested reconcile (any controller): %d", dry1-dry0)
 	g.Expect(dry1-dry0).To(BeNumerically("<", int64(len(before))), "each object was dry-run, not read with one list and compared")

@@ -47,6 +47,9 @@ var (
 	artifacts *testserver.ArtifactServer
 	// reconciler is the one the manager runs.
 	reconciler *KustomizationReconciler
+
+	// apiRequests counts the controller's API requests (for the benchmarks).
+	apiRequests testenv.RequestCounter
 )
 
 // TestMain starts one control plane (with workloads, so Deployments roll
@@ -100,7 +103,7 @@ func startManager(ctx context.Context) (func(), error) {
 	// client limit of the controller's --kube-api-qps/--kube-api-burst defaults.
 	cfg := rest.CopyConfig(env.Config)
 	cfg.QPS, cfg.Burst = DefaultKubeAPIQPS, DefaultKubeAPIBurst
-	cfg.Wrap(apiRequests.wrap)
+	cfg.Wrap(apiRequests.Wrap)
 	skipNameValidation := true
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:  env.Scheme,
