@@ -2,7 +2,6 @@ package controller
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"strings"
 	"sync"
@@ -63,8 +62,7 @@ spec:
 	})
 }
 
-// benchReleases is BenchmarkHelmScale's sizes.
-var benchReleases = flag.String("hrs", "100", "BenchmarkHelmScale: comma-separated numbers of HelmReleases")
+// testenv.BenchHelmReleases is BenchmarkHelmScale's sizes.
 
 // BenchmarkHelmScale creates N HelmReleases of one small chart (chartRef
 // to one HelmChart, one release per namespace; N from -hrs, e.g. `go test
@@ -78,7 +76,7 @@ var benchReleases = flag.String("hrs", "100", "BenchmarkHelmScale: comma-separat
 // simulated node holds 250 Pods.
 func BenchmarkHelmScale(b *testing.B) {
 	startController(b)
-	for _, n := range testenv.Sizes(b, "hrs", *benchReleases) {
+	for _, n := range testenv.Sizes(b, "hrs", *testenv.BenchHelmReleases) {
 		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
 			for i := range b.N {
 				benchHelmScale(b, n, i)

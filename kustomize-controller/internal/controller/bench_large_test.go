@@ -25,7 +25,7 @@ import (
 // exact), the controller's API requests and dry-runs, and the longest
 // event message the Kustomization got.
 func BenchmarkLargeKustomization(b *testing.B) {
-	for _, n := range testenv.Sizes(b, "objects", *benchObjects) {
+	for _, n := range testenv.Sizes(b, "objects", *testenv.BenchObjects) {
 		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
 			for range b.N {
 				benchLarge(b, n)

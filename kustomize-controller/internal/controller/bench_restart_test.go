@@ -72,7 +72,7 @@ func benchSteadyState(b *testing.B, window time.Duration, restartCPU float64) {
 	b.ReportMetric(float64(total-total0), "steady-requests")
 	b.ReportMetric(float64(writes-writes0), "steady-writes")
 	if restartCPU > 0 {
-		b.ReportMetric(idle+restartCPU/benchInterval.Seconds(), "steady-cores-at-interval")
+		b.ReportMetric(idle+restartCPU/testenv.BenchKustomizationInterval.Seconds(), "steady-cores-at-interval")
 	}
 }
 

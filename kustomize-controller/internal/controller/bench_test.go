@@ -3,7 +3,6 @@ package controller
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"strings"
 	"sync"
@@ -60,14 +59,6 @@ spec:
       containers: [{name: app, image: nginx}]
 `
 
-var (
-	benchKustomizations = flag.String("ks", "100", "BenchmarkScale: comma-separated numbers of Kustomizations (4 objects each)")
-	benchInterval       = flag.Duration("ks-interval", 10*time.Minute, "BenchmarkScale: spec.interval of the Kustomizations")
-	benchRestart        = flag.Bool("restart", true, "BenchmarkScale: restart the controller once all are Ready and measure until all are verified again")
-	benchSteady         = flag.Duration("steady", 20*time.Second, "BenchmarkScale: window of the steady-state CPU measurement after the restart (0: skip)")
-	benchObjects        = flag.String("objects", "5000", "BenchmarkLargeKustomization: comma-separated numbers of objects in the one Kustomization")
-)
-
 // BenchmarkScale creates N Kustomizations of one artifact (N from -ks,
 // e.g. `go test -run '^$' -bench Scale ./internal/controller -args
 // -ks=1000,10000`) from as many workers as the write floor uses, and
@@ -87,7 +78,7 @@ var (
 // covers the controller reconciling N objects plus the benchmark's own
 // watch, not earlier sizes or the test set-up.
 func BenchmarkScale(b *testing.B) {
-	for _, n := range testenv.Sizes(b, "ks", *benchKustomizations) {
+	for _, n := range testenv.Sizes(b, "ks", *testenv.BenchKustomizations) {
 		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
 			for range b.N {
 				benchScale(b, n)
@@ -112,7 +103,7 @@ func benchScale(b *testing.B, n int) {
 		return env.Client.Create(ctx, &kustomizev1.Kustomization{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("app-%d", i)},
 			Spec: kustomizev1.KustomizationSpec{
-				Interval:        metav1.Duration{Duration: *benchInterval},
+				Interval:        metav1.Duration{Duration: *testenv.BenchKustomizationInterval},
 				Path:            "app",
 				TargetNamespace: ns,
 				Prune:           true,
@@ -141,11 +132,11 @@ func benchScale(b *testing.B, n int) {
 	b.ReportMetric(float64(writes-writes0)/float64(n), "writes/ks")
 	b.ReportMetric(peak, "peak-rss-MiB")
 	restartCPU := 0.0
-	if *benchRestart {
+	if *testenv.BenchRestart {
 		restartCPU = benchRestartScale(b, ns, n)
 	}
-	if *benchSteady > 0 {
-		benchSteadyState(b, *benchSteady, restartCPU)
+	if *testenv.BenchSteady > 0 {
+		benchSteadyState(b, *testenv.BenchSteady, restartCPU)
 	}
 }
 

@@ -18,9 +18,9 @@ import (
 
 	sourcev1 "gotk.dev/pkg/apis/source/v1"
 	sourceextv1beta1 "gotk.dev/pkg/apis/sourceextensions/v1beta1"
+	"gotk.dev/pkg/artifact/generator"
 	"gotk.dev/pkg/artifact/securepath"
 	"gotk.dev/pkg/runtime/reconcile"
-	"gotk.dev/pkg/artifact/generator"
 )
 
 // generatorSourceRetry is how soon a missing or not yet ready source is

@@ -2,7 +2,6 @@ package controller
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"math/rand"
 	"sync"
@@ -22,13 +21,6 @@ import (
 	"gotk.dev/pkg/runtime/reconcile"
 	"gotk.dev/pkg/testenv"
 	"gotk.dev/pkg/testserver"
-)
-
-var (
-	benchGitRepos   = flag.String("gitrepos", "1000", "BenchmarkGitScale: comma-separated numbers of GitRepositories")
-	benchGitURLs    = flag.Int("git-urls", 10, "BenchmarkGitScale: the Git repositories (URLs) the GitRepositories share")
-	benchBigFileMB  = flag.String("bigfile-mb", "200", "BenchmarkGitBigFile: comma-separated sizes in MB of the one file of the repository")
-	benchGitWorkers = flag.Int("git-concurrent", 2, "BenchmarkGitScale, BenchmarkGitBigFile: the controller's workers (--concurrent)")
 )
 
 // benchShards numbers the shard managers of the scale benchmarks, so each
@@ -65,7 +57,7 @@ func startGitBench(b *testing.B) *gitBench {
 		// The flags' defaults of the source-controller binary.
 		_, err = SetupGitRepository(context.Background(), mgr, rec, h.storage, GitRepositoryOptions{
 			ControllerName: "source-controller", CacheDir: b.TempDir(),
-			ControllerOptions: reconcile.ControllerOptions{Concurrent: *benchGitWorkers,
+			ControllerOptions: reconcile.ControllerOptions{Concurrent: *testenv.BenchGitWorkers,
 				RateLimiter: fluxcontroller.RateLimiterOptions{MinRetryDelay: 100 * time.Millisecond, MaxRetryDelay: 5 * time.Second}},
 			CacheEntries: 32, CacheMaxBytes: 2 << 30, RefCacheTTL: 2 * time.Second, MaxCheckoutBytes: 1 << 30,
 		})
@@ -132,7 +124,7 @@ func (gb *gitBench) report(b *testing.B, n int, total0, writes0 int64, cpu0 floa
 // which runs the controller, restarted right before the objects are
 // created.
 func BenchmarkGitScale(b *testing.B) {
-	urls := *benchGitURLs
+	urls := *testenv.BenchGitURLs
 	if urls <= 0 {
 		b.Fatalf("-git-urls=%d: want a positive number", urls)
 	}
@@ -142,7 +134,7 @@ func BenchmarkGitScale(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	for _, n := range testenv.Sizes(b, "gitrepos", *benchGitRepos) {
+	for _, n := range testenv.Sizes(b, "gitrepos", *testenv.BenchGitRepositories) {
 		b.Run(fmt.Sprintf("repos=%d/urls=%d", n, urls), func(b *testing.B) {
 			for range b.N {
 				gb := startGitBench(b)
@@ -194,7 +186,7 @@ func BenchmarkGitScale(b *testing.B) {
 // archives it, restarted after the repository was written, with the
 // time until Ready and the bytes fetched.
 func BenchmarkGitBigFile(b *testing.B) {
-	for _, mb := range testenv.Sizes(b, "bigfile-mb", *benchBigFileMB) {
+	for _, mb := range testenv.Sizes(b, "bigfile-mb", *testenv.BenchBigFileMB) {
 		b.Run(fmt.Sprintf("MB=%d", mb), func(b *testing.B) {
 			srv := testserver.NewGitHTTPForTest(b, testserver.GitHTTPOptions{})
 			data := make([]byte, mb*1000*1000)
