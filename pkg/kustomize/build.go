@@ -108,6 +108,8 @@ type built struct {
 	// artifact (an allowed remote base): its output can change while the
 	// artifact does not.
 	remote bool
+	// decrypted is set when a file was decrypted.
+	decrypted bool
 }
 
 func build(files *Files, o Options) (out built, err error) {
@@ -166,6 +168,7 @@ func build(files *Files, o Options) (out built, err error) {
 		if derr := dfs.firstError(); derr != nil {
 			return out, decryptError{derr}
 		}
+		out.decrypted = dfs.anyDecrypted()
 	}
 	if err != nil {
 		return out, explain(fsys, root, err)

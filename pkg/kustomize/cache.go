@@ -20,7 +20,7 @@ const DefaultBuildCacheBytes = int64(128 << 20)
 // least recently used outputs go first once MaxBytes is reached.
 //
 // Builds whose output may change while their inputs do not are never
-// cached: ones that decrypt (keys live outside the artifact and
+// cached: ones that decrypted a file (keys live outside the artifact, and
 // decrypted content is not kept) and ones that may read remote bases.
 // Failed builds are not cached either.
 type BuildCache struct {
@@ -62,7 +62,7 @@ func (c *BuildCache) Build(files *Files, digest string, o Options) ([]*unstructu
 	c.mu.Unlock()
 	// Concurrent misses of one key build twice: rare, and correct.
 	out, err := build(files, o)
-	if err != nil || out.remote {
+	if err != nil || out.remote || out.decrypted {
 		return out.objects, err
 	}
 	c.add(&buildEntry{key: key, objects: deepCopy(out.objects), bytes: out.bytes})
@@ -114,7 +114,7 @@ func (c *BuildCache) add(e *buildEntry) {
 // buildKey hashes the digest and every option the output depends on; ok
 // is false when the build must not be cached.
 func buildKey(digest string, o Options) (string, bool) {
-	if digest == "" || o.Decryptor != nil {
+	if digest == "" {
 		return "", false
 	}
 	b, err := json.Marshal(struct {
@@ -131,10 +131,12 @@ func buildKey(digest string, o Options) (string, bool) {
 		Limits                  Limits
 		AllowRemoteBases        bool
 		Substitution            *Substitution
+		// Without a decryptor encrypted files are built as they are.
+		Decrypts bool
 	}{
 		digest, o.Path, o.TargetNamespace, o.NamePrefix, o.NameSuffix, o.Patches, o.Images,
 		o.Components, o.IgnoreMissingComponents, o.BuildMetadata, o.CommonMetadata, o.Limits,
-		o.AllowRemoteBases, o.Substitution,
+		o.AllowRemoteBases, o.Substitution, o.Decryptor != nil,
 	})
 	if err != nil {
 		return "", false

@@ -13,6 +13,11 @@ type passThrough struct{}
 
 func (passThrough) DecryptFile(_ string, b []byte) ([]byte, bool, error) { return b, false, nil }
 
+// decrypting says it decrypted every file (leaving it as it is).
+type decrypting struct{}
+
+func (decrypting) DecryptFile(_ string, b []byte) ([]byte, bool, error) { return b, true, nil }
+
 func TestBuildCache(t *testing.T) {
 	f := files(t, map[string]string{
 		"app/a.yaml": cmYAML("a") + "---\n" + cmYAML("b-${suffix:=x}"),
@@ -50,9 +55,14 @@ func TestBuildCache(t *testing.T) {
 		{name: "other variable value", firstDigest: "d1", secondDigest: "d1",
 			first:  with(func(o *Options) { o.Substitution = &Substitution{Vars: map[string]string{"suffix": "1"}} }),
 			second: with(func(o *Options) { o.Substitution = &Substitution{Vars: map[string]string{"suffix": "2"}} })},
-		{name: "decryption is never cached", firstDigest: "d1", secondDigest: "d1",
+		{name: "a decryptor that decrypted nothing", firstDigest: "d1", secondDigest: "d1",
 			first:  with(func(o *Options) { o.Decryptor = passThrough{} }),
-			second: with(func(o *Options) { o.Decryptor = passThrough{} })},
+			second: with(func(o *Options) { o.Decryptor = passThrough{} }), hit: true},
+		{name: "decrypted output is never cached", firstDigest: "d1", secondDigest: "d1",
+			first:  with(func(o *Options) { o.Decryptor = decrypting{} }),
+			second: with(func(o *Options) { o.Decryptor = decrypting{} })},
+		{name: "with and without a decryptor", firstDigest: "d1", secondDigest: "d1",
+			first: base, second: with(func(o *Options) { o.Decryptor = passThrough{} })},
 		{name: "a failed build is not cached", firstDigest: "d1", secondDigest: "d1",
 			first: Options{Path: "bad"}, second: Options{Path: "bad"}, wantErr: true},
 	} {
