@@ -102,8 +102,8 @@ func Build(files *Files, o Options) ([]*unstructured.Unstructured, error) {
 // built is the output of one build.
 type built struct {
 	objects []*unstructured.Unstructured
-	// bytes is the JSON size of the objects.
-	bytes int64
+	// json is each object's JSON.
+	json [][]byte
 	// remote is set when the build may have read something outside the
 	// artifact (an allowed remote base): its output can change while the
 	// artifact does not.
@@ -173,7 +173,7 @@ func build(files *Files, o Options) (out built, err error) {
 	if err != nil {
 		return out, explain(fsys, root, err)
 	}
-	out.objects, out.bytes, err = toObjects(m, o)
+	out.objects, out.json, err = toObjects(m, o)
 	return out, err
 }
 
@@ -296,7 +296,7 @@ func overlay(fsys filesys.FileSystem, root string, o Options) error {
 
 // toObjects converts kustomize's output, applies commonMetadata, then
 // the substitution, and enforces the output bounds.
-func toObjects(m resmap.ResMap, o Options) ([]*unstructured.Unstructured, int64, error) {
+func toObjects(m resmap.ResMap, o Options) ([]*unstructured.Unstructured, [][]byte, error) {
 	maxObjects := o.Limits.MaxObjects
 	if maxObjects <= 0 {
 		maxObjects = DefaultMaxObjects
@@ -306,32 +306,34 @@ func toObjects(m resmap.ResMap, o Options) ([]*unstructured.Unstructured, int64,
 		maxBytes = DefaultMaxOutputBytes
 	}
 	if m.Size() > maxObjects {
-		return nil, 0, fmt.Errorf("build output has %d objects, more than the limit of %d", m.Size(), maxObjects)
+		return nil, nil, fmt.Errorf("build output has %d objects, more than the limit of %d", m.Size(), maxObjects)
 	}
 	var total int64
 	out := make([]*unstructured.Unstructured, 0, m.Size())
+	raw := make([][]byte, 0, m.Size())
 	for _, r := range m.Resources() {
 		if cm := o.CommonMetadata; cm != nil {
 			if err := setMetadata(r, cm); err != nil {
-				return nil, 0, fmt.Errorf("%s: %w", r.CurId(), err)
+				return nil, nil, fmt.Errorf("%s: %w", r.CurId(), err)
 			}
 		}
 		// Through JSON so values have the types of any decoded object
 		// (int64, not int), which deep copies and comparisons rely on.
 		b, err := objectJSON(r, o.Substitution)
 		if err != nil {
-			return nil, 0, err
+			return nil, nil, err
 		}
 		if total += int64(len(b)); total > maxBytes {
-			return nil, 0, fmt.Errorf("build output exceeds the limit of %d bytes", maxBytes)
+			return nil, nil, fmt.Errorf("build output exceeds the limit of %d bytes", maxBytes)
 		}
 		u := &unstructured.Unstructured{}
 		if err := u.UnmarshalJSON(b); err != nil {
-			return nil, 0, fmt.Errorf("%s: %w", r.CurId(), err)
+			return nil, nil, fmt.Errorf("%s: %w", r.CurId(), err)
 		}
 		out = append(out, u)
+		raw = append(raw, b)
 	}
-	return out, total, nil
+	return out, raw, nil
 }
 
 // objectJSON is one object's JSON, substituted through its YAML (which

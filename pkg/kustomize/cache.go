@@ -12,7 +12,7 @@ import (
 
 // DefaultBuildCacheBytes bounds the cached build output (its JSON size)
 // when BuildCache.MaxBytes is zero.
-const DefaultBuildCacheBytes = int64(128 << 20)
+const DefaultBuildCacheBytes = int64(64 << 20)
 
 // BuildCache keeps the output of recent builds, keyed by the artifact
 // digest and every option the output depends on, so a reconcile that
@@ -25,8 +25,8 @@ const DefaultBuildCacheBytes = int64(128 << 20)
 // Failed builds are not cached either.
 type BuildCache struct {
 	// MaxBytes bounds the JSON size of the cached objects (0:
-	// DefaultBuildCacheBytes). In memory the decoded objects take a few
-	// times more.
+	// DefaultBuildCacheBytes). They are kept as JSON (decoded objects
+	// take about nine times more memory) and decoded on every hit.
 	MaxBytes int64
 
 	mu      sync.Mutex
@@ -37,9 +37,9 @@ type BuildCache struct {
 }
 
 type buildEntry struct {
-	key     string
-	objects []*unstructured.Unstructured
-	bytes   int64
+	key   string
+	json  [][]byte
+	bytes int64
 }
 
 // Build returns Build(files, o), from the cache when a build of the
@@ -55,9 +55,9 @@ func (c *BuildCache) Build(files *Files, digest string, o Options) ([]*unstructu
 	if el, found := c.entries[key]; found {
 		c.lru.MoveToFront(el)
 		c.hits++
-		objs := el.Value.(*buildEntry).objects
+		raw := el.Value.(*buildEntry).json
 		c.mu.Unlock()
-		return deepCopy(objs), nil
+		return decode(raw)
 	}
 	c.mu.Unlock()
 	// Concurrent misses of one key build twice: rare, and correct.
@@ -65,7 +65,11 @@ func (c *BuildCache) Build(files *Files, digest string, o Options) ([]*unstructu
 	if err != nil || out.remote || out.decrypted {
 		return out.objects, err
 	}
-	c.add(&buildEntry{key: key, objects: deepCopy(out.objects), bytes: out.bytes})
+	var size int64
+	for _, b := range out.json {
+		size += int64(len(b))
+	}
+	c.add(&buildEntry{key: key, json: out.json, bytes: size})
 	return out.objects, nil
 }
 
@@ -146,10 +150,15 @@ func buildKey(digest string, o Options) (string, bool) {
 	return hex.EncodeToString(sum[:]), true
 }
 
-func deepCopy(objs []*unstructured.Unstructured) []*unstructured.Unstructured {
-	out := make([]*unstructured.Unstructured, len(objs))
-	for i, u := range objs {
-		out[i] = u.DeepCopy()
+// decode returns fresh objects of cached JSON.
+func decode(raw [][]byte) ([]*unstructured.Unstructured, error) {
+	out := make([]*unstructured.Unstructured, len(raw))
+	for i, b := range raw {
+		u := &unstructured.Unstructured{}
+		if err := u.UnmarshalJSON(b); err != nil {
+			return nil, err
+		}
+		out[i] = u
 	}
-	return out
+	return out, nil
 }

@@ -98,10 +98,11 @@ func TestBuildCache(t *testing.T) {
 func TestBuildCacheBound(t *testing.T) {
 	g := NewWithT(t)
 	f := files(t, map[string]string{"app/a.yaml": cmYAML("a")})
-	one, err := build(f, Options{Path: "app"})
+	out, err := build(f, Options{Path: "app"})
 	g.Expect(err).NotTo(HaveOccurred())
+	one := int64(len(out.json[0]))
 	// Room for two outputs: the least recently used one goes first.
-	c := &BuildCache{MaxBytes: 2 * one.bytes}
+	c := &BuildCache{MaxBytes: 2 * one}
 	for _, d := range []string{"d1", "d2", "d1", "d3"} {
 		_, err := c.Build(f, d, Options{Path: "app"})
 		g.Expect(err).NotTo(HaveOccurred())
@@ -114,7 +115,7 @@ func TestBuildCacheBound(t *testing.T) {
 	g.Expect(c.Hits()).To(Equal(2))
 
 	// An output larger than the bound is not kept.
-	small := &BuildCache{MaxBytes: one.bytes - 1}
+	small := &BuildCache{MaxBytes: one - 1}
 	_, _ = small.Build(f, "d1", Options{Path: "app"})
 	g.Expect(small.Len()).To(Equal(0))
 }
