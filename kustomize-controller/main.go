@@ -15,6 +15,7 @@ import (
 	"gotk.dev/pkg/apis"
 	"gotk.dev/pkg/artifact"
 	"gotk.dev/pkg/git"
+	"gotk.dev/pkg/kustomize"
 	"gotk.dev/pkg/runtime/manager"
 
 	"gotk.dev/kustomize-controller/internal/apply"
@@ -104,6 +105,7 @@ func main() {
 			Config:                          c.Manager.GetConfig(),
 			Events:                          c.Events,
 			Artifacts:                       &artifactcache.Cache{Fetcher: fetcher, MaxBytes: artifactCacheBytes},
+			Builds:                          &kustomize.BuildCache{},
 			ControllerName:                  controllerName,
 			ConcurrentSSA:                   concurrentSSA,
 			NoCrossNamespaceRefs:            tenancy.NoCrossNamespaceRefs,

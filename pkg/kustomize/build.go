@@ -1,6 +1,7 @@
 package kustomize
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"path"
@@ -93,38 +94,60 @@ var ErrPath = errors.New("invalid path")
 
 // Build runs kustomize over files at o.Path and returns the objects in
 // the order kustomize emits them.
-func Build(files *Files, o Options) (objs []*unstructured.Unstructured, err error) {
+func Build(files *Files, o Options) ([]*unstructured.Unstructured, error) {
+	out, err := build(files, o)
+	return out.objects, err
+}
+
+// built is the output of one build.
+type built struct {
+	objects []*unstructured.Unstructured
+	// json is each object's JSON.
+	json [][]byte
+	// remote is set when the build may have read something outside the
+	// artifact (an allowed remote base): its output can change while the
+	// artifact does not.
+	remote bool
+	// decrypted is set when a file was decrypted.
+	decrypted bool
+}
+
+func build(files *Files, o Options) (out built, err error) {
 	// Malformed input must fail the build, never the controller.
 	defer func() {
 		if p := recover(); p != nil {
-			objs, err = nil, fmt.Errorf("kustomize build of %q failed on malformed input: %v", o.Path, p)
+			out, err = built{}, fmt.Errorf("kustomize build of %q failed on malformed input: %v", o.Path, p)
 		}
 	}()
 	dir, err := cleanPath(o.Path)
 	if err != nil {
-		return nil, err
+		return out, err
 	}
 	if o.Substitution != nil {
 		if err := o.Substitution.validate(); err != nil {
-			return nil, err
+			return out, err
 		}
 	}
 	fsys, err := files.fileSystem()
 	if err != nil {
-		return nil, err
+		return out, err
 	}
 	root := "/" + dir
 	if dir == "." {
 		root = "/"
 	}
 	if !fsys.IsDir(root) {
-		return nil, fmt.Errorf("%w: path %q not found in the artifact", ErrPath, o.Path)
+		return out, fmt.Errorf("%w: path %q not found in the artifact", ErrPath, o.Path)
 	}
 	if err := overlay(fsys, root, o); err != nil {
-		return nil, err
+		return out, err
 	}
-	if err := checkRemote(fsys, root, map[string]bool{}, o.AllowRemoteBases); err != nil {
-		return nil, err
+	if out.remote, err = checkRemote(fsys, root, map[string]bool{}, o.AllowRemoteBases); err != nil {
+		return out, err
+	}
+	if o.AllowRemoteBases && !out.remote {
+		// Any file kustomize loads (a patch, a generator's file) may be a URL.
+		out.remote = mentionsURL(files)
 	}
 	if o.AllowRemoteBases {
 		fsys = withClones(fsys)
@@ -143,13 +166,29 @@ func Build(files *Files, o Options) (objs []*unstructured.Unstructured, err erro
 	if dfs != nil {
 		// kustomize rewraps read errors; report the decryption failure itself.
 		if derr := dfs.firstError(); derr != nil {
-			return nil, decryptError{derr}
+			return out, decryptError{derr}
 		}
+		out.decrypted = dfs.anyDecrypted()
 	}
 	if err != nil {
-		return nil, explain(fsys, root, err)
+		return out, explain(fsys, root, err)
 	}
-	return toObjects(m, o)
+	out.objects, out.json, err = toObjects(m, o)
+	return out, err
+}
+
+// mentionsURL reports whether a kustomization file of the artifact names
+// a URL.
+func mentionsURL(files *Files) bool {
+	for p, b := range files.files {
+		switch path.Base(p) {
+		case "kustomization.yaml", "kustomization.yml", "Kustomization":
+			if bytes.Contains(b, []byte("://")) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // cleanPath validates spec.path: relative, inside the artifact.
@@ -243,7 +282,7 @@ func overlay(fsys filesys.FileSystem, root string, o Options) error {
 			}
 			return fmt.Errorf("component %q not found in the artifact (set ignoreMissingComponents to skip missing components)", c)
 		}
-		if err := checkRemote(fsys, "/"+cp, map[string]bool{}, o.AllowRemoteBases); err != nil {
+		if _, err := checkRemote(fsys, "/"+cp, map[string]bool{}, o.AllowRemoteBases); err != nil {
 			return err
 		}
 		kus.Components = append(kus.Components, c)
@@ -257,7 +296,7 @@ func overlay(fsys filesys.FileSystem, root string, o Options) error {
 
 // toObjects converts kustomize's output, applies commonMetadata, then
 // the substitution, and enforces the output bounds.
-func toObjects(m resmap.ResMap, o Options) ([]*unstructured.Unstructured, error) {
+func toObjects(m resmap.ResMap, o Options) ([]*unstructured.Unstructured, [][]byte, error) {
 	maxObjects := o.Limits.MaxObjects
 	if maxObjects <= 0 {
 		maxObjects = DefaultMaxObjects
@@ -267,32 +306,34 @@ func toObjects(m resmap.ResMap, o Options) ([]*unstructured.Unstructured, error)
 		maxBytes = DefaultMaxOutputBytes
 	}
 	if m.Size() > maxObjects {
-		return nil, fmt.Errorf("build output has %d objects, more than the limit of %d", m.Size(), maxObjects)
+		return nil, nil, fmt.Errorf("build output has %d objects, more than the limit of %d", m.Size(), maxObjects)
 	}
 	var total int64
 	out := make([]*unstructured.Unstructured, 0, m.Size())
+	raw := make([][]byte, 0, m.Size())
 	for _, r := range m.Resources() {
 		if cm := o.CommonMetadata; cm != nil {
 			if err := setMetadata(r, cm); err != nil {
-				return nil, fmt.Errorf("%s: %w", r.CurId(), err)
+				return nil, nil, fmt.Errorf("%s: %w", r.CurId(), err)
 			}
 		}
 		// Through JSON so values have the types of any decoded object
 		// (int64, not int), which deep copies and comparisons rely on.
 		b, err := objectJSON(r, o.Substitution)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if total += int64(len(b)); total > maxBytes {
-			return nil, fmt.Errorf("build output exceeds the limit of %d bytes", maxBytes)
+			return nil, nil, fmt.Errorf("build output exceeds the limit of %d bytes", maxBytes)
 		}
 		u := &unstructured.Unstructured{}
 		if err := u.UnmarshalJSON(b); err != nil {
-			return nil, fmt.Errorf("%s: %w", r.CurId(), err)
+			return nil, nil, fmt.Errorf("%s: %w", r.CurId(), err)
 		}
 		out = append(out, u)
+		raw = append(raw, b)
 	}
-	return out, nil
+	return out, raw, nil
 }
 
 // objectJSON is one object's JSON, substituted through its YAML (which

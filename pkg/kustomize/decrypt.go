@@ -27,6 +27,9 @@ type decryptingFS struct {
 
 	mu  sync.Mutex
 	err error
+	// decrypted is set once a file was decrypted: the output then holds
+	// secrets and depends on keys kept outside the artifact.
+	decrypted bool
 }
 
 // ReadFile returns the decrypted content of path.
@@ -35,16 +38,23 @@ func (f *decryptingFS) ReadFile(path string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	out, _, err := f.dec.DecryptFile(rel(path), b)
+	out, decrypted, err := f.dec.DecryptFile(rel(path), b)
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	if err != nil {
-		f.mu.Lock()
 		if f.err == nil {
 			f.err = err
 		}
-		f.mu.Unlock()
 		return nil, err
 	}
+	f.decrypted = f.decrypted || decrypted
 	return out, nil
+}
+
+func (f *decryptingFS) anyDecrypted() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.decrypted
 }
 
 func (f *decryptingFS) firstError() error {

@@ -53,7 +53,7 @@ func (run *kustomizationRun) build(ctx context.Context, obj *kustomizev1.Kustomi
 	if err != nil {
 		return reconcile.Wait(obj.GetRetryInterval(), kustomizev1.BuildFailedReason, "%s", err)
 	}
-	objs, err := kustomize.Build(run.files, opts)
+	objs, err := run.r.Builds.Build(run.files, run.digest, opts)
 	if err != nil {
 		if errors.Is(err, kustomize.ErrDecryption) {
 			return reconcile.Wait(obj.GetRetryInterval(), DecryptionFailedReason, "%s", err)

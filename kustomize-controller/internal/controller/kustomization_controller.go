@@ -20,6 +20,7 @@ import (
 
 	kustomizev1 "gotk.dev/pkg/apis/kustomize/v1"
 	sourcev1 "gotk.dev/pkg/apis/source/v1"
+	"gotk.dev/pkg/kustomize"
 	"gotk.dev/pkg/runtime/predicates"
 	"gotk.dev/pkg/runtime/reconcile"
 
@@ -100,6 +101,9 @@ type KustomizationReconciler struct {
 	// Drift, when set, watches applied objects: drift is corrected within
 	// seconds and an unchanged reconcile does no work.
 	Drift *drift.Watcher
+	// Builds caches build output by artifact digest and build options, so
+	// a reconcile that changed nothing skips kustomize (nil: no cache).
+	Builds *kustomize.BuildCache
 	// Remote caches the clusters of spec.kubeConfig (nil: made on first use).
 	Remote *remote.Cache
 	// CustomStageKinds are applied after CRDs and Namespaces and are ready

@@ -33,6 +33,7 @@ import (
 	kustomizev1 "gotk.dev/pkg/apis/kustomize/v1"
 	sourcev1 "gotk.dev/pkg/apis/source/v1"
 	"gotk.dev/pkg/artifact"
+	"gotk.dev/pkg/kustomize"
 	"gotk.dev/pkg/runtime/metricstest"
 	"gotk.dev/pkg/runtime/reconcile"
 	"gotk.dev/pkg/testenv"
@@ -163,6 +164,7 @@ func newReconciler(c client.Client, reader client.Reader, rec events.Recorder) *
 		APIReader:          reader,
 		Events:             rec,
 		Artifacts:          &artifactcache.Cache{Fetcher: artifact.NewFetcher(1, 10*time.Second, 0)},
+		Builds:             &kustomize.BuildCache{},
 		ControllerName:     controllerName,
 		ConcurrentSSA:      4,
 		RequeueDependency:  time.Second,
