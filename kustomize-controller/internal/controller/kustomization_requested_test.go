@@ -62,6 +62,24 @@ func TestRequestedReconcileWritesNothing(t *testing.T) {
 		waitReady(t, ks, metav1.ConditionTrue, kustomizev1.ReconciliationSucceededReason, 30*time.Second)
 	}
 
+	// The cluster's deployment controller writes the Deployment's status
+	// (a new resourceVersion) after it was applied: wait until it has
+	// settled so that only this controller could move it afterwards.
+	g.Eventually(func(g Gomega) {
+		u := deploymentObject(ns, "web")
+		g.Expect(env.Client.Get(ctx, client.ObjectKeyFromObject(u), u)).To(Succeed())
+		observed, _, _ := unstructured.NestedInt64(u.Object, "status", "observedGeneration")
+		g.Expect(observed).To(Equal(u.GetGeneration()))
+		conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+		reasons := map[string]any{}
+		for _, c := range conds {
+			if m, ok := c.(map[string]any); ok {
+				reasons[fmt.Sprint(m["type"])] = m["reason"]
+			}
+		}
+		g.Expect(reasons).To(HaveKeyWithValue("Progressing", "NewReplicaSetAvailable"))
+		g.Expect(reasons).To(HaveKey("Available"))
+	}, 60*time.Second, 100*time.Millisecond).Should(Succeed())
 	before := versions()
 	g.Expect(before).To(HaveLen(49))
 	_, _, dry0 := apiRequests.Snapshot()
