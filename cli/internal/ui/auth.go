@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 )
 
 const cookieName = "gotk_session"
@@ -62,7 +63,7 @@ func (s *Server) authed(h http.HandlerFunc) http.HandlerFunc {
 			}
 		}
 		if r.Method == http.MethodPost {
-			if !equal(r.PostFormValue("csrf"), s.csrfFor(v)) || !sameOrigin(r) {
+			if !equal(r.PostFormValue("csrf"), s.csrfFor(v)) || !sameOrigin(r, s.opts.PublicHosts) {
 				http.Error(w, "forbidden: cross-site request", http.StatusForbidden)
 				return
 			}
@@ -71,13 +72,19 @@ func (s *Server) authed(h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-func sameOrigin(r *http.Request) bool {
+// sameOrigin accepts a request whose browser sent no Origin, or one
+// naming the request's Host or one of the configured public hosts (a
+// proxy that rewrites Host leaves the browser's Origin on the public one).
+func sameOrigin(r *http.Request, publicHosts []string) bool {
 	o := r.Header.Get("Origin")
 	if o == "" || o == "null" && r.Header.Get("Sec-Fetch-Site") == "same-origin" {
 		return true
 	}
 	u, err := url.Parse(o)
-	return err == nil && u.Host == r.Host
+	if err != nil || u.Host == "" {
+		return false
+	}
+	return u.Host == r.Host || slices.Contains(publicHosts, u.Host)
 }
 
 func equal(a, b string) bool {

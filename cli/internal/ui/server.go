@@ -55,6 +55,10 @@ type Options struct {
 	// SessionSecret, when set, derives the session token, cookie and
 	// CSRF tokens, so they survive a restart (see LoadSessionSecret).
 	SessionSecret []byte
+	// PublicHosts are the hosts (host[:port]) browsers reach the UI at
+	// when a proxy in front of it rewrites the Host header: a POST's
+	// Origin may name one of them as well as the request's own Host.
+	PublicHosts []string
 }
 
 // Server is the UI: an http.Handler with its cache and session.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -24,7 +25,7 @@ import (
 type uiFlags struct {
 	addr, auth, systemNamespace, secretFile, sessionFile string
 	inCluster                                            bool
-	cidrs                                                []string
+	cidrs, publicURLs                                    []string
 }
 
 // New returns the ui command. It reads the cluster flags from k (their
@@ -83,6 +84,7 @@ func New(k *kubeflags.Flags, out io.Writer, execServer bool) *cobra.Command {
 	fl.StringSliceVar(&f.cidrs, "trusted-proxy-cidr", nil, "networks proxy headers are accepted from (--auth=proxy-headers)")
 	fl.StringVar(&f.secretFile, "trusted-proxy-secret-file", "", "file with a secret the proxy sends in the "+ui.HeaderProxySecret+" header (--auth=proxy-headers)")
 	fl.StringVar(&f.systemNamespace, "system-namespace", "", "namespace of the toolkit's controllers (default flux-system)")
+	fl.StringSliceVar(&f.publicURLs, "public-url", nil, "URL browsers open the UI at, when a proxy in front of it rewrites the Host header (actions check the browser's Origin against it); repeatable")
 	fl.StringVar(&f.sessionFile, "session-file", "", "file keeping the session secret across restarts (created when missing; default: a new one each start)")
 	return cmd
 }
@@ -105,6 +107,13 @@ func (f uiFlags) options() (ui.Options, error) {
 		if o.ProxySecret = strings.TrimSpace(string(b)); len(o.ProxySecret) < 16 {
 			return o, fmt.Errorf("--trusted-proxy-secret-file %s: the secret is shorter than 16 characters", f.secretFile)
 		}
+	}
+	for _, raw := range f.publicURLs {
+		u, err := url.Parse(strings.TrimSpace(raw))
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return o, fmt.Errorf("--public-url %q: want an http or https URL such as https://gotk.example.com", raw)
+		}
+		o.PublicHosts = append(o.PublicHosts, u.Host)
 	}
 	if f.sessionFile != "" {
 		var err error
