@@ -48,6 +48,8 @@ func (f *installFlags) bind(cmd *cobra.Command) {
 		"with --components-extra ui: networks of the authenticating reverse proxy whose X-Forwarded-User/-Groups the UI impersonates (default: the UI is read-only)")
 	fs.StringSliceVar(&f.opts.UIAPIServerCIDRs, "ui-apiserver-cidr", nil,
 		"with --components-extra ui: the API server's addresses, admitted to source-controller's artifact port for the UI's drift view (default: the kubernetes Service's endpoints)")
+	fs.StringSliceVar(&f.opts.UIPublicURLs, "ui-public-url", nil,
+		"with --components-extra ui: URLs people open the UI at through a proxy that rewrites the Host header (accepted as the Origin of actions)")
 	fs.BoolVar(&f.opts.Takeover, "takeover", false,
 		"when Flux's controllers run in the namespace: stop them, migrate Flux's objects to the API versions gotk serves and start gotk's controllers in their place; they adopt Flux's inventories and Helm releases without re-applying, pruning or upgrading anything")
 	fs.StringVar(&f.opts.ClusterDomain, "cluster-domain", install.DefaultClusterDomain, "internal cluster domain")

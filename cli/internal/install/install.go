@@ -54,6 +54,9 @@ type Options struct {
 	// NetworkPolicy admits to source-controller's artifact port (the
 	// service proxy); without them that policy is left out.
 	UIAPIServerCIDRs []string
+	// UIPublicURLs are the URLs people open the UI at through a proxy
+	// that rewrites the Host header (the UI's --public-url).
+	UIPublicURLs []string
 	// Takeover lets the install replace Flux's running controllers
 	// (package takeover); without it an install over Flux is refused.
 	// It changes nothing in the rendered objects.

@@ -3,6 +3,7 @@ package install
 import (
 	"fmt"
 	"net"
+	"net/url"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -51,24 +52,36 @@ func validateUI(o Options) error {
 			}
 		}
 	}
+	for _, raw := range o.UIPublicURLs {
+		if u, err := url.Parse(raw); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("--ui-public-url %q: want an http or https URL such as https://gotk.example.com", raw)
+		}
+	}
 	return nil
 }
 
-// customiseUI switches the UI to proxy-headers mode with a trusted proxy
-// and fills the API server's addresses into the artifact policy.
+// customiseUI switches the UI to proxy-headers mode with a trusted proxy,
+// names its public URLs and fills the API server's addresses into the
+// artifact policy.
 func customiseUI(obj *unstructured.Unstructured, o Options) {
 	switch {
-	case obj.GetKind() == "Deployment" && obj.GetName() == uiDeployment && len(o.UITrustedProxies) > 0:
+	case obj.GetKind() == "Deployment" && obj.GetName() == uiDeployment && (len(o.UITrustedProxies) > 0 || len(o.UIPublicURLs) > 0):
 		containers, _, _ := unstructured.NestedSlice(obj.Object, "spec", "template", "spec", "containers")
 		for _, c := range containers {
 			m := c.(map[string]any)
 			args, _ := m["args"].([]any)
-			for i, a := range args {
-				if a == "--auth=read-only" {
-					args[i] = "--auth=proxy-headers"
+			if len(o.UITrustedProxies) > 0 {
+				for i, a := range args {
+					if a == "--auth=read-only" {
+						args[i] = "--auth=proxy-headers"
+					}
 				}
+				args = append(args, "--trusted-proxy-cidr="+strings.Join(o.UITrustedProxies, ","))
 			}
-			m["args"] = append(args, "--trusted-proxy-cidr="+strings.Join(o.UITrustedProxies, ","))
+			for _, u := range o.UIPublicURLs {
+				args = append(args, "--public-url="+u)
+			}
+			m["args"] = args
 		}
 		_ = unstructured.SetNestedSlice(obj.Object, containers, "spec", "template", "spec", "containers")
 	case obj.GetKind() == "NetworkPolicy" && obj.GetName() == uiArtifactProxy:

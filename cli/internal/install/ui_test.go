@@ -75,6 +75,11 @@ func TestUIComponent(t *testing.T) {
 			o.UIAPIServerCIDRs = []string{"172.18.0.2/32"}
 		}), want: append(append(uiObjects, proxy...), "NetworkPolicy/gotk-ui-artifact-proxy"),
 			args: []string{"--auth=proxy-headers", "--trusted-proxy-cidr=10.1.0.0/16,fd00::/64"}},
+		{name: "trusted proxy rewriting Host", opts: withUI(func(o *Options) {
+			o.UITrustedProxies = []string{"10.1.0.0/16"}
+			o.UIPublicURLs = []string{"https://gotk.example.com", "https://ui.example.com:8443"}
+		}), want: append(uiObjects, proxy...),
+			args: []string{"--auth=proxy-headers", "--public-url=https://gotk.example.com", "--public-url=https://ui.example.com:8443"}},
 		{name: "no network policies", opts: withUI(func(o *Options) {
 			o.NetworkPolicy = false
 			o.UIAPIServerCIDRs = []string{"172.18.0.2/32"}
@@ -171,6 +176,7 @@ func TestUIOptionErrors(t *testing.T) {
 		want string
 	}{
 		{func(o *Options) { o.UITrustedProxies = []string{"10.0.0.1"} }, `--ui-trusted-proxy-cidr "10.0.0.1"`},
+		{func(o *Options) { o.UIPublicURLs = []string{"gotk.example.com"} }, `--ui-public-url "gotk.example.com": want an http or https URL`},
 		{func(o *Options) { o.UIAPIServerCIDRs = []string{"apiserver"} }, `--ui-apiserver-cidr "apiserver"`},
 	} {
 		_, err := Objects(withUI(tt.mod))
