@@ -71,7 +71,9 @@ func ParseRepository(image string, insecure bool) (name.Repository, error) {
 	return repo, nil
 }
 
-func (o Options) remote(ctx context.Context) []remote.Option {
+// Transport is a new HTTP transport with o's TLS configuration and proxy,
+// for clients of the registry other than go-containerregistry's.
+func (o Options) Transport() *http.Transport {
 	tr := remote.DefaultTransport.(*http.Transport).Clone()
 	if o.TLS != nil {
 		tr.TLSClientConfig = o.TLS.Clone()
@@ -79,6 +81,11 @@ func (o Options) remote(ctx context.Context) []remote.Option {
 	if o.Proxy != nil {
 		tr.Proxy = http.ProxyURL(o.Proxy)
 	}
+	return tr
+}
+
+func (o Options) remote(ctx context.Context) []remote.Option {
+	tr := o.Transport()
 	auth := o.Auth
 	if auth == nil {
 		auth = authn.Anonymous

@@ -46,7 +46,7 @@ type ociTarget struct {
 // cosign.SetDefaultTrustedRoot) and verify.matchOIDCIdentity. It sets
 // SourceVerified: True naming the key or identity, or False with
 // VerificationError (retried; the caller stores nothing). An invalid
-// matchOIDCIdentity stalls; notation stalls as not supported.
+// matchOIDCIdentity stalls. Provider notation is verifyNotation.
 func verifyOCI(ctx context.Context, c client.Client, obj conditions.Setter, v *sourcev1.OCIVerification, trustedRootRef *meta.LocalObjectReference, t ociTarget) error {
 	stall := func(reason, format string, args ...any) error {
 		conditions.MarkFalse(obj, sourcev1.SourceVerifiedCondition, reason, format, args...)
@@ -58,7 +58,7 @@ func verifyOCI(ctx context.Context, c client.Client, obj conditions.Setter, v *s
 	}
 	switch {
 	case v.Provider == sourcev1.NotationVerificationProvider:
-		return stall(verificationNotSupportedReason, "verification with provider 'notation' is not supported by gotk; use cosign")
+		return verifyNotation(ctx, c, obj, v, t, stall, fail)
 	case v.Provider != "" && v.Provider != sourcev1.CosignVerificationProvider:
 		return stall(verificationNotSupportedReason, "verification provider '%s' is not supported", v.Provider)
 	}

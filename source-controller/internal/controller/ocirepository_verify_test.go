@@ -40,7 +40,7 @@ func publicKeyPEM(g Gomega, key crypto.Signer) []byte {
 // spec.verify with cosign: a signature made with a trusted key over the
 // artifact's digest lets it in; unsigned, signed by another key or a
 // signature of another digest are refused with SourceVerified False and
-// no artifact; notation stalls as not supported.
+// no artifact (notation: see TestOCIRepositoryNotationVerification).
 func TestOCIRepositoryCosignVerification(t *testing.T) {
 	g := NewWithT(t)
 	startOCIHarness(t)
@@ -103,22 +103,5 @@ func TestOCIRepositoryCosignVerification(t *testing.T) {
 			g.Expect(conditions.GetReason(obj, meta.ReadyCondition)).To(Equal(sourcev1.VerificationError), tag)
 		}, 30*time.Second, 100*time.Millisecond).Should(Succeed())
 		g.Expect(obj.Status.Artifact).To(BeNil(), tag)
-	}
-
-	for objName, tc := range map[string]struct {
-		verify  *sourcev1.OCIRepositoryVerification
-		message string
-	}{
-		"notation": {&sourcev1.OCIRepositoryVerification{OCIVerification: sourcev1.OCIVerification{Provider: sourcev1.NotationVerificationProvider,
-			SecretRef: &meta.LocalObjectReference{Name: "cosign-keys"}}}, "verification with provider 'notation' is not supported"},
-	} {
-		obj := newVerified(objName, "signed", tc.verify)
-		g.Eventually(func(g Gomega) {
-			g.Expect(env.Client.Get(ctx, client.ObjectKeyFromObject(obj), obj)).To(Succeed())
-			g.Expect(conditions.IsStalled(obj)).To(BeTrue(), objName)
-			g.Expect(conditions.GetReason(obj, meta.ReadyCondition)).To(Equal(verificationNotSupportedReason), objName)
-			g.Expect(conditions.GetMessage(obj, sourcev1.SourceVerifiedCondition)).To(ContainSubstring(tc.message), objName)
-		}, 30*time.Second, 100*time.Millisecond).Should(Succeed())
-		g.Expect(obj.Status.Artifact).To(BeNil(), objName)
 	}
 }
