@@ -37,8 +37,8 @@ func TestOCIRepositoryNotationVerification(t *testing.T) {
 	for _, tag := range []string{"signed", "unsigned", "untrusted"} {
 		digests[tag] = pushArtifact(t, ref+":"+tag, map[string]string{"app.yaml": "tag: " + tag + "\n"}, "main@sha1:"+tag, false, nil)
 	}
-	g.Expect(trusted.Sign(ctx, ref, digests["signed"])).To(Succeed())
-	g.Expect(untrusted.Sign(ctx, ref, digests["untrusted"])).To(Succeed())
+	g.Expect(trusted.Sign(ctx, ref, digests["signed"], nil)).To(Succeed())
+	g.Expect(untrusted.Sign(ctx, ref, digests["untrusted"], nil)).To(Succeed())
 
 	secrets := map[string]map[string][]byte{
 		"trust":       {"trustpolicy.json": notationtest.TrustPolicy("gotk", ref), "ca.crt": trusted.CAPEM(), "README": []byte("not a certificate")},

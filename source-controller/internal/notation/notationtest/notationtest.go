@@ -15,10 +15,12 @@ import (
 	"math/big"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	notationgo "github.com/notaryproject/notation-go"
 	"github.com/notaryproject/notation-go/registry"
 	"github.com/notaryproject/notation-go/signer"
 	"oras.land/oras-go/v2/registry/remote"
+	"oras.land/oras-go/v2/registry/remote/auth"
 )
 
 // Signer is a code-signing key with its certificate chain (leaf, CA).
@@ -82,8 +84,9 @@ func (s *Signer) CAPEM() []byte {
 }
 
 // Sign signs repo@digest (repo as "host:port/path" on a plain HTTP
-// registry) and pushes the signature manifest that refers to it.
-func (s *Signer) Sign(ctx context.Context, repo, digest string) error {
+// registry, with basic credentials when basic is not nil) and pushes the
+// signature manifest that refers to it.
+func (s *Signer) Sign(ctx context.Context, repo, digest string, basic *authn.Basic) error {
 	gs, err := signer.NewGenericSigner(s.Key, []*x509.Certificate{s.Leaf, s.CA})
 	if err != nil {
 		return err
@@ -93,6 +96,10 @@ func (s *Signer) Sign(ctx context.Context, repo, digest string) error {
 		return err
 	}
 	r.PlainHTTP = true
+	if basic != nil {
+		r.Client = &auth.Client{Credential: auth.StaticCredential(r.Reference.Registry,
+			auth.Credential{Username: basic.Username, Password: basic.Password})}
+	}
 	_, err = notationgo.Sign(ctx, gs, registry.NewRepository(r), notationgo.SignOptions{
 		ArtifactReference: repo + "@" + digest,
 		SignerSignOptions: notationgo.SignerSignOptions{SignatureMediaType: "application/jose+json"},
