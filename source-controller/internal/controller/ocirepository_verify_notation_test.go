@@ -20,7 +20,8 @@ import (
 // spec.verify with notation: a signature whose certificate chains to a
 // CA of verify.secretRef, under a trust policy whose registryScopes
 // cover the repository, lets the artifact in with SourceVerified True;
-// everything else is a VerificationError with no artifact stored.
+// a statement of level skip lets anything in unverified; everything else
+// is a VerificationError with no artifact stored.
 func TestOCIRepositoryNotationVerification(t *testing.T) {
 	g := NewWithT(t)
 	startOCIHarness(t)
@@ -47,25 +48,32 @@ func TestOCIRepositoryNotationVerification(t *testing.T) {
 		"not-json":    {"trustpolicy.json": []byte(`{"version":`), "ca.crt": trusted.CAPEM()},
 		"no-policy":   {"ca.crt": trusted.CAPEM()},
 		"no-certs":    {"trustpolicy.json": notationtest.TrustPolicy("gotk", "*")},
-		"bad-cert":    {"trustpolicy.json": notationtest.TrustPolicy("gotk", "*"), "ca.crt": []byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")},
+		"skip": {"trustpolicy.json": []byte(`{"version":"1.0","trustPolicies":[{"name":"lenient","registryScopes":["*"],` +
+			`"signatureVerification":{"level":"skip"}}]}`), "ca.crt": trusted.CAPEM()},
+		"bad-cert": {"trustpolicy.json": notationtest.TrustPolicy("gotk", "*"), "ca.crt": []byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")},
 	}
 	for secretName, data := range secrets {
 		g.Expect(env.Client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: secretName, Namespace: ns}, Data: data})).To(Succeed())
 	}
 	withSecret := func(secretName string) *sourcev1.OCIRepositoryVerification {
-		return &sourcev1.OCIRepositoryVerification{OCIVerification: sourcev1.OCIVerification{
-			Provider: sourcev1.NotationVerificationProvider, SecretRef: &meta.LocalObjectReference{Name: secretName}}}
+		v := &sourcev1.OCIRepositoryVerification{OCIVerification: sourcev1.OCIVerification{Provider: sourcev1.NotationVerificationProvider}}
+		if secretName != "" {
+			v.SecretRef = &meta.LocalObjectReference{Name: secretName}
+		}
+		return v
 	}
 	rev := func(tag string) string { return tag + "@" + digests[tag] }
 
 	for objName, tc := range map[string]struct {
 		tag, secret string
 		verified    bool   // SourceVerified True and an artifact
+		skipped     bool   // an artifact and no SourceVerified
 		message     string // SourceVerified's message (exact when verified, else a substring)
 		prefix      string // SourceVerified's message starts so when refused
 	}{
 		"valid-signature": {tag: "signed", secret: "trust", verified: true,
 			message: "verified signature of revision '" + rev("signed") + "' with certificate 'CN=trusted CA signer,O=gotk test' under trust policy 'gotk'"},
+		"level-skip": {tag: "unsigned", secret: "skip", skipped: true},
 		"no-signature": {tag: "unsigned", secret: "trust",
 			message: "signature verification of '" + rev("unsigned") + "' failed: no notation signature found for '" + digests["unsigned"] +
 				"': no signature manifest in " + ref + " refers to it"},
@@ -81,6 +89,7 @@ func TestOCIRepositoryNotationVerification(t *testing.T) {
 		"trust-policy-missing": {tag: "signed", secret: "no-policy", message: "secret 'no-policy': no 'trustpolicy.json' key"},
 		"certificates-missing": {tag: "signed", secret: "no-certs", message: "secret 'no-certs': no certificates: no key ends in '.crt' or '.pem'"},
 		"bad-certificate":      {tag: "signed", secret: "bad-cert", prefix: "secret 'bad-cert': key 'ca.crt': "},
+		"secret-ref-missing":   {tag: "signed", message: "verification with provider 'notation' needs verify.secretRef: a Secret with 'trustpolicy.json' and the trusted certificates"},
 		"secret-missing":       {tag: "signed", secret: "absent", message: "secret 'absent' not found"},
 	} {
 		t.Run(objName, func(t *testing.T) {
@@ -88,6 +97,11 @@ func TestOCIRepositoryNotationVerification(t *testing.T) {
 			obj := newOCIRepository(ns, objName, "oci://"+ref, &sourcev1.OCIRepositoryRef{Tag: tc.tag})
 			obj.Spec.Verify = withSecret(tc.secret)
 			g.Expect(env.Client.Create(ctx, obj)).To(Succeed())
+			if tc.skipped {
+				waitOCIReady(g, obj, rev(tc.tag))
+				g.Expect(conditions.Get(obj, sourcev1.SourceVerifiedCondition)).To(BeNil())
+				return
+			}
 			if tc.verified {
 				waitOCIReady(g, obj, rev(tc.tag))
 				g.Expect(conditions.IsTrue(obj, sourcev1.SourceVerifiedCondition)).To(BeTrue())
