@@ -57,10 +57,9 @@ func ParsePolicy(data map[string][]byte) (Policy, error) {
 	if !ok {
 		return p, fmt.Errorf("no '%s' key", TrustPolicyKey)
 	}
-	dec := json.NewDecoder(strings.NewReader(string(raw)))
-	dec.DisallowUnknownFields()
+	// Unknown fields pass, as with notation and Flux.
 	p.doc = &trustpolicy.Document{}
-	if err := dec.Decode(p.doc); err != nil {
+	if err := json.Unmarshal(raw, p.doc); err != nil {
 		return p, fmt.Errorf("key '%s' is not a trust policy document: %v", TrustPolicyKey, err)
 	}
 	if err := p.doc.Validate(); err != nil {
@@ -88,6 +87,9 @@ func ParsePolicy(data map[string][]byte) (Policy, error) {
 	}
 	return p, nil
 }
+
+// Certificates are the certificates the trust stores hold.
+func (p Policy) Certificates() []*x509.Certificate { return p.certs }
 
 // Result says which trust policy and signer a signature verified with.
 type Result struct {
@@ -145,8 +147,7 @@ func Verify(ctx context.Context, repo name.Repository, digest string, p Policy, 
 	}
 	_, outcomes, err := notationgo.Verify(ctx, v, nr, notationgo.VerifyOptions{ArtifactReference: ref, MaxSignatureAttempts: maxSignatures})
 	if err != nil {
-		// notation-go joins one error per signature tried: one line.
-		return res, fmt.Errorf("trust policy '%s': %s", policy.Name, strings.ReplaceAll(err.Error(), "\n", "; "))
+		return res, fmt.Errorf("trust policy '%s': %s", policy.Name, oneLine(err))
 	}
 	if len(outcomes) > 0 && outcomes[0].EnvelopeContent != nil {
 		if chain := outcomes[0].EnvelopeContent.SignerInfo.CertificateChain; len(chain) > 0 {
@@ -154,6 +155,24 @@ func Verify(ctx context.Context, repo name.Repository, digest string, p Policy, 
 		}
 	}
 	return res, nil
+}
+
+// oneLine is notation-go's error on one line: it joins a bare
+// "signature verification failed" and one error per signature tried.
+func oneLine(err error) string {
+	var parts []string
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range j.Unwrap() {
+			if vf, ok := e.(notationgo.VerificationFailedError); ok && vf.Msg == "" {
+				continue
+			}
+			parts = append(parts, e.Error())
+		}
+	}
+	if len(parts) == 0 {
+		return strings.ReplaceAll(err.Error(), "\n", "; ")
+	}
+	return strings.Join(parts, "; ")
 }
 
 // parseCertificates reads PEM CERTIFICATE blocks, or else DER.
