@@ -38,6 +38,9 @@ const TrustPolicyKey = "trustpolicy.json"
 // cannot make one verification fetch without end.
 const maxSignatures = 50
 
+// errFound stops listing signatures at the first page that has one.
+var errFound = errors.New("found a signature")
+
 // ErrNoSignature means no notation signature refers to the artifact.
 var ErrNoSignature = errors.New("no notation signature found")
 
@@ -110,12 +113,19 @@ func (r Result) String() string {
 // Verify checks the notation signatures of repo@digest with p. It fails
 // with ErrNoSignature when none refers to the artifact.
 func Verify(ctx context.Context, repo name.Repository, digest string, p Policy, o oci.Options) (Result, error) {
+	if p.doc == nil {
+		return Result{}, errors.New("no trust policy")
+	}
 	ref := repo.Name() + "@" + digest
 	policy, err := p.doc.GetApplicableTrustPolicy(ref)
 	if err != nil {
 		return Result{}, fmt.Errorf("no trust policy statement's registryScopes match '%s'", repo.Name())
 	}
 	res := Result{Policy: policy.Name}
+	if lvl, err := policy.SignatureVerification.GetVerificationLevel(); err == nil && lvl.Name == trustpolicy.LevelSkip.Name {
+		res.Skipped = true
+		return res, nil
+	}
 	v, err := verifier.NewWithOptions(p.doc, trustStore(p.certs), nil, verifier.VerifierOptions{})
 	if err != nil {
 		return res, err
@@ -125,24 +135,22 @@ func Verify(ctx context.Context, repo name.Repository, digest string, p Policy, 
 		return res, err
 	}
 	nr := registry.NewRepository(r)
-	if lvl, err := policy.SignatureVerification.GetVerificationLevel(); err == nil && lvl.Name == trustpolicy.LevelSkip.Name {
-		res.Skipped = true
-		return res, nil
-	}
-	// Count the signatures first: notation-go reports "none" and "none
+	// Look for a signature first: notation-go reports "none" and "none
 	// readable" alike.
-	desc := ocispec.Descriptor{}
-	if desc, err = r.Resolve(ctx, digest); err != nil {
+	desc, err := r.Resolve(ctx, digest)
+	if err != nil {
 		return res, fmt.Errorf("resolving %s: %w", ref, err)
 	}
-	found := 0
+	found := false
 	if err := nr.ListSignatures(ctx, desc, func(sigs []ocispec.Descriptor) error {
-		found += len(sigs)
+		if found = len(sigs) > 0; found {
+			return errFound
+		}
 		return nil
-	}); err != nil {
+	}); err != nil && !errors.Is(err, errFound) {
 		return res, fmt.Errorf("listing the signatures of %s: %w", ref, err)
 	}
-	if found == 0 {
+	if !found {
 		return res, fmt.Errorf("%w for '%s': no signature manifest in %s refers to it", ErrNoSignature, digest, repo.Name())
 	}
 	_, outcomes, err := notationgo.Verify(ctx, v, nr, notationgo.VerifyOptions{ArtifactReference: ref, MaxSignatureAttempts: maxSignatures})
