@@ -26,9 +26,6 @@ import (
 const (
 	// reasonNewRevision marks ArtifactOutdated while a new revision is built.
 	reasonNewRevision = "NewRevision"
-	// reasonNotSupported marks a spec feature this controller does not
-	// implement yet; the object stalls rather than publish wrong content.
-	reasonNotSupported = "NotSupported"
 	// reasonNewArtifact is the event reason for a newly stored artifact.
 	reasonNewArtifact = "NewArtifact"
 )
@@ -168,16 +165,13 @@ func specReference(obj *sourcev1.GitRepository) git.Reference {
 	return git.Reference{}
 }
 
-// unsupported refuses spec features not implemented yet, so an object
-// never gets an artifact that silently ignores them.
+// unsupported refuses provider settings that cannot work, before any
+// credentials are read. (The CRD's enum admits only the providers
+// implemented: generic, aws, azure, github.)
 func unsupported(obj *sourcev1.GitRepository) error {
-	switch {
-	case obj.Spec.Provider == sourcev1.GitProviderGitHub && obj.Spec.SecretRef == nil:
+	if obj.Spec.Provider == sourcev1.GitProviderGitHub && obj.Spec.SecretRef == nil {
 		return reconcile.Stall(sourcev1.InvalidProviderConfigurationReason, "provider github needs a secretRef with the GitHub App's %s, %s and %s",
 			cloudauth.GitHubAppIDKey, cloudauth.GitHubAppInstallationIDKey, cloudauth.GitHubAppPrivateKeyKey)
-	case obj.Spec.Provider != "" && obj.Spec.Provider != sourcev1.GitProviderGeneric && obj.Spec.Provider != sourcev1.GitProviderGitHub &&
-		obj.Spec.Provider != sourcev1.GitProviderAzure && obj.Spec.Provider != sourcev1.GitProviderAWS:
-		return reconcile.Stall(reasonNotSupported, "spec.provider %q is not supported yet", obj.Spec.Provider)
 	}
 	return nil
 }
