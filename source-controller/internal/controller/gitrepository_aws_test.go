@@ -1,13 +1,16 @@
 package controller
 
 import (
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/fluxcd/pkg/apis/meta"
 	"github.com/fluxcd/pkg/runtime/conditions"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sourcev1 "gotk.dev/pkg/apis/source/v1"
 	"gotk.dev/pkg/cloudauth"
@@ -24,7 +27,8 @@ import (
 // git-codecommit.<region> host, so the region to sign for is the SDK's
 // configured one. A wrong secret key is refused and retried naming the
 // key and region; a ServiceAccount without the gate, a ServiceAccount
-// without a role annotation and an SSH URL stall.
+// without a role annotation and an SSH URL stall. A second reconcile
+// asks STS for no new credentials (the token cache).
 func TestGitRepositoryAWSProvider(t *testing.T) {
 	g := NewWithT(t)
 	startHarness(t)
@@ -81,9 +85,21 @@ func TestGitRepositoryAWSProvider(t *testing.T) {
 				got := waitReady(g, obj)
 				g.Expect(got.Status.Artifact.Revision).To(Equal("main@sha1:" + commit))
 				g.Expect(codecommit.AccessKeys()).To(ContainElement(c.wantKey))
-				if c.sa != "" {
-					g.Expect(cloud.Calls()).To(ContainElement("sts:" + role))
+				if c.sa == "" {
+					return
 				}
+				// A second reconcile signs with the cached credentials: STS
+				// is not asked again for the role.
+				token := time.Now().Format(time.RFC3339Nano)
+				g.Expect(env.Client.Get(ctx, client.ObjectKeyFromObject(obj), obj)).To(Succeed())
+				obj.Annotations = map[string]string{meta.ReconcileRequestAnnotation: token}
+				g.Expect(env.Client.Update(ctx, obj)).To(Succeed())
+				g.Eventually(func(g Gomega) {
+					g.Expect(env.Client.Get(ctx, client.ObjectKeyFromObject(obj), got)).To(Succeed())
+					g.Expect(got.Status.LastHandledReconcileAt).To(Equal(token))
+					g.Expect(conditions.IsReady(got)).To(BeTrue())
+				}, 30*time.Second, 100*time.Millisecond).Should(Succeed())
+				g.Expect(slices.DeleteFunc(cloud.Calls(), func(call string) bool { return call != "sts:"+role })).To(HaveLen(1))
 				return
 			}
 			got := waitCondition(g, newGitRepository(ns, c.name, "", nil), meta.ReadyCondition, metav1.ConditionFalse, c.reason)
