@@ -20,7 +20,7 @@ import (
 // whose GitRepository has provider aws signs CodeCommit Git credentials
 // from the controller's IAM keys or (behind the gate) the GitRepository's
 // ServiceAccount's IAM role, which a CodeCommit-style Git server takes
-// for the repository; a ServiceAccount without a role annotation, or
+// for a clone and a push; a ServiceAccount without a role annotation, or
 // without the gate, stalls.
 func TestImageUpdateAutomationAWSSource(t *testing.T) {
 	ctx := context.Background()
@@ -71,10 +71,15 @@ func TestImageUpdateAutomationAWSSource(t *testing.T) {
 				return
 			}
 			g.Expect(err).NotTo(HaveOccurred())
-			// The server takes the signed credentials for the repository.
+			// The server takes the signed credentials for the clone and
+			// the push (a new branch at the cloned commit).
+			dir := t.TempDir()
+			_, err = git.Clone(ctx, run.url, dir, git.CloneOptions{Auth: run.auth, Ref: git.Reference{Branch: "main"}})
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(git.Push(ctx, dir, run.url, git.PushOptions{Auth: run.auth, RefSpecs: []string{"HEAD:refs/heads/" + tc.name}})).To(Succeed())
 			refs, err := git.ListRefs(ctx, run.url, run.auth)
 			g.Expect(err).NotTo(HaveOccurred())
-			g.Expect(refs).NotTo(BeEmpty())
+			g.Expect(refs).To(ContainElement(HaveField("Name", "refs/heads/"+tc.name)))
 			g.Expect(codecommit.AccessKeys()).To(ContainElement(tc.wantKey))
 			if tc.sa != "" {
 				g.Expect(cloud.Calls()).To(ContainElement("sts:" + role))
