@@ -56,7 +56,7 @@ func newCreateSourceGit(g *Globals, cf *createFlags) *cobra.Command {
 	f.StringVar(&secret, "secret-ref", "", "Secret with credentials")
 	f.StringVar(&ignore, "ignore-paths", "", "paths to leave out of the artifact (.gitignore syntax)")
 	f.BoolVar(&submodules, "recurse-submodules", false, "clone the repository's submodules too")
-	f.StringVar(&provider, "provider", "", "authentication provider: generic (secretRef), azure or github")
+	f.StringVar(&provider, "provider", "", "authentication provider: generic (secretRef), aws, azure or github")
 	creds.bind(cmd, true)
 	return cmd
 }

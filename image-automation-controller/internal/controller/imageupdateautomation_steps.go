@@ -109,7 +109,7 @@ func (run *automationRun) source(ctx context.Context, obj *imagev1.ImageUpdateAu
 	}
 	switch p := repo.Spec.Provider; p {
 	case "", sourcev1.GitProviderGeneric:
-	case sourcev1.GitProviderAzure:
+	case sourcev1.GitProviderAzure, sourcev1.GitProviderAWS:
 	case sourcev1.GitProviderGitHub:
 		if repo.Spec.SecretRef == nil {
 			return reconcile.Stall(imagev1.InvalidSourceConfigReason, "GitRepository %s uses provider github without a secretRef naming the GitHub App", key)
@@ -151,6 +151,17 @@ func (run *automationRun) source(ctx context.Context, obj *imagev1.ImageUpdateAu
 			return err
 		}
 		run.auth.Username, run.auth.Password, run.auth.BearerToken = "", "", tok
+	}
+	if repo.Spec.Provider == sourcev1.GitProviderAWS {
+		// CodeCommit Git credentials signed from IAM credentials, as the
+		// GitRepository's own fetch uses.
+		a := cloudauth.ObjectAuth{Provider: cloudauth.ProviderAWS, Namespace: key.Namespace, ServiceAccountName: repo.Spec.ServiceAccountName,
+			WorkloadIdentity: run.r.WorkloadIdentity, Field: "spec.serviceAccountName of GitRepository " + key.String()}
+		creds, err := a.CodeCommitLogin(ctx, run.r.Client, u, cloudauth.Options{HTTPClient: run.r.CloudHTTPClient})
+		if err != nil {
+			return err
+		}
+		run.auth.Username, run.auth.Password, run.auth.BearerToken = creds.Username, creds.Password, ""
 	}
 	if ref := repo.Spec.ProxySecretRef; ref != nil {
 		s, err := getSecret(ctx, run.r.Client, key.Namespace, ref.Name)

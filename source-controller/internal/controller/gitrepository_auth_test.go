@@ -150,9 +150,6 @@ func TestGitRepositoryBadInput(t *testing.T) {
 		}, reason: sourcev1.GitOperationFailedReason, message: "context deadline exceeded"},
 		{name: "too-big", url: srv.URL("big"), reason: sourcev1.GitOperationFailedReason, message: "exceeds the size limit"},
 		{name: "too-big-fetch", url: srv.URL("big-pack"), reason: sourcev1.GitOperationFailedReason, message: fmt.Sprintf("fetch stopped: the remote sent more than the size limit of %d bytes", testMaxCheckoutBytes)},
-		{name: "provider", url: srv.URL("app"), mutate: func(o *sourcev1.GitRepository) {
-			o.Spec.Provider = sourcev1.GitProviderAWS
-		}, stalled: true, reason: reasonNotSupported, message: `spec.provider "aws" is not supported yet`},
 		{name: "github-without-secret", url: srv.URL("app"), mutate: func(o *sourcev1.GitRepository) {
 			o.Spec.Provider = sourcev1.GitProviderGitHub
 		}, stalled: true, reason: sourcev1.InvalidProviderConfigurationReason, message: "provider github needs a secretRef with the GitHub App's githubAppID"},

@@ -26,9 +26,6 @@ import (
 const (
 	// reasonNewRevision marks ArtifactOutdated while a new revision is built.
 	reasonNewRevision = "NewRevision"
-	// reasonNotSupported marks a spec feature this controller does not
-	// implement yet; the object stalls rather than publish wrong content.
-	reasonNotSupported = "NotSupported"
 	// reasonNewArtifact is the event reason for a newly stored artifact.
 	reasonNewArtifact = "NewArtifact"
 )
@@ -45,6 +42,9 @@ type gitRun struct {
 	// revision and the current ignore/include/sparse settings.
 	upToDate bool
 	tmpDirs  []string
+	// awsSigner names the credentials provider aws signed with, for
+	// messages ("" for other providers).
+	awsSigner string
 }
 
 func (run *gitRun) cleanup() {
@@ -102,6 +102,11 @@ func (run *gitRun) reconcileSource(ctx context.Context, obj *sourcev1.GitReposit
 	if run.auth, err = run.r.authFor(ctx, obj, u); err != nil {
 		return fail(err)
 	}
+	if obj.Spec.Provider == sourcev1.GitProviderAWS {
+		if run.awsSigner, err = run.r.awsAuth(ctx, obj, u, run.auth); err != nil {
+			return fail(err)
+		}
+	}
 
 	ctx, cancel := context.WithTimeout(ctx, obj.GetTimeout())
 	defer cancel()
@@ -109,7 +114,7 @@ func (run *gitRun) reconcileSource(ctx context.Context, obj *sourcev1.GitReposit
 		// Nothing stored to compare with: fetch without a separate listing
 		// when the cache has not seen this remote.
 		if run.lease, run.res, err = run.r.Cache.FirstCheckout(ctx, u, run.auth, ref, run.fetchOptions(obj)); err != nil {
-			return fail(gitError(err))
+			return fail(run.providerGitError(err))
 		}
 		conditions.Delete(obj, sourcev1.FetchFailedCondition)
 		return nil
@@ -121,11 +126,11 @@ func (run *gitRun) reconcileSource(ctx context.Context, obj *sourcev1.GitReposit
 			list = run.r.Cache.ListRefsFresh
 		}
 		if refs, err = list(ctx, u, run.auth); err != nil {
-			return fail(gitError(err))
+			return fail(run.providerGitError(err))
 		}
 	}
 	if run.res, err = git.Resolve(ref, refs); err != nil {
-		return fail(gitError(err))
+		return fail(run.providerGitError(err))
 	}
 	if art := obj.Status.Artifact; art != nil && art.Revision == run.res.Revision && contentConfigUnchanged(obj, run.includes) && verifyUpToDate(obj) {
 		run.upToDate = true
@@ -136,7 +141,7 @@ func (run *gitRun) reconcileSource(ctx context.Context, obj *sourcev1.GitReposit
 		conditions.MarkTrue(obj, sourcev1.ArtifactOutdatedCondition, reasonNewRevision, "new upstream revision '%s'", run.res.Revision)
 	}
 	if run.lease, err = run.r.Cache.Checkout(ctx, u, run.auth, run.res, run.fetchOptions(obj)); err != nil {
-		return fail(gitError(err))
+		return fail(run.providerGitError(err))
 	}
 	conditions.Delete(obj, sourcev1.FetchFailedCondition)
 	return nil
@@ -160,16 +165,13 @@ func specReference(obj *sourcev1.GitRepository) git.Reference {
 	return git.Reference{}
 }
 
-// unsupported refuses spec features not implemented yet, so an object
-// never gets an artifact that silently ignores them.
+// unsupported refuses provider settings that cannot work, before any
+// credentials are read. (The CRD's enum admits only the providers
+// implemented: generic, aws, azure, github.)
 func unsupported(obj *sourcev1.GitRepository) error {
-	switch {
-	case obj.Spec.Provider == sourcev1.GitProviderGitHub && obj.Spec.SecretRef == nil:
+	if obj.Spec.Provider == sourcev1.GitProviderGitHub && obj.Spec.SecretRef == nil {
 		return reconcile.Stall(sourcev1.InvalidProviderConfigurationReason, "provider github needs a secretRef with the GitHub App's %s, %s and %s",
 			cloudauth.GitHubAppIDKey, cloudauth.GitHubAppInstallationIDKey, cloudauth.GitHubAppPrivateKeyKey)
-	case obj.Spec.Provider != "" && obj.Spec.Provider != sourcev1.GitProviderGeneric && obj.Spec.Provider != sourcev1.GitProviderGitHub &&
-		obj.Spec.Provider != sourcev1.GitProviderAzure:
-		return reconcile.Stall(reasonNotSupported, "spec.provider %q is not supported yet", obj.Spec.Provider)
 	}
 	return nil
 }
@@ -204,7 +206,7 @@ func (r *GitRepositoryReconciler) authFor(ctx context.Context, obj *sourcev1.Git
 		} else if auth, err = git.AuthFromSecret(u, data); err != nil {
 			return nil, reconcile.Retry(sourcev1.AuthenticationFailedReason, "invalid secret '%s/%s': %v", obj.Namespace, ref.Name, err)
 		}
-	} else if u.Transport == git.SSH && obj.Spec.Provider != sourcev1.GitProviderAzure {
+	} else if u.Transport == git.SSH && obj.Spec.Provider != sourcev1.GitProviderAzure && obj.Spec.Provider != sourcev1.GitProviderAWS {
 		return nil, reconcile.Stall(sourcev1.AuthenticationFailedReason, "SSH URLs need a secretRef with 'identity' and 'known_hosts'")
 	}
 	if obj.Spec.Provider == sourcev1.GitProviderAzure {

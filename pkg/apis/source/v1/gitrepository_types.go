@@ -15,7 +15,8 @@ const (
 	GitProviderAzure string = "azure"
 	// GitProviderGitHub authenticates as a GitHub App.
 	GitProviderGitHub string = "github"
-	// GitProviderAWS authenticates to AWS CodeCommit with workload identity.
+	// GitProviderAWS authenticates to AWS CodeCommit with Git credentials
+	// signed from IAM credentials (the controller's or workload identity).
 	GitProviderAWS string = "aws"
 )
 
