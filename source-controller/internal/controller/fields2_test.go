@@ -1,0 +1,232 @@
+package controller
+
+import (
+	"context"
+	"encoding/pem"
+	"net"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fluxcd/pkg/apis/meta"
+	"github.com/fluxcd/pkg/runtime/conditions"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	sourcev1 "gotk.dev/pkg/apis/source/v1"
+	"gotk.dev/pkg/testserver"
+)
+
+// tlsFront serves HTTPS on loopback in front of the plain HTTP server at
+// targetHost, with a certificate no system root trusts; it returns the
+// front's host:port and the PEM of its certificate.
+func tlsFront(t *testing.T, targetHost string) (host string, caPEM []byte) {
+	t.Helper()
+	srv := httptest.NewTLSServer(httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: targetHost}))
+	t.Cleanup(srv.Close)
+	return srv.Listener.Addr().String(), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+}
+
+// hangingServer accepts connections and never answers, so only a client
+// deadline ends a request to it; it returns its host:port.
+func hangingServer(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns []net.Conn
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			conns = append(conns, c)
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		<-done
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return l.Addr().String()
+}
+
+// createSecret creates a Secret of data in ns.
+func createSecret(g Gomega, ns, name string, data map[string]string) {
+	s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}, StringData: data}
+	g.Expect(env.Client.Create(context.Background(), s)).To(Succeed())
+}
+
+// sourceFieldCase is a row of the transport field tables: an object
+// setting one field, and either a check of its artifact or the message
+// its Ready condition must reach before within (it stays not Ready).
+type sourceFieldCase struct {
+	name   string
+	obj    client.Object
+	ready  func(g Gomega)
+	failed string
+	within time.Duration
+}
+
+func runSourceFieldCases(t *testing.T, cases []sourceFieldCase) {
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			g := NewWithT(t)
+			start := time.Now()
+			g.Expect(env.Client.Create(context.Background(), tc.obj)).To(Succeed())
+			if tc.ready != nil {
+				waitSourceReady(g, tc.obj, tc.ready)
+				return
+			}
+			getter := tc.obj.(conditions.Getter)
+			g.Eventually(func(g Gomega) {
+				g.Expect(env.Client.Get(context.Background(), client.ObjectKeyFromObject(tc.obj), tc.obj)).To(Succeed())
+				g.Expect(conditions.IsFalse(getter, meta.ReadyCondition)).To(BeTrue())
+				g.Expect(conditions.GetMessage(getter, meta.ReadyCondition)).To(ContainSubstring(tc.failed))
+			}, tc.within, 100*time.Millisecond).Should(Succeed())
+			t.Logf("%s after %s: %s", conditions.GetReason(getter, meta.ReadyCondition), time.Since(start).Round(time.Second),
+				conditions.GetMessage(getter, meta.ReadyCondition))
+		})
+	}
+}
+
+// TestBucketTransportFields: spec.certSecretRef trusts the bucket
+// endpoint's CA (without it the endpoint's certificate is refused),
+// spec.proxySecretRef sends the requests through the proxy it names, and
+// spec.timeout ends a fetch from an endpoint that never answers well
+// before the default timeout.
+func TestBucketTransportFields(t *testing.T) {
+	g := NewWithT(t)
+	startOCIHarness(t)
+	s3 := testserver.NewS3ForTest(t, testserver.S3Options{})
+	g.Expect(s3.CreateBucket("manifests")).To(Succeed())
+	g.Expect(s3.PutObject("manifests", "app.yaml", "replicas: 2\n")).To(Succeed())
+	ns := env.NewNamespace(t)
+	s3Host := strings.TrimPrefix(strings.TrimPrefix(s3.Endpoint(), "http://"), "https://")
+	front, caPEM := tlsFront(t, s3Host)
+	createSecret(g, ns, "ca", map[string]string{"ca.crt": string(caPEM)})
+	const fakeHost = "s3.gotk-test.invalid"
+	proxy := testserver.NewForwardProxyForTest(t, s3Host)
+	createSecret(g, ns, "proxy", map[string]string{"address": proxy.URL})
+	hang := hangingServer(t)
+
+	bucket := func(name, endpoint string, tlsOn bool, mutate func(*sourcev1.BucketSpec)) *sourcev1.Bucket {
+		b := newBucket(ns, name, "generic", endpoint, "manifests")
+		b.Spec.Insecure = !tlsOn
+		mutate(&b.Spec)
+		return b
+	}
+	hasApp := func(b *sourcev1.Bucket) func(g Gomega) {
+		return func(g Gomega) {
+			g.Expect(b.Status.Artifact).NotTo(BeNil())
+			g.Expect(fetchFile(g, b.Status.Artifact, "app.yaml")).To(Equal("replicas: 2\n"))
+		}
+	}
+	withCA := bucket("cert", front, true, func(s *sourcev1.BucketSpec) { s.CertSecretRef = &meta.LocalObjectReference{Name: "ca"} })
+	viaProxy := bucket("proxy", fakeHost, false, func(s *sourcev1.BucketSpec) { s.ProxySecretRef = &meta.LocalObjectReference{Name: "proxy"} })
+	runSourceFieldCases(t, []sourceFieldCase{
+		{name: "certSecretRef", obj: withCA, ready: hasApp(withCA)},
+		{name: "no certSecretRef", obj: bucket("no-cert", front, true, func(*sourcev1.BucketSpec) {}),
+			failed: "certificate", within: 30 * time.Second},
+		{name: "proxySecretRef", obj: viaProxy, ready: func(g Gomega) {
+			hasApp(viaProxy)(g)
+			g.Expect(proxy.Proxied(fakeHost)).To(BeTrue())
+		}},
+		{name: "timeout", obj: bucket("timeout", hang, false, func(s *sourcev1.BucketSpec) {
+			s.Timeout = &metav1.Duration{Duration: 2 * time.Second}
+		}), failed: "deadline", within: 20 * time.Second},
+	})
+}
+
+// TestOCIRepositoryTransportFields: spec.certSecretRef trusts the
+// registry's CA, spec.proxySecretRef sends the pulls through the proxy it
+// names, and spec.timeout ends a pull from a registry that never answers
+// well before the default timeout.
+func TestOCIRepositoryTransportFields(t *testing.T) {
+	g := NewWithT(t)
+	startOCIHarness(t)
+	reg := testserver.NewRegistryForTest(t, testserver.RegistryOptions{})
+	ns := env.NewNamespace(t)
+	digest := pushArtifact(t, reg.Host()+"/org/app:v1", map[string]string{"app.yaml": "replicas: 3\n"}, "", false, nil)
+	front, caPEM := tlsFront(t, reg.Host())
+	createSecret(g, ns, "ca", map[string]string{"ca.crt": string(caPEM)})
+	const fakeHost = "registry.gotk-test.invalid"
+	proxy := testserver.NewForwardProxyForTest(t, reg.Host())
+	createSecret(g, ns, "proxy", map[string]string{"address": proxy.URL})
+	hang := hangingServer(t)
+
+	repo := func(name, host string, tlsOn bool, mutate func(*sourcev1.OCIRepositorySpec)) *sourcev1.OCIRepository {
+		o := newOCIRepository(ns, name, "oci://"+host+"/org/app", &sourcev1.OCIRepositoryRef{Tag: "v1"})
+		o.Spec.Insecure = !tlsOn
+		mutate(&o.Spec)
+		return o
+	}
+	hasApp := func(o *sourcev1.OCIRepository) func(g Gomega) {
+		return func(g Gomega) {
+			g.Expect(o.Status.Artifact).NotTo(BeNil())
+			g.Expect(o.Status.Artifact.Revision).To(Equal("v1@" + digest))
+			g.Expect(fetchFile(g, o.Status.Artifact, "app.yaml")).To(Equal("replicas: 3\n"))
+		}
+	}
+	withCA := repo("cert", front, true, func(s *sourcev1.OCIRepositorySpec) { s.CertSecretRef = &meta.LocalObjectReference{Name: "ca"} })
+	viaProxy := repo("proxy", fakeHost, false, func(s *sourcev1.OCIRepositorySpec) {
+		s.ProxySecretRef = &meta.LocalObjectReference{Name: "proxy"}
+	})
+	runSourceFieldCases(t, []sourceFieldCase{
+		{name: "certSecretRef", obj: withCA, ready: hasApp(withCA)},
+		{name: "no certSecretRef", obj: repo("no-cert", front, true, func(*sourcev1.OCIRepositorySpec) {}),
+			failed: "certificate", within: 30 * time.Second},
+		{name: "proxySecretRef", obj: viaProxy, ready: func(g Gomega) {
+			hasApp(viaProxy)(g)
+			g.Expect(proxy.Proxied(fakeHost)).To(BeTrue())
+		}},
+		{name: "timeout", obj: repo("timeout", hang, false, func(s *sourcev1.OCIRepositorySpec) {
+			s.Timeout = &metav1.Duration{Duration: 2 * time.Second}
+		}), failed: "deadline", within: 20 * time.Second},
+	})
+}
+
+// TestHelmRepositoryTransportFields: spec.certSecretRef trusts the
+// repository's CA (without it its certificate is refused), and
+// spec.timeout ends an index download from a server that never answers
+// well before the default timeout.
+func TestHelmRepositoryTransportFields(t *testing.T) {
+	g := NewWithT(t)
+	startOCIHarness(t)
+	repoSrv := testserver.NewHelmRepoForTest(t, testserver.HelmRepoOptions{TLS: true})
+	g.Expect(repoSrv.AddChart("podinfo", "6.0.0", nil)).To(Succeed())
+	ns := env.NewNamespace(t)
+	createSecret(g, ns, "ca", map[string]string{"ca.crt": string(repoSrv.CAPEM())})
+	hang := hangingServer(t)
+
+	helmRepo := func(name, u string, mutate func(*sourcev1.HelmRepositorySpec)) *sourcev1.HelmRepository {
+		r := &sourcev1.HelmRepository{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+			Spec: sourcev1.HelmRepositorySpec{URL: u, Interval: metav1.Duration{Duration: time.Hour}}}
+		mutate(&r.Spec)
+		return r
+	}
+	withCA := helmRepo("cert", repoSrv.URL(), func(s *sourcev1.HelmRepositorySpec) {
+		s.CertSecretRef = &meta.LocalObjectReference{Name: "ca"}
+	})
+	runSourceFieldCases(t, []sourceFieldCase{
+		{name: "certSecretRef", obj: withCA, ready: func(g Gomega) {
+			g.Expect(withCA.Status.Artifact).NotTo(BeNil())
+		}},
+		{name: "no certSecretRef", obj: helmRepo("no-cert", repoSrv.URL(), func(*sourcev1.HelmRepositorySpec) {}),
+			failed: "certificate", within: 30 * time.Second},
+		{name: "timeout", obj: helmRepo("timeout", "http://"+hang, func(s *sourcev1.HelmRepositorySpec) {
+			s.Timeout = &metav1.Duration{Duration: 2 * time.Second}
+		}), failed: "deadline", within: 20 * time.Second},
+	})
+}
