@@ -326,7 +326,7 @@ var coverage = map[string]string{
 	"Receiver.spec.oidcProviders.variables.expression":            "TestReceiverGenericOIDC",
 	"Receiver.spec.oidcProviders.variables.name":                  "TestReceiverGenericOIDC",
 	"Receiver.spec.resourceFilter":                                "TestReceiverResourceFilter",
-	"Receiver.spec.resources.apiVersion":                          "untested: no test found that sets it and checks its effect",
+	"Receiver.spec.resources.apiVersion":                          "TestReceiverResourceAPIVersion",
 	"Receiver.spec.resources.filter":                              "TestReceiverResourceFilter",
 	"Receiver.spec.resources.kind":                                "TestReceiverACR",
 	"Receiver.spec.resources.matchLabels":                         "TestReceiverWildcard",
