@@ -176,6 +176,26 @@ func TestHelmReleaseWaitAndForceOptions(t *testing.T) {
 			check: func(t *testing.T, hr *helmv2.HelmRelease, ns string) {
 				eventuallyCondition(t, hr, helmv2.RemediatedCondition, true, helmv2.RollbackSucceededReason, fieldsTimeout)
 			}},
+		{name: "rollback force replaces objects", values: "pvc: true\n",
+			options: func(hr *helmv2.HelmRelease) {
+				failingUpgrade(hr)
+				hr.Spec.Rollback = &helmv2.Rollback{DisableWait: true, Force: true}
+			},
+			change: newMessage("pvc: true\nmessage: second\n"),
+			check: func(t *testing.T, hr *helmv2.HelmRelease, ns string) {
+				eventuallyCondition(t, hr, helmv2.RemediatedCondition, true, helmv2.RollbackSucceededReason, fieldsTimeout)
+				NewWithT(t).Expect(configMap(t, ns, "r-config").Labels).NotTo(HaveKey("out-of-band"))
+			}},
+		{name: "control: rollback patches objects", values: "pvc: true\n",
+			options: func(hr *helmv2.HelmRelease) {
+				failingUpgrade(hr)
+				hr.Spec.Rollback = &helmv2.Rollback{DisableWait: true}
+			},
+			change: newMessage("pvc: true\nmessage: second\n"),
+			check: func(t *testing.T, hr *helmv2.HelmRelease, ns string) {
+				eventuallyCondition(t, hr, helmv2.RemediatedCondition, true, helmv2.RollbackSucceededReason, fieldsTimeout)
+				NewWithT(t).Expect(configMap(t, ns, "r-config").Labels).To(HaveKeyWithValue("out-of-band", "yes"))
+			}},
 		{name: "rollback timeout", values: "pvc: true\n",
 			options: func(hr *helmv2.HelmRelease) {
 				failingUpgrade(hr)

@@ -230,3 +230,21 @@ func TestHelmRepositoryTransportFields(t *testing.T) {
 		}), failed: "deadline", within: 20 * time.Second},
 	})
 }
+
+// TestOCIRepositoryInterval: spec.interval alone brings a tag's new
+// content in, with no reconcile request and no watch on the registry.
+func TestOCIRepositoryInterval(t *testing.T) {
+	g := NewWithT(t)
+	startOCIHarness(t)
+	reg := testserver.NewRegistryForTest(t, testserver.RegistryOptions{})
+	ns := env.NewNamespace(t)
+	ref := reg.Host() + "/org/app"
+	d1 := pushArtifact(t, ref+":latest", map[string]string{"app.yaml": "replicas: 1\n"}, "", false, nil)
+	obj := newOCIRepository(ns, "interval", "oci://"+ref, &sourcev1.OCIRepositoryRef{Tag: "latest"})
+	obj.Spec.Interval = metav1.Duration{Duration: time.Second}
+	g.Expect(env.Client.Create(context.Background(), obj)).To(Succeed())
+	waitOCIReady(g, obj, "latest@"+d1)
+	d2 := pushArtifact(t, ref+":latest", map[string]string{"app.yaml": "replicas: 2\n"}, "", false, nil)
+	waitOCIReady(g, obj, "latest@"+d2)
+	g.Expect(obj.Annotations).NotTo(HaveKey(meta.ReconcileRequestAnnotation))
+}
