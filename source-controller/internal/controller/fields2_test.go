@@ -248,3 +248,62 @@ func TestOCIRepositoryInterval(t *testing.T) {
 	waitOCIReady(g, obj, "latest@"+d2)
 	g.Expect(obj.Annotations).NotTo(HaveKey(meta.ReconcileRequestAnnotation))
 }
+
+// TestHelmChartIgnoreMissingValuesFiles: a valuesFiles entry the chart
+// lacks fails the chart, unless spec.ignoreMissingValuesFiles is set, when
+// the files present are merged and the missing one skipped.
+func TestHelmChartIgnoreMissingValuesFiles(t *testing.T) {
+	g := NewWithT(t)
+	startOCIHarness(t)
+	repoSrv := testserver.NewHelmRepoForTest(t, testserver.HelmRepoOptions{})
+	g.Expect(repoSrv.AddChart("podinfo", "6.1.0", map[string]string{"values-prod.yaml": "replicaCount: 3\n"})).To(Succeed())
+	ns := env.NewNamespace(t)
+	hr := &sourcev1.HelmRepository{ObjectMeta: metav1.ObjectMeta{Name: "podinfo", Namespace: ns},
+		Spec: sourcev1.HelmRepositorySpec{URL: repoSrv.URL(), Interval: metav1.Duration{Duration: time.Hour}}}
+	g.Expect(env.Client.Create(context.Background(), hr)).To(Succeed())
+	chart := func(name string, ignore bool) *sourcev1.HelmChart {
+		return &sourcev1.HelmChart{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+			Spec: sourcev1.HelmChartSpec{Chart: "podinfo", Version: "6.1.0", Interval: metav1.Duration{Duration: time.Hour},
+				ValuesFiles:              []string{"values-prod.yaml", "values-missing.yaml"},
+				IgnoreMissingValuesFiles: ignore,
+				SourceRef:                sourcev1.LocalHelmChartSourceReference{Kind: sourcev1.HelmRepositoryKind, Name: "podinfo"}}}
+	}
+	ignoring := chart("ignoring", true)
+	runSourceFieldCases(t, []sourceFieldCase{
+		{name: "ignoreMissingValuesFiles", obj: ignoring, ready: func(g Gomega) {
+			g.Expect(ignoring.Status.Artifact).NotTo(BeNil())
+			_, _, values := downloadChart(g, ignoring.Status.Artifact)
+			g.Expect(values).To(HaveKeyWithValue("replicaCount", BeNumerically("==", 3)))
+		}},
+		{name: "control: a missing values file fails", obj: chart("strict", false),
+			failed: "values-missing.yaml", within: 30 * time.Second},
+	})
+}
+
+// TestGitRepositoryProxySecretRef: spec.proxySecretRef sends the clone
+// through the proxy it names (the URL's host resolves nowhere else).
+func TestGitRepositoryProxySecretRef(t *testing.T) {
+	g := NewWithT(t)
+	startHarness(t)
+	ns := env.NewNamespace(t)
+	srv := testserver.NewGitHTTPForTest(t, testserver.GitHTTPOptions{})
+	_, err := srv.CommitFiles("app", "master", map[string]string{"app.yaml": "replicas: 4\n"}, "init")
+	g.Expect(err).NotTo(HaveOccurred())
+	u, err := url.Parse(srv.URL("app"))
+	g.Expect(err).NotTo(HaveOccurred())
+	proxy := testserver.NewForwardProxyForTest(t, u.Host)
+	createSecret(g, ns, "proxy", map[string]string{"address": proxy.URL})
+	const fakeHost = "git.gotk-test.invalid"
+	u.Host = fakeHost
+	obj := newGitRepository(ns, "proxied", u.String(), nil)
+	obj.Spec.ProxySecretRef = &meta.LocalObjectReference{Name: "proxy"}
+	runSourceFieldCases(t, []sourceFieldCase{
+		{name: "proxySecretRef", obj: obj, ready: func(g Gomega) {
+			g.Expect(obj.Status.Artifact).NotTo(BeNil())
+			g.Expect(fetchFile(g, obj.Status.Artifact, "app.yaml")).To(Equal("replicas: 4\n"))
+			g.Expect(proxy.Proxied(fakeHost)).To(BeTrue())
+		}},
+		{name: "control: without the proxy the host is unreachable", obj: newGitRepository(ns, "direct", u.String(), nil),
+			failed: fakeHost, within: 30 * time.Second},
+	})
+}
