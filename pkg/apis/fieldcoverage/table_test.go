@@ -193,7 +193,7 @@ var coverage = map[string]string{
 	"HelmRepository.spec.certSecretRef":                           "TestHelmRepositoryTransportFields",
 	"HelmRepository.spec.insecure":                                "TestHelmChartFromOCIHelmRepository",
 	"HelmRepository.spec.interval":                                "TestHelmRepositoryAndChart",
-	"HelmRepository.spec.passCredentials":                         "untested: no test found that sets it and checks its effect",
+	"HelmRepository.spec.passCredentials":                         "TestHelmRepositoryPassCredentials",
 	"HelmRepository.spec.provider":                                "TestHelmChartFromOCIHelmRepository",
 	"HelmRepository.spec.secretRef":                               "TestHelmChartFromOCIHelmRepository",
 	"HelmRepository.spec.suspend":                                 "TestHelmChartFromOCIHelmRepository",

@@ -307,3 +307,38 @@ func TestGitRepositoryProxySecretRef(t *testing.T) {
 			failed: fakeHost, within: 30 * time.Second},
 	})
 }
+
+// TestHelmRepositoryPassCredentials: the index is read at localhost and
+// its chart URLs name 127.0.0.1 (another host, the same server, which
+// asks every request for credentials); the credentials go to the chart
+// host only with spec.passCredentials.
+func TestHelmRepositoryPassCredentials(t *testing.T) {
+	g := NewWithT(t)
+	startOCIHarness(t)
+	repoSrv := testserver.NewHelmRepoForTest(t, testserver.HelmRepoOptions{Auth: testserver.BasicAuth{Username: "bot", Password: "s3cret"}})
+	g.Expect(repoSrv.AddChart("podinfo", "6.1.0", nil)).To(Succeed())
+	ns := env.NewNamespace(t)
+	createSecret(g, ns, "creds", map[string]string{"username": "bot", "password": "s3cret"})
+	u, err := url.Parse(repoSrv.URL())
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(u.Hostname()).To(Equal("127.0.0.1"), "the chart URLs name 127.0.0.1")
+	u.Host = "localhost:" + u.Port()
+	for name, pass := range map[string]bool{"passing": true, "keeping": false} {
+		g.Expect(env.Client.Create(context.Background(), &sourcev1.HelmRepository{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+			Spec: sourcev1.HelmRepositorySpec{URL: u.String(), Interval: metav1.Duration{Duration: time.Hour},
+				SecretRef: &meta.LocalObjectReference{Name: "creds"}, PassCredentials: pass}})).To(Succeed())
+	}
+	chart := func(repo string) *sourcev1.HelmChart {
+		return &sourcev1.HelmChart{ObjectMeta: metav1.ObjectMeta{Name: repo, Namespace: ns},
+			Spec: sourcev1.HelmChartSpec{Chart: "podinfo", Version: "6.1.0", Interval: metav1.Duration{Duration: time.Hour},
+				SourceRef: sourcev1.LocalHelmChartSourceReference{Kind: sourcev1.HelmRepositoryKind, Name: repo}}}
+	}
+	passing := chart("passing")
+	runSourceFieldCases(t, []sourceFieldCase{
+		{name: "passCredentials", obj: passing, ready: func(g Gomega) {
+			g.Expect(passing.Status.Artifact).NotTo(BeNil())
+			g.Expect(passing.Status.Artifact.Revision).To(Equal("6.1.0"))
+		}},
+		{name: "control: credentials stay with the index host", obj: chart("keeping"), failed: "Unauthorized", within: 30 * time.Second},
+	})
+}
