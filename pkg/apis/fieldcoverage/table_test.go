@@ -275,7 +275,7 @@ var coverage = map[string]string{
 	"Kustomization.spec.retryInterval":                            "TestKustomizationDurations",
 	"Kustomization.spec.serviceAccountName":                       "untested: no test found that sets it and checks its effect",
 	"Kustomization.spec.sourceRef.apiVersion":                     "flux-ignores: Flux resolves the source by kind, name and namespace only; accepted and ignored alike",
-	"Kustomization.spec.sourceRef.kind":                           "untested: no test found that sets it and checks its effect",
+	"Kustomization.spec.sourceRef.kind":                           "TestKustomizationSourceRefKind",
 	"Kustomization.spec.sourceRef.name":                           "TestKustomizationFields",
 	"Kustomization.spec.sourceRef.namespace":                      "TestKustomizationFields",
 	"Kustomization.spec.suspend":                                  "TestKustomizationFields",
