@@ -273,7 +273,7 @@ var coverage = map[string]string{
 	"Kustomization.spec.postBuild.substituteStrategy":             "TestKustomizationFields",
 	"Kustomization.spec.prune":                                    "TestPruneAndBuildFailure",
 	"Kustomization.spec.retryInterval":                            "TestKustomizationDurations",
-	"Kustomization.spec.serviceAccountName":                       "untested: no test found that sets it and checks its effect",
+	"Kustomization.spec.serviceAccountName":                       "TestKustomizationServiceAccountName",
 	"Kustomization.spec.sourceRef.apiVersion":                     "flux-ignores: Flux resolves the source by kind, name and namespace only; accepted and ignored alike",
 	"Kustomization.spec.sourceRef.kind":                           "TestKustomizationSourceRefKind",
 	"Kustomization.spec.sourceRef.name":                           "TestKustomizationFields",
