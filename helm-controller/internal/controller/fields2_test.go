@@ -5,9 +5,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fluxcd/pkg/apis/meta"
 	"github.com/fluxcd/pkg/runtime/conditions"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -297,4 +299,40 @@ func eventuallyReason(t *testing.T, hr *helmv2.HelmRelease, typ, reason string, 
 	NewWithT(t).Eventually(func(g Gomega) {
 		g.Expect(conditions.GetReason(getRelease(g, hr), typ)).To(Equal(reason))
 	}, timeout, 250*time.Millisecond).Should(Succeed())
+}
+
+// TestHelmReleaseServiceAccountName: with spec.serviceAccountName the
+// release is made as that account: one no role binds is refused by the
+// API server's RBAC (nothing installed), and once a Role lets it manage
+// ConfigMaps and Secrets (the release storage) the install succeeds.
+func TestHelmReleaseServiceAccountName(t *testing.T) {
+	startController(t)
+	ctx := context.Background()
+	g := NewWithT(t)
+	ns := env.NewNamespace(t)
+	publishChart(t, ns, "waits", waitsChart(t), "1.0.0")
+	g.Expect(env.Client.Create(ctx, &corev1.ServiceAccount{ObjectMeta: metaOf(ns, "deployer")})).To(Succeed())
+	hr := newRelease(ns, "r", "waits", "")
+	hr.Spec.ServiceAccountName = "deployer"
+	g.Expect(env.Client.Create(ctx, hr)).To(Succeed())
+	g.Eventually(func(g Gomega) {
+		got := getRelease(g, hr)
+		g.Expect(conditions.IsFalse(got, meta.ReadyCondition)).To(BeTrue())
+		g.Expect(conditions.GetMessage(got, meta.ReadyCondition)).To(ContainSubstring("system:serviceaccount:" + ns + ":deployer"))
+	}, fieldsTimeout, 250*time.Millisecond).Should(Succeed())
+	g.Expect(configMap(t, ns, "r-config")).To(BeNil())
+
+	rw := []string{"get", "list", "watch", "create", "update", "patch", "delete"}
+	for _, o := range []client.Object{
+		&rbacv1.Role{ObjectMeta: metaOf(ns, "deployer"), Rules: []rbacv1.PolicyRule{
+			{APIGroups: []string{""}, Resources: []string{"configmaps", "secrets"}, Verbs: rw}}},
+		&rbacv1.RoleBinding{ObjectMeta: metaOf(ns, "deployer"),
+			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "deployer"},
+			Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Namespace: ns, Name: "deployer"}}},
+	} {
+		g.Expect(env.Client.Create(ctx, o)).To(Succeed())
+	}
+	requestReconcile(t, hr)
+	eventuallyReady(t, hr, fieldsTimeout)
+	g.Expect(configMap(t, ns, "r-config")).NotTo(BeNil())
 }

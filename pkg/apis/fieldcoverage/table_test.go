@@ -152,7 +152,7 @@ var coverage = map[string]string{
 	"HelmRelease.spec.rollback.recreate":                          "untested: no test found that sets it and checks its effect",
 	"HelmRelease.spec.rollback.serverSideApply":                   "untested: the Helm v3 engine cannot honour it; the Ready message says so",
 	"HelmRelease.spec.rollback.timeout":                           "TestHelmReleaseWaitAndForceOptions",
-	"HelmRelease.spec.serviceAccountName":                         "untested: no test found that sets it and checks its effect",
+	"HelmRelease.spec.serviceAccountName":                         "TestHelmReleaseServiceAccountName",
 	"HelmRelease.spec.storageNamespace":                           "TestReleaseTargetChange",
 	"HelmRelease.spec.suspend":                                    "TestHelmReleaseSuspend",
 	"HelmRelease.spec.targetNamespace":                            "TestReleaseTargetChange",
