@@ -336,3 +336,42 @@ func TestHelmReleaseServiceAccountName(t *testing.T) {
 	eventuallyReady(t, hr, fieldsTimeout)
 	g.Expect(configMap(t, ns, "r-config")).NotTo(BeNil())
 }
+
+// TestHelmReleaseInstallReplace: a release uninstalled with keepHistory
+// leaves its name in the storage; a new HelmRelease of that name installs
+// over it only with spec.install.replace.
+func TestHelmReleaseInstallReplace(t *testing.T) {
+	startController(t)
+	ctx := context.Background()
+	cases := []struct {
+		name    string
+		replace bool
+	}{{name: "replace", replace: true}, {name: "control: the kept name is in use"}}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			g := NewWithT(t)
+			ns := env.NewNamespace(t)
+			publishChart(t, ns, "waits", waitsChart(t), "1.0.0")
+			first := newRelease(ns, "r", "waits", "")
+			first.Spec.Uninstall = &helmv2.Uninstall{KeepHistory: true}
+			g.Expect(env.Client.Create(ctx, first)).To(Succeed())
+			eventuallyReady(t, first, fieldsTimeout)
+			g.Expect(env.Client.Delete(ctx, first)).To(Succeed())
+			g.Eventually(func() bool {
+				return apierrors.IsNotFound(env.Client.Get(ctx, client.ObjectKeyFromObject(first), &helmv2.HelmRelease{}))
+			}, fieldsTimeout, 250*time.Millisecond).Should(BeTrue())
+
+			again := newRelease(ns, "r", "waits", "message: again\n")
+			again.Spec.Install = &helmv2.Install{Replace: tc.replace}
+			g.Expect(env.Client.Create(ctx, again)).To(Succeed())
+			if tc.replace {
+				eventuallyReady(t, again, fieldsTimeout)
+				g.Expect(configMap(t, ns, "r-config").Data["message"]).To(Equal("again"))
+				return
+			}
+			got := eventuallyCondition(t, again, helmv2.ReleasedCondition, false, helmv2.InstallFailedReason, fieldsTimeout)
+			g.Expect(conditions.GetMessage(got, helmv2.ReleasedCondition)).To(ContainSubstring("re-use"))
+		})
+	}
+}

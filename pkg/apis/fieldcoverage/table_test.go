@@ -130,7 +130,7 @@ var coverage = map[string]string{
 	"HelmRelease.spec.install.remediation.ignoreTestFailures":     "TestHelmReleaseInstallOptions",
 	"HelmRelease.spec.install.remediation.remediateLastFailure":   "TestHelmReleaseInstallOptions",
 	"HelmRelease.spec.install.remediation.retries":                "TestInstallFailureUninstallsAndRetries",
-	"HelmRelease.spec.install.replace":                            "untested: no test found that sets it and checks its effect",
+	"HelmRelease.spec.install.replace":                            "TestHelmReleaseInstallReplace",
 	"HelmRelease.spec.install.serverSideApply":                    "untested: the Helm v3 engine cannot honour it; the Ready message says so",
 	"HelmRelease.spec.install.skipCRDs":                           "TestHelmReleaseInstallOptions",
 	"HelmRelease.spec.install.strategy.name":                      "TestHelmReleaseInstallOptions",
