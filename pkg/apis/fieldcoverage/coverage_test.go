@@ -1,61 +1,17 @@
 package fieldcoverage
 
 import (
-	"go/ast"
-	"go/parser"
-	"go/token"
-	"io/fs"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 )
 
-// accessorReads maps each method declared in pkg/apis to the names it
-// reads through selectors, so a field read only by an accessor
-// (GetInterval) counts when controller code calls the accessor.
-func accessorReads(dir string) (map[string]map[string]bool, error) {
-	out := map[string]map[string]bool{}
-	fset := token.NewFileSet()
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		base := d.Name()
-		if !strings.HasSuffix(base, ".go") || strings.HasSuffix(base, "_test.go") || strings.HasPrefix(base, "zz_generated") {
-			return nil
-		}
-		f, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
-		if err != nil {
-			return err
-		}
-		for _, decl := range f.Decls {
-			fn, ok := decl.(*ast.FuncDecl)
-			if !ok || fn.Recv == nil || fn.Body == nil {
-				continue
-			}
-			reads := out[fn.Name.Name]
-			if reads == nil {
-				reads = map[string]bool{}
-				out[fn.Name.Name] = reads
-			}
-			ast.Inspect(fn.Body, func(n ast.Node) bool {
-				if s, ok := n.(*ast.SelectorExpr); ok {
-					reads[s.Sel.Name] = true
-				}
-				return true
-			})
-		}
-		return nil
-	})
-	return out, err
-}
-
 // TestFieldCoverage: every spec field of every kind has an entry in
 // coverage; a test entry names a Test function of the repository; every
-// field but the pending ones and those Flux ignores is read by its controller's code (its module,
-// or pkg outside the API types, directly or through an accessor the code
-// calls); no entry names a field that does not exist.
+// field but the pending ones and those Flux ignores is read by its
+// controller's code (its module, or pkg outside the API types, directly or
+// through an accessor the code calls) from that kind's own type, resolved
+// by type-checking; no entry names a field that does not exist.
 func TestFieldCoverage(t *testing.T) {
 	fields, err := specFields()
 	if err != nil {
@@ -65,32 +21,18 @@ func TestFieldCoverage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	accessors, err := accessorReads(filepath.Join(repoRoot, "pkg", "apis"))
+	var mods []string
+	seenMod := map[string]bool{}
+	for _, m := range controllerModule {
+		if !seenMod[m] {
+			seenMod[m] = true
+			mods = append(mods, m)
+		}
+	}
+	sort.Strings(mods)
+	typed, err := loadTypedReads(mods)
 	if err != nil {
 		t.Fatal(err)
-	}
-	shared, err := selectorsIn(filepath.Join(repoRoot, "pkg"), filepath.Join(repoRoot, "pkg", "apis"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	modReads := map[string]map[string]bool{}
-	reads := func(mod, goName string) bool {
-		if modReads[mod] == nil {
-			r, err := selectorsIn(filepath.Join(repoRoot, mod))
-			if err != nil {
-				t.Fatal(err)
-			}
-			modReads[mod] = r
-		}
-		if modReads[mod][goName] || shared[goName] {
-			return true
-		}
-		for method, names := range accessors {
-			if names[goName] && (modReads[mod][method] || shared[method]) {
-				return true
-			}
-		}
-		return false
 	}
 
 	known := map[string]bool{}
@@ -123,8 +65,8 @@ func TestFieldCoverage(t *testing.T) {
 			t.Errorf("%s: kind %s has no controller module", f.path, kind)
 			continue
 		}
-		if status != "pending" && status != "flux-ignores" && !reads(mod, f.goName) {
-			t.Errorf("%s: no code of %s or pkg reads %s: the field is silently ignored", f.path, mod, f.goName)
+		if status != "pending" && status != "flux-ignores" && !typed.reads(mod, f.owner) {
+			t.Errorf("%s: no code of %s or pkg reads %s: the field is silently ignored", f.path, mod, f.owner)
 		}
 	}
 	var stale []string

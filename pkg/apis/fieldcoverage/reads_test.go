@@ -1,9 +1,6 @@
 package fieldcoverage
 
 import (
-	"go/ast"
-	"go/parser"
-	"go/token"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -22,46 +19,6 @@ var controllerModule = map[string]string{
 	"ImageRepository": "image-automation-controller", "ImagePolicy": "image-automation-controller",
 	"ImageUpdateAutomation": "image-automation-controller",
 	"Alert":                 "notification-controller", "Provider": "notification-controller", "Receiver": "notification-controller",
-}
-
-// selectorsIn returns the names read through a selector (x.Name) in the
-// non-test Go files under dir, but for the skipped directories; generated
-// deep copies, which touch every field, do not count.
-func selectorsIn(dir string, skip ...string) (map[string]bool, error) {
-	names := map[string]bool{}
-	fset := token.NewFileSet()
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			if d.Name() == "testdata" || d.Name() == "fieldcoverage" {
-				return filepath.SkipDir
-			}
-			for _, sk := range skip {
-				if filepath.Clean(path) == filepath.Clean(sk) {
-					return filepath.SkipDir
-				}
-			}
-			return nil
-		}
-		base := d.Name()
-		if !strings.HasSuffix(base, ".go") || strings.HasSuffix(base, "_test.go") || strings.HasPrefix(base, "zz_generated") {
-			return nil
-		}
-		f, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
-		if err != nil {
-			return err
-		}
-		ast.Inspect(f, func(n ast.Node) bool {
-			if s, ok := n.(*ast.SelectorExpr); ok {
-				names[s.Sel.Name] = true
-			}
-			return true
-		})
-		return nil
-	})
-	return names, err
 }
 
 var testFuncRe = regexp.MustCompile(`(?m)^func (Test\w+)\(`)

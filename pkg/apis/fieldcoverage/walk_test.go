@@ -19,6 +19,9 @@ const apiPkgPrefix = "gotk.dev/pkg/apis/"
 type field struct {
 	path   string // e.g. Kustomization.spec.decryption.secretRef
 	goName string // e.g. SecretRef
+	// owner is the API struct field itself (e.g. KustomizationDecryption
+	// .SecretRef), so reads are matched per kind, not by name.
+	owner fieldKey
 }
 
 // specFields walks the spec of every gotk kind the scheme knows (one
@@ -76,6 +79,6 @@ func walk(prefix string, t reflect.Type, out *[]field, stack map[reflect.Type]bo
 			walk(path, inner, out, stack)
 			continue
 		}
-		*out = append(*out, field{path: path, goName: f.Name})
+		*out = append(*out, field{path: path, goName: f.Name, owner: fieldKey{pkg: t.PkgPath(), typ: t.Name(), name: f.Name}})
 	}
 }

@@ -24,6 +24,8 @@ type Options struct {
 	AccessKey, SecretKey, SessionToken string
 	// TLS is the client TLS configuration (nil: system roots).
 	TLS *tls.Config
+	// Proxy, when set, carries every request (spec.proxySecretRef).
+	Proxy *url.URL
 }
 
 // New returns a client for the S3-compatible bucket.
@@ -32,8 +34,12 @@ func New(o Options) (*Client, error) {
 	if o.AccessKey != "" {
 		mo.Creds = credentials.NewStaticV4(o.AccessKey, o.SecretKey, o.SessionToken)
 	}
-	if o.TLS != nil {
-		mo.Transport = transportWithTLS(o.TLS)
+	if o.TLS != nil || o.Proxy != nil {
+		tr := transportWithTLS(o.TLS)
+		if o.Proxy != nil {
+			tr.Proxy = http.ProxyURL(o.Proxy)
+		}
+		mo.Transport = tr
 	}
 	c, err := minio.New(o.Endpoint, mo)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 
 	sourcev1 "gotk.dev/pkg/apis/source/v1"
 	"gotk.dev/pkg/cloudauth"
+	"gotk.dev/pkg/git"
 	"gotk.dev/pkg/runtime/reconcile"
 	"gotk.dev/source-controller/internal/bucket"
 )
@@ -107,6 +108,15 @@ func (r *BucketReconciler) s3Client(ctx context.Context, obj *sourcev1.Bucket) (
 			return nil, err
 		}
 		o.TLS = cfg
+	}
+	if ref := spec.ProxySecretRef; ref != nil {
+		data, err := readSecret(ctx, r.Client, obj.Namespace, ref.Name)
+		if err != nil {
+			return nil, err
+		}
+		if o.Proxy, err = git.ProxyURL(data); err != nil {
+			return nil, reconcile.Stall(sourcev1.AuthenticationFailedReason, "proxy secret '%s': %v", ref.Name, err)
+		}
 	}
 	c, err := bucket.New(o)
 	if err != nil {
