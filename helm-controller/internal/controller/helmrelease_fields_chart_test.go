@@ -9,8 +9,6 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
-
-	"gotk.dev/pkg/testenv"
 )
 
 // optsChart is a chart that makes the effect of each action option
@@ -108,20 +106,7 @@ spec:
         image: example.com/app:1
 {{- end }}
 `,
-		"templates/tests/test.yaml": `apiVersion: v1
-kind: Pod
-metadata:
-  name: {{ .Release.Name }}-test
-  annotations:
-    helm.sh/hook: test
-    helm.sh/hook-delete-policy: before-hook-creation
-    ` + testenv.ExitAnnotation + `: {{ .Values.testExit | quote }}
-spec:
-  restartPolicy: Never
-  containers:
-  - name: test
-    image: example.com/test:1
-`,
+		"templates/tests/test.yaml": testHookTemplate,
 	})
 }
 

@@ -225,20 +225,7 @@ metadata:
   name: Invalid_Name_{{ .Release.Name }}
 {{- end }}
 `,
-		"templates/tests/test.yaml": `apiVersion: v1
-kind: Pod
-metadata:
-  name: {{ .Release.Name }}-test
-  annotations:
-    helm.sh/hook: test
-    helm.sh/hook-delete-policy: before-hook-creation
-    ` + testenv.ExitAnnotation + `: {{ .Values.testExit | quote }}
-spec:
-  restartPolicy: Never
-  containers:
-  - name: test
-    image: example.com/test:1
-`,
+		"templates/tests/test.yaml": testHookTemplate,
 	})
 }
 
@@ -286,3 +273,20 @@ func testConcurrency() int {
 	}
 	return 10 // the controller's --concurrent default
 }
+
+// testHookTemplate is a chart's Helm test hook: a Pod the test
+// environment finishes with the release's testExit value as exit code.
+var testHookTemplate = `apiVersion: v1
+kind: Pod
+metadata:
+  name: {{ .Release.Name }}-test
+  annotations:
+    helm.sh/hook: test
+    helm.sh/hook-delete-policy: before-hook-creation
+    ` + testenv.ExitAnnotation + `: {{ .Values.testExit | quote }}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: test
+    image: example.com/test:1
+`
