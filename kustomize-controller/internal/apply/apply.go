@@ -77,6 +77,9 @@ type plan struct {
 	// takeover, when set, moves kubectl's fields to this controller
 	// before the apply (see takeoverPatch).
 	takeover client.Patch
+	// ignored are the field paths left to other managers (kept by them
+	// when the takeover patch is made again after a conflict).
+	ignored [][]string
 	// direct: applied without a read or dry-run (see absent).
 	direct bool
 }
@@ -243,6 +246,7 @@ func (m *Manager) dryRun(ctx context.Context, objs []*unstructured.Unstructured,
 				return fmt.Errorf("%s: %w", kustomize.ObjectRef(u), err)
 			}
 			plans[i].takeover = takeover
+			plans[i].ignored = ignored
 			if len(ignored) > 0 {
 				u = u.DeepCopy()
 				for _, p := range ignored {
@@ -319,7 +323,7 @@ func (m *Manager) write(ctx context.Context, plans []plan) error {
 			}
 		default:
 			if p.takeover != nil {
-				if err := m.Client.Patch(ctx, p.obj.DeepCopy(), p.takeover); err != nil {
+				if err := m.takeOver(ctx, p.obj, p.takeover, p.ignored); err != nil {
 					return fmt.Errorf("%s: taking over the fields of kubectl's field managers failed: %s", kustomize.ObjectRef(p.obj), apiMessage(err))
 				}
 			}

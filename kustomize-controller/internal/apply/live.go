@@ -54,7 +54,7 @@ func (m *Manager) adopted(ctx context.Context, p *plan, answer *unstructured.Uns
 	if err != nil || takeover == nil {
 		return err
 	}
-	if err := m.Client.Patch(ctx, p.obj.DeepCopy(), takeover); err != nil {
+	if err := m.takeOver(ctx, p.obj, takeover, nil); err != nil {
 		return fmt.Errorf("%s: taking over the fields of kubectl's field managers failed: %s", kustomize.ObjectRef(p.obj), apiMessage(err))
 	}
 	return m.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(p.obj.DeepCopy()),

@@ -2,6 +2,7 @@ package apply
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 
@@ -160,4 +162,29 @@ func underPath(p fieldpath.Path, segs []string) bool {
 		}
 	}
 	return true
+}
+
+// takeOver sends a takeover patch made from an earlier read of the
+// object. The patch carries that read's resourceVersion, so a write in
+// between (the object's own controller adding a finalizer or status,
+// say) makes the API server refuse it; the object is then read again and
+// the patch made anew from what it holds now.
+func (m *Manager) takeOver(ctx context.Context, desired *unstructured.Unstructured, patch client.Patch, ignored [][]string) error {
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if patch == nil {
+			live := &unstructured.Unstructured{}
+			live.SetGroupVersionKind(desired.GroupVersionKind())
+			if err := m.Client.Get(ctx, client.ObjectKeyFromObject(desired), live); err != nil {
+				return err
+			}
+			fresh, err := takeoverPatch(desired, live, m.FieldManager, ignored)
+			if err != nil || fresh == nil {
+				return err
+			}
+			patch = fresh
+		}
+		err := m.Client.Patch(ctx, desired.DeepCopy(), patch)
+		patch = nil
+		return err
+	})
 }

@@ -8,10 +8,16 @@ import (
 
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	kustomizev1 "gotk.dev/pkg/apis/kustomize/v1"
+	"gotk.dev/pkg/testenv"
+
+	"gotk.dev/kustomize-controller/internal/apply"
 )
 
 // TestKubectlFieldManagersTakenOver: objects first created by kubectl
@@ -65,5 +71,58 @@ func TestKubectlFieldManagersTakenOver(t *testing.T) {
 			continue
 		}
 		g.Expect(cm.Data).To(Equal(map[string]string{"key": "value"}), "created by %s", m)
+	}
+}
+
+// TestTakeoverAfterConcurrentWrite: the takeover of kubectl's fields is
+// made from a read of the object; when another writer changes the object
+// before the takeover is sent (its own controller adding a finalizer or
+// a status, as happens to a Kustomization applied by a Kustomization),
+// the API server refuses the stale patch and the apply reads the object
+// again instead of failing the reconcile.
+func TestTakeoverAfterConcurrentWrite(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := env.NewNamespace(t)
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "app"},
+		Data: map[string]string{"key": "value", "extra": "x"}}
+	g.Expect(env.Client.Create(ctx, cm, client.FieldOwner("kubectl-client-side-apply"))).To(Succeed())
+
+	takeovers, conflicts := 0, 0
+	wc, err := client.NewWithWatch(env.Config, client.Options{Scheme: env.Scheme})
+	g.Expect(err).NotTo(HaveOccurred())
+	c := interceptor.NewClient(wc, interceptor.Funcs{
+		Patch: func(ctx context.Context, c client.WithWatch, obj client.Object, patch client.Patch, opts ...client.PatchOption) error {
+			if patch.Type() != types.MergePatchType {
+				return c.Patch(ctx, obj, patch, opts...)
+			}
+			takeovers++
+			if takeovers == 1 {
+				// Another writer changes the object between the read and the takeover.
+				other := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "app", Labels: map[string]string{"other": "yes"}}}
+				if err := env.Client.Patch(ctx, other, client.Merge, client.FieldOwner("other-controller")); err != nil {
+					return err
+				}
+			}
+			err := c.Patch(ctx, obj, patch, opts...)
+			if apierrors.IsConflict(err) {
+				conflicts++
+			}
+			return err
+		},
+	})
+	m := &apply.Manager{Client: c, FieldManager: "kustomize-controller"}
+	desired, err := testenv.DecodeManifests(configMap(ns, "app", ""))
+	g.Expect(err).NotTo(HaveOccurred())
+	_, err = m.Apply(ctx, desired, apply.Options{})
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(conflicts).To(Equal(1), "the first takeover was made from a stale read")
+	g.Expect(takeovers).To(Equal(2))
+
+	g.Expect(env.Client.Get(ctx, client.ObjectKeyFromObject(cm), cm)).To(Succeed())
+	g.Expect(cm.Data).To(Equal(map[string]string{"key": "value"}), "kubectl's field was taken over, so the source dropped it")
+	g.Expect(cm.Labels).To(HaveKeyWithValue("other", "yes"), "the other writer's change stays")
+	for _, e := range cm.ManagedFields {
+		g.Expect(e.Manager).NotTo(Equal("kubectl-client-side-apply"))
 	}
 }
