@@ -36,6 +36,7 @@ var coverage = map[string]string{
 	"ArtifactGenerator.spec.artifacts.revision":                   "TestArtifactGeneratorComposes",
 	"ArtifactGenerator.spec.commonMetadata.annotations":           "TestArtifactGeneratorOCIAndBucket",
 	"ArtifactGenerator.spec.commonMetadata.labels":                "TestArtifactGeneratorMonorepo",
+	"ArtifactGenerator.spec.pathPattern":                          "TestArtifactGeneratorPathPattern",
 	"ArtifactGenerator.spec.sources.alias":                        "TestArtifactGeneratorComposes",
 	"ArtifactGenerator.spec.sources.kind":                         "TestArtifactGeneratorComposes",
 	"ArtifactGenerator.spec.sources.name":                         "TestArtifactGeneratorComposes",

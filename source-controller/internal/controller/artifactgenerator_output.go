@@ -14,6 +14,7 @@ import (
 
 	sourcev1 "gotk.dev/pkg/apis/source/v1"
 	sourceextv1beta1 "gotk.dev/pkg/apis/sourceextensions/v1beta1"
+	"gotk.dev/pkg/artifact/generator"
 	"gotk.dev/pkg/runtime/reconcile"
 )
 
@@ -21,10 +22,11 @@ import (
 // artifact with the same revision and content is kept as it is (its
 // consumers see nothing new); otherwise dir is archived and the
 // ExternalArtifact's status points at the new file.
-func (run *generatorRun) store(ctx context.Context, obj *sourceextv1beta1.ArtifactGenerator, out *sourceextv1beta1.OutputArtifact,
+func (run *generatorRun) store(ctx context.Context, obj *sourceextv1beta1.ArtifactGenerator, gen *generator.Output,
 	ref sourceextv1beta1.ExternalArtifactReference, revision, dir string) (sourceextv1beta1.ExternalArtifactReference, error) {
+	out := &gen.OutputArtifact
 	ea := &sourcev1.ExternalArtifact{ObjectMeta: metav1.ObjectMeta{Name: ref.Name, Namespace: ref.Namespace}}
-	if err := run.writeObject(ctx, obj, ea); err != nil {
+	if err := run.writeObject(ctx, obj, ea, gen.Labels); err != nil {
 		return ref, err
 	}
 	art := run.r.Storage.NewArtifactFor(sourcev1.ExternalArtifactKind, ea, revision, ref.Filename)
@@ -64,9 +66,11 @@ func (run *generatorRun) store(ctx context.Context, obj *sourceextv1beta1.Artifa
 }
 
 // writeObject creates or updates the ExternalArtifact's metadata and spec:
-// its source is the generator, it carries the generator label and the
-// common metadata, and the generator owns it.
-func (run *generatorRun) writeObject(ctx context.Context, obj *sourceextv1beta1.ArtifactGenerator, ea *sourcev1.ExternalArtifact) error {
+// its source is the generator, it carries the pathPattern's capture
+// labels, the common metadata and the generator label, and the generator
+// owns it.
+func (run *generatorRun) writeObject(ctx context.Context, obj *sourceextv1beta1.ArtifactGenerator, ea *sourcev1.ExternalArtifact,
+	captures map[string]string) error {
 	_, err := controllerutil.CreateOrPatch(ctx, run.r.Client, ea, func() error {
 		// Never take over an ExternalArtifact another producer writes.
 		if !ea.CreationTimestamp.IsZero() && ea.Labels[sourceextv1beta1.ArtifactGeneratorLabel] != obj.Name {
@@ -76,6 +80,7 @@ func (run *generatorRun) writeObject(ctx context.Context, obj *sourceextv1beta1.
 		maps.Copy(labels, ea.Labels)
 		annotations := map[string]string{}
 		maps.Copy(annotations, ea.Annotations)
+		maps.Copy(labels, captures)
 		if cm := obj.Spec.CommonMetadata; cm != nil {
 			maps.Copy(labels, cm.Labels)
 			maps.Copy(annotations, cm.Annotations)

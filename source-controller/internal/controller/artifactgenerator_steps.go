@@ -49,6 +49,8 @@ type generatorRun struct {
 	tmp      string
 	// prev is the inventory before this run's build, for pruning.
 	prev []sourceextv1beta1.ExternalArtifactReference
+	// pattern is the parsed spec.pathPattern, nil without one.
+	pattern *generator.Pattern
 }
 
 func (run *generatorRun) cleanup() {
@@ -95,6 +97,27 @@ func (run *generatorRun) validate(_ context.Context, obj *sourceextv1beta1.Artif
 			}
 		}
 	}
+	return run.validatePattern(obj, aliases)
+}
+
+// validatePattern parses spec.pathPattern and checks that it searches a
+// declared source and that the artifacts use only its captures.
+func (run *generatorRun) validatePattern(obj *sourceextv1beta1.ArtifactGenerator, aliases map[string]bool) error {
+	if obj.Spec.PathPattern == "" {
+		return nil
+	}
+	p, err := generator.ParsePattern(obj.Spec.PathPattern)
+	if err == nil && !aliases[p.Alias] {
+		return reconcile.Stall(sourceextv1beta1.ValidationFailedReason, "pathPattern '%s': unknown source alias '%s'", p.Spec, p.Alias)
+	}
+	if err == nil {
+		err = p.CheckTemplates(obj.Spec.OutputArtifacts)
+	}
+	var gerr *generator.Error
+	if errors.As(err, &gerr) {
+		return reconcile.Stall(gerr.Reason, "%s", gerr.Msg)
+	}
+	run.pattern = p
 	return nil
 }
 
@@ -143,7 +166,9 @@ func (run *generatorRun) resolveSources(ctx context.Context, obj *sourceextv1bet
 // inventoryStored reports whether every inventoried ExternalArtifact
 // still exists with its stored file.
 func (run *generatorRun) inventoryStored(ctx context.Context, obj *sourceextv1beta1.ArtifactGenerator) bool {
-	if len(obj.Status.Inventory) != len(obj.Spec.OutputArtifacts) {
+	// With a pathPattern the number of outputs depends on the source tree,
+	// which these sources' digests (checked by the caller) pin.
+	if obj.Spec.PathPattern == "" && len(obj.Status.Inventory) != len(obj.Spec.OutputArtifacts) {
 		return false
 	}
 	for _, ref := range obj.Status.Inventory {
@@ -206,9 +231,13 @@ func (run *generatorRun) build(ctx context.Context, obj *sourceextv1beta1.Artifa
 	if run.upToDate {
 		return nil
 	}
+	outputs, err := run.outputs(obj)
+	if err != nil {
+		return err
+	}
 	var inventory []sourceextv1beta1.ExternalArtifactReference
-	for i := range obj.Spec.OutputArtifacts {
-		ref, err := run.output(ctx, obj, &obj.Spec.OutputArtifacts[i])
+	for i := range outputs {
+		ref, err := run.output(ctx, obj, &outputs[i])
 		if err != nil {
 			return err
 		}
@@ -218,6 +247,23 @@ func (run *generatorRun) build(ctx context.Context, obj *sourceextv1beta1.Artifa
 	obj.Status.Inventory = inventory
 	obj.Status.ObservedSourcesDigest = run.sourcesDigest
 	return nil
+}
+
+// outputs are the artifacts to generate: the spec's, or with a
+// pathPattern the spec's rendered for each directory it matches.
+func (run *generatorRun) outputs(obj *sourceextv1beta1.ArtifactGenerator) ([]generator.Output, error) {
+	if run.pattern == nil {
+		return generator.Plain(obj.Spec.OutputArtifacts), nil
+	}
+	outs, err := run.pattern.Expand(run.sources[run.pattern.Alias].dir, obj.Spec.OutputArtifacts)
+	var gerr *generator.Error
+	if errors.As(err, &gerr) {
+		return nil, reconcile.Stall(gerr.Reason, "%s", gerr.Msg)
+	}
+	if err != nil {
+		return nil, reconcile.Retry(sourceextv1beta1.BuildFailedReason, "%v", err)
+	}
+	return outs, nil
 }
 
 // buildError maps a copy failure to a stalling condition with its reason.
@@ -234,7 +280,8 @@ func buildError(out *sourceextv1beta1.OutputArtifact, i int, err error) error {
 
 // output builds one output tree and, when its content or revision
 // changed, stores a new artifact and writes its ExternalArtifact.
-func (run *generatorRun) output(ctx context.Context, obj *sourceextv1beta1.ArtifactGenerator, out *sourceextv1beta1.OutputArtifact) (sourceextv1beta1.ExternalArtifactReference, error) {
+func (run *generatorRun) output(ctx context.Context, obj *sourceextv1beta1.ArtifactGenerator, gen *generator.Output) (sourceextv1beta1.ExternalArtifactReference, error) {
+	out := &gen.OutputArtifact
 	ref := sourceextv1beta1.ExternalArtifactReference{Name: out.Name, Namespace: obj.Namespace}
 	dir := filepath.Join(run.tmp, "outputs", out.Name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -264,5 +311,5 @@ func (run *generatorRun) output(ctx context.Context, obj *sourceextv1beta1.Artif
 		revision = run.sources[strings.TrimPrefix(out.Revision, "@")].artifact.Revision
 	}
 	ref.Filename = sum + ".tar.gz"
-	return run.store(ctx, obj, out, ref, revision, dir)
+	return run.store(ctx, obj, gen, ref, revision, dir)
 }

@@ -26,6 +26,7 @@ func TestArtifactGeneratorValidate(t *testing.T) {
 		name      string
 		sources   []sourceextv1beta1.SourceReference
 		outputs   []sourceextv1beta1.OutputArtifact
+		pattern   string
 		noCrossNs bool
 		reason    string
 		message   string
@@ -49,11 +50,22 @@ func TestArtifactGeneratorValidate(t *testing.T) {
 		{name: "cross-namespace refused", sources: []sourceextv1beta1.SourceReference{src("repo", "other")}, noCrossNs: true,
 			outputs: []sourceextv1beta1.OutputArtifact{out("a", "@repo/**")}, reason: "AccessDenied",
 			message: "spec.sources[repo]: cannot use GitRepository other/repo from namespace apps"},
+		{name: "pathPattern", sources: []sourceextv1beta1.SourceReference{src("repo", "")}, pattern: "@repo/apps/{app}",
+			outputs: []sourceextv1beta1.OutputArtifact{out("{app}", "@repo/apps/{app}/**")}},
+		{name: "pathPattern unknown alias", sources: []sourceextv1beta1.SourceReference{src("repo", "")}, pattern: "@git/apps/{app}",
+			outputs: []sourceextv1beta1.OutputArtifact{out("{app}", "@repo/apps/{app}/**")}, reason: sourceextv1beta1.ValidationFailedReason,
+			message: "pathPattern '@git/apps/{app}': unknown source alias 'git'"},
+		{name: "pathPattern syntax", sources: []sourceextv1beta1.SourceReference{src("repo", "")}, pattern: "@repo/apps/{}",
+			outputs: []sourceextv1beta1.OutputArtifact{out("a", "@repo/**")}, reason: sourceextv1beta1.ValidationFailedReason,
+			message: "pathPattern '@repo/apps/{}': empty capture '{}'"},
+		{name: "placeholder not captured", sources: []sourceextv1beta1.SourceReference{src("repo", "")}, pattern: "@repo/apps/{app}",
+			outputs: []sourceextv1beta1.OutputArtifact{out("{app}", "@repo/{env}/**")}, reason: sourceextv1beta1.ValidationFailedReason,
+			message: "artifact '{app}' copy[0] from '@repo/{env}/**': placeholder '{env}' is not a capture of the pathPattern"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			obj := &sourceextv1beta1.ArtifactGenerator{ObjectMeta: metav1.ObjectMeta{Name: "gen", Namespace: "apps"},
-				Spec: sourceextv1beta1.ArtifactGeneratorSpec{Sources: tc.sources, OutputArtifacts: tc.outputs}}
+				Spec: sourceextv1beta1.ArtifactGeneratorSpec{Sources: tc.sources, OutputArtifacts: tc.outputs, PathPattern: tc.pattern}}
 			run := &generatorRun{r: &ArtifactGeneratorReconciler{NoCrossNamespaceRefs: tc.noCrossNs}}
 			err := run.validate(context.Background(), obj)
 			if tc.reason == "" {

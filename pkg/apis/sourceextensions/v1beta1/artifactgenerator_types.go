@@ -43,6 +43,9 @@ const (
 )
 
 // ArtifactGeneratorSpec is the desired state of an ArtifactGenerator.
+// Without a pathPattern, artifact names are object names as they stand;
+// with one they are templates, checked once rendered.
+// +kubebuilder:validation:XValidation:rule="has(self.pathPattern) && size(self.pathPattern) > 0 || self.artifacts.all(a, a.name.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$') && a.name.size() <= 253)",message="artifact names must be valid Kubernetes object names when pathPattern is not set"
 type ArtifactGeneratorSpec struct {
 	// CommonMetadata are labels and annotations set on every generated
 	// ExternalArtifact.
@@ -55,6 +58,17 @@ type ArtifactGeneratorSpec struct {
 	// +kubebuilder:validation:MaxItems=1000
 	// +required
 	Sources []SourceReference `json:"sources"`
+
+	// PathPattern, as "@<alias>/<pattern>", generates the artifacts once
+	// per directory of that source matching pattern, whose segments may
+	// hold captures such as "{app}" (e.g. "@repo/apps/{app}/envs/{env}").
+	// The captured values fill the same placeholders in the artifacts'
+	// name (lowercased) and copy from/to (as found), and label each
+	// generated ExternalArtifact (capture name = lowercased value).
+	// +kubebuilder:validation:Pattern="^@([a-z0-9]([a-z0-9_-]*[a-z0-9])?)/(.*)$"
+	// +kubebuilder:validation:MaxLength=1024
+	// +optional
+	PathPattern string `json:"pathPattern,omitempty"`
 
 	// OutputArtifacts are the ExternalArtifacts to generate.
 	// +kubebuilder:validation:MinItems=1
@@ -102,9 +116,10 @@ type SourceReference struct {
 
 // OutputArtifact is one ExternalArtifact to generate.
 type OutputArtifact struct {
-	// Name of the generated ExternalArtifact.
-	// +kubebuilder:validation:Pattern="^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"
-	// +kubebuilder:validation:MaxLength=253
+	// Name of the generated ExternalArtifact; with spec.pathPattern it may
+	// hold capture placeholders such as "{app}". The object-name rules are
+	// the spec's CEL rule without a pattern, checked once rendered with one.
+	// +kubebuilder:validation:MaxLength=1024
 	// +required
 	Name string `json:"name"`
 
@@ -132,13 +147,14 @@ type OutputArtifact struct {
 // CopyOperation copies files matched in a source into the artifact.
 type CopyOperation struct {
 	// From is "@<alias>/<glob>": '*' matches within a directory, '**'
-	// across directories.
+	// across directories. With spec.pathPattern it may hold its captures.
 	// +kubebuilder:validation:Pattern="^@([a-z0-9]([a-z0-9_-]*[a-z0-9])?)/(.*)$"
 	// +kubebuilder:validation:MaxLength=1024
 	// +required
 	From string `json:"from"`
 
 	// To is "@artifact/<path>"; a path ending in '/' is a directory.
+	// With spec.pathPattern it may hold its captures.
 	// +kubebuilder:validation:Pattern="^@(artifact)/(.*)$"
 	// +kubebuilder:validation:MaxLength=1024
 	// +required
