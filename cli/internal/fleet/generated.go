@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -24,8 +25,16 @@ const externalArtifactKind = "ExternalArtifact"
 // controller would refuse too.
 func (d *discoverer) generatedTree(key, namespace, name string) (t *sourceTree, skip string, err error) {
 	gen, out := d.vars.generatorOf(namespace, name)
+	var patternErrs []string
 	if gen == nil {
-		return nil, fmt.Sprintf("source %s is not made by an ArtifactGenerator of this repository; map it to a local directory with --source %s=DIR", key, key), nil
+		gen, out, patternErrs = d.patternOutput(namespace, name)
+	}
+	if gen == nil {
+		skip := fmt.Sprintf("source %s is not made by an ArtifactGenerator of this repository; map it to a local directory with --source %s=DIR", key, key)
+		if len(patternErrs) > 0 {
+			skip += " (" + strings.Join(patternErrs, "; ") + ")"
+		}
+		return nil, skip, nil
 	}
 	genKey := sourceextv1beta1.ArtifactGeneratorKind + "/" + gen.Namespace + "/" + gen.Name
 	dirs := map[string]string{}
@@ -64,9 +73,9 @@ func (d *discoverer) generatedTree(key, namespace, name string) (t *sourceTree, 
 	return &sourceTree{key: key, files: files, index: indexFiles(files)}, "", nil
 }
 
-// generatorOf returns the ArtifactGenerator of the repository in
-// namespace whose spec.artifacts has one called name, and that artifact.
-func (r *repoReader) generatorOf(namespace, name string) (*sourceextv1beta1.ArtifactGenerator, *sourceextv1beta1.OutputArtifact) {
+// generatorsIn returns the repository's ArtifactGenerators in namespace.
+func (r *repoReader) generatorsIn(namespace string) []*sourceextv1beta1.ArtifactGenerator {
+	var gens []*sourceextv1beta1.ArtifactGenerator
 	for _, obj := range r.generators {
 		if obj.GetNamespace() != namespace {
 			continue
@@ -75,6 +84,19 @@ func (r *repoReader) generatorOf(namespace, name string) (*sourceextv1beta1.Arti
 		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(obj.Object, gen); err != nil {
 			continue // the API server reports the bad field
 		}
+		gens = append(gens, gen)
+	}
+	return gens
+}
+
+// generatorOf returns the ArtifactGenerator of the repository in
+// namespace without a pathPattern whose spec.artifacts has one called
+// name, and that artifact.
+func (r *repoReader) generatorOf(namespace, name string) (*sourceextv1beta1.ArtifactGenerator, *sourceextv1beta1.OutputArtifact) {
+	for _, gen := range r.generatorsIn(namespace) {
+		if gen.Spec.PathPattern != "" {
+			continue
+		}
 		for i := range gen.Spec.OutputArtifacts {
 			if gen.Spec.OutputArtifacts[i].Name == name {
 				return gen, &gen.Spec.OutputArtifacts[i]
@@ -82,6 +104,53 @@ func (r *repoReader) generatorOf(namespace, name string) (*sourceextv1beta1.Arti
 		}
 	}
 	return nil, nil
+}
+
+// patternOutput returns the ArtifactGenerator in namespace whose
+// pathPattern, expanded over its local source as source-controller
+// expands it, generates an artifact called name, and that artifact
+// rendered. errs say why generators with a pattern could not expand.
+func (d *discoverer) patternOutput(namespace, name string) (*sourceextv1beta1.ArtifactGenerator, *sourceextv1beta1.OutputArtifact, []string) {
+	var errs []string
+	for _, gen := range d.vars.generatorsIn(namespace) {
+		if gen.Spec.PathPattern == "" {
+			continue
+		}
+		genKey := sourceextv1beta1.ArtifactGeneratorKind + "/" + gen.Namespace + "/" + gen.Name
+		p, err := generator.ParsePattern(gen.Spec.PathPattern)
+		if err == nil {
+			err = p.CheckTemplates(gen.Spec.OutputArtifacts)
+		}
+		if err != nil {
+			errs = append(errs, genKey+": "+err.Error())
+			continue
+		}
+		dir, found := "", false
+		for _, s := range gen.Spec.Sources {
+			ns := s.Namespace
+			if ns == "" {
+				ns = gen.Namespace
+			}
+			if s.Alias == p.Alias {
+				dir, found = d.dirs[sourceKey(s.Kind, ns, s.Name)]
+			}
+		}
+		if !found {
+			errs = append(errs, fmt.Sprintf("%s: source '@%s' of its pathPattern is not this repository", genKey, p.Alias))
+			continue
+		}
+		outs, err := p.Expand(dir, gen.Spec.OutputArtifacts)
+		if err != nil {
+			errs = append(errs, genKey+": "+err.Error())
+			continue
+		}
+		for i := range outs {
+			if outs[i].Name == name {
+				return gen, &outs[i].OutputArtifact, nil
+			}
+		}
+	}
+	return nil, nil, errs
 }
 
 // isGenerator reports whether obj is an ArtifactGenerator.

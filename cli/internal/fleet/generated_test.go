@@ -136,3 +136,83 @@ func TestArtifactGeneratorFleet(t *testing.T) {
 		})
 	}
 }
+
+// patternFleet is a repository whose ArtifactGenerator makes one
+// ExternalArtifact per apps/<app> directory (spec.pathPattern) and whose
+// Kustomizations apply two of them.
+func patternFleet(pattern string) map[string]string {
+	ks := func(name string) string {
+		return "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: " + name + "\n  namespace: flux-system\nspec:\n" +
+			"  interval: 1h\n  sourceRef:\n    kind: ExternalArtifact\n    name: app-" + name + "\n  path: ./\n  prune: true\n"
+	}
+	cm := func(name string, keys int) string {
+		s := "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: " + name + "\n  namespace: default\n"
+		for range keys - 1 {
+			s += "---\n" + "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: " + name + "-extra\n  namespace: default\n"
+		}
+		return s
+	}
+	return map[string]string{
+		"clusters/production/apps.yaml": `apiVersion: source.extensions.fluxcd.io/v1beta1
+kind: ArtifactGenerator
+metadata:
+  name: apps
+  namespace: flux-system
+spec:
+  sources:
+    - alias: repo
+      kind: GitRepository
+      name: flux-system
+  pathPattern: "` + pattern + `"
+  artifacts:
+    - name: "app-{app}"
+      copy:
+        - from: "@repo/apps/{app}/**"
+          to: "@artifact/"
+---
+` + ks("frontend") + "---\n" + ks("backend"),
+		"apps/Frontend/app.yaml": cm("frontend", 1),
+		"apps/backend/app.yaml":  cm("backend", 2),
+	}
+}
+
+// TestArtifactGeneratorFleetPathPattern: an ExternalArtifact named from
+// a pathPattern capture is composed from the directory it was captured
+// in (names lowercased, paths as found); a generator whose pattern is
+// bad leaves the Kustomization skipped with the pattern's error.
+func TestArtifactGeneratorFleetPathPattern(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		pattern string
+		objects map[string]int
+		skipped string
+	}{
+		{name: "expanded", pattern: "@repo/apps/{app}",
+			objects: map[string]int{"flux-system/frontend": 1, "flux-system/backend": 2}},
+		{name: "bad pattern", pattern: "@repo/apps/{app",
+			skipped: "ArtifactGenerator/flux-system/apps: pathPattern '@repo/apps/{app': '{' without a closing '}'"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := NewWithT(t)
+			dir := t.TempDir()
+			writeFiles(t, dir, patternFleet(tc.pattern))
+			report, out, _ := gotkTest(t, dir, "--output", "json")
+			c := report.Clusters[0]
+			got := map[string]int{}
+			for _, k := range c.Kustomizations {
+				if k.Name != "flux-system/flux-system" && k.Status == "passed" {
+					got[k.Name] = k.Objects
+				}
+			}
+			if tc.objects != nil {
+				g.Expect(got).To(Equal(tc.objects), out)
+				g.Expect(c.Skipped).To(BeEmpty(), out)
+				g.Expect(c.Findings).To(BeEmpty(), out)
+			}
+			if tc.skipped != "" {
+				g.Expect(got).To(BeEmpty(), out)
+				g.Expect(c.Skipped).To(ContainElement(HaveField("Reason", ContainSubstring(tc.skipped))), out)
+			}
+		})
+	}
+}
