@@ -58,7 +58,7 @@ var coverage = map[string]string{
 	"Bucket.spec.sts.secretRef":                                   "TestBucketSTSLDAP",
 	"Bucket.spec.suspend":                                         "TestBucketSuspend",
 	"Bucket.spec.timeout":                                         "TestBucketTransportFields",
-	"ExternalArtifact.spec.sourceRef":                             "untested: no test found that sets it and checks its effect",
+	"ExternalArtifact.spec.sourceRef":                             "TestTraceExternalArtifactOrigin",
 	"GitRepository.spec.ignore":                                   "TestGitRepositorySharedContent",
 	"GitRepository.spec.include.fromPath":                         "TestGitRepositoryInclude",
 	"GitRepository.spec.include.repository":                       "TestGitRepositoryInclude",
