@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,6 +25,11 @@ type S3Options struct {
 	// AccessKey and SecretKey, when set, are required: every request must
 	// carry an AWS Signature Version 4 made with them.
 	AccessKey, SecretKey string
+	// Region, when set, is the region the server is in, as in AWS: a
+	// request signed for another region is refused with
+	// AuthorizationHeaderMalformed naming the expected region, and
+	// GetBucketLocation answers it (whatever region signed it).
+	Region string
 }
 
 // S3 is an S3-compatible object store on loopback (gofakes3 over an
@@ -32,6 +38,9 @@ type S3 struct {
 	backend *s3mem.Backend
 	srv     *localserver.HTTPServer
 	opts    S3Options
+
+	mu      sync.Mutex
+	regions []string
 }
 
 // NewS3 starts an S3 server on 127.0.0.1 at a random port.
@@ -39,7 +48,7 @@ func NewS3(opts S3Options) (*S3, error) {
 	s := &S3{backend: s3mem.New(), opts: opts}
 	faker := gofakes3.New(s.backend)
 	var err error
-	if s.srv, err = localserver.StartHTTP(s.authenticate(faker.Server()), false); err != nil {
+	if s.srv, err = localserver.StartHTTP(s.authenticate(s.locate(faker.Server())), false); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -73,6 +82,61 @@ func (s *S3) DeleteObject(bucket, key string) error {
 
 // Close stops the server.
 func (s *S3) Close() { s.srv.Close() }
+
+// SigningRegions lists, in order, the region in the SigV4 credential
+// scope of each signed request the server received.
+func (s *S3) SigningRegions() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.regions...)
+}
+
+// locate records each signed request's region and, with a Region
+// configured, answers GetBucketLocation and refuses requests signed for
+// another region, as AWS S3 does.
+func (s *S3) locate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		region := sigV4Region(r)
+		if region != "" {
+			s.mu.Lock()
+			s.regions = append(s.regions, region)
+			s.mu.Unlock()
+		}
+		want := s.opts.Region
+		switch {
+		case want == "" || region == "":
+		case r.Method == http.MethodGet && r.URL.Query().Has("location"):
+			w.Header().Set("Content-Type", "application/xml")
+			fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?><LocationConstraint xmlns="http://s3.amazonaws.com/doc/2006-03-01/">%s</LocationConstraint>`, want)
+			return
+		case region != want:
+			w.Header().Set("Content-Type", "application/xml")
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>AuthorizationHeaderMalformed</Code>`+
+				`<Message>The authorization header is malformed; the region '%s' is wrong; expecting '%s'</Message><Region>%s</Region></Error>`,
+				region, want, want)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// sigV4Region is the region of r's SigV4 credential scope
+// (key/date/region/service/aws4_request), "" when r is not signed.
+func sigV4Region(r *http.Request) string {
+	cred := r.URL.Query().Get("X-Amz-Credential")
+	if auth := r.Header.Get("Authorization"); strings.HasPrefix(auth, "AWS4-HMAC-SHA256 ") {
+		for _, part := range strings.Split(strings.TrimPrefix(auth, "AWS4-HMAC-SHA256 "), ",") {
+			if k, v, _ := strings.Cut(strings.TrimSpace(part), "="); k == "Credential" {
+				cred = v
+			}
+		}
+	}
+	if scope := strings.Split(cred, "/"); len(scope) == 5 {
+		return scope[2]
+	}
+	return ""
+}
 
 // authenticate refuses requests without a valid SigV4 signature made with
 // the configured keys (when any are configured).

@@ -279,6 +279,12 @@ func TestImageUpdateAutomationFailures(t *testing.T) {
 		{name: "tag-without-push-branch", mutate: func(a *imagev1.ImageUpdateAutomation) {
 			a.Spec.GitSpec.Checkout.Reference = imagev1.GitRepositoryRef{Tag: "v1"}
 		}, reason: imagev1.InvalidSourceConfigReason, msg: "spec.git.push.branch is required when checking out a tag"},
+		{name: "push-option-newline", mutate: func(a *imagev1.ImageUpdateAutomation) {
+			a.Spec.GitSpec.Push = &imagev1.PushSpec{Options: map[string]string{"ci.skip": "", "merge_request.title": "a\nb"}}
+		}, reason: imagev1.InvalidSourceConfigReason, msg: `spec.git.push.options: the value of "merge_request.title" holds a newline or NUL`},
+		{name: "push-option-key", mutate: func(a *imagev1.ImageUpdateAutomation) {
+			a.Spec.GitSpec.Push = &imagev1.PushSpec{Options: map[string]string{"a=b": "c"}}
+		}, reason: imagev1.InvalidSourceConfigReason, msg: `spec.git.push.options: key "a=b" holds a newline, NUL or '='`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a := newAutomation(ns, tc.name, repo)

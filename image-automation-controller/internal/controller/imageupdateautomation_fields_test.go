@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	imagev1 "gotk.dev/pkg/apis/image/v1"
+	"gotk.dev/pkg/testserver"
 )
 
 // TestImageUpdateAutomationFields: each case runs an automation over a
@@ -44,6 +45,24 @@ func TestImageUpdateAutomationFields(t *testing.T) {
 				g := NewWithT(t)
 				g.Expect(head(t, repo, "main")).To(Equal(a.Status.LastPushCommit))
 				g.Expect(head(t, repo, "mirror")).To(Equal(a.Status.LastPushCommit), "the refspec is pushed too")
+			}},
+		{name: "push options",
+			prepare: func(t *testing.T, repo, marker string) string {
+				if err := testserver.RecordPushOptions(gitSrv.GitRepos, repo); err != nil {
+					t.Fatal(err)
+				}
+				return marker
+			},
+			mutate: func(a *imagev1.ImageUpdateAutomation, _ string) {
+				a.Spec.GitSpec.Push = &imagev1.PushSpec{Options: map[string]string{"ci.skip": "", "merge_request.target": "main"}}
+			},
+			check: func(t *testing.T, a *imagev1.ImageUpdateAutomation, repo, base string) {
+				pushed(t, a)
+				got, err := testserver.PushOptions(gitSrv.GitRepos, repo)
+				g := NewWithT(t)
+				g.Expect(err).NotTo(HaveOccurred())
+				g.Expect(got).To(HaveLen(1), "one push")
+				g.Expect(got[0]).To(ConsistOf("ci.skip=", "merge_request.target=main"), "the receiving git saw the options")
 			}},
 		{name: "checkout tag",
 			prepare: func(t *testing.T, repo, marker string) string {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"text/template"
 	"time"
@@ -55,7 +57,7 @@ type automationRun struct {
 }
 
 // validate checks what needs no network: strategy, source kind, git
-// settings, policy selector and message template. Each problem stalls
+// settings (push options included), policy selector and message template. Each problem stalls
 // with its own reason.
 func (run *automationRun) validate(_ context.Context, obj *imagev1.ImageUpdateAutomation) error {
 	if s := obj.GetUpdateStrategy(); s.Strategy != imagev1.UpdateStrategySetters {
@@ -66,6 +68,11 @@ func (run *automationRun) validate(_ context.Context, obj *imagev1.ImageUpdateAu
 	}
 	if obj.Spec.GitSpec == nil {
 		return reconcile.Stall(imagev1.InvalidSourceConfigReason, "spec.git is required")
+	}
+	if p := obj.Spec.GitSpec.Push; p != nil {
+		if err := validPushOptions(p.Options); err != nil {
+			return reconcile.Stall(imagev1.InvalidSourceConfigReason, "spec.git.push.options: %s", err)
+		}
 	}
 	sel := labels.Everything()
 	if ps := obj.Spec.PolicySelector; ps != nil {
@@ -81,6 +88,23 @@ func (run *automationRun) validate(_ context.Context, obj *imagev1.ImageUpdateAu
 		return err
 	}
 	run.tmpl = tmpl
+	return nil
+}
+
+// validPushOptions refuses push options the Git protocol cannot carry:
+// each is one pkt-line "key=value", so an empty key, a newline or a NUL
+// would change what the server reads.
+func validPushOptions(opts map[string]string) error {
+	for _, k := range slices.Sorted(maps.Keys(opts)) {
+		switch {
+		case k == "":
+			return fmt.Errorf("an option has an empty key")
+		case strings.ContainsAny(k, "\n\x00="):
+			return fmt.Errorf("key %q holds a newline, NUL or '='", k)
+		case strings.ContainsAny(opts[k], "\n\x00"):
+			return fmt.Errorf("the value of %q holds a newline or NUL", k)
+		}
+	}
 	return nil
 }
 

@@ -113,15 +113,19 @@ func (r *BucketReconciler) store(obj *sourcev1.Bucket, art *meta.Artifact, dir s
 }
 
 // bucketError types a list or download error: refused credentials,
-// a missing bucket, or any other failure (an unreachable endpoint), all
+// requests signed for another region than the bucket's, a missing bucket, or any other failure (an unreachable endpoint), all
 // retried.
 func (r *BucketReconciler) bucketError(obj *sourcev1.Bucket, err error) error {
 	// SDK errors can span lines (request, response, body): one line here.
 	msg := strings.Join(strings.Fields(err.Error()), " ")
+	region, wrongRegion := bucket.WrongRegion(err)
 	switch {
 	case bucket.IsAuthError(err):
 		return reconcile.Retry(sourcev1.AuthenticationFailedReason, "endpoint %s refused the credentials for bucket '%s': %s",
 			obj.Spec.Endpoint, obj.Spec.BucketName, msg)
+	case wrongRegion:
+		return reconcile.Retry(sourcev1.BucketOperationFailedReason, "endpoint %s refused requests signed for region '%s': bucket '%s' is in region '%s' (spec.region)",
+			obj.Spec.Endpoint, obj.Spec.Region, obj.Spec.BucketName, region)
 	case errors.Is(err, bucket.ErrBucketNotFound):
 		return reconcile.Retry(sourcev1.BucketOperationFailedReason, "bucket '%s' not found at endpoint %s", obj.Spec.BucketName, obj.Spec.Endpoint)
 	}
