@@ -7,7 +7,6 @@ import (
 	"gotk.dev/notification-controller/internal/notifier"
 	notificationv1 "gotk.dev/pkg/apis/notification/v1beta3"
 	"gotk.dev/pkg/cloudauth"
-	"gotk.dev/pkg/runtime/reconcile"
 )
 
 // cloudTypes are the Provider types that authenticate with a cloud
@@ -22,15 +21,17 @@ var cloudTypes = map[string]struct{ provider, scope string }{
 // controller's own cloud credentials, or with spec.serviceAccountName
 // that ServiceAccount's workload identity (a token of it, minted through
 // the TokenRequest API, exchanged at the cloud's token service). Its
-// errors are typed (reconcile.Error): the feature gate off or a
-// serviceAccountName on another type is refused, a missing
-// ServiceAccount is an authentication failure.
+// errors are typed (reconcile.Error): the feature gate off is refused
+// (FeatureGateDisabled), a missing ServiceAccount is an authentication
+// failure.
 func (s *EventServer) withCloudIdentity(ctx context.Context, p *notificationv1.Provider, cfg *notifier.Config) error {
 	cloud, ok := cloudTypes[p.Spec.Type]
 	if !ok {
 		if p.Spec.ServiceAccountName != "" {
-			return reconcile.Stall(notificationv1.InvalidConfigReason,
-				"spec.serviceAccountName is only used by the azuredevops, azureeventhub and googlepubsub types, not %s", p.Spec.Type)
+			// Flux ignores it on the other types, so a Provider written for
+			// Flux is delivered the same here; the log says it is unused.
+			s.Log.V(1).Info("spec.serviceAccountName is only used by the azuredevops, azureeventhub and googlepubsub types",
+				"provider", p.Namespace+"/"+p.Name, "type", p.Spec.Type)
 		}
 		return nil
 	}

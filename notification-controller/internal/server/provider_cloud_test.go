@@ -57,10 +57,11 @@ func useCloud(t *testing.T, hc *http.Client) {
 // that ServiceAccount's workload identity: a token of it minted by the
 // API server (TokenRequest) is exchanged at the local Google STS (and
 // impersonation) or Entra endpoint, and the exchanged token is what the
-// local Pub/Sub, Event Hubs or Azure DevOps endpoint receives. A missing
-// ServiceAccount, a serviceAccountName on another type, one combined with
-// a static token, a ServiceAccount without the cloud's annotations and
-// the feature gate off are refused, each with its reason on the Alert.
+// local Pub/Sub, Event Hubs or Azure DevOps endpoint receives. Without it
+// the controller's own cloud credentials are used, and other types ignore
+// it (as Flux does). A missing ServiceAccount, one combined with a static
+// token, a ServiceAccount without the cloud's annotations and the feature
+// gate off are refused, each with its reason on the Alert.
 func TestProviderServiceAccountName(t *testing.T) {
 	g := NewWithT(t)
 	h := start(t)
@@ -70,16 +71,25 @@ func TestProviderServiceAccountName(t *testing.T) {
 	testserver.IsolateCloudEnv(t)
 	t.Setenv("AZURE_AUTHORITY_HOST", testserver.CloudAzureAuthority)
 	useCloud(t, cloud.Client)
+	// The controller's own credentials: the metadata server (GCP) and a
+	// client secret (Entra).
+	t.Setenv("GCE_METADATA_HOST", cloud.MetadataHost)
+	for k, v := range map[string]string{"AZURE_TENANT_ID": testserver.CloudAzureTenant, "AZURE_CLIENT_ID": "gotk-client",
+		"AZURE_CLIENT_SECRET": testserver.CloudAzureClientSecret} {
+		t.Setenv(k, v)
+	}
 	devops := testserver.NewWebhookSinkForTest(t)
 	devops.SetStatus(http.StatusOK, "{}")
+	other := testserver.NewWebhookSinkForTest(t)
 
 	ns := env.NewNamespace(t)
 	const wip = "//iam.googleapis.com/projects/123456/locations/global/workloadIdentityPools/flux/providers/gotk"
 	const gsa = "notify@proj.iam.gserviceaccount.com"
 	for name, annotations := range map[string]map[string]string{
-		"pubsub-sa": {cloudauth.AnnotationGCPWorkloadIdentityProvider: wip, cloudauth.AnnotationGCPServiceAccount: gsa},
-		"azure-sa":  {cloudauth.AnnotationAzureClientID: "notify-app", cloudauth.AnnotationAzureTenantID: testserver.CloudAzureTenant},
-		"bare":      nil,
+		"pubsub-sa":        {cloudauth.AnnotationGCPWorkloadIdentityProvider: wip, cloudauth.AnnotationGCPServiceAccount: gsa},
+		"pubsub-federated": {cloudauth.AnnotationGCPWorkloadIdentityProvider: wip},
+		"azure-sa":         {cloudauth.AnnotationAzureClientID: "notify-app", cloudauth.AnnotationAzureTenantID: testserver.CloudAzureTenant},
+		"bare":             nil,
 	} {
 		g.Expect(env.Client.Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Annotations: annotations}})).To(Succeed())
 	}
@@ -111,6 +121,13 @@ func TestProviderServiceAccountName(t *testing.T) {
 				g.Expect(ev.InvolvedObject.Name).To(Equal(name))
 				g.Expect(cloud.Calls()).To(ContainElements("gcp-sts:"+wip, "gcp-impersonate:"+gsa))
 			}},
+		// Without a Google service account to impersonate, the federated
+		// token itself is the credential.
+		{name: "pubsub-federated", spec: notificationv1.ProviderSpec{Type: "googlepubsub", Address: "proj", Channel: "federated-events",
+			ServiceAccountName: "pubsub-federated"},
+			check: func(g Gomega, _ string) {
+				g.Expect(message(g, "pubsub", "projects/proj/topics/federated-events").Authorization).To(Equal("Bearer federated." + wip))
+			}},
 		{name: "eventhub", spec: notificationv1.ProviderSpec{Type: "azureeventhub", Address: "hub1", Channel: "ns1", ServiceAccountName: "azure-sa"},
 			check: func(g Gomega, name string) {
 				m := message(g, "eventhubs", "ns1.servicebus.windows.net/hub1")
@@ -134,8 +151,21 @@ func TestProviderServiceAccountName(t *testing.T) {
 			}},
 		{name: "missing-sa", spec: notificationv1.ProviderSpec{Type: "googlepubsub", Address: "proj", Channel: "t", ServiceAccountName: "absent"},
 			warning: "AuthenticationFailed: provider missing-sa: ServiceAccount " + ns + "/absent of spec.serviceAccountName of a googlepubsub Provider not found"},
-		{name: "sa-on-slack", spec: notificationv1.ProviderSpec{Type: "slack", Address: "https://hooks.slack.invalid/x", ServiceAccountName: "azure-sa"},
-			warning: "InvalidConfig: provider sa-on-slack: spec.serviceAccountName is only used by the azuredevops, azureeventhub and googlepubsub types, not slack"},
+		{name: "pubsub-controller", spec: notificationv1.ProviderSpec{Type: "googlepubsub", Address: "proj", Channel: "controller-events"},
+			check: func(g Gomega, _ string) {
+				g.Expect(message(g, "pubsub", "projects/proj/topics/controller-events").Authorization).To(Equal("Bearer " + gcpToken))
+				g.Expect(cloud.Calls()).To(ContainElement("metadata:default"))
+			}},
+		{name: "eventhub-controller", spec: notificationv1.ProviderSpec{Type: "azureeventhub", Address: "hub3", Channel: "ns1"},
+			check: func(g Gomega, _ string) {
+				g.Expect(message(g, "eventhubs", "ns1.servicebus.windows.net/hub3").Authorization).To(Equal("Bearer entra.gotk-client"))
+				g.Expect(cloud.Calls()).To(ContainElement("entra:gotk-client " + cloudauth.EventHubsScope))
+			}},
+		// As in Flux, the other types do not use it.
+		{name: "sa-on-generic", spec: notificationv1.ProviderSpec{Type: "generic", Address: other.URL() + "/hook", ServiceAccountName: "absent"},
+			check: func(g Gomega, _ string) {
+				g.Expect(other.Requests()).To(HaveLen(1))
+			}},
 		{name: "token-and-sa", spec: notificationv1.ProviderSpec{Type: "azureeventhub", Address: "hub1", Channel: "ns1", ServiceAccountName: "azure-sa",
 			SecretRef: &meta.LocalObjectReference{Name: "jwt"}},
 			warning: "InvalidConfig: provider token-and-sa: azureeventhub provider: the Secret's `token` cannot be combined with ServiceAccount " + ns + "/azure-sa"},
