@@ -32,8 +32,6 @@ func TestFeatureGatesStartup(t *testing.T) {
 	}{
 		{gates: "DisableConfigWatchers=true", code: 1,
 			err: "notification-controller: feature gate DisableConfigWatchers is not implemented by gotk"},
-		{gates: "ObjectLevelWorkloadIdentity=true", code: 1,
-			err: "notification-controller: feature gate ObjectLevelWorkloadIdentity is not implemented by gotk"},
 		{gates: "DetectDrift=true", code: 1,
 			err: "notification-controller: feature gate DetectDrift is unknown to notification-controller"},
 		{gates: "CacheSecretsAndConfigMaps=maybe", code: 2, err: `invalid argument "CacheSecretsAndConfigMaps=maybe" for "--feature-gates" flag`},
@@ -56,7 +54,7 @@ func TestFeatureGatesStartup(t *testing.T) {
 	t.Run("accepted", func(t *testing.T) {
 		g := NewWithT(t)
 		health := freeAddr(t)
-		cmd := exec.Command(bin, "--feature-gates=CacheSecretsAndConfigMaps=true,DisableConfigWatchers=false,ObjectLevelWorkloadIdentity=false",
+		cmd := exec.Command(bin, "--feature-gates=CacheSecretsAndConfigMaps=true,DisableConfigWatchers=false,ObjectLevelWorkloadIdentity=true",
 			"--metrics-addr="+freeAddr(t), "--health-addr="+health, "--events-addr="+freeAddr(t), "--receiverAddr="+freeAddr(t))
 		cmd.Env = append(os.Environ(), "KUBECONFIG="+env.Kubeconfig)
 		var stderr bytes.Buffer

@@ -37,7 +37,7 @@ func main() {
 	opts.Kinds = controller.Kinds()
 	manager.Run(controllerName, apis.MustNewScheme(), opts, func(c *manager.Controller) error {
 		return setup(c, opts, eventsAddr, receiverAddr, rateLimitInterval, tenancy.NoCrossNamespaceRefs)
-	}, &corev1.Secret{})
+	}, &corev1.Secret{}, &corev1.ServiceAccount{})
 }
 
 // setup wires the Receiver reconciler and the two servers into the manager.
@@ -56,6 +56,7 @@ func setup(c *manager.Controller, opts manager.Options, eventsAddr, receiverAddr
 	if err := mgr.Add(&server.EventServer{
 		Addr: eventsAddr, Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: c.Events,
 		RateLimit: rateLimit, NoCrossNamespaceRefs: noCrossNS, Log: ctrl.Log.WithName("event-server"),
+		WorkloadIdentity: c.Features.Enabled(manager.GateObjectLevelWorkloadIdentity), Tokens: mgr.GetClient(),
 	}); err != nil {
 		return err
 	}

@@ -2,10 +2,7 @@ package cloudauth
 
 import (
 	"context"
-	"fmt"
-	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"gotk.dev/pkg/runtime/reconcile"
@@ -20,17 +17,7 @@ const AzureDevOpsScope = "499b84ac-1321-427f-aa17-267ca6975798/.default"
 // a GitRepository of provider azure.
 // Tokens are cached until shortly before they expire.
 func AzureDevOpsToken(ctx context.Context, o Options) (string, error) {
-	return cachedToken(TokenKey{Provider: ProviderAzure, Identity: IdentityKey(o), Scope: AzureDevOpsScope}, func() (string, time.Time, error) {
-		cred, err := AzureCredential(o)
-		if err != nil {
-			return "", time.Time{}, err
-		}
-		tok, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{AzureDevOpsScope}})
-		if err != nil {
-			return "", time.Time{}, fmt.Errorf("Entra token for Azure DevOps: %s", concise(err))
-		}
-		return tok.Token, tok.ExpiresOn, nil
-	})
+	return azureToken(ctx, AzureDevOpsScope, "Azure DevOps", o)
 }
 
 // AzureDevOpsLogin is AzureDevOpsToken for an object of provider azure:

@@ -52,6 +52,9 @@ const (
 //     endpoint, and ACR's /oauth2/exchange (Entra token → refresh token);
 //   - GCP: the metadata server's default service account token.
 //
+// It also serves the cloud services a bearer token is for: Google
+// Pub/Sub's publish and Azure Event Hubs' send (Messages).
+//
 // Each registry login ends with RegistryPassword: the ECR token decodes to
 // AWS:<it>, the ACR refresh token and the GCP access token are it.
 type CloudTokens struct {
@@ -72,6 +75,7 @@ type CloudTokens struct {
 	mu       sync.Mutex
 	calls    []string
 	clusters map[string]managedCluster
+	messages []CloudMessage
 }
 
 // NewCloudTokensForTest starts CloudTokens, closed in t.Cleanup.
@@ -114,7 +118,7 @@ func (c *CloudTokens) record(call string) {
 }
 
 func (c *CloudTokens) serve(w http.ResponseWriter, r *http.Request) {
-	if c.serveClusters(w, r) {
+	if c.serveClusters(w, r) || c.serveServices(w, r) {
 		return
 	}
 	switch {

@@ -16,10 +16,13 @@ import (
 // The address is the repository URL (https://dev.azure.com/org/project/_git/repo,
 // or an on-premises collection URL of the same shape) and the Secret's
 // `token` a personal access token, sent as basic auth with an empty user.
+// Without a token the controller's or spec.serviceAccountName's Azure
+// identity is used: an Entra token for Azure DevOps, as a bearer token.
 type azureDevOps struct {
 	c                   *client
 	base, project, repo string
-	auth, uid           string
+	uid                 string
+	auth                func(ctx context.Context) (string, error)
 }
 
 func newAzureDevOps(cfg Config, c *client) (Notifier, error) {
@@ -32,11 +35,22 @@ func newAzureDevOps(cfg Config, c *client) (Notifier, error) {
 	if !ok || i < 0 || repo == "" || strings.Contains(repo, "/") {
 		return nil, fmt.Errorf("azuredevops provider: the address %s must be …/<organization>/<project>/_git/<repository>", u.Host)
 	}
-	if cfg.Token == "" {
+	a := &azureDevOps{c: c, base: u.Scheme + "://" + u.Host + "/" + before[:i], project: before[i+1:], repo: repo, uid: cfg.ProviderUID}
+	switch {
+	case cfg.Token != "" && cfg.CloudIdentity != "":
+		return nil, fmt.Errorf("azuredevops provider: the Secret's `token` cannot be combined with %s", cfg.CloudIdentity)
+	case cfg.Token != "":
+		basic := "Basic " + base64.StdEncoding.EncodeToString([]byte(":"+cfg.Token))
+		a.auth = func(context.Context) (string, error) { return basic, nil }
+	case cfg.CloudToken != nil:
+		a.auth = func(ctx context.Context) (string, error) {
+			tok, err := cfg.CloudToken(ctx)
+			return "Bearer " + tok, err
+		}
+	default:
 		return nil, errors.New("azuredevops provider: the Secret's `token` (a personal access token) is required")
 	}
-	return &azureDevOps{c: c, base: u.Scheme + "://" + u.Host + "/" + before[:i], project: before[i+1:], repo: repo,
-		auth: "Basic " + base64.StdEncoding.EncodeToString([]byte(":"+cfg.Token)), uid: cfg.ProviderUID}, nil
+	return a, nil
 }
 
 func (a *azureDevOps) Post(ctx context.Context, ev *eventv1.Event) error {
@@ -57,5 +71,9 @@ func (a *azureDevOps) Post(ctx context.Context, ev *eventv1.Event) error {
 	}
 	u := fmt.Sprintf("%s/%s/_apis/git/repositories/%s/commits/%s/statuses?api-version=7.1",
 		a.base, url.PathEscape(a.project), url.PathEscape(a.repo), sha)
-	return a.c.postJSON(ctx, u, payload, map[string]string{"Authorization": a.auth})
+	auth, err := a.auth(ctx)
+	if err != nil {
+		return fmt.Errorf("azuredevops provider: %w", err)
+	}
+	return a.c.postJSON(ctx, u, payload, map[string]string{"Authorization": auth})
 }

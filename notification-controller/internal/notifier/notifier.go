@@ -1,6 +1,6 @@
 // Package notifier sends events to the services a Provider names: chat
 // services, generic webhooks, incident and observability services (incl.
-// OTLP traces), NATS, Git hosting commit statuses and pull request
+// OTLP traces), NATS, Google Pub/Sub, Azure Event Hubs, Git hosting commit statuses and pull request
 // comments. One file per provider type; http.go holds the shared transport
 // with bounded retries.
 package notifier
@@ -10,6 +10,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"time"
 
@@ -49,6 +50,18 @@ type Config struct {
 	Retry Retry
 	// ProviderUID distinguishes commit statuses of different Providers.
 	ProviderUID string
+	// CloudToken, when set, returns a bearer token of the cloud identity
+	// (the controller's, or spec.serviceAccountName's workload identity)
+	// for the cloud types (googlepubsub, azureeventhub, azuredevops) that
+	// have no static credentials.
+	CloudToken func(ctx context.Context) (string, error)
+	// CloudIdentity names the workload identity CloudToken uses
+	// ("ServiceAccount <ns>/<name>"), empty for the controller's own; a
+	// static credential cannot be combined with it.
+	CloudIdentity string
+	// CloudClient, when set, carries the requests to the cloud services
+	// (Pub/Sub, Event Hubs) instead of the Provider's own transport.
+	CloudClient *http.Client
 }
 
 // ErrNotSupported is returned by New for provider types of the API that
@@ -129,6 +142,10 @@ func New(cfg Config) (Notifier, error) {
 		return newNATS(cfg)
 	case notificationv1.OTelProvider:
 		return newOTel(cfg, h)
+	case notificationv1.GooglePubSubProvider:
+		return newGooglePubSub(cfg)
+	case notificationv1.AzureEventHubProvider:
+		return newAzureEventHub(cfg)
 	default:
 		return nil, fmt.Errorf("provider type %q is %w", cfg.Type, ErrNotSupported)
 	}

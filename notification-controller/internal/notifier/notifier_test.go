@@ -322,7 +322,12 @@ func TestConfigErrors(t *testing.T) {
 		cfg  Config
 		want string
 	}{
-		{Config{Type: "googlepubsub", Address: "https://x"}, "not supported yet"},
+		{Config{Type: "googlepubsub", Address: "proj"}, "topic ID"},
+		{Config{Type: "googlepubsub", Address: "proj", Channel: "t"}, "no credentials"},
+		{Config{Type: "googlepubsub", Address: "proj", Channel: "t", Token: "tok-XYZ"}, "not a GCP service account JSON key"},
+		{Config{Type: "azureeventhub", Address: "hub"}, "channel must name its namespace"},
+		{Config{Type: "azureeventhub", Address: "Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=k;SharedAccessKey=tok-XYZ"}, "EntityPath"},
+		{Config{Type: "azureeventhub", Address: "hub", Channel: "ns"}, "no credentials"},
 		{Config{Type: "otel"}, "address is required"},
 		{Config{Type: "nats", Address: "https://x", Channel: "s"}, "nats://"},
 		{Config{Type: "zulip", Address: "https://x", Channel: "s"}, "username"},
@@ -347,7 +352,7 @@ func TestConfigErrors(t *testing.T) {
 			t.Errorf("New(%s) error leaks the token", tt.cfg.Type)
 		}
 	}
-	if _, err := New(Config{Type: "googlepubsub", Address: "https://x"}); !errors.Is(err, ErrNotSupported) {
+	if _, err := New(Config{Type: "carrier-pigeon", Address: "https://x"}); !errors.Is(err, ErrNotSupported) {
 		t.Fatalf("want ErrNotSupported, got %v", err)
 	}
 }

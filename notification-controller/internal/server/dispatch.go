@@ -14,6 +14,7 @@ import (
 
 	"gotk.dev/notification-controller/internal/notifier"
 	notificationv1 "gotk.dev/pkg/apis/notification/v1beta3"
+	"gotk.dev/pkg/runtime/reconcile"
 )
 
 // dispatch sends the event to every Alert that selects it.
@@ -134,6 +135,9 @@ func (s *EventServer) notify(ctx context.Context, alert *notificationv1.Alert, e
 		if err != nil {
 			return nil, err
 		}
+		if err := s.withCloudIdentity(ctx, provider, &cfg); err != nil {
+			return nil, err
+		}
 		return notifier.New(cfg)
 	})
 	if err != nil {
@@ -142,7 +146,10 @@ func (s *EventServer) notify(ctx context.Context, alert *notificationv1.Alert, e
 			result = "unsupported"
 		}
 		deliveriesTotal.WithLabelValues(provider.Spec.Type, result).Inc()
-		s.warn(alert, notificationv1.InvalidConfigReason, "provider %s: %s", provider.Name, err.Error())
+		// A refused workload identity says why (FeatureGateDisabled,
+		// AuthenticationFailed); everything else is InvalidConfig.
+		reason := reconcile.Classify(err, notificationv1.InvalidConfigReason).Reason
+		s.warn(alert, reason, "provider %s: %s", provider.Name, err.Error())
 		return
 	}
 	// Bound the whole delivery, retries included.

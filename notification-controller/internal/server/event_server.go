@@ -48,6 +48,15 @@ type EventServer struct {
 	MaxInFlight int
 	// Log is the server's logger.
 	Log logr.Logger
+	// WorkloadIdentity is the ObjectLevelWorkloadIdentity feature gate:
+	// whether a Provider's spec.serviceAccountName is honoured.
+	WorkloadIdentity bool
+	// Tokens reads the ServiceAccount a Provider's spec.serviceAccountName
+	// names and mints its tokens (TokenRequest).
+	Tokens client.Client
+	// CloudHTTPClient, when set, carries the cloud token requests and the
+	// requests to the cloud services (Pub/Sub, Event Hubs).
+	CloudHTTPClient *http.Client
 
 	once      sync.Once
 	limiter   *event.Limiter

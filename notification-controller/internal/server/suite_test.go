@@ -61,6 +61,7 @@ type harness struct {
 	google      *oidcIssuer   // stands in for Google's issuer (gcr)
 	oidc        *oidcIssuer   // a generic-oidc issuer
 	events      *EventServer
+	recorder    EventRecorder
 	eventsURL   string
 	receiverURL string
 	http        *http.Client
@@ -120,7 +121,8 @@ func newHarness() (*harness, error) {
 		return nil, err
 	}
 	es := &EventServer{Listener: evLn, Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: rec,
-		RateLimit: 5 * time.Minute, Retry: testRetry, Log: ctrl.Log.WithName("event-server")}
+		RateLimit: 5 * time.Minute, Retry: testRetry, Log: ctrl.Log.WithName("event-server"),
+		WorkloadIdentity: true, Tokens: env.Client, CloudHTTPClient: &http.Client{Transport: &testCloudTransport}}
 	google, err := newOIDCIssuer()
 	if err != nil {
 		return nil, err
@@ -153,7 +155,7 @@ func newHarness() (*harness, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 64
 	return &harness{
-		client: mgr.GetClient(), events: es, google: google, oidc: oidc,
+		client: mgr.GetClient(), events: es, recorder: rec, google: google, oidc: oidc,
 		eventsURL: "http://" + evLn.Addr().String(), receiverURL: "http://" + rcvLn.Addr().String(),
 		http: &http.Client{Transport: tr, Timeout: 30 * time.Second},
 		stop: stop,

@@ -313,7 +313,7 @@ var coverage = map[string]string{
 	"Provider.spec.proxy":                                         "TestProviderTLSAndProxy",
 	"Provider.spec.proxySecretRef":                                "TestProviderTLSAndProxy",
 	"Provider.spec.secretRef":                                     "TestProviderProblems",
-	"Provider.spec.serviceAccountName":                            "pending: workload identity for the cloud Provider types (azureeventhub, googlepubsub, ...) is the cloud auth work; no controller code reads it yet",
+	"Provider.spec.serviceAccountName":                            "TestProviderServiceAccountName",
 	"Provider.spec.suspend":                                       "TestAlertAndProviderFields",
 	"Provider.spec.timeout":                                       "TestProviderTLSAndProxy",
 	"Provider.spec.type":                                          "TestProviderTypesRefusedAtCreation",

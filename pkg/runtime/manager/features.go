@@ -55,14 +55,12 @@ type Gate struct {
 // manager's client reads Secrets and ConfigMaps through its cache.
 var cacheSecrets = Gate{Name: GateCacheSecretsAndConfigMaps, Switchable: true}
 
-// workloadIdentity is Flux's opt-in for per-object identities. Where
-// gotk mints no ServiceAccount token for objects it is accepted off only.
-var workloadIdentity = Gate{Name: GateObjectLevelWorkloadIdentity}
-
-// tokenMinting is the same gate where gotk mints ServiceAccount tokens
-// for objects (kustomize and helm: spec.kubeConfig.configMapRef; source
-// and image: a cloud provider's spec.serviceAccountName): off by
-// default, as in Flux, and those objects stall with FeatureGateDisabled.
+// tokenMinting is Flux's opt-in for per-object identities; every gotk
+// controller mints ServiceAccount tokens for some objects (kustomize and
+// helm: spec.kubeConfig.configMapRef; source and image: a cloud
+// provider's spec.serviceAccountName; notification: a cloud Provider's
+// spec.serviceAccountName). Off by default, as in Flux; those objects
+// are then refused with FeatureGateDisabled.
 var tokenMinting = Gate{Name: GateObjectLevelWorkloadIdentity, Switchable: true}
 
 // ControllerGates is the one table of the gates each controller accepts.
@@ -105,7 +103,7 @@ var ControllerGates = map[string][]Gate{
 		{Name: GateGitForcePushBranch},
 		{Name: GateFluxStorage}, {Name: GateGitSparseCheckout},
 	},
-	"notification-controller": {cacheSecrets, workloadIdentity, {Name: GateDisableConfigWatchers}},
+	"notification-controller": {cacheSecrets, tokenMinting, {Name: GateDisableConfigWatchers}},
 }
 
 // Features are a controller's gates resolved from --feature-gates and

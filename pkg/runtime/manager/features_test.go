@@ -57,8 +57,8 @@ func TestFeatureGatesResolve(t *testing.T) {
 			want: map[string]bool{GateObjectLevelWorkloadIdentity: true}},
 		{name: "workload identity off by default", controller: "kustomize-controller",
 			want: map[string]bool{GateObjectLevelWorkloadIdentity: false}},
-		{name: "workload identity refused", controller: "notification-controller", args: []string{"--feature-gates=ObjectLevelWorkloadIdentity=true"},
-			err: "feature gate ObjectLevelWorkloadIdentity is not implemented by gotk"},
+		{name: "workload identity for cloud Providers", controller: "notification-controller", args: []string{"--feature-gates=ObjectLevelWorkloadIdentity=true"},
+			want: map[string]bool{GateObjectLevelWorkloadIdentity: true}},
 		{name: "gate of another controller", controller: "notification-controller", args: []string{"--feature-gates=DetectDrift=true"},
 			err: "feature gate DetectDrift is unknown to notification-controller"},
 		{name: "unknown gate", controller: "helm-controller", args: []string{"--feature-gates=NoSuchGate=true"},
@@ -93,7 +93,7 @@ func TestFeatureGatesFlagSyntax(t *testing.T) {
 }
 
 // TestFeatureGatesTable: every controller accepts the cache gate and
-// workload identity (switchable only where objects get minted tokens),
+// workload identity (switchable: each mints tokens for some objects),
 // and no controller lists a gate twice.
 func TestFeatureGatesTable(t *testing.T) {
 	g := NewWithT(t)
@@ -105,12 +105,7 @@ func TestFeatureGatesTable(t *testing.T) {
 			seen[gate.Name] = true
 		}
 		g.Expect(gates).To(ContainElement(cacheSecrets), controller)
-		switch controller {
-		case "kustomize-controller", "helm-controller", "source-controller", "image-automation-controller":
-			g.Expect(gates).To(ContainElement(tokenMinting), controller)
-		default:
-			g.Expect(gates).To(ContainElement(workloadIdentity), controller)
-		}
+		g.Expect(gates).To(ContainElement(tokenMinting), controller)
 	}
 }
 

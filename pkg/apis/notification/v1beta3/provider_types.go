@@ -86,9 +86,6 @@ const (
 )
 
 // ProviderSpec says where and how notifications are sent.
-// The types gotk cannot send to yet are refused when the Provider is
-// created, not when its first event is dropped.
-// +kubebuilder:validation:XValidation:rule="!(self.type in ['googlepubsub', 'azureeventhub'])",messageExpression="'provider type ' + self.type + ' is not supported by gotk yet'"
 // +kubebuilder:validation:XValidation:rule="self.type == 'github' || self.type == 'gitlab' || self.type == 'gitea' || self.type == 'bitbucketserver' || self.type == 'bitbucket' || self.type == 'azuredevops' || !has(self.commitStatusExpr)",message="spec.commitStatusExpr is only supported for the 'github', 'gitlab', 'gitea', 'bitbucketserver', 'bitbucket', 'azuredevops' provider types"
 type ProviderSpec struct {
 	// Type selects the notification service.
@@ -145,9 +142,11 @@ type ProviderSpec struct {
 	// +optional
 	SecretRef *meta.LocalObjectReference `json:"secretRef,omitempty"`
 
-	// ServiceAccountName names a ServiceAccount whose workload identity is
-	// used to authenticate to cloud services (azureeventhub, azuredevops,
-	// googlepubsub). It cannot be combined with static credentials.
+	// ServiceAccountName names a ServiceAccount, in the Provider's
+	// namespace, whose workload identity is used to authenticate to cloud
+	// services (azureeventhub, azuredevops, googlepubsub); it needs the
+	// ObjectLevelWorkloadIdentity feature gate. It cannot be combined with
+	// static credentials.
 	// +optional
 	ServiceAccountName string `json:"serviceAccountName,omitempty"`
 

@@ -1,0 +1,89 @@
+package notifier
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+
+	eventv1 "github.com/fluxcd/pkg/apis/event/v1"
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/google"
+)
+
+// pubSubBase is Google Pub/Sub's REST endpoint.
+const pubSubBase = "https://pubsub.googleapis.com/v1/"
+
+// pubSubScope is the OAuth2 scope a service account key is exchanged for.
+const pubSubScope = "https://www.googleapis.com/auth/pubsub"
+
+// googlePubSub publishes the event JSON to a Pub/Sub topic through the
+// REST API (POST …/v1/projects/{project}/topics/{topic}:publish). As in
+// Flux: the address is the GCP project ID, the channel the topic ID, the
+// Secret's `headers` become message attributes, and the Secret's `token`,
+// when set, is a service account JSON key; without it the controller's or
+// spec.serviceAccountName's GCP identity is used (Config.CloudToken).
+type googlePubSub struct {
+	c     *client
+	url   string
+	attrs map[string]string
+	token func(ctx context.Context) (string, error)
+}
+
+func newGooglePubSub(cfg Config) (Notifier, error) {
+	if cfg.Address == "" {
+		return nil, errors.New("googlepubsub provider: the address must be the GCP project ID")
+	}
+	if cfg.Channel == "" {
+		return nil, errors.New("googlepubsub provider: the channel must be the Pub/Sub topic ID")
+	}
+	// Headers are message attributes here, not HTTP headers.
+	attrs := cfg.Headers
+	cfg.Headers = nil
+	c := newHTTP(cfg)
+	if cfg.CloudClient != nil {
+		c.http = cfg.CloudClient
+	}
+	p := &googlePubSub{c: c, attrs: attrs,
+		url: pubSubBase + "projects/" + url.PathEscape(cfg.Address) + "/topics/" + url.PathEscape(cfg.Channel) + ":publish"}
+	switch {
+	case cfg.Token != "" && cfg.CloudIdentity != "":
+		return nil, fmt.Errorf("googlepubsub provider: the Secret's `token` (a service account key) cannot be combined with %s", cfg.CloudIdentity)
+	case cfg.Token != "":
+		ctx := context.WithValue(context.Background(), oauth2.HTTPClient, c.http)
+		creds, err := google.CredentialsFromJSONWithType(ctx, []byte(cfg.Token), google.ServiceAccount, pubSubScope)
+		if err != nil {
+			// The key is not echoed.
+			return nil, errors.New("googlepubsub provider: the Secret's `token` is not a GCP service account JSON key")
+		}
+		p.token = func(context.Context) (string, error) {
+			tok, err := creds.TokenSource.Token()
+			if err != nil {
+				return "", errors.New("exchanging the service account key for an access token failed")
+			}
+			return tok.AccessToken, nil
+		}
+	case cfg.CloudToken != nil:
+		p.token = cfg.CloudToken
+	default:
+		return nil, errors.New("googlepubsub provider: no credentials (a service account key in the Secret's `token`, or a GCP identity)")
+	}
+	return p, nil
+}
+
+func (p *googlePubSub) Post(ctx context.Context, ev *eventv1.Event) error {
+	data, err := json.Marshal(ev)
+	if err != nil {
+		return fmt.Errorf("encoding the event: %w", err)
+	}
+	tok, err := p.token(ctx)
+	if err != nil {
+		return fmt.Errorf("googlepubsub provider: %w", err)
+	}
+	msg := map[string]any{"data": data}
+	if len(p.attrs) > 0 {
+		msg["attributes"] = p.attrs
+	}
+	return p.c.postJSON(ctx, p.url, map[string]any{"messages": []any{msg}}, map[string]string{"Authorization": "Bearer " + tok})
+}
