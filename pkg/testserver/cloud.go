@@ -2,6 +2,7 @@ package testserver
 
 import (
 	"context"
+	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
@@ -76,6 +77,10 @@ type CloudTokens struct {
 	calls    []string
 	clusters map[string]managedCluster
 	messages []CloudMessage
+	// key signs what the static credentials trust (cloud_static.go);
+	// keyTokens are the access tokens its service account keys got.
+	key       *rsa.PrivateKey
+	keyTokens []string
 }
 
 // NewCloudTokensForTest starts CloudTokens, closed in t.Cleanup.

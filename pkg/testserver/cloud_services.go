@@ -33,6 +33,10 @@ type CloudMessage struct {
 	Data []byte
 	// Attributes are the Pub/Sub message attributes.
 	Attributes map[string]string
+	// Header, Query and Body are the request's, as sent.
+	Header http.Header
+	Query  url.Values
+	Body   []byte
 }
 
 // Messages returns the messages the cloud services accepted so far.
@@ -43,10 +47,12 @@ func (c *CloudTokens) Messages() []CloudMessage {
 }
 
 // serveServices answers Google Pub/Sub's publish (REST) and Azure Event
-// Hubs' send (REST) for a token this server handed out; false when r is
-// neither.
+// Hubs' send (REST) for a token this server handed out, and Google's
+// token endpoint for service account keys; false when r is none.
 func (c *CloudTokens) serveServices(w http.ResponseWriter, r *http.Request) bool {
 	switch {
+	case r.Method == http.MethodPost && r.Host == "oauth2.googleapis.com" && r.URL.Path == "/token":
+		c.googleKeyToken(w, r)
 	case r.Method == http.MethodPost && r.Host == "pubsub.googleapis.com" && strings.HasPrefix(r.URL.Path, "/v1/projects/") &&
 		strings.HasSuffix(r.URL.Path, ":publish"):
 		c.pubsubPublish(w, r)
@@ -62,19 +68,25 @@ func (c *CloudTokens) pubsubPublish(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	auth := r.Header.Get("Authorization")
 	tok, _ := strings.CutPrefix(auth, "Bearer ")
-	if tok == "" || (tok != c.RegistryPassword && !strings.HasPrefix(tok, "federated.")) {
+	if tok == "" || (tok != c.RegistryPassword && !strings.HasPrefix(tok, "federated.") && !c.keyToken(tok)) {
 		w.WriteHeader(http.StatusUnauthorized)
 		_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{"code": 401, "status": "UNAUTHENTICATED",
 			"message": "Request had invalid authentication credentials."}})
 		return
 	}
+	// PublishRequest: messages[] of PubsubMessage, whose data is base64
+	// (encoding/json's []byte) and attributes a string map.
 	var req struct {
 		Messages []struct {
 			Data       []byte            `json:"data"`
 			Attributes map[string]string `json:"attributes"`
 		} `json:"messages"`
 	}
-	if err := json.NewDecoder(io.LimitReader(r.Body, 10<<20)).Decode(&req); err != nil || len(req.Messages) == 0 {
+	raw, err := io.ReadAll(io.LimitReader(r.Body, 10<<20))
+	if err == nil {
+		err = json.Unmarshal(raw, &req)
+	}
+	if err != nil || len(req.Messages) == 0 || !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
 		w.WriteHeader(http.StatusBadRequest)
 		_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{"code": 400, "status": "INVALID_ARGUMENT",
 			"message": "The request must carry at least one message."}})
@@ -84,7 +96,8 @@ func (c *CloudTokens) pubsubPublish(w http.ResponseWriter, r *http.Request) {
 	ids := make([]string, len(req.Messages))
 	c.mu.Lock()
 	for i, m := range req.Messages {
-		c.messages = append(c.messages, CloudMessage{Service: "pubsub", Target: topic, Authorization: auth, Data: m.Data, Attributes: m.Attributes})
+		c.messages = append(c.messages, CloudMessage{Service: "pubsub", Target: topic, Authorization: auth, Data: m.Data, Attributes: m.Attributes,
+			Header: r.Header.Clone(), Query: r.URL.Query(), Body: raw})
 		ids[i] = strconv.Itoa(len(c.messages))
 	}
 	c.mu.Unlock()
@@ -94,7 +107,8 @@ func (c *CloudTokens) pubsubPublish(w http.ResponseWriter, r *http.Request) {
 func (c *CloudTokens) eventHubsSend(w http.ResponseWriter, r *http.Request) {
 	auth := r.Header.Get("Authorization")
 	resource := "https://" + r.Host + strings.TrimSuffix(r.URL.Path, "/messages")
-	if !strings.HasPrefix(auth, "Bearer entra.") && !sasValid(auth, resource) {
+	bearer, isBearer := strings.CutPrefix(auth, "Bearer ")
+	if !(isBearer && (strings.HasPrefix(bearer, "entra.") || c.azureJWTValid(bearer))) && !sasValid(auth, resource) {
 		http.Error(w, "<Error><Code>401</Code><Detail>InvalidSignature: The token is invalid.</Detail></Error>", http.StatusUnauthorized)
 		return
 	}
@@ -105,7 +119,7 @@ func (c *CloudTokens) eventHubsSend(w http.ResponseWriter, r *http.Request) {
 	}
 	c.mu.Lock()
 	c.messages = append(c.messages, CloudMessage{Service: "eventhubs", Target: r.Host + strings.TrimSuffix(r.URL.Path, "/messages"),
-		Authorization: auth, Data: body})
+		Authorization: auth, Data: body, Header: r.Header.Clone(), Query: r.URL.Query(), Body: body})
 	c.mu.Unlock()
 	w.WriteHeader(http.StatusCreated)
 }

@@ -2,10 +2,13 @@ package notifier
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 
 	eventv1 "github.com/fluxcd/pkg/apis/event/v1"
 	"golang.org/x/oauth2"
@@ -53,14 +56,14 @@ func newGooglePubSub(cfg Config) (Notifier, error) {
 	case cfg.Token != "":
 		ctx := context.WithValue(context.Background(), oauth2.HTTPClient, c.http)
 		creds, err := google.CredentialsFromJSONWithType(ctx, []byte(cfg.Token), google.ServiceAccount, pubSubScope)
-		if err != nil {
+		if err != nil || !serviceAccountKeyParses([]byte(cfg.Token)) {
 			// The key is not echoed.
 			return nil, errors.New("googlepubsub provider: the Secret's `token` is not a GCP service account JSON key")
 		}
 		p.token = func(context.Context) (string, error) {
 			tok, err := creds.TokenSource.Token()
 			if err != nil {
-				return "", errors.New("exchanging the service account key for an access token failed")
+				return "", keyExchangeError(err)
 			}
 			return tok.AccessToken, nil
 		}
@@ -86,4 +89,51 @@ func (p *googlePubSub) Post(ctx context.Context, ev *eventv1.Event) error {
 		msg["attributes"] = p.attrs
 	}
 	return p.c.postJSON(ctx, p.url, map[string]any{"messages": []any{msg}}, map[string]string{"Authorization": "Bearer " + tok})
+}
+
+// serviceAccountKeyParses reports whether the key file's private_key is
+// a PEM RSA key: the Google library reads it only when a token is first
+// asked for, and a broken key is the Provider's configuration, not a
+// delivery failure.
+func serviceAccountKeyParses(keyFile []byte) bool {
+	var f struct {
+		PrivateKey string `json:"private_key"`
+	}
+	if json.Unmarshal(keyFile, &f) != nil {
+		return false
+	}
+	block, _ := pem.Decode([]byte(f.PrivateKey))
+	if block == nil {
+		return false
+	}
+	if _, err := x509.ParsePKCS8PrivateKey(block.Bytes); err == nil {
+		return true
+	}
+	_, err := x509.ParsePKCS1PrivateKey(block.Bytes)
+	return err == nil
+}
+
+// keyExchangeError says why the token endpoint did not take the key's
+// assertion, in the endpoint's OAuth2 error words (RFC 6749 5.2: error
+// and error_description), which never quote the key.
+func keyExchangeError(err error) error {
+	var re *oauth2.RetrieveError
+	if !errors.As(err, &re) {
+		return fmt.Errorf("exchanging the service account key for an access token failed: %w", redact(err))
+	}
+	code, description := re.ErrorCode, re.ErrorDescription
+	if code == "" {
+		// x/oauth2's JWT-bearer flow leaves the error body unparsed.
+		var body struct {
+			Error       string `json:"error"`
+			Description string `json:"error_description"`
+		}
+		if json.Unmarshal(re.Body, &body) == nil {
+			code, description = body.Error, body.Description
+		}
+	}
+	if code == "" && re.Response != nil {
+		code = re.Response.Status
+	}
+	return fmt.Errorf("the token endpoint refused the service account key: %s", strings.TrimSuffix(code+": "+description, ": "))
 }
