@@ -50,9 +50,8 @@ func newGooglePubSub(cfg Config) (Notifier, error) {
 	}
 	p := &googlePubSub{c: c, attrs: attrs,
 		url: pubSubBase + "projects/" + url.PathEscape(cfg.Address) + "/topics/" + url.PathEscape(cfg.Channel) + ":publish"}
+	// As in Flux, the key takes precedence over any cloud identity.
 	switch {
-	case cfg.Token != "" && cfg.CloudIdentity != "":
-		return nil, fmt.Errorf("googlepubsub provider: the Secret's `token` (a service account key) cannot be combined with %s", cfg.CloudIdentity)
 	case cfg.Token != "":
 		ctx := context.WithValue(context.Background(), oauth2.HTTPClient, c.http)
 		creds, err := google.CredentialsFromJSONWithType(ctx, []byte(cfg.Token), google.ServiceAccount, pubSubScope)

@@ -20,7 +20,8 @@ var cloudTypes = map[string]struct{ provider, scope string }{
 // withCloudIdentity gives a cloud type's Provider its bearer tokens: the
 // controller's own cloud credentials, or with spec.serviceAccountName
 // that ServiceAccount's workload identity (a token of it, minted through
-// the TokenRequest API, exchanged at the cloud's token service). Its
+// the TokenRequest API, exchanged at the cloud's token service); a
+// googlepubsub Provider's service account key needs neither. Its
 // errors are typed (reconcile.Error): the feature gate off is refused
 // (FeatureGateDisabled), a missing ServiceAccount is an authentication
 // failure.
@@ -35,6 +36,16 @@ func (s *EventServer) withCloudIdentity(ctx context.Context, p *notificationv1.P
 		}
 		return nil
 	}
+	cfg.CloudClient = s.CloudHTTPClient
+	if p.Spec.Type == notificationv1.GooglePubSubProvider && cfg.Token != "" {
+		// As in Flux, a service account key in the Secret takes precedence:
+		// no identity is looked up and spec.serviceAccountName is unused.
+		if p.Spec.ServiceAccountName != "" {
+			s.Log.V(1).Info("spec.serviceAccountName is unused: the Secret's service account key takes precedence",
+				"provider", p.Namespace+"/"+p.Name)
+		}
+		return nil
+	}
 	a := cloudauth.ObjectAuth{Provider: cloud.provider, Namespace: p.Namespace, ServiceAccountName: p.Spec.ServiceAccountName,
 		WorkloadIdentity: s.WorkloadIdentity, Field: "spec.serviceAccountName of a " + p.Spec.Type + " Provider"}
 	id, err := a.Identity(ctx, s.Tokens)
@@ -45,7 +56,6 @@ func (s *EventServer) withCloudIdentity(ctx context.Context, p *notificationv1.P
 	if id != nil {
 		cfg.CloudIdentity = "ServiceAccount " + id.Name
 	}
-	cfg.CloudClient = s.CloudHTTPClient
 	cfg.CloudToken = func(ctx context.Context) (string, error) {
 		tok, err := cloudauth.BearerToken(ctx, cloud.provider, cloud.scope, o)
 		if err != nil {

@@ -33,7 +33,8 @@ import (
 // endpoint does not know, an expired JWT or one for another audience,
 // and a SAS signed with the wrong key each fail delivery with the
 // service's refusal on the Alert; a key or connection string that cannot
-// be used is the Provider's configuration (InvalidConfig).
+// be used is the Provider's configuration (InvalidConfig). As in Flux, a
+// service account key takes precedence over spec.serviceAccountName.
 func TestProviderStaticCloudCredentials(t *testing.T) {
 	g := NewWithT(t)
 	h := start(t)
@@ -136,6 +137,15 @@ func TestProviderStaticCloudCredentials(t *testing.T) {
 				g.Expect(err).NotTo(HaveOccurred())
 				g.Expect(decoded).To(Equal(m.Data))
 				sentEvent(g, decoded, name)
+			}},
+		// As in Flux, the key takes precedence: the ServiceAccount (absent
+		// here) is not looked up.
+		{name: "pubsub-key-and-sa", spec: notificationv1.ProviderSpec{Type: "googlepubsub", Address: "proj", Channel: "key-sa-events",
+			ServiceAccountName: "absent", SecretRef: &meta.LocalObjectReference{Name: "key"}},
+			check: func(g Gomega, name string) {
+				m := message(g, "pubsub", "projects/proj/topics/key-sa-events")
+				g.Expect(m.Authorization).To(Equal("Bearer sa-key." + email))
+				sentEvent(g, m.Data, name)
 			}},
 		{name: "pubsub-unknown-key", spec: notificationv1.ProviderSpec{Type: "googlepubsub", Address: "proj", Channel: "unknown-events",
 			SecretRef: &meta.LocalObjectReference{Name: "unknown"}},
