@@ -51,10 +51,13 @@ const (
 //     CloudAWSAccessKey or the STS key) and STS AssumeRoleWithWebIdentity;
 //   - Azure: Entra's instance discovery, OpenID configuration and token
 //     endpoint, and ACR's /oauth2/exchange (Entra token → refresh token);
-//   - GCP: the metadata server's default service account token.
+//   - GCP: the metadata server's default service account token, and
+//     the OAuth2 token endpoint's JWT-bearer grant for the service
+//     account keys of GoogleServiceAccountKey (cloud_static.go).
 //
 // It also serves the cloud services a bearer token is for: Google
-// Pub/Sub's publish and Azure Event Hubs' send (Messages).
+// Pub/Sub's publish and Azure Event Hubs' send (Messages); Event Hubs
+// also takes the Entra JWTs of AzureJWT.
 //
 // Each registry login ends with RegistryPassword: the ECR token decodes to
 // AWS:<it>, the ACR refresh token and the GCP access token are it.
@@ -109,7 +112,8 @@ func NewCloudTokensForTest(t testing.TB, registryPassword string) *CloudTokens {
 }
 
 // Calls returns the API calls answered so far ("ecr", "sts", "entra",
-// "acr", "metadata"), each with the caller's identity after a colon.
+// "acr", "metadata", "gcp-key", ...), each with the caller's identity
+// after a colon.
 func (c *CloudTokens) Calls() []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
