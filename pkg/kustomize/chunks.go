@@ -58,7 +58,6 @@ type chunkFile struct {
 	// resource is the file as the generated kustomization lists it.
 	resource string
 	path     string // absolute in the build's file system
-	docs     []int
 }
 
 // chunkPlan is a split of a generated kustomization's objects.
@@ -73,8 +72,8 @@ type chunkPlan struct {
 // few objects, overlay fields that relate objects across files
 // (patches, components), a sub-kustomization, or anything in a file
 // this split cannot read exactly as kustomize does (kustomize then
-// reports it).
-// Files are listed from fsys and read through read (which decrypts).
+// reports it). Files are listed from fsys and read through read (which
+// decrypts).
 func planChunks(fsys, read filesys.FileSystem, root string, o Options) (*chunkPlan, bool, error) {
 	if len(o.Patches) > 0 || len(o.Components) > 0 {
 		return nil, false, nil
@@ -107,7 +106,6 @@ func planChunks(fsys, read filesys.FileSystem, root string, o Options) (*chunkPl
 				continue
 			}
 			d.file, d.text, d.last = len(p.files), text, i == len(pieces)-1
-			f.docs = append(f.docs, len(p.docs))
 			p.docs = append(p.docs, d)
 		}
 		p.files = append(p.files, f)
