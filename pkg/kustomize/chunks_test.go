@@ -1,6 +1,7 @@
 package kustomize
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -192,6 +193,61 @@ func TestChunkedBuildMatchesOneBuild(t *testing.T) {
 					t.Fatalf("the tree was never split into chunks")
 				}
 			})
+		}
+	}
+}
+
+// markerDecryptor "decrypts" files holding CIPHER by replacing it, and
+// fails on files holding BROKEN.
+type markerDecryptor struct{}
+
+func (markerDecryptor) DecryptFile(name string, b []byte) ([]byte, bool, error) {
+	if strings.Contains(string(b), "BROKEN") {
+		return nil, false, fmt.Errorf("%s: no key", name)
+	}
+	if !strings.Contains(string(b), "CIPHER") {
+		return b, false, nil
+	}
+	return []byte(strings.ReplaceAll(string(b), "CIPHER", "plain")), true, nil
+}
+
+// TestChunkedBuildDecrypts builds an encrypted folder in chunks: the
+// documents are split after decryption, and a file that cannot be
+// decrypted fails the build as one build does.
+func TestChunkedBuildDecrypts(t *testing.T) {
+	var secret, plain strings.Builder
+	for i := range 30 {
+		fmt.Fprintf(&secret, "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s-%d\nstringData:\n  v: CIPHER\n---\n", i)
+		plain.WriteString(cmYAML(fmt.Sprintf("c-%d", i)) + "---\n")
+	}
+	for _, broken := range []bool{false, true} {
+		tree := map[string]string{"app/secrets.yaml": secret.String(), "app/plain.yaml": plain.String()}
+		if broken {
+			tree["app/secrets.yaml"] += "# BROKEN\n"
+		}
+		f := files(t, tree)
+		o := Options{Path: "app", TargetNamespace: "ns", Decryptor: markerDecryptor{}}
+		var want, got built
+		var wantErr, err error
+		withChunks(1<<30, 1, func() { want, wantErr = build(f, o) })
+		withChunks(2, 7, func() { got, err = build(f, o) })
+		if broken {
+			if !errors.Is(err, ErrDecryption) || fmt.Sprint(err) != fmt.Sprint(wantErr) {
+				t.Fatalf("broken file: error %v, one build: %v", err, wantErr)
+			}
+			continue
+		}
+		if err != nil || wantErr != nil {
+			t.Fatalf("errors: %v, one build: %v", err, wantErr)
+		}
+		if !got.decrypted || !want.decrypted {
+			t.Fatalf("decrypted: %v, one build: %v", got.decrypted, want.decrypted)
+		}
+		if len(got.json) != 60 || fmt.Sprint(got.json) != fmt.Sprint(want.json) {
+			t.Fatalf("chunked output differs from one build's")
+		}
+		if n := strings.Count(fmt.Sprintf("%s", got.json), `"v":"plain"`); n != 30 {
+			t.Fatalf("%d of 30 secrets decrypted", n)
 		}
 	}
 }
