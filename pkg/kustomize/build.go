@@ -10,8 +10,6 @@ import (
 
 	"github.com/fluxcd/pkg/apis/kustomize"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"sigs.k8s.io/kustomize/api/krusty"
-	"sigs.k8s.io/kustomize/api/resmap"
 	"sigs.k8s.io/kustomize/api/resource"
 	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
@@ -139,6 +137,13 @@ func build(files *Files, o Options) (out built, err error) {
 	if !fsys.IsDir(root) {
 		return out, fmt.Errorf("%w: path %q not found in the artifact", ErrPath, o.Path)
 	}
+	if kustomizationFile(fsys, root) == "" {
+		if c, ok := buildChunked(fsys, root, o); ok {
+			out.decrypted = c.decrypted
+			out.objects, out.json, err = toObjects(c.resources, o)
+			return out, err
+		}
+	}
 	if err := overlay(fsys, root, o); err != nil {
 		return out, err
 	}
@@ -152,11 +157,7 @@ func build(files *Files, o Options) (out built, err error) {
 	if o.AllowRemoteBases {
 		fsys = withClones(fsys)
 	}
-	k := krusty.MakeKustomizer(&krusty.Options{
-		Reorder:          krusty.ReorderOptionLegacy,
-		LoadRestrictions: types.LoadRestrictionsNone,
-		PluginConfig:     types.DisabledPluginConfig(),
-	})
+	k := newKustomizer()
 	var dfs *decryptingFS
 	if o.Decryptor != nil {
 		dfs = &decryptingFS{FileSystem: fsys, dec: o.Decryptor}
@@ -173,7 +174,7 @@ func build(files *Files, o Options) (out built, err error) {
 	if err != nil {
 		return out, explain(fsys, root, err)
 	}
-	out.objects, out.json, err = toObjects(m, o)
+	out.objects, out.json, err = toObjects(m.Resources(), o)
 	return out, err
 }
 
@@ -218,9 +219,18 @@ func kustomizationFile(fsys filesys.FileSystem, dir string) string {
 // overlay writes the Kustomization's fields into the kustomization file at
 // root, generating one first when the folder has none.
 func overlay(fsys filesys.FileSystem, root string, o Options) error {
+	return overlayOn(fsys, root, nil, o)
+}
+
+// overlayOn is overlay starting from kus, when not nil, as the folder's
+// generated kustomization.
+func overlayOn(fsys filesys.FileSystem, root string, base *types.Kustomization, o Options) error {
 	kfile := kustomizationFile(fsys, root)
 	var kus types.Kustomization
-	if kfile == "" {
+	if base != nil {
+		kus = *base
+		kfile = path.Join(root, "kustomization.yaml")
+	} else if kfile == "" {
 		gen, err := generate(fsys, root)
 		if err != nil {
 			return err
@@ -296,7 +306,7 @@ func overlay(fsys filesys.FileSystem, root string, o Options) error {
 
 // toObjects converts kustomize's output, applies commonMetadata, then
 // the substitution, and enforces the output bounds.
-func toObjects(m resmap.ResMap, o Options) ([]*unstructured.Unstructured, [][]byte, error) {
+func toObjects(res []*resource.Resource, o Options) ([]*unstructured.Unstructured, [][]byte, error) {
 	maxObjects := o.Limits.MaxObjects
 	if maxObjects <= 0 {
 		maxObjects = DefaultMaxObjects
@@ -305,13 +315,13 @@ func toObjects(m resmap.ResMap, o Options) ([]*unstructured.Unstructured, [][]by
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxOutputBytes
 	}
-	if m.Size() > maxObjects {
-		return nil, nil, fmt.Errorf("build output has %d objects, more than the limit of %d", m.Size(), maxObjects)
+	if len(res) > maxObjects {
+		return nil, nil, fmt.Errorf("build output has %d objects, more than the limit of %d", len(res), maxObjects)
 	}
 	var total int64
-	out := make([]*unstructured.Unstructured, 0, m.Size())
-	raw := make([][]byte, 0, m.Size())
-	for _, r := range m.Resources() {
+	out := make([]*unstructured.Unstructured, 0, len(res))
+	raw := make([][]byte, 0, len(res))
+	for _, r := range res {
 		if cm := o.CommonMetadata; cm != nil {
 			if err := setMetadata(r, cm); err != nil {
 				return nil, nil, fmt.Errorf("%s: %w", r.CurId(), err)

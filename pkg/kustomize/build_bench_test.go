@@ -10,7 +10,7 @@ import (
 // into a target namespace, with no kustomization file: the shape of the
 // controller's large-Kustomization benchmark, without a cluster.
 func BenchmarkBuildConfigMaps(b *testing.B) {
-	for _, n := range []int{500, 1000, 2000} {
+	for _, n := range []int{500, 1000, 2000, 5000} {
 		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
 			var docs strings.Builder
 			for i := range n {

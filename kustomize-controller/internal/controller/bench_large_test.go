@@ -11,6 +11,7 @@ import (
 	"github.com/fluxcd/pkg/runtime/conditions"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -23,7 +24,8 @@ import (
 // apply, then of a requested reconcile with nothing changed: its time,
 // its writes to the objects (ConfigMaps whose resourceVersion moved:
 // exact), the controller's API requests and dry-runs, and the longest
-// event message the Kustomization got.
+// event message the Kustomization got, and the API server's floor for
+// the same objects measured in the same run (testenv.ApplyFloor).
 func BenchmarkLargeKustomization(b *testing.B) {
 	for _, n := range testenv.Sizes(b, "objects", *testenv.BenchObjects) {
 		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
@@ -98,6 +100,29 @@ func benchLarge(b *testing.B, n int) {
 	b.ReportMetric(float64(total-total0), "api-requests-requested")
 	b.ReportMetric(float64(dry-dry0), "api-dry-runs-requested")
 	b.ReportMetric(float64(longestEvent(b, ns)), "event-bytes-max")
+	b.ReportMetric(largeFloor(b, n).Seconds(), "s-floor")
+}
+
+// largeFloor server-side applies the benchmark's n ConfigMaps (in a
+// namespace of their own, no controller involved) and returns how long
+// the API server took: the floor under the first apply.
+func largeFloor(b *testing.B, n int) time.Duration {
+	ns := env.NewNamespace(b)
+	objs := make([]*unstructured.Unstructured, 0, n)
+	for i := range n {
+		u := &unstructured.Unstructured{}
+		u.SetAPIVersion("v1")
+		u.SetKind("ConfigMap")
+		u.SetNamespace(ns)
+		u.SetName(fmt.Sprintf("cm-%d", i))
+		u.Object["data"] = map[string]any{"key": fmt.Sprintf("value-%d", i)}
+		objs = append(objs, u)
+	}
+	d, err := testenv.ApplyFloor(context.Background(), env.Config, client.Options{Scheme: env.Scheme}, objs, "floor")
+	if err != nil {
+		b.Fatalf("write floor: %v", err)
+	}
+	return d
 }
 
 // awaitKustomization polls ks until done holds (10 minutes at most).
