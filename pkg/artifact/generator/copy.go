@@ -157,7 +157,7 @@ func (c *copier) glob(pattern, base, to string) error {
 			return err
 		}
 		rel := relTo(base, p)
-		if c.excluded(rel) {
+		if c.excluded(p, rel) {
 			if d.IsDir() {
 				return fs.SkipDir
 			}
@@ -189,7 +189,7 @@ func (c *copier) tree(dir, dest, base string) error {
 		if err != nil {
 			return err
 		}
-		if p != dir && c.excluded(relTo(base, p)) {
+		if p != dir && c.excluded(p, relTo(base, p)) {
 			if d.IsDir() {
 				return fs.SkipDir
 			}
@@ -205,11 +205,12 @@ func (c *copier) tree(dir, dest, base string) error {
 	})
 }
 
-// excluded reports whether rel matches an exclude pattern, either whole
-// or, for a pattern without '/', by its base name.
-func (c *copier) excluded(rel string) bool {
+// excluded reports whether an exclude pattern matches the source path p
+// or rel, p relative to the operation's non-glob prefix (as Flux matches
+// both), either whole or, for a pattern without '/', by its base name.
+func (c *copier) excluded(p, rel string) bool {
 	for _, m := range c.excludes {
-		if m.match(rel) {
+		if m.match(rel) || (p != rel && m.match(p)) {
 			return true
 		}
 	}

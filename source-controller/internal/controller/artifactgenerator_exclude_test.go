@@ -18,7 +18,8 @@ import (
 )
 
 // TestArtifactGeneratorExcludeAlternatives: exclude patterns take '{a,b}'
-// alternatives as Flux's do, and a from or exclude pattern whose '{}'
+// alternatives and match paths from the source root as well as under the
+// from prefix, as Flux's do; and a from or exclude pattern whose '{}'
 // groups hold more than 20 commas is refused (ValidationFailed, stalled)
 // as Flux refuses it.
 func TestArtifactGeneratorExcludeAlternatives(t *testing.T) {
@@ -28,12 +29,13 @@ func TestArtifactGeneratorExcludeAlternatives(t *testing.T) {
 	ns := env.NewNamespace(t)
 	srv := testserver.NewGitHTTPForTest(t, testserver.GitHTTPOptions{})
 	_, err := srv.CommitFiles("app", "main", map[string]string{
-		"deploy/app.yaml":        "kind: Deployment\n",
-		"deploy/README.md":       "docs\n",
-		"deploy/NOTES.txt":       "notes\n",
-		"deploy/tests/case.yaml": "kind: Pod\n",
-		"deploy/docs/usage.yaml": "kind: ConfigMap\n",
-		"deploy/base/svc.yaml":   "kind: Service\n",
+		"deploy/app.yaml":          "kind: Deployment\n",
+		"deploy/README.md":         "docs\n",
+		"deploy/NOTES.txt":         "notes\n",
+		"deploy/tests/case.yaml":   "kind: Pod\n",
+		"deploy/docs/usage.yaml":   "kind: ConfigMap\n",
+		"deploy/base/svc.yaml":     "kind: Service\n",
+		"deploy/overlays/dev.yaml": "kind: Kustomization\n",
 	}, "app")
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(env.Client.Create(ctx, newGitRepository(ns, "app", srv.URL("app"), &sourcev1.GitRepositoryRef{Branch: "main"}))).To(Succeed())
@@ -46,7 +48,7 @@ func TestArtifactGeneratorExcludeAlternatives(t *testing.T) {
 	}
 
 	ag := generator("deploy", sourceextv1beta1.CopyOperation{From: "@repo/deploy/**", To: "@artifact/",
-		Exclude: []string{"*.{md,txt}", "{tests,docs}/**"}})
+		Exclude: []string{"*.{md,txt}", "{tests,docs}/**", "deploy/overlays/**"}})
 	g.Expect(env.Client.Create(ctx, ag)).To(Succeed())
 	waitGeneratorReady(g, ag)
 	g.Expect(fetchFiles(g, externalArtifact(g, ns, "deploy").Status.Artifact)).To(Equal([]string{"app.yaml", "base/svc.yaml"}))
