@@ -27,7 +27,7 @@ var coverage = map[string]string{
 	"Alert.spec.providerRef":                                      "TestSeedAlertToSlack",
 	"Alert.spec.summary":                                          "TestWildcardAndMatchLabels",
 	"Alert.spec.suspend":                                          "TestAlertAndProviderFields",
-	"ArtifactGenerator.spec.artifacts.copy.exclude":               "TestArtifactGeneratorMonorepo",
+	"ArtifactGenerator.spec.artifacts.copy.exclude":               "TestArtifactGeneratorExcludeAlternatives",
 	"ArtifactGenerator.spec.artifacts.copy.from":                  "TestArtifactGeneratorComposes",
 	"ArtifactGenerator.spec.artifacts.copy.strategy":              "TestArtifactGeneratorComposes",
 	"ArtifactGenerator.spec.artifacts.copy.to":                    "TestArtifactGeneratorComposes",

@@ -64,6 +64,9 @@ func Apply(out *securepath.Root, op Op) error {
 	if err != nil {
 		return err
 	}
+	if err := checkAlternations(rawPattern); err != nil {
+		return invalid("copy from '%s': %v", op.From, err)
+	}
 	pattern, err := cleanOrRoot(rawPattern)
 	if err != nil {
 		return invalid("copy from '%s': %v", op.From, err)
@@ -79,10 +82,16 @@ func Apply(out *securepath.Root, op Op) error {
 	if err != nil {
 		return invalid("copy to '%s': %v", op.To, err)
 	}
+	excludes := make([]excludeMatcher, 0, len(op.Exclude))
 	for _, ex := range op.Exclude {
-		if !ValidPattern(ex) {
-			return invalid("copy from '%s': malformed exclude pattern '%s'", op.From, ex)
+		if err := checkAlternations(ex); err != nil {
+			return invalid("copy from '%s': exclude '%s': %v", op.From, ex, err)
 		}
+		m, err := compileExclude(ex)
+		if err != nil {
+			return invalid("copy from '%s': malformed exclude pattern '%s': %v", op.From, ex, err)
+		}
+		excludes = append(excludes, m)
 	}
 	toDir := rawTo == "" || strings.HasSuffix(rawTo, "/")
 	switch op.Strategy {
@@ -95,7 +104,7 @@ func Apply(out *securepath.Root, op Op) error {
 		return err
 	}
 	defer src.Close()
-	c := &copier{op: op, src: src, out: out}
+	c := &copier{op: op, src: src, out: out, excludes: excludes}
 	base, isGlob := splitGlob(pattern)
 	if !isGlob {
 		fi, err := src.Stat(pattern)
@@ -130,10 +139,11 @@ func Apply(out *securepath.Root, op Op) error {
 
 // copier runs one Op.
 type copier struct {
-	op    Op
-	src   *securepath.Root
-	out   *securepath.Root
-	files int
+	op       Op
+	src      *securepath.Root
+	out      *securepath.Root
+	excludes []excludeMatcher
+	files    int
 }
 
 // glob copies every match of pattern under base to the same path under
@@ -147,7 +157,7 @@ func (c *copier) glob(pattern, base, to string) error {
 			return err
 		}
 		rel := relTo(base, p)
-		if c.excluded(rel) {
+		if c.excluded(p, rel) {
 			if d.IsDir() {
 				return fs.SkipDir
 			}
@@ -179,7 +189,7 @@ func (c *copier) tree(dir, dest, base string) error {
 		if err != nil {
 			return err
 		}
-		if p != dir && c.excluded(relTo(base, p)) {
+		if p != dir && c.excluded(p, relTo(base, p)) {
 			if d.IsDir() {
 				return fs.SkipDir
 			}
@@ -195,12 +205,12 @@ func (c *copier) tree(dir, dest, base string) error {
 	})
 }
 
-// excluded reports whether rel matches an exclude pattern, either whole
-// or, for a pattern without '/', by its base name.
-func (c *copier) excluded(rel string) bool {
-	for _, ex := range c.op.Exclude {
-		ex = strings.TrimPrefix(ex, "/")
-		if Match(ex, rel) || (!strings.Contains(ex, "/") && Match(ex, path.Base(rel))) {
+// excluded reports whether an exclude pattern matches the source path p
+// or rel, p relative to the operation's non-glob prefix (as Flux matches
+// both), either whole or, for a pattern without '/', by its base name.
+func (c *copier) excluded(p, rel string) bool {
+	for _, m := range c.excludes {
+		if m.match(rel) || (p != rel && m.match(p)) {
 			return true
 		}
 	}

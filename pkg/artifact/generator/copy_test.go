@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 
 	"gotk.dev/pkg/artifact/securepath"
@@ -99,6 +100,16 @@ func TestApply(t *testing.T) {
 		{name: "exclude by base name",
 			ops:  []Op{{From: "@repo/apps/**", To: "@artifact/apps/", Exclude: []string{"*.md"}}},
 			want: map[string]string{"apps/base/podinfo/release.yaml": "kind: HelmRelease", "apps/production/kustomization.yaml": "resources: []"}},
+		{name: "exclude by alternatives",
+			ops:  []Op{{From: "@repo/apps/**", To: "@artifact/", Exclude: []string{"*.{md,txt}", "{production,staging}/**"}}},
+			want: map[string]string{"base/podinfo/release.yaml": "kind: HelmRelease"}},
+		{name: "exclude by a path from the source root",
+			ops:  []Op{{From: "@repo/apps/**", To: "@artifact/", Exclude: []string{"apps/base/**"}}},
+			want: map[string]string{"production/kustomization.yaml": "resources: []"}},
+		{name: "exclude with too many alternatives", reason: "ValidationFailed",
+			ops: []Op{{From: "@repo/apps/**", To: "@artifact/", Exclude: []string{"{" + strings.Repeat("a,", 21) + "a}"}}}},
+		{name: "exclude with an unclosed group", reason: "ValidationFailed",
+			ops: []Op{{From: "@repo/apps/**", To: "@artifact/", Exclude: []string{"*.{md"}}}},
 		{name: "file glob at one level",
 			ops:  []Op{{From: "@repo/values/*.yaml", To: "@artifact/v/"}},
 			want: map[string]string{"v/base.yaml": src["values/base.yaml"], "v/prod.yaml": src["values/prod.yaml"]}},

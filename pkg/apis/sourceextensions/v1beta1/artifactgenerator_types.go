@@ -161,7 +161,11 @@ type CopyOperation struct {
 	To string `json:"to"`
 
 	// Exclude are glob patterns of matched files to leave out, matched
-	// against the path under the non-glob prefix of From.
+	// against the path from the source root and the path under the
+	// non-glob prefix of From ('*', '**', '[...]' and '{a,b}'
+	// alternatives; a pattern without '/' also matches file names at any
+	// depth). From and each exclude may hold at most 20 commas in '{}'
+	// groups.
 	// +kubebuilder:validation:MaxItems=100
 	// +optional
 	Exclude []string `json:"exclude,omitempty"`
