@@ -99,12 +99,23 @@ func Apply(out *securepath.Root, op Op) error {
 	default:
 		return invalid("copy from '%s': unknown strategy '%s'", op.From, op.Strategy)
 	}
+	var tarGlob *excludeMatcher
+	if op.Strategy == sourceextv1beta1.ExtractStrategy {
+		// Flux matches an Extract glob with '{a,b}' alternatives and "**"
+		// (its other strategies take braces literally); the exclude
+		// matcher has those semantics.
+		m, err := compileExclude(pattern)
+		if err != nil {
+			return invalid("copy from '%s': malformed glob pattern: %v", op.From, err)
+		}
+		tarGlob = &m
+	}
 	src, err := securepath.OpenRoot(op.SrcDir)
 	if err != nil {
 		return err
 	}
 	defer src.Close()
-	c := &copier{op: op, src: src, out: out, excludes: excludes}
+	c := &copier{op: op, src: src, out: out, excludes: excludes, tarGlob: tarGlob}
 	base, isGlob := splitGlob(pattern)
 	if !isGlob {
 		fi, err := src.Stat(pattern)
@@ -118,8 +129,13 @@ func Apply(out *securepath.Root, op Op) error {
 		if toDir && pattern != "." {
 			dest = path.Join(to, path.Base(pattern))
 		}
-		if fi.IsDir() {
+		if fi.IsDir() && op.Strategy == sourceextv1beta1.ExtractStrategy {
+			return buildFailed("copy from '%s': strategy Extract needs .tar.gz files, '%s' is a directory", op.From, pattern)
+		} else if fi.IsDir() {
 			err = c.tree(pattern, dest, pattern)
+		} else if c.excluded(pattern, pattern) {
+			// Flux skips a single file its excludes name, and succeeds.
+			return nil
 		} else if op.Strategy == sourceextv1beta1.ExtractStrategy {
 			err = c.file(pattern, to)
 		} else {
@@ -131,7 +147,7 @@ func Apply(out *securepath.Root, op Op) error {
 	} else if err := c.glob(pattern, base, to); err != nil {
 		return err
 	}
-	if c.files == 0 {
+	if c.files == 0 && c.skipped == 0 {
 		return buildFailed("copy from '%s': the pattern matches no file", op.From)
 	}
 	return nil
@@ -143,25 +159,48 @@ type copier struct {
 	src      *securepath.Root
 	out      *securepath.Root
 	excludes []excludeMatcher
-	files    int
+	// tarGlob matches the from pattern of an Extract operation.
+	tarGlob *excludeMatcher
+	// files counts the files copied; skipped the matches an Extract
+	// glob passes over (directories and files that are not tarballs).
+	files, skipped int
 }
 
 // glob copies every match of pattern under base to the same path under
-// to (relative to base); a matched directory is copied whole.
+// to (relative to base); a matched directory is copied whole. An Extract
+// glob unpacks every matched tarball into to and, as Flux, passes over the
+// other matches.
 func (c *copier) glob(pattern, base, to string) error {
-	if _, err := c.src.Stat(base); errors.Is(err, fs.ErrNotExist) {
-		return buildFailed("copy from '%s': the pattern matches no file (no '%s' in the source)", c.op.From, base)
+	root := base
+	if c.tarGlob != nil {
+		root = braceBase(base)
 	}
-	return fs.WalkDir(c.src.FS(), base, func(p string, d fs.DirEntry, err error) error {
+	if _, err := c.src.Stat(root); errors.Is(err, fs.ErrNotExist) {
+		return buildFailed("copy from '%s': the pattern matches no file (no '%s' in the source)", c.op.From, root)
+	}
+	return fs.WalkDir(c.src.FS(), root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		rel := relTo(base, p)
+		rel := p
+		if isUnder(base, p) {
+			rel = relTo(base, p)
+		}
 		if c.excluded(p, rel) {
 			if d.IsDir() {
 				return fs.SkipDir
 			}
 			return nil
+		}
+		if c.tarGlob != nil {
+			if p == root || !c.tarGlob.re.MatchString(p) {
+				return nil
+			}
+			if d.IsDir() || !d.Type().IsRegular() || !isTarball(p) {
+				c.skipped++
+				return nil
+			}
+			return c.file(p, to)
 		}
 		if p == base || !Match(pattern, p) {
 			return nil
@@ -174,9 +213,6 @@ func (c *copier) glob(pattern, base, to string) error {
 		}
 		if !d.Type().IsRegular() {
 			return nil
-		}
-		if c.op.Strategy == sourceextv1beta1.ExtractStrategy {
-			return c.file(p, to)
 		}
 		return c.file(p, path.Join(to, rel))
 	})
@@ -197,9 +233,6 @@ func (c *copier) tree(dir, dest, base string) error {
 		}
 		if !d.Type().IsRegular() {
 			return nil
-		}
-		if c.op.Strategy == sourceextv1beta1.ExtractStrategy {
-			return c.file(p, dest)
 		}
 		return c.file(p, path.Join(dest, relTo(dir, p)))
 	})
@@ -241,7 +274,7 @@ func (c *copier) file(p, dest string) error {
 
 // extract unpacks the tarball p (read as data) into the directory dest.
 func (c *copier) extract(p string, data []byte, dest string) error {
-	if !strings.HasSuffix(p, ".tar.gz") && !strings.HasSuffix(p, ".tgz") {
+	if !isTarball(p) {
 		return buildFailed("copy from '%s': strategy Extract needs .tar.gz files, '%s' is not one", c.op.From, p)
 	}
 	tmp, err := os.MkdirTemp("", "artifactgenerator-extract-")
@@ -309,6 +342,16 @@ func cleanOrRoot(p string) (string, error) {
 		return ".", nil
 	}
 	return securepath.Clean(p)
+}
+
+// isTarball reports whether p names a gzip tarball, as Extract needs.
+func isTarball(p string) bool {
+	return strings.HasSuffix(p, ".tar.gz") || strings.HasSuffix(p, ".tgz")
+}
+
+// isUnder reports whether the clean path p is base or below it.
+func isUnder(base, p string) bool {
+	return base == "." || p == base || strings.HasPrefix(p, base+"/")
 }
 
 // relTo returns p relative to base (both clean, p under base).

@@ -88,6 +88,9 @@ func TestApply(t *testing.T) {
 		"bundle.tar.gz":                      "",
 	}
 	src["bundle.tar.gz"] = tarGz(t, map[string]string{"crds/a.yaml": "kind: CustomResourceDefinition"})
+	src["charts/app.tgz"] = src["bundle.tar.gz"]
+	src["charts/README.md"] = "docs"
+	src["bundles/deep/crds.tar.gz"] = tarGz(t, map[string]string{"crds/b.yaml": "kind: CustomResourceDefinition"})
 	cases := []struct {
 		name   string
 		ops    []Op
@@ -130,7 +133,31 @@ func TestApply(t *testing.T) {
 		{name: "extract strategy unpacks tarballs",
 			ops:  []Op{{From: "@repo/*.tar.gz", To: "@artifact/bundle/", Strategy: "Extract"}},
 			want: map[string]string{"bundle/crds/a.yaml": "kind: CustomResourceDefinition"}},
-		{name: "glob matching nothing", ops: []Op{{From: "@repo/charts/**", To: "@artifact/"}}, reason: "BuildFailed"},
+		{name: "extract glob takes alternatives",
+			ops:  []Op{{From: "@repo/{charts,bundles}/**/*.{tgz,tar.gz}", To: "@artifact/x/", Strategy: "Extract"}},
+			want: map[string]string{"x/crds/a.yaml": "kind: CustomResourceDefinition", "x/crds/b.yaml": "kind: CustomResourceDefinition"}},
+		{name: "extract glob passes over what is not a tarball",
+			ops:  []Op{{From: "@repo/charts/*", To: "@artifact/", Strategy: "Extract"}},
+			want: map[string]string{"crds/a.yaml": "kind: CustomResourceDefinition"}},
+		{name: "extract glob excludes",
+			ops:  []Op{{From: "@repo/{charts,bundles}/**/*.{tgz,tar.gz}", To: "@artifact/", Strategy: "Extract", Exclude: []string{"bundles/**"}}},
+			want: map[string]string{"crds/a.yaml": "kind: CustomResourceDefinition"}},
+		{name: "extract glob alternatives matching nothing", reason: "BuildFailed",
+			ops: []Op{{From: "@repo/{x,y}/*.tgz", To: "@artifact/", Strategy: "Extract"}}},
+		{name: "extract glob with an unclosed group", reason: "ValidationFailed",
+			ops: []Op{{From: "@repo/charts/*.{tgz", To: "@artifact/", Strategy: "Extract"}}},
+		{name: "braces are literal outside Extract", reason: "BuildFailed",
+			ops: []Op{{From: "@repo/values/{base,prod}.yaml", To: "@artifact/"}}},
+		{name: "extract of a directory", reason: "BuildFailed",
+			ops: []Op{{From: "@repo/charts", To: "@artifact/", Strategy: "Extract"}}},
+		{name: "excluded single file is skipped",
+			ops: []Op{{From: "@repo/values/base.yaml", To: "@artifact/values.yaml"},
+				{From: "@repo/values/prod.yaml", To: "@artifact/values.yaml", Exclude: []string{"prod.*"}}},
+			want: map[string]string{"values.yaml": src["values/base.yaml"]}},
+		{name: "excluded single file by its path is skipped",
+			ops:  []Op{{From: "@repo/values/prod.yaml", To: "@artifact/", Exclude: []string{"values/**"}}},
+			want: map[string]string{}},
+		{name: "glob matching nothing", ops: []Op{{From: "@repo/none/**", To: "@artifact/"}}, reason: "BuildFailed"},
 		{name: "file glob matching nothing", ops: []Op{{From: "@repo/apps/*.json", To: "@artifact/"}}, reason: "BuildFailed"},
 		{name: "missing file", ops: []Op{{From: "@repo/nope.yaml", To: "@artifact/"}}, reason: "BuildFailed"},
 		{name: "source path escape", ops: []Op{{From: "@repo/../etc/passwd", To: "@artifact/"}}, reason: "ValidationFailed"},

@@ -28,6 +28,22 @@ func splitGlob(pattern string) (base string, isGlob bool) {
 	return pattern, false
 }
 
+// braceBase trims base (a literal prefix from splitGlob) before its
+// first segment holding a '{' group, for matchers that read braces as
+// alternatives.
+func braceBase(base string) string {
+	segs := strings.Split(base, "/")
+	for i, s := range segs {
+		if strings.Contains(s, "{") {
+			if i == 0 {
+				return "."
+			}
+			return path.Join(segs[:i]...)
+		}
+	}
+	return base
+}
+
 // Match reports whether the slash-separated name matches pattern, where a
 // "**" segment matches any number (zero included) of segments and other
 // segments match as path.Match does. A malformed pattern matches nothing.
