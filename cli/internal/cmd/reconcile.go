@@ -65,11 +65,13 @@ func runReconcile(ctx context.Context, g *Globals, k catalog.Kind, key client.Ob
 	}
 	if withSource && k.Source != nil {
 		if srcKind, ns, name, ok := k.Source(obj); ok {
-			sk, err := catalog.ByKind(srcKind)
+			sk, src, ok, note, err := reconcilableSource(ctx, c, srcKind, client.ObjectKey{Namespace: ns, Name: name})
 			if err != nil {
 				return err
 			}
-			if err := runReconcile(ctx, g, sk, client.ObjectKey{Namespace: ns, Name: name}, false); err != nil {
+			if !ok {
+				fmt.Fprintf(g.Out, "ℹ skipping the source: %s\n", note)
+			} else if err := runReconcile(ctx, g, sk, src, false); err != nil {
 				return err
 			}
 		}

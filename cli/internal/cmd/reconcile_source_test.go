@@ -1,0 +1,100 @@
+package cmd
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/fluxcd/pkg/apis/meta"
+
+	kustomizev1 "gotk.dev/pkg/apis/kustomize/v1"
+	sourcev1 "gotk.dev/pkg/apis/source/v1"
+	sourceextv1beta1 "gotk.dev/pkg/apis/sourceextensions/v1beta1"
+	"gotk.dev/pkg/runtime/predicates"
+	"gotk.dev/pkg/runtime/reconcile"
+)
+
+// readyOf stands in for a controller's logic: every reconcile succeeds,
+// so the CLI is driven through the real skeleton.
+type readyOf[T reconcile.Object] struct{}
+
+func (readyOf[T]) Reconcile(context.Context, T) (string, string, error) {
+	return meta.SucceededReason, "reconciled", nil
+}
+
+func (readyOf[T]) Finalize(context.Context, T) error { return nil }
+
+// startReady runs the skeleton with readyOf for kind T.
+func startReady[T reconcile.Object](t *testing.T, mgr ctrl.Manager, newObj func() T) {
+	t.Helper()
+	r := &reconcile.Reconciler[T]{Client: mgr.GetClient(), ControllerName: "test", Kind: readyOf[T]{}, NewObject: newObj}
+	if err := ctrl.NewControllerManagedBy(mgr).For(newObj()).
+		WithEventFilter(predicates.GenerationOrRequest()).Complete(r); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestReconcileKustomizationWithExternalArtifactSource: --with-source on
+// a Kustomization whose source is an ExternalArtifact reconciles the
+// ArtifactGenerator that produces it (the ExternalArtifact itself has no
+// reconciler); an ExternalArtifact produced elsewhere is skipped with a
+// note, and a missing one is a clear error.
+func TestReconcileKustomizationWithExternalArtifactSource(t *testing.T) {
+	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{Scheme: env.Scheme, Metrics: metricsserver.Options{BindAddress: "0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	startReady(t, mgr, func() *kustomizev1.Kustomization { return &kustomizev1.Kustomization{} })
+	startReady(t, mgr, func() *sourceextv1beta1.ArtifactGenerator { return &sourceextv1beta1.ArtifactGenerator{} })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = mgr.Start(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	g := NewWithT(t)
+	ns := env.NewNamespace(t)
+	ag := &sourceextv1beta1.ArtifactGenerator{ObjectMeta: metav1.ObjectMeta{Name: "gen", Namespace: ns},
+		Spec: sourceextv1beta1.ArtifactGeneratorSpec{
+			Sources: []sourceextv1beta1.SourceReference{{Alias: "repo", Kind: sourcev1.GitRepositoryKind, Name: "repo"}},
+			OutputArtifacts: []sourceextv1beta1.OutputArtifact{{Name: "app",
+				Copy: []sourceextv1beta1.CopyOperation{{From: "@repo/**", To: "@artifact/"}}}}}}
+	g.Expect(env.Client.Create(ctx, ag)).To(Succeed())
+	for name, ref := range map[string]*meta.NamespacedObjectKindReference{
+		"app":    {APIVersion: sourceextv1beta1.GroupVersion.String(), Kind: sourceextv1beta1.ArtifactGeneratorKind, Name: "gen"},
+		"orphan": nil,
+	} {
+		g.Expect(env.Client.Create(ctx, &sourcev1.ExternalArtifact{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+			Spec: sourcev1.ExternalArtifactSpec{SourceRef: ref}})).To(Succeed())
+	}
+	for _, name := range []string{"app", "orphan", "missing"} {
+		g.Expect(env.Client.Create(ctx, &kustomizev1.Kustomization{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+			Spec: kustomizev1.KustomizationSpec{Interval: metav1.Duration{Duration: time.Hour}, Prune: true,
+				SourceRef: kustomizev1.CrossNamespaceSourceReference{Kind: sourcev1.ExternalArtifactKind, Name: name}}})).To(Succeed())
+	}
+
+	out, err := run(t, "-n", ns, "reconcile", "ks", "app", "--with-source")
+	g.Expect(err).NotTo(HaveOccurred(), out)
+	g.Expect(out).To(ContainSubstring("annotating artifact generator " + ns + "/gen"))
+	g.Expect(out).To(ContainSubstring("✔ artifact generator reconciliation completed"))
+	g.Expect(out).To(ContainSubstring("✔ kustomization reconciliation completed"))
+	g.Expect(env.Client.Get(ctx, client.ObjectKeyFromObject(ag), ag)).To(Succeed())
+	g.Expect(ag.Status.LastHandledReconcileAt).NotTo(BeEmpty())
+	g.Expect(ag.Status.LastHandledReconcileAt).To(Equal(ag.Annotations[meta.ReconcileRequestAnnotation]))
+	ea := &sourcev1.ExternalArtifact{}
+	g.Expect(env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "app"}, ea)).To(Succeed())
+	g.Expect(ea.Annotations).NotTo(HaveKey(meta.ReconcileRequestAnnotation))
+
+	out, err = run(t, "-n", ns, "reconcile", "ks", "orphan", "--with-source")
+	g.Expect(err).NotTo(HaveOccurred(), out)
+	g.Expect(out).To(ContainSubstring("skipping the source: ExternalArtifact " + ns + "/orphan is not produced by an ArtifactGenerator"))
+	g.Expect(out).To(ContainSubstring("✔ kustomization reconciliation completed"))
+
+	_, err = run(t, "-n", ns, "reconcile", "ks", "missing", "--with-source")
+	g.Expect(err).To(MatchError(ContainSubstring("source ExternalArtifact " + ns + "/missing: ")))
+}
