@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fluxcd/pkg/apis/meta"
+	"github.com/fluxcd/pkg/runtime/conditions"
 	. "github.com/onsi/gomega"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -63,6 +65,21 @@ func TestImageUpdateAutomationFields(t *testing.T) {
 				g.Expect(err).NotTo(HaveOccurred())
 				g.Expect(got).To(HaveLen(1), "one push")
 				g.Expect(got[0]).To(ConsistOf("ci.skip=", "merge_request.target=main"), "the receiving git saw the options")
+				g.Expect(conditions.GetMessage(a, meta.ReadyCondition)).NotTo(ContainSubstring("were not sent"))
+			}},
+		{name: "push options the server does not accept",
+			mutate: func(a *imagev1.ImageUpdateAutomation, _ string) {
+				a.Spec.GitSpec.Push = &imagev1.PushSpec{Options: map[string]string{"merge_request.create": "", "ci.skip": ""}}
+			},
+			check: func(t *testing.T, a *imagev1.ImageUpdateAutomation, repo, base string) {
+				note := "push options ci.skip, merge_request.create were not sent: the Git server does not advertise push-options"
+				a = eventually(t, a, func(g Gomega, a *imagev1.ImageUpdateAutomation) {
+					g.Expect(a.Status.LastPushCommit).NotTo(BeEmpty())
+					g.Expect(conditions.IsReady(a)).To(BeTrue())
+					g.Expect(conditions.GetMessage(a, meta.ReadyCondition)).To(ContainSubstring(note))
+				})
+				waitEvent(t, a, note)
+				NewWithT(t).Expect(head(t, repo, "main")).To(Equal(a.Status.LastPushCommit), "the push itself went through")
 			}},
 		{name: "checkout tag",
 			prepare: func(t *testing.T, repo, marker string) string {

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"os"
 	"slices"
+	"sort"
 	"strings"
 	"text/template"
 	"time"
@@ -344,6 +345,14 @@ func (run *automationRun) attempt(ctx context.Context, obj *imagev1.ImageUpdateA
 	if p := obj.Spec.GitSpec.Push; p != nil {
 		opts = p.Options
 	}
+	// go-git drops push options a server does not advertise support for
+	// without a word; ask first so the drop is reported. A failed probe
+	// leaves the push to report the remote's error.
+	dropped := false
+	if len(opts) > 0 {
+		ok, err := git.ReceivesPushOptions(actx, run.url, run.auth)
+		dropped = err == nil && !ok
+	}
 	if err := git.Push(actx, dir, run.url, git.PushOptions{Auth: run.auth, RefSpecs: specs, Options: opts}); err != nil {
 		if isNotFastForward(err) {
 			return false, err
@@ -359,7 +368,29 @@ func (run *automationRun) attempt(ctx context.Context, obj *imagev1.ImageUpdateA
 		run.r.Events.AnnotatedEventf(obj, nil, map[string]string{RevisionAnnotation: run.pushBranch + "@sha1:" + hash},
 			corev1.EventTypeNormal, meta.SucceededReason, "Push", "%s", run.readyMessage+"\n"+msg)
 	}
+	if dropped {
+		note := pushOptionsDroppedNote(opts)
+		run.readyMessage += "; " + note
+		if run.r.Events != nil {
+			run.r.Events.Eventf(obj, nil, corev1.EventTypeWarning, PushOptionsUnsupportedReason, "Push", "%s", note)
+		}
+	}
 	return true, nil
+}
+
+// PushOptionsUnsupportedReason is the Warning event's reason when
+// spec.git.push.options were not sent because the Git server does not
+// accept push options.
+const PushOptionsUnsupportedReason = "PushOptionsUnsupported"
+
+// pushOptionsDroppedNote says which push options were not sent.
+func pushOptionsDroppedNote(opts map[string]string) string {
+	keys := make([]string, 0, len(opts))
+	for k := range opts {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return fmt.Sprintf("push options %s were not sent: the Git server does not advertise push-options (receive.advertisePushOptions)", strings.Join(keys, ", "))
 }
 
 // isNotFastForward reports a push refused because the remote branch has
