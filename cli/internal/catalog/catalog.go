@@ -120,6 +120,20 @@ var All = []Kind{
 		NewList: func() client.ObjectList { return &helmv2.HelmReleaseList{} },
 		Revision: func(o client.Object) string {
 			return o.(*helmv2.HelmRelease).Status.LastAttemptedRevision
+		},
+		// The chart's source: spec.chartRef, else the HelmChart the
+		// controller made for spec.chart (known once it has reconciled).
+		Source: func(o client.Object) (string, string, string, bool) {
+			hr := o.(*helmv2.HelmRelease)
+			if ref := hr.Spec.ChartRef; ref != nil {
+				ns := ref.Namespace
+				if ns == "" {
+					ns = hr.Namespace
+				}
+				return ref.Kind, ns, ref.Name, true
+			}
+			ns, name, ok := strings.Cut(hr.Status.HelmChart, "/")
+			return sourcev1.HelmChartKind, ns, name, ok
 		}},
 	{Words: []string{"image", "repository"}, Aliases: []string{"imagerepository", "imagerepositories", "imagerepo"}, Reconcilable: true,
 		GVK:     imagev1.GroupVersion.WithKind(imagev1.ImageRepositoryKind),

@@ -64,7 +64,9 @@ func runReconcile(ctx context.Context, g *Globals, k catalog.Kind, key client.Ob
 		return fmt.Errorf("%s %s is suspended; run `gotk resume %s %s` first", k.Name(), key, k.Name(), key.Name)
 	}
 	if withSource && k.Source != nil {
-		if srcKind, ns, name, ok := k.Source(obj); ok {
+		if srcKind, ns, name, ok := k.Source(obj); !ok {
+			fmt.Fprintf(g.Out, "ℹ skipping the source: %s %s has no source known yet (its controller has not reconciled it)\n", k.Name(), key)
+		} else {
 			sk, src, ok, note, err := reconcilableSource(ctx, c, srcKind, client.ObjectKey{Namespace: ns, Name: name})
 			if err != nil {
 				return err

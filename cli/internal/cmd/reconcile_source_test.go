@@ -7,12 +7,14 @@ import (
 
 	. "github.com/onsi/gomega"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/fluxcd/pkg/apis/meta"
 
+	helmv2 "gotk.dev/pkg/apis/helm/v2"
 	kustomizev1 "gotk.dev/pkg/apis/kustomize/v1"
 	sourcev1 "gotk.dev/pkg/apis/source/v1"
 	sourceextv1beta1 "gotk.dev/pkg/apis/sourceextensions/v1beta1"
@@ -97,4 +99,67 @@ func TestReconcileKustomizationWithExternalArtifactSource(t *testing.T) {
 
 	_, err = run(t, "-n", ns, "reconcile", "ks", "missing", "--with-source")
 	g.Expect(err).To(MatchError(ContainSubstring("source ExternalArtifact " + ns + "/missing: ")))
+}
+
+// TestReconcileHelmReleaseWithSource: --with-source on a HelmRelease
+// reconciles its chartRef source, or the HelmChart the controller made
+// for spec.chart; before that HelmChart is known the source is skipped
+// with a note.
+func TestReconcileHelmReleaseWithSource(t *testing.T) {
+	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{Scheme: env.Scheme, Metrics: metricsserver.Options{BindAddress: "0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	startReady(t, mgr, func() *helmv2.HelmRelease { return &helmv2.HelmRelease{} })
+	startReady(t, mgr, func() *sourcev1.OCIRepository { return &sourcev1.OCIRepository{} })
+	startReady(t, mgr, func() *sourcev1.HelmChart { return &sourcev1.HelmChart{} })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = mgr.Start(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	g := NewWithT(t)
+	ns := env.NewNamespace(t)
+	oci := &sourcev1.OCIRepository{ObjectMeta: metav1.ObjectMeta{Name: "charts", Namespace: ns},
+		Spec: sourcev1.OCIRepositorySpec{URL: "oci://registry.example/charts/app", Interval: metav1.Duration{Duration: time.Hour}}}
+	g.Expect(env.Client.Create(ctx, oci)).To(Succeed())
+	chart := &sourcev1.HelmChart{ObjectMeta: metav1.ObjectMeta{Name: ns + "-tmpl", Namespace: ns},
+		Spec: sourcev1.HelmChartSpec{Chart: "app", Interval: metav1.Duration{Duration: time.Hour},
+			SourceRef: sourcev1.LocalHelmChartSourceReference{Kind: sourcev1.HelmRepositoryKind, Name: "repo"}}}
+	g.Expect(env.Client.Create(ctx, chart)).To(Succeed())
+	withRef := &helmv2.HelmRelease{ObjectMeta: metav1.ObjectMeta{Name: "ref", Namespace: ns},
+		Spec: helmv2.HelmReleaseSpec{Interval: metav1.Duration{Duration: time.Hour},
+			ChartRef: &helmv2.CrossNamespaceSourceReference{Kind: sourcev1.OCIRepositoryKind, Name: "charts"}}}
+	tmpl := &helmv2.HelmRelease{ObjectMeta: metav1.ObjectMeta{Name: "tmpl", Namespace: ns},
+		Spec: helmv2.HelmReleaseSpec{Interval: metav1.Duration{Duration: time.Hour},
+			Chart: &helmv2.HelmChartTemplate{Spec: helmv2.HelmChartTemplateSpec{Chart: "app",
+				SourceRef: helmv2.CrossNamespaceObjectReference{Kind: sourcev1.HelmRepositoryKind, Name: "repo"}}}}}
+	for _, hr := range []*helmv2.HelmRelease{withRef, tmpl} {
+		g.Expect(env.Client.Create(ctx, hr)).To(Succeed())
+	}
+
+	out, err := run(t, "-n", ns, "reconcile", "hr", "ref", "--with-source")
+	g.Expect(err).NotTo(HaveOccurred(), out)
+	g.Expect(out).To(ContainSubstring("annotating source oci " + ns + "/charts"))
+	g.Expect(out).To(ContainSubstring("✔ helmrelease reconciliation completed"))
+	g.Expect(env.Client.Get(ctx, client.ObjectKeyFromObject(oci), oci)).To(Succeed())
+	g.Expect(oci.Status.LastHandledReconcileAt).To(Equal(oci.Annotations[meta.ReconcileRequestAnnotation]))
+
+	// The HelmChart is not known until the controller records it.
+	out, err = run(t, "-n", ns, "reconcile", "hr", "tmpl", "--with-source")
+	g.Expect(err).NotTo(HaveOccurred(), out)
+	g.Expect(out).To(ContainSubstring("skipping the source: helmrelease " + ns + "/tmpl has no source known yet"))
+
+	g.Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := env.Client.Get(ctx, client.ObjectKeyFromObject(tmpl), tmpl); err != nil {
+			return err
+		}
+		tmpl.Status.HelmChart = ns + "/" + chart.Name
+		return env.Client.Status().Update(ctx, tmpl)
+	})).To(Succeed())
+	out, err = run(t, "-n", ns, "reconcile", "hr", "tmpl", "--with-source")
+	g.Expect(err).NotTo(HaveOccurred(), out)
+	g.Expect(out).To(ContainSubstring("annotating source chart " + ns + "/" + chart.Name))
+	g.Expect(env.Client.Get(ctx, client.ObjectKeyFromObject(chart), chart)).To(Succeed())
+	g.Expect(chart.Status.LastHandledReconcileAt).To(Equal(chart.Annotations[meta.ReconcileRequestAnnotation]))
 }
