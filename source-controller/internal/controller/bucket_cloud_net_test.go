@@ -129,7 +129,7 @@ func TestBucketCloudTransportFields(t *testing.T) {
 		{name: "gcp no client certificate", obj: gcp("gcp-ca-only", gcsFront, false, func(s *sourcev1.BucketSpec) { s.CertSecretRef = ref("gcs-ca-only") }),
 			reason: sourcev1.BucketOperationFailedReason, msg: "certificate required"},
 		{name: "gcp no certSecretRef", obj: gcp("gcp-no-cert", gcsFront, false, func(*sourcev1.BucketSpec) {}),
-			reason: sourcev1.BucketOperationFailedReason, msg: "certificate signed by unknown authority"},
+			reason: sourcev1.BucketOperationFailedReason, msg: "its certificate is not signed by a trusted CA (trust its CA with 'ca.crt' in spec.certSecretRef)"},
 		{name: "gcp proxySecretRef", obj: gcp("gcp-proxy", gcsHost, true, func(s *sourcev1.BucketSpec) { s.ProxySecretRef = ref("gcs-proxy") }),
 			ready: func(g Gomega, b *sourcev1.Bucket) {
 				hasApp(g, b, "app.yaml", "replicas: 2\n")
@@ -143,7 +143,7 @@ func TestBucketCloudTransportFields(t *testing.T) {
 		{name: "azure certSecretRef", obj: azure("azure-mtls", "https://"+blobFront+"/gotkstore", false, "azure-key", func(s *sourcev1.BucketSpec) { s.CertSecretRef = ref("blob-tls") }),
 			ready: func(g Gomega, b *sourcev1.Bucket) { hasApp(g, b, "prod/c/d.yaml", "d: 1\n") }},
 		{name: "azure wrong CA", obj: azure("azure-wrong-ca", "https://"+blobFront+"/gotkstore", false, "azure-key", func(s *sourcev1.BucketSpec) { s.CertSecretRef = ref("blob-wrong-ca") }),
-			reason: sourcev1.BucketOperationFailedReason, msg: "certificate signed by unknown authority"},
+			reason: sourcev1.BucketOperationFailedReason, msg: "its certificate is not signed by a trusted CA (trust its CA with 'ca.crt' in spec.certSecretRef)"},
 		{name: "azure proxySecretRef", obj: azure("azure-proxy", "http://"+blobHost+"/gotkstore", true, "azure-sas", func(s *sourcev1.BucketSpec) { s.ProxySecretRef = ref("blob-proxy") }),
 			ready: func(g Gomega, b *sourcev1.Bucket) {
 				hasApp(g, b, "prod/c/d.yaml", "d: 1\n")
