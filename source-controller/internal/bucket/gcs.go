@@ -46,22 +46,26 @@ type GCSOptions struct {
 // transport carrying the TLS settings and the proxy.
 func NewGCS(ctx context.Context, o GCSOptions) (*Client, error) {
 	base := transport(o.TLS, o.Proxy)
-	auth := []option.ClientOption{option.WithScopes(storage.ScopeReadOnly)}
+	detect := &credentials.DetectOptions{Scopes: []string{storage.ScopeReadOnly}, Client: &http.Client{Transport: base}}
+	var creds *auth.Credentials
+	var err error
 	if len(o.ServiceAccountJSON) > 0 {
-		creds, err := credentials.NewCredentialsFromJSON(credentials.ServiceAccount, o.ServiceAccountJSON, &credentials.DetectOptions{
-			Scopes: []string{storage.ScopeReadOnly}, Client: &http.Client{Transport: base}})
-		if err != nil {
-			return nil, err
-		}
-		auth = []option.ClientOption{option.WithAuthCredentials(creds)}
+		creds, err = credentials.NewCredentialsFromJSON(credentials.ServiceAccount, o.ServiceAccountJSON, detect)
+	} else {
+		// Application Default Credentials keep the library's own client:
+		// the metadata server is never behind the bucket's proxy.
+		detect.Client = nil
+		creds, err = credentials.DetectDefault(detect)
 	}
-	// Application Default Credentials keep the library's own client: the
-	// metadata server is never behind the bucket's proxy.
-	rt, err := htransport.NewTransport(ctx, base, auth...)
 	if err != nil {
 		return nil, err
 	}
-	opts := []option.ClientOption{option.WithHTTPClient(&http.Client{Transport: rt})}
+	rt, err := htransport.NewTransport(ctx, base, option.WithAuthCredentials(creds))
+	if err != nil {
+		return nil, err
+	}
+	// The credentials go to NewClient too, or it looks for its own.
+	opts := []option.ClientOption{option.WithHTTPClient(&http.Client{Transport: rt}), option.WithAuthCredentials(creds)}
 	if o.Endpoint != "" && o.Endpoint != GCSDefaultEndpoint && o.Endpoint != "https://"+GCSDefaultEndpoint {
 		opts = append(opts, option.WithEndpoint(gcsEndpoint(o.Endpoint, o.Insecure)))
 	}

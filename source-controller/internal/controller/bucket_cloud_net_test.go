@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -155,6 +156,8 @@ func TestBucketCloudTransportFields(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			g := NewWithT(t)
 			g.Expect(env.Client.Create(t.Context(), tc.obj)).To(Succeed())
+			// A refused Bucket would be retried for the tests after this one.
+			t.Cleanup(func() { _ = env.Client.Delete(context.Background(), tc.obj) })
 			if tc.ready != nil {
 				waitSourceReady(g, tc.obj, func(g Gomega) { tc.ready(g, tc.obj) })
 				return
