@@ -2,6 +2,7 @@ package bucket
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -37,8 +38,13 @@ type AzureOptions struct {
 	SASToken string
 	// Credential gets Microsoft Entra tokens for the storage scope.
 	Credential azcore.TokenCredential
-	// ClientOptions carry the transport.
+	// ClientOptions carry the transport (when set, TLS and Proxy are
+	// not used).
 	ClientOptions azcore.ClientOptions
+	// TLS is the client TLS configuration (nil: system roots).
+	TLS *tls.Config
+	// Proxy, when set, carries every request (spec.proxySecretRef).
+	Proxy *url.URL
 }
 
 // NewAzure returns a client for the Azure Blob Storage container.
@@ -56,6 +62,9 @@ func NewAzure(o AzureOptions) (*Client, error) {
 		return nil, fmt.Errorf("endpoint %q is not a URL", o.Endpoint)
 	}
 	co := &azblob.ClientOptions{ClientOptions: o.ClientOptions}
+	if co.Transport == nil {
+		co.Transport = &http.Client{Transport: transport(o.TLS, o.Proxy)}
+	}
 	// spec.insecure allows tokens over plain HTTP (an emulator on loopback).
 	co.InsecureAllowCredentialWithHTTP = o.Insecure
 	var c *azblob.Client

@@ -2,16 +2,20 @@ package bucket
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"cloud.google.com/go/auth"
+	"cloud.google.com/go/auth/credentials"
 	"cloud.google.com/go/storage"
 	"google.golang.org/api/googleapi"
 	"google.golang.org/api/iterator"
 	"google.golang.org/api/option"
+	htransport "google.golang.org/api/transport/http"
 )
 
 // GCSDefaultEndpoint is Google Cloud Storage's own endpoint, the one
@@ -30,16 +34,40 @@ type GCSOptions struct {
 	// Default Credentials (GOOGLE_APPLICATION_CREDENTIALS, the metadata
 	// server).
 	ServiceAccountJSON []byte
+	// TLS is the client TLS configuration (nil: system roots).
+	TLS *tls.Config
+	// Proxy, when set, carries every request, the key's token exchange
+	// included (spec.proxySecretRef).
+	Proxy *url.URL
 }
 
-// NewGCS returns a client for the Google Cloud Storage bucket.
+// NewGCS returns a client for the Google Cloud Storage bucket. Its
+// requests, and a service account key's token exchange, go through one
+// transport carrying the TLS settings and the proxy.
 func NewGCS(ctx context.Context, o GCSOptions) (*Client, error) {
-	var opts []option.ClientOption
+	base := transport(o.TLS, o.Proxy)
+	detect := &credentials.DetectOptions{Scopes: []string{storage.ScopeReadOnly}, Client: &http.Client{Transport: base}}
+	var creds *auth.Credentials
+	var err error
+	if len(o.ServiceAccountJSON) > 0 {
+		creds, err = credentials.NewCredentialsFromJSON(credentials.ServiceAccount, o.ServiceAccountJSON, detect)
+	} else {
+		// Application Default Credentials keep the library's own client:
+		// the metadata server is never behind the bucket's proxy.
+		detect.Client = nil
+		creds, err = credentials.DetectDefault(detect)
+	}
+	if err != nil {
+		return nil, err
+	}
+	rt, err := htransport.NewTransport(ctx, base, option.WithAuthCredentials(creds))
+	if err != nil {
+		return nil, err
+	}
+	// The credentials go to NewClient too, or it looks for its own.
+	opts := []option.ClientOption{option.WithHTTPClient(&http.Client{Transport: rt}), option.WithAuthCredentials(creds)}
 	if o.Endpoint != "" && o.Endpoint != GCSDefaultEndpoint && o.Endpoint != "https://"+GCSDefaultEndpoint {
 		opts = append(opts, option.WithEndpoint(gcsEndpoint(o.Endpoint, o.Insecure)))
-	}
-	if len(o.ServiceAccountJSON) > 0 {
-		opts = append(opts, option.WithAuthCredentialsJSON(option.ServiceAccount, o.ServiceAccountJSON))
 	}
 	c, err := storage.NewClient(ctx, opts...)
 	if err != nil {

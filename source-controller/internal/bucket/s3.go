@@ -35,11 +35,7 @@ func New(o Options) (*Client, error) {
 		mo.Creds = credentials.NewStaticV4(o.AccessKey, o.SecretKey, o.SessionToken)
 	}
 	if o.TLS != nil || o.Proxy != nil {
-		tr := transportWithTLS(o.TLS)
-		if o.Proxy != nil {
-			tr.Proxy = http.ProxyURL(o.Proxy)
-		}
-		mo.Transport = tr
+		mo.Transport = transport(o.TLS, o.Proxy)
 	}
 	c, err := minio.New(o.Endpoint, mo)
 	if err != nil {
@@ -76,19 +72,13 @@ func LDAPCredentials(ctx context.Context, endpoint, username, password string, t
 	}
 	id := &credentials.LDAPIdentity{STSEndpoint: endpoint, LDAPUsername: username, LDAPPassword: password}
 	if tlsConfig != nil {
-		id.Client = &http.Client{Transport: transportWithTLS(tlsConfig)}
+		id.Client = &http.Client{Transport: transport(tlsConfig, nil)}
 	}
 	v, err := credentials.New(id).GetWithContext(&credentials.CredContext{Client: http.DefaultClient, Endpoint: endpoint, Context: ctx})
 	if err != nil {
 		return "", "", "", err
 	}
 	return v.AccessKeyID, v.SecretAccessKey, v.SessionToken, nil
-}
-
-func transportWithTLS(cfg *tls.Config) *http.Transport {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = cfg
-	return tr
 }
 
 // s3Refused reports an S3 or STS error response refusing the credentials.

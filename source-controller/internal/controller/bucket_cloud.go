@@ -27,10 +27,15 @@ func (r *BucketReconciler) identity(ctx context.Context, obj *sourcev1.Bucket) (
 // whose key JSON is secretRef's 'serviceaccount', else with Application
 // Default Credentials (GOOGLE_APPLICATION_CREDENTIALS, the metadata
 // server). spec.endpoint other than storage.googleapis.com is the JSON
-// API's address.
+// API's address; spec.certSecretRef and spec.proxySecretRef carry the
+// requests, the key's token exchange included.
 func (r *BucketReconciler) gcsClient(ctx context.Context, obj *sourcev1.Bucket) (*bucket.Client, error) {
 	spec := obj.Spec
 	o := bucket.GCSOptions{Endpoint: spec.Endpoint, Insecure: spec.Insecure, Bucket: spec.BucketName}
+	var err error
+	if o.TLS, o.Proxy, err = r.cloudTransport(ctx, obj); err != nil {
+		return nil, err
+	}
 	if ref := spec.SecretRef; ref != nil {
 		data, err := readSecret(ctx, r.Client, obj.Namespace, ref.Name)
 		if err != nil {
@@ -67,10 +72,15 @@ func (r *BucketReconciler) gcsClient(ctx context.Context, obj *sourcev1.Bucket) 
 // credentials (accountKey; sasKey; tenantId, clientId and clientSecret or
 // clientCertificate; clientId alone for a managed identity; authorityHost
 // for Entra), else spec.serviceAccountName's workload identity, else the
-// SDK's default chain.
+// SDK's default chain. spec.certSecretRef and spec.proxySecretRef carry
+// the Blob requests (Entra token requests keep their own client).
 func (r *BucketReconciler) azureClient(ctx context.Context, obj *sourcev1.Bucket) (*bucket.Client, error) {
 	spec := obj.Spec
 	o := bucket.AzureOptions{Endpoint: spec.Endpoint, Insecure: spec.Insecure, Container: spec.BucketName}
+	var err error
+	if o.TLS, o.Proxy, err = r.cloudTransport(ctx, obj); err != nil {
+		return nil, err
+	}
 	if ref := spec.SecretRef; ref != nil {
 		data, err := readSecret(ctx, r.Client, obj.Namespace, ref.Name)
 		if err != nil {

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/http"
@@ -128,6 +129,10 @@ func (r *BucketReconciler) bucketError(obj *sourcev1.Bucket, err error) error {
 			obj.Spec.Endpoint, obj.Spec.Region, obj.Spec.BucketName, region)
 	case errors.Is(err, bucket.ErrBucketNotFound):
 		return reconcile.Retry(sourcev1.BucketOperationFailedReason, "bucket '%s' not found at endpoint %s", obj.Spec.BucketName, obj.Spec.Endpoint)
+	case errors.As(err, new(x509.UnknownAuthorityError)):
+		// Say which field fixes it: the SDK's error names only x509.
+		return reconcile.Retry(sourcev1.BucketOperationFailedReason,
+			"endpoint %s: its certificate is not signed by a trusted CA (trust its CA with 'ca.crt' in spec.certSecretRef): %s", obj.Spec.Endpoint, msg)
 	}
 	return reconcile.Retry(sourcev1.BucketOperationFailedReason, "endpoint %s: %s", obj.Spec.Endpoint, msg)
 }

@@ -10,7 +10,6 @@ import (
 
 	sourcev1 "gotk.dev/pkg/apis/source/v1"
 	"gotk.dev/pkg/cloudauth"
-	"gotk.dev/pkg/git"
 	"gotk.dev/pkg/runtime/reconcile"
 	"gotk.dev/source-controller/internal/bucket"
 )
@@ -102,21 +101,9 @@ func (r *BucketReconciler) s3Client(ctx context.Context, obj *sourcev1.Bucket) (
 			return nil, err
 		}
 	}
-	if ref := spec.CertSecretRef; ref != nil {
-		cfg, err := tlsFromSecret(ctx, r.Client, obj.Namespace, ref.Name)
-		if err != nil {
-			return nil, err
-		}
-		o.TLS = cfg
-	}
-	if ref := spec.ProxySecretRef; ref != nil {
-		data, err := readSecret(ctx, r.Client, obj.Namespace, ref.Name)
-		if err != nil {
-			return nil, err
-		}
-		if o.Proxy, err = git.ProxyURL(data); err != nil {
-			return nil, reconcile.Stall(sourcev1.AuthenticationFailedReason, "proxy secret '%s': %v", ref.Name, err)
-		}
+	var err error
+	if o.TLS, o.Proxy, err = r.bucketTransport(ctx, obj); err != nil {
+		return nil, err
 	}
 	c, err := bucket.New(o)
 	if err != nil {

@@ -79,8 +79,8 @@ type BucketSpec struct {
 	SecretRef *meta.LocalObjectReference `json:"secretRef,omitempty"`
 
 	// CertSecretRef names a Secret with a client certificate and key
-	// (tls.crt, tls.key) and/or a CA certificate (ca.crt); generic provider
-	// only.
+	// (tls.crt, tls.key) and/or a CA certificate (ca.crt) for the endpoint,
+	// for every provider (Flux documents it for the generic provider only).
 	// +optional
 	CertSecretRef *meta.LocalObjectReference `json:"certSecretRef,omitempty"`
 
