@@ -3,11 +3,12 @@ package action
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sort"
 	"strings"
 	"time"
 
-	"helm.sh/helm/v3/pkg/kube"
+	"helm.sh/helm/v4/pkg/kube"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -26,26 +27,77 @@ const (
 	waitMaxPoll   = 2 * time.Second
 )
 
-// kstatusClient is Helm's kube client with the readiness wait replaced:
-// objects are ready when kstatus computes them Current, polled with a
-// short, growing interval instead of Helm's fixed 2s. Helm still decides
-// what a failed wait means (the release is marked failed).
+// kstatusClient is Helm's kube client with the waiters chosen here: the
+// poller strategy (Helm's status-watcher strategy name) waits until
+// kstatus computes every object Current, polled with a short, growing
+// interval instead of Helm's watches (each of which builds its own REST
+// mapper and HTTP client); legacy is Helm 3's readiness checks; hook-only
+// waits for nothing but hooks. Hooks are always waited for as Helm 3
+// did. Helm still decides what a failed wait means (the release is
+// marked failed).
 type kstatusClient struct {
 	*kube.Client
 	dynamic dynamic.Interface
 }
 
+var _ kube.InterfaceWaitOptions = (*kstatusClient)(nil)
+
+func newKstatusClient(f *cachingFactory, namespace string, log slog.Handler) *kstatusClient {
+	c := &kube.Client{Factory: f, Namespace: namespace}
+	c.SetLogger(log)
+	return &kstatusClient{Client: c, dynamic: f.dynamic}
+}
+
+// GetWaiter implements kube.Interface.
+func (c *kstatusClient) GetWaiter(ws kube.WaitStrategy) (kube.Waiter, error) {
+	return c.GetWaiterWithOptions(ws)
+}
+
+// GetWaiterWithOptions implements kube.InterfaceWaitOptions; the options
+// (contexts Helm's own waiters honour) are not used.
+func (c *kstatusClient) GetWaiterWithOptions(ws kube.WaitStrategy, _ ...kube.WaitOption) (kube.Waiter, error) {
+	legacy, err := c.Client.GetWaiterWithOptions(kube.LegacyStrategy)
+	if err != nil {
+		return nil, err
+	}
+	switch ws {
+	case kube.LegacyStrategy:
+		return legacy, nil
+	case kube.StatusWatcherStrategy:
+		return &pollWaiter{Waiter: legacy, dynamic: c.dynamic}, nil
+	case kube.HookOnlyStrategy:
+		return hookOnlyWaiter{Waiter: legacy}, nil
+	default:
+		return nil, fmt.Errorf("unknown wait strategy %q", ws)
+	}
+}
+
+// hookOnlyWaiter waits for hooks but neither for the release's objects
+// to become ready nor for deleted ones to be gone (disableWait).
+type hookOnlyWaiter struct{ kube.Waiter }
+
+func (hookOnlyWaiter) Wait(kube.ResourceList, time.Duration) error          { return nil }
+func (hookOnlyWaiter) WaitWithJobs(kube.ResourceList, time.Duration) error  { return nil }
+func (hookOnlyWaiter) WaitForDelete(kube.ResourceList, time.Duration) error { return nil }
+
+// pollWaiter waits for objects with kstatus polling; hooks and deletions
+// are the embedded waiter's.
+type pollWaiter struct {
+	kube.Waiter
+	dynamic dynamic.Interface
+}
+
 // Wait waits until every object is Current, ignoring Jobs.
-func (c *kstatusClient) Wait(resources kube.ResourceList, timeout time.Duration) error {
+func (c *pollWaiter) Wait(resources kube.ResourceList, timeout time.Duration) error {
 	return c.wait(resources, timeout, false)
 }
 
 // WaitWithJobs waits until every object, Jobs included, is Current.
-func (c *kstatusClient) WaitWithJobs(resources kube.ResourceList, timeout time.Duration) error {
+func (c *pollWaiter) WaitWithJobs(resources kube.ResourceList, timeout time.Duration) error {
 	return c.wait(resources, timeout, true)
 }
 
-func (c *kstatusClient) wait(resources kube.ResourceList, timeout time.Duration, jobs bool) error {
+func (c *pollWaiter) wait(resources kube.ResourceList, timeout time.Duration, jobs bool) error {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	pending := make([]*resourceRef, 0, len(resources))
@@ -88,7 +140,7 @@ type resourceRef struct {
 
 // check returns the objects not yet Current and why; a Failed object is an
 // error.
-func (c *kstatusClient) check(ctx context.Context, refs []*resourceRef) ([]*resourceRef, []string, error) {
+func (c *pollWaiter) check(ctx context.Context, refs []*resourceRef) ([]*resourceRef, []string, error) {
 	var pending []*resourceRef
 	var reasons []string
 	for _, r := range refs {
