@@ -37,6 +37,9 @@ func Install(ctx context.Context, cfg *helmaction.Configuration, obj *helmv2.Hel
 	install.PostRenderStrategy = postRenderStrategy(obj)
 	install.Description = "Install performed by the helm-controller"
 
+	if err := useHealthExprs(cfg, obj); err != nil {
+		return nil, err
+	}
 	if spec.GetCRDsPolicy() == helmv2.CreateReplace {
 		if err := applyCRDs(cfg, chrt, helmv2.CreateReplace); err != nil {
 			return nil, err

@@ -19,6 +19,9 @@ func Rollback(cfg *helmaction.Configuration, obj *helmv2.HelmRelease, version in
 		applyMethodOf(cfg, obj.GetReleaseName(), version))
 	rollback.CleanupOnFail = spec.CleanupOnFail
 	rollback.MaxHistory = obj.GetMaxHistory()
+	if err := useHealthExprs(cfg, obj); err != nil {
+		return err
+	}
 	if err := rollback.Run(obj.GetReleaseName()); err != nil {
 		return err
 	}

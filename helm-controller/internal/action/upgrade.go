@@ -37,6 +37,9 @@ func Upgrade(ctx context.Context, cfg *helmaction.Configuration, obj *helmv2.Hel
 	upgrade.PostRenderStrategy = postRenderStrategy(obj)
 	upgrade.Description = "Upgrade performed by the helm-controller"
 
+	if err := useHealthExprs(cfg, obj); err != nil {
+		return nil, err
+	}
 	if p := spec.GetCRDsPolicy(); p != helmv2.Skip {
 		if err := applyCRDs(cfg, chrt, p); err != nil {
 			return nil, err

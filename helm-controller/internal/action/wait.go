@@ -8,13 +8,17 @@ import (
 	"strings"
 	"time"
 
+	helmaction "helm.sh/helm/v4/pkg/action"
 	"helm.sh/helm/v4/pkg/kube"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
 
+	helmv2 "gotk.dev/pkg/apis/helm/v2"
+	celhealth "gotk.dev/pkg/health"
 	"gotk.dev/pkg/runtime/reconcile"
 )
 
@@ -38,6 +42,9 @@ const (
 type kstatusClient struct {
 	*kube.Client
 	dynamic dynamic.Interface
+	// exprs decide the health of their kinds in the poller's wait
+	// (spec.healthCheckExprs).
+	exprs map[schema.GroupKind]*celhealth.Expressions
 }
 
 var _ kube.InterfaceWaitOptions = (*kstatusClient)(nil)
@@ -64,7 +71,7 @@ func (c *kstatusClient) GetWaiterWithOptions(ws kube.WaitStrategy, _ ...kube.Wai
 	case kube.LegacyStrategy:
 		return legacy, nil
 	case kube.StatusWatcherStrategy:
-		return &pollWaiter{Waiter: legacy, dynamic: c.dynamic}, nil
+		return &pollWaiter{Waiter: legacy, dynamic: c.dynamic, exprs: c.exprs}, nil
 	case kube.HookOnlyStrategy:
 		return hookOnlyWaiter{Waiter: legacy}, nil
 	default:
@@ -85,6 +92,7 @@ func (hookOnlyWaiter) WaitForDelete(kube.ResourceList, time.Duration) error { re
 type pollWaiter struct {
 	kube.Waiter
 	dynamic dynamic.Interface
+	exprs   map[schema.GroupKind]*celhealth.Expressions
 }
 
 // Wait waits until every object is Current, ignoring Jobs.
@@ -167,20 +175,46 @@ func (c *pollWaiter) check(ctx context.Context, refs []*resourceRef) ([]*resourc
 			}
 			return nil, nil, err
 		}
-		res, err := status.Compute(u)
+		st, msg, err := c.status(u)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s %s/%s: computing status: %w", r.kind, r.namespace, r.name, err)
 		}
-		switch res.Status {
+		switch st {
 		case status.CurrentStatus:
 		case status.FailedStatus:
-			return nil, nil, fmt.Errorf("%s %s/%s failed: %s", r.kind, r.namespace, r.name, res.Message)
+			return nil, nil, fmt.Errorf("%s %s/%s failed: %s", r.kind, r.namespace, r.name, msg)
 		default:
 			pending = append(pending, r)
-			reasons = append(reasons, fmt.Sprintf("%s %s/%s: %s", r.kind, r.namespace, r.name, res.Message))
+			reasons = append(reasons, fmt.Sprintf("%s %s/%s: %s", r.kind, r.namespace, r.name, msg))
 		}
 	}
 	return pending, reasons, nil
+}
+
+// status is what the kind's health expressions say of u, else kstatus.
+func (c *pollWaiter) status(u *unstructured.Unstructured) (status.Status, string, error) {
+	if x, ok := c.exprs[u.GroupVersionKind().GroupKind()]; ok {
+		st, msg := x.Evaluate(u)
+		return st, msg, nil
+	}
+	res, err := status.Compute(u)
+	if err != nil {
+		return "", "", err
+	}
+	return res.Status, res.Message, nil
+}
+
+// useHealthExprs compiles obj's spec.healthCheckExprs for the poller wait
+// of cfg's actions; the error names the faulty expression.
+func useHealthExprs(cfg *helmaction.Configuration, obj *helmv2.HelmRelease) error {
+	exprs, err := celhealth.CompileExprs(obj.Spec.HealthCheckExprs)
+	if err != nil {
+		return err
+	}
+	if kc, ok := cfg.KubeClient.(*kstatusClient); ok {
+		kc.exprs = exprs
+	}
+	return nil
 }
 
 var getOptions = metav1.GetOptions{}

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fluxcd/pkg/apis/kustomize"
 	"github.com/fluxcd/pkg/runtime/conditions"
 	. "github.com/onsi/gomega"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -206,4 +207,46 @@ func publishWidgets(t *testing.T, ns, phase string) string {
 		_ = env.Client.Delete(context.Background(), &apiextensionsv1.CustomResourceDefinition{ObjectMeta: metaOf("", "widgets."+group)})
 	})
 	return group
+}
+
+// TestHelmReleaseHealthCheckExprs: a CEL health expression decides the
+// health of its kind in the poller's wait, so a Widget whose phase is not
+// the one the expression asks for keeps the release from becoming Ready
+// (the install fails at its timeout), where kstatus alone finds it
+// Current; an expression that does not compile fails the install naming
+// it.
+func TestHelmReleaseHealthCheckExprs(t *testing.T) {
+	startController(t)
+	cases := []struct {
+		name, phase, current string
+		wantReady            bool
+		wantMessage          string
+	}{
+		{name: "expression not true", phase: "Pending", current: "status.phase == 'Ready'", wantMessage: `current expression "status.phase == 'Ready'" is not true yet`},
+		{name: "expression true", phase: "Ready", current: "status.phase == 'Ready'", wantReady: true},
+		{name: "control: kstatus alone", phase: "Pending", wantReady: true},
+		{name: "expression does not compile", phase: "Ready", current: "status.phase ==", wantMessage: "does not compile"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			g := NewWithT(t)
+			ns := env.NewNamespace(t)
+			group := publishWidgets(t, ns, tc.phase)
+			hr := newRelease(ns, "r", "widgets", "")
+			hr.Spec.Install = &helmv2.Install{Timeout: &metav1.Duration{Duration: 3 * time.Second}}
+			if tc.current != "" {
+				hr.Spec.HealthCheckExprs = []kustomize.CustomHealthCheck{{APIVersion: group + "/v1", Kind: "Widget",
+					HealthCheckExpressions: kustomize.HealthCheckExpressions{Current: tc.current}}}
+			}
+			g.Expect(env.Client.Create(context.Background(), hr)).To(Succeed())
+			if tc.wantReady {
+				eventuallyReady(t, hr, fieldsTimeout)
+				return
+			}
+			got := eventuallyCondition(t, hr, helmv2.ReleasedCondition, false, helmv2.InstallFailedReason, fieldsTimeout)
+			g.Expect(conditions.GetMessage(got, helmv2.ReleasedCondition)).To(ContainSubstring(tc.wantMessage))
+			g.Expect(conditions.IsReady(got)).To(BeFalse())
+		})
+	}
 }

@@ -118,7 +118,7 @@ var coverage = map[string]string{
 	"HelmRelease.spec.driftDetection.ignore.paths":                "TestDriftDetection",
 	"HelmRelease.spec.driftDetection.ignore.target":               "TestHelmReleaseDriftIgnoreTarget",
 	"HelmRelease.spec.driftDetection.mode":                        "TestDriftDetection",
-	"HelmRelease.spec.healthCheckExprs":                           "pending: CEL evaluation of the kinds it names in the poller wait",
+	"HelmRelease.spec.healthCheckExprs":                           "TestHelmReleaseHealthCheckExprs",
 	"HelmRelease.spec.install.crds":                               "TestHelmReleaseInstallOptions",
 	"HelmRelease.spec.install.createNamespace":                    "TestHelmReleaseInstallOptions",
 	"HelmRelease.spec.install.disableHooks":                       "TestHelmReleaseInstallOptions",
