@@ -8,8 +8,11 @@ import (
 	"github.com/fluxcd/pkg/apis/kustomize"
 	"github.com/fluxcd/pkg/runtime/conditions"
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	helmv2 "gotk.dev/pkg/apis/helm/v2"
 
@@ -247,6 +250,54 @@ func TestHelmReleaseHealthCheckExprs(t *testing.T) {
 			got := eventuallyCondition(t, hr, helmv2.ReleasedCondition, false, helmv2.InstallFailedReason, fieldsTimeout)
 			g.Expect(conditions.GetMessage(got, helmv2.ReleasedCondition)).To(ContainSubstring(tc.wantMessage))
 			g.Expect(conditions.IsReady(got)).To(BeFalse())
+		})
+	}
+}
+
+// TestHelmReleaseRollbackRecreate: with rollback.recreate the pods of the
+// release's Deployment are deleted after the rollback and made anew; the
+// control keeps them.
+func TestHelmReleaseRollbackRecreate(t *testing.T) {
+	startController(t)
+	for _, recreate := range []bool{true, false} {
+		t.Run(map[bool]string{true: "recreate", false: "control: pods kept"}[recreate], func(t *testing.T) {
+			t.Parallel()
+			g := NewWithT(t)
+			ctx := context.Background()
+			ns := env.NewNamespace(t)
+			publishChart(t, ns, "app", appChart(t, "1.0.0"), "1.0.0")
+			hr := newRelease(ns, "r", "app", "")
+			hr.Spec.Upgrade = &helmv2.Upgrade{Remediation: &helmv2.UpgradeRemediation{Retries: 0, RemediateLastFailure: ptrTo(true)}}
+			hr.Spec.Rollback = &helmv2.Rollback{Recreate: recreate}
+			g.Expect(env.Client.Create(ctx, hr)).To(Succeed())
+			eventuallyReady(t, hr, fieldsTimeout)
+			pods := func(g Gomega) map[types.UID]bool {
+				var list corev1.PodList
+				g.Expect(env.Client.List(ctx, &list, client.InNamespace(ns), client.MatchingLabels{"app": "r"})).To(Succeed())
+				out := map[types.UID]bool{}
+				for _, p := range list.Items {
+					if p.DeletionTimestamp == nil {
+						out[p.UID] = true
+					}
+				}
+				return out
+			}
+			var before map[types.UID]bool
+			g.Eventually(func(g Gomega) {
+				before = pods(g)
+				g.Expect(before).NotTo(BeEmpty())
+			}, fieldsTimeout, 250*time.Millisecond).Should(Succeed())
+
+			// The API server rejects the upgrade; it is rolled back.
+			updateSpec(t, hr, func(hr *helmv2.HelmRelease) { hr.Spec.Values = jsonValues("fail: true\n") })
+			eventuallyCondition(t, hr, helmv2.RemediatedCondition, true, helmv2.RollbackSucceededReason, fieldsTimeout)
+			g.Eventually(func(g Gomega) {
+				now := pods(g)
+				g.Expect(now).NotTo(BeEmpty())
+				for uid := range before {
+					g.Expect(now[uid]).To(Equal(!recreate), "pod %s after the rollback", uid)
+				}
+			}, fieldsTimeout, 250*time.Millisecond).Should(Succeed())
 		})
 	}
 }

@@ -149,7 +149,7 @@ var coverage = map[string]string{
 	"HelmRelease.spec.rollback.disableWait":                       "TestHelmReleaseWaitAndForceOptions",
 	"HelmRelease.spec.rollback.disableWaitForJobs":                "TestHelmReleaseWaitAndForceOptions",
 	"HelmRelease.spec.rollback.force":                             "TestHelmReleaseWaitAndForceOptions",
-	"HelmRelease.spec.rollback.recreate":                          "untested: no test found that sets it and checks its effect",
+	"HelmRelease.spec.rollback.recreate":                          "TestHelmReleaseRollbackRecreate",
 	"HelmRelease.spec.rollback.serverSideApply":                   "untested: applied as Helm does (auto follows the release rolled back to); no test checks it yet",
 	"HelmRelease.spec.rollback.timeout":                           "TestHelmReleaseWaitAndForceOptions",
 	"HelmRelease.spec.serviceAccountName":                         "TestHelmReleaseServiceAccountName",
