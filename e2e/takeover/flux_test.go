@@ -6,12 +6,16 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/fluxcd/pkg/apis/meta"
-	"helm.sh/helm/v3/pkg/action"
-	"helm.sh/helm/v3/pkg/chart"
+	"helm.sh/helm/v4/pkg/action"
+	helmcommon "helm.sh/helm/v4/pkg/chart/common"
+	chart "helm.sh/helm/v4/pkg/chart/v2"
+	"helm.sh/helm/v4/pkg/kube"
+	helmrelease "helm.sh/helm/v4/pkg/release/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -209,17 +213,19 @@ func buildFlux(ctx context.Context, t *testing.T, ks, hr int) *fluxCluster {
 		install := action.NewInstall(cfg)
 		install.ReleaseName, install.Namespace = h.GetReleaseName(), appsNS
 		install.Labels = map[string]string{helmv2.NameLabel: name, helmv2.NamespaceLabel: ns}
-		rls, err := install.RunWithContext(ctx, helmChart(), values)
+		install.WaitStrategy = kube.HookOnlyStrategy
+		res, err := install.RunWithContext(ctx, helmChart(), values)
 		if err != nil {
 			t.Fatal(err)
 		}
+		rls := res.(*helmrelease.Release)
 		fc.applied["configmaps/"+rls.Name+"-cm"] = true
 		relJSON, _ := json.Marshal(rls)
 		valuesDigest := sha256.Sum256(raw)
 		snap := &helmv2.Snapshot{APIVersion: "helm.toolkit.fluxcd.io/v2", Digest: "sha256:" + hex.EncodeToString(sha256Sum(relJSON)),
 			Name: rls.Name, Namespace: rls.Namespace, Version: rls.Version, Status: rls.Info.Status.String(), Action: "install",
 			ChartName: "app", ChartVersion: "1.0.0", ConfigDigest: "sha256:" + hex.EncodeToString(valuesDigest[:]),
-			FirstDeployed: metav1.NewTime(rls.Info.FirstDeployed.Time), LastDeployed: metav1.NewTime(rls.Info.LastDeployed.Time)}
+			FirstDeployed: metav1.NewTime(rls.Info.FirstDeployed), LastDeployed: metav1.NewTime(rls.Info.LastDeployed)}
 		h.Status = helmv2.HelmReleaseStatus{ObservedGeneration: h.Generation, LastAttemptedGeneration: h.Generation,
 			Conditions:                  ready(h.Generation, helmv2.InstallSucceededReason, "Helm install succeeded for release "+rls.Namespace+"/"+rls.Name+".v1 with chart app@1.0.0"),
 			History:                     helmv2.Snapshots{snap},
@@ -253,7 +259,7 @@ func helmChart() *chart.Chart {
 		Values: map[string]any{"message": "hello"}}
 	for name, data := range chartFiles {
 		if name != "values.yaml" {
-			ch.Templates = append(ch.Templates, &chart.File{Name: name, Data: []byte(data)})
+			ch.Templates = append(ch.Templates, &helmcommon.File{Name: name, Data: []byte(data)})
 		}
 	}
 	return ch
@@ -266,8 +272,8 @@ func helmConfig(t *testing.T) *action.Configuration {
 	flags := genericclioptions.NewConfigFlags(false)
 	flags.KubeConfig = ptr.To(suite.Env.Kubeconfig)
 	flags.Namespace = ptr.To(ns)
-	cfg := &action.Configuration{}
-	if err := cfg.Init(flags, ns, "secret", func(string, ...any) {}); err != nil {
+	cfg := action.NewConfiguration(action.ConfigurationSetLogger(slog.DiscardHandler))
+	if err := cfg.Init(flags, ns, "secret"); err != nil {
 		t.Fatal(err)
 	}
 	return cfg

@@ -10,10 +10,11 @@ import (
 	"sync"
 	"testing"
 
-	"helm.sh/helm/v3/pkg/chart/loader"
-	"helm.sh/helm/v3/pkg/chartutil"
-	"helm.sh/helm/v3/pkg/provenance"
-	"helm.sh/helm/v3/pkg/repo"
+	"helm.sh/helm/v4/pkg/chart/loader/archive"
+	"helm.sh/helm/v4/pkg/chart/v2/loader"
+	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
+	"helm.sh/helm/v4/pkg/provenance"
+	repo "helm.sh/helm/v4/pkg/repo/v1"
 
 	"gotk.dev/pkg/localserver"
 )
@@ -140,9 +141,9 @@ func (h *HelmRepo) AddChart(name, version string, files map[string]string) error
 		paths = append(paths, p)
 	}
 	sort.Strings(paths)
-	buffered := make([]*loader.BufferedFile, 0, len(paths))
+	buffered := make([]*archive.BufferedFile, 0, len(paths))
 	for _, p := range paths {
-		buffered = append(buffered, &loader.BufferedFile{Name: p, Data: []byte(all[p])})
+		buffered = append(buffered, &archive.BufferedFile{Name: p, Data: []byte(all[p])})
 	}
 	c, err := loader.LoadFiles(buffered)
 	if err != nil {

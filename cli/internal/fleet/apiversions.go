@@ -3,7 +3,7 @@ package fleet
 import (
 	"fmt"
 
-	"helm.sh/helm/v3/pkg/chartutil"
+	helmcommon "helm.sh/helm/v4/pkg/chart/common"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes/scheme"
@@ -49,7 +49,7 @@ func lifecycleOf(obj *unstructured.Unstructured) (*lifecycle, bool) {
 }
 
 // atOrBefore tells whether release v (major, minor) is reached at kv.
-func atOrBefore(v [2]int, kv *chartutil.KubeVersion) bool {
+func atOrBefore(v [2]int, kv *helmcommon.KubeVersion) bool {
 	if v == [2]int{} {
 		return false
 	}
@@ -76,7 +76,7 @@ func (l *lifecycle) removedMessage(obj *unstructured.Unstructured) string {
 // apiVersionFinding judges obj's API version at --kube-version kv: a
 // version removed by then (class removed-api) or deprecated by then
 // (deprecated-api); "" when it is fine or Kubernetes declares no lifecycle.
-func apiVersionFinding(obj *unstructured.Unstructured, kv *chartutil.KubeVersion) (class, msg string) {
+func apiVersionFinding(obj *unstructured.Unstructured, kv *helmcommon.KubeVersion) (class, msg string) {
 	l, ok := lifecycleOf(obj)
 	switch {
 	case !ok || kv == nil:

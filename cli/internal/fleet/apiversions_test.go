@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	. "github.com/onsi/gomega"
-	"helm.sh/helm/v3/pkg/chartutil"
+	helmcommon "helm.sh/helm/v4/pkg/chart/common"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
@@ -34,10 +34,10 @@ func TestAPIVersionFinding(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			g := NewWithT(t)
-			var kv *chartutil.KubeVersion
+			var kv *helmcommon.KubeVersion
 			if tc.kubeVersion != "" {
 				var err error
-				kv, err = chartutil.ParseKubeVersion(tc.kubeVersion)
+				kv, err = helmcommon.ParseKubeVersion(tc.kubeVersion)
 				g.Expect(err).NotTo(HaveOccurred())
 			}
 			class, msg := apiVersionFinding(tc.obj, kv)

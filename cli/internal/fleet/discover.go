@@ -7,8 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	helmchart "helm.sh/helm/v3/pkg/chart"
-	"helm.sh/helm/v3/pkg/chartutil"
+	helmcommon "helm.sh/helm/v4/pkg/chart/common"
+	helmchart "helm.sh/helm/v4/pkg/chart/v2"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 
@@ -77,7 +77,7 @@ type discoverer struct {
 	offline bool
 	// kubeVersion is what charts see as .Capabilities.KubeVersion (nil:
 	// Helm's default).
-	kubeVersion *chartutil.KubeVersion
+	kubeVersion *helmcommon.KubeVersion
 	// charts are the charts downloaded, by repository URL, name and version.
 	charts map[string]*helmchart.Chart
 	// decryptor decrypts SOPS files (nil: they stay encrypted).

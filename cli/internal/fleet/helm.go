@@ -3,14 +3,17 @@ package fleet
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"path"
 	"regexp"
 	"strings"
 
-	helmaction "helm.sh/helm/v3/pkg/action"
-	helmchart "helm.sh/helm/v3/pkg/chart"
-	"helm.sh/helm/v3/pkg/chart/loader"
-	"helm.sh/helm/v3/pkg/chartutil"
+	helmaction "helm.sh/helm/v4/pkg/action"
+	helmcommon "helm.sh/helm/v4/pkg/chart/common"
+	"helm.sh/helm/v4/pkg/chart/loader/archive"
+	helmchart "helm.sh/helm/v4/pkg/chart/v2"
+	"helm.sh/helm/v4/pkg/chart/v2/loader"
+	helmrelease "helm.sh/helm/v4/pkg/release/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/yaml"
@@ -86,23 +89,28 @@ func (d *discoverer) renderRelease(ctx context.Context, hr *helmv2.HelmRelease) 
 	if err != nil {
 		return nil, nil, "", err
 	}
-	install := helmaction.NewInstall(&helmaction.Configuration{Log: func(string, ...any) {}})
+	install := helmaction.NewInstall(helmaction.NewConfiguration(helmaction.ConfigurationSetLogger(slog.DiscardHandler)))
 	install.ReleaseName = hr.GetReleaseName()
 	install.Namespace = hr.GetReleaseNamespace()
-	install.DryRun = true
-	install.ClientOnly = true
+	install.DryRunStrategy = helmaction.DryRunClient
 	install.Replace = true
 	spec := hr.GetInstall()
 	install.DisableHooks = spec.DisableHooks
 	install.SkipSchemaValidation = spec.DisableSchemaValidation
 	install.IncludeCRDs = spec.GetCRDsPolicy() != helmv2.Skip
 	install.PostRenderer = postrender.For(hr)
+	// The API names the strategies as Helm does.
+	install.PostRenderStrategy = helmaction.PostRenderStrategy(hr.GetPostRenderStrategy())
 	if d.kubeVersion != nil {
 		install.KubeVersion = d.kubeVersion
 	}
-	rel, err := install.RunWithContext(ctx, chrt, vals)
+	res, err := install.RunWithContext(ctx, chrt, vals)
 	if err != nil {
 		return nil, nil, "", fmt.Errorf("rendering chart %s: %w", chrt.Name(), err)
+	}
+	rel, ok := res.(*helmrelease.Release)
+	if !ok {
+		return nil, nil, "", fmt.Errorf("rendering chart %s: unexpected Helm release type %T", chrt.Name(), res)
 	}
 	r := &rendered{release: hr.Namespace + "/" + hr.Name, namespace: install.Namespace, files: map[*unstructured.Unstructured]string{}}
 	manifest := rel.Manifest
@@ -184,14 +192,14 @@ func (d *discoverer) loadChart(hr *helmv2.HelmRelease) (*helmchart.Chart, string
 // chartFromTree loads the chart directory dir of a source's files.
 func chartFromTree(files *kustomize.Files, dir string) (*helmchart.Chart, error) {
 	prefix := strings.TrimPrefix(path.Clean("/"+dir), "/") + "/"
-	var buffered []*loader.BufferedFile
+	var buffered []*archive.BufferedFile
 	for _, p := range files.Paths() {
 		rel := strings.TrimPrefix(p, "/")
 		if !strings.HasPrefix(rel, prefix) {
 			continue
 		}
 		data, _ := files.Read(p)
-		buffered = append(buffered, &loader.BufferedFile{Name: strings.TrimPrefix(rel, prefix), Data: data})
+		buffered = append(buffered, &archive.BufferedFile{Name: strings.TrimPrefix(rel, prefix), Data: data})
 	}
 	if len(buffered) == 0 {
 		return nil, fmt.Errorf("chart %s: no such directory in the source", dir)
@@ -210,7 +218,7 @@ func mergeValuesFiles(chrt *helmchart.Chart, files *kustomize.Files, spec helmv2
 	if len(spec.ValuesFiles) == 0 {
 		return nil
 	}
-	merged := chartutil.Values(chrt.Values).AsMap()
+	merged := helmcommon.Values(chrt.Values).AsMap()
 	for _, f := range spec.ValuesFiles {
 		data, ok := files.Read(strings.TrimPrefix(path.Clean("/"+f), "/"))
 		if !ok {
@@ -219,7 +227,7 @@ func mergeValuesFiles(chrt *helmchart.Chart, files *kustomize.Files, spec helmv2
 			}
 			return fmt.Errorf("values file %s: not in the source", f)
 		}
-		v, err := chartutil.ReadValues(data)
+		v, err := helmcommon.ReadValues(data)
 		if err != nil {
 			return fmt.Errorf("values file %s: %w", f, err)
 		}

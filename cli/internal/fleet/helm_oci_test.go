@@ -11,8 +11,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	. "github.com/onsi/gomega"
-	"helm.sh/helm/v3/pkg/chart"
-	"helm.sh/helm/v3/pkg/chartutil"
+	helmcommon "helm.sh/helm/v4/pkg/chart/common"
+	chart "helm.sh/helm/v4/pkg/chart/v2"
+	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
 
 	"gotk.dev/pkg/oci"
 	"gotk.dev/pkg/testserver"
@@ -24,7 +25,7 @@ func pushOCIChart(t *testing.T, host, chartName, version string) {
 	t.Helper()
 	ch := &chart.Chart{Metadata: &chart.Metadata{APIVersion: "v2", Name: chartName, Version: version},
 		Values: map[string]any{"message": "default"},
-		Templates: []*chart.File{{Name: "templates/cm.yaml",
+		Templates: []*helmcommon.File{{Name: "templates/cm.yaml",
 			Data: []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\ndata:\n  message: {{ .Values.message }}\n  version: {{ .Chart.Version }}\n")}}}
 	path, err := chartutil.Save(ch, t.TempDir())
 	if err != nil {

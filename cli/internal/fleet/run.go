@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"helm.sh/helm/v3/pkg/chartutil"
+	helmcommon "helm.sh/helm/v4/pkg/chart/common"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"gotk.dev/cli/internal/install"
@@ -44,7 +44,7 @@ type Options struct {
 	// are skipped.
 	DecryptKeys []string
 
-	kubeVersion *chartutil.KubeVersion
+	kubeVersion *helmcommon.KubeVersion
 	decryptor   kustomize.FileDecryptor
 }
 
@@ -74,7 +74,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, fmt.Errorf("%s is not a directory", o.Dir)
 	}
 	if o.KubeVersion != "" {
-		if o.kubeVersion, err = chartutil.ParseKubeVersion(o.KubeVersion); err != nil {
+		if o.kubeVersion, err = helmcommon.ParseKubeVersion(o.KubeVersion); err != nil {
 			return nil, fmt.Errorf("--kube-version %q: want a Kubernetes release such as 1.31: %w", o.KubeVersion, err)
 		}
 	}

@@ -6,7 +6,7 @@ import (
 	"regexp"
 	"strings"
 
-	"helm.sh/helm/v3/pkg/chartutil"
+	helmcommon "helm.sh/helm/v4/pkg/chart/common"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -37,7 +37,7 @@ type validation struct {
 	// object rendered (whose template is known).
 	alias map[*unstructured.Unstructured]*unstructured.Unstructured
 	// server is the release of the API server of the run.
-	server *chartutil.KubeVersion
+	server *helmcommon.KubeVersion
 }
 
 // run applies the CRDs and Namespaces the fleet declares, for real, then
@@ -51,7 +51,7 @@ func (v *validation) run(ctx context.Context, nodes []*node) error {
 	v.namespaces = map[string]bool{BootstrapNamespace: true}
 	if dc, err := discovery.NewDiscoveryClientForConfig(v.cfg); err == nil {
 		if info, err := dc.ServerVersion(); err == nil {
-			v.server, _ = chartutil.ParseKubeVersion(info.GitVersion)
+			v.server, _ = helmcommon.ParseKubeVersion(info.GitVersion)
 		}
 	}
 	if len(v.base) > 0 {

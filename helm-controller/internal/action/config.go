@@ -4,13 +4,14 @@ package action
 
 import (
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
-	helmaction "helm.sh/helm/v3/pkg/action"
-	"helm.sh/helm/v3/pkg/chartutil"
-	"helm.sh/helm/v3/pkg/kube"
-	"helm.sh/helm/v3/pkg/storage"
+	helmaction "helm.sh/helm/v4/pkg/action"
+	helmcommon "helm.sh/helm/v4/pkg/chart/common"
+	"helm.sh/helm/v4/pkg/kube"
+	"helm.sh/helm/v4/pkg/storage"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/resource"
@@ -31,6 +32,13 @@ import (
 // every action, which dominates the cost of many small releases.
 const capabilitiesTTL = 30 * time.Second
 
+// FieldManager names helm-controller in the managedFields of the objects
+// it creates and applies, whatever the binary is called (Helm otherwise
+// takes the name of the running program).
+const FieldManager = "helm-controller"
+
+func init() { kube.ManagedFieldsManager = FieldManager }
+
 // Client-side rate limits used when the given config sets none (the
 // defaults of the controllers' --kube-api-qps and --kube-api-burst, which
 // apply when the API server has no priority and fairness).
@@ -48,7 +56,7 @@ type Clients struct {
 	clientset kubernetes.Interface
 
 	mu       sync.Mutex
-	caps     *chartutil.Capabilities
+	caps     *helmcommon.Capabilities
 	capsTime time.Time
 }
 
@@ -96,23 +104,21 @@ func (c *Clients) RESTMapper() meta.RESTMapper { return c.getter.mapper }
 // Configuration returns a Helm action configuration whose release storage
 // is Helm's Secret driver in storageNamespace and whose objects default to
 // releaseNamespace. It is cheap: every client in it is shared.
-func (c *Clients) Configuration(storageNamespace, releaseNamespace string, log func(string, ...any)) (*helmaction.Configuration, error) {
+func (c *Clients) Configuration(storageNamespace, releaseNamespace string, log slog.Handler) (*helmaction.Configuration, error) {
 	caps, err := c.capabilities()
 	if err != nil {
 		return nil, err
 	}
 	if log == nil {
-		log = func(string, ...any) {}
+		log = slog.DiscardHandler
 	}
 	d := newReleaseSecrets(c.clientset.CoreV1().Secrets(storageNamespace), log)
-	kc := &kstatusClient{Client: &kube.Client{Factory: c.factory, Log: log, Namespace: releaseNamespace}, dynamic: c.factory.dynamic}
-	return &helmaction.Configuration{
-		RESTClientGetter: c.getter,
-		Releases:         storage.Init(d),
-		KubeClient:       kc,
-		Capabilities:     caps,
-		Log:              log,
-	}, nil
+	cfg := helmaction.NewConfiguration(helmaction.ConfigurationSetLogger(log))
+	cfg.RESTClientGetter = c.getter
+	cfg.Releases = storage.Init(d)
+	cfg.KubeClient = newKstatusClient(c.factory, releaseNamespace, log)
+	cfg.Capabilities = caps
+	return cfg, nil
 }
 
 // FreshConfiguration is Configuration for a release with
@@ -120,7 +126,7 @@ func (c *Clients) Configuration(storageNamespace, releaseNamespace string, log f
 // now, and every step of a Helm action (each manifest build, each hook)
 // gets a new discovery client and REST mapper, so objects whose kinds the
 // same action just created (CRDs among a chart's templates) are found.
-func (c *Clients) FreshConfiguration(storageNamespace, releaseNamespace string, log func(string, ...any)) (*helmaction.Configuration, error) {
+func (c *Clients) FreshConfiguration(storageNamespace, releaseNamespace string, log slog.Handler) (*helmaction.Configuration, error) {
 	c.InvalidateCapabilities()
 	cfg, err := c.Configuration(storageNamespace, releaseNamespace, log)
 	if err != nil {
@@ -130,7 +136,7 @@ func (c *Clients) FreshConfiguration(storageNamespace, releaseNamespace string, 
 	factory := &cachingFactory{Factory: cmdutil.NewFactory(getter), clientset: c.factory.clientset, dynamic: c.factory.dynamic,
 		validators: map[string]validation.Schema{}}
 	cfg.RESTClientGetter = getter
-	cfg.KubeClient = &kstatusClient{Client: &kube.Client{Factory: factory, Log: cfg.Log, Namespace: releaseNamespace}, dynamic: c.factory.dynamic}
+	cfg.KubeClient = newKstatusClient(factory, releaseNamespace, cfg.Logger().Handler())
 	return cfg, nil
 }
 
@@ -172,7 +178,7 @@ func (c *Clients) InvalidateCapabilities() {
 	c.getter.discovery.Invalidate()
 }
 
-func (c *Clients) capabilities() (*chartutil.Capabilities, error) {
+func (c *Clients) capabilities() (*helmcommon.Capabilities, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.caps != nil && time.Since(c.capsTime) < capabilitiesTTL {
@@ -188,10 +194,10 @@ func (c *Clients) capabilities() (*chartutil.Capabilities, error) {
 	if err != nil && !discovery.IsGroupDiscoveryFailedError(err) {
 		return nil, fmt.Errorf("could not get apiVersions from Kubernetes: %w", err)
 	}
-	c.caps = &chartutil.Capabilities{
+	c.caps = &helmcommon.Capabilities{
 		APIVersions: versions,
-		KubeVersion: chartutil.KubeVersion{Version: v.GitVersion, Major: v.Major, Minor: v.Minor},
-		HelmVersion: chartutil.DefaultCapabilities.HelmVersion,
+		KubeVersion: helmcommon.KubeVersion{Version: v.GitVersion, Major: v.Major, Minor: v.Minor},
+		HelmVersion: helmcommon.DefaultCapabilities.HelmVersion,
 	}
 	c.capsTime = time.Now()
 	return c.caps, nil

@@ -5,9 +5,10 @@ import (
 	"errors"
 	"fmt"
 
-	helmaction "helm.sh/helm/v3/pkg/action"
-	helmchart "helm.sh/helm/v3/pkg/chart"
-	"helm.sh/helm/v3/pkg/storage/driver"
+	helmaction "helm.sh/helm/v4/pkg/action"
+	helmchart "helm.sh/helm/v4/pkg/chart/v2"
+	"helm.sh/helm/v4/pkg/kube"
+	"helm.sh/helm/v4/pkg/storage/driver"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	helmv2 "gotk.dev/pkg/apis/helm/v2"
@@ -25,12 +26,13 @@ func applyCRDs(cfg *helmaction.Configuration, chrt *helmchart.Chart, policy helm
 		if err != nil {
 			return fmt.Errorf("CRD %s: %w", obj.Filename, err)
 		}
-		if _, err := cfg.KubeClient.Create(res); err != nil {
+		// Client-side create and replace, as Helm 3 did with CRDs.
+		if _, err := cfg.KubeClient.Create(res, kube.ClientCreateOptionServerSideApply(false, false)); err != nil {
 			if !apierrors.IsAlreadyExists(errors.Unwrap(err)) && !apierrors.IsAlreadyExists(err) {
 				return fmt.Errorf("creating CRD %s: %w", obj.Filename, err)
 			}
 			if policy == helmv2.CreateReplace {
-				if _, err := cfg.KubeClient.Update(res, res, true); err != nil {
+				if _, err := cfg.KubeClient.Update(res, res, kube.ClientUpdateOptionServerSideApply(false, false), kube.ClientUpdateOptionForceReplace(true)); err != nil {
 					return fmt.Errorf("replacing CRD %s: %w", obj.Filename, err)
 				}
 			}

@@ -1,7 +1,7 @@
 package action
 
 import (
-	helmaction "helm.sh/helm/v3/pkg/action"
+	helmaction "helm.sh/helm/v4/pkg/action"
 
 	helmv2 "gotk.dev/pkg/apis/helm/v2"
 )
@@ -12,12 +12,21 @@ func Rollback(cfg *helmaction.Configuration, obj *helmv2.HelmRelease, version in
 	rollback := helmaction.NewRollback(cfg)
 	rollback.Version = version
 	rollback.Timeout = spec.GetTimeout(obj.GetTimeout())
-	rollback.Wait = !spec.DisableWait
+	rollback.WaitStrategy = waitStrategy(obj, spec.DisableWait)
 	rollback.WaitForJobs = !spec.DisableWaitForJobs
 	rollback.DisableHooks = spec.DisableHooks
-	rollback.Force = spec.Force
-	rollback.Recreate = spec.Recreate
+	rollback.ServerSideApply, rollback.ForceConflicts, rollback.ForceReplace = applyMethod(spec.GetServerSideApply(), spec.Force,
+		applyMethodOf(cfg, obj.GetReleaseName(), version))
 	rollback.CleanupOnFail = spec.CleanupOnFail
 	rollback.MaxHistory = obj.GetMaxHistory()
-	return rollback.Run(obj.GetReleaseName())
+	if err := useHealthExprs(cfg, obj); err != nil {
+		return err
+	}
+	if err := rollback.Run(obj.GetReleaseName()); err != nil {
+		return err
+	}
+	if spec.Recreate {
+		return recreatePods(cfg, obj)
+	}
+	return nil
 }

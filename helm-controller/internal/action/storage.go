@@ -7,12 +7,14 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"sync"
 	"time"
 
-	"helm.sh/helm/v3/pkg/release"
-	"helm.sh/helm/v3/pkg/storage/driver"
+	helmreleasei "helm.sh/helm/v4/pkg/release"
+	release "helm.sh/helm/v4/pkg/release/v1"
+	"helm.sh/helm/v4/pkg/storage/driver"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -31,14 +33,18 @@ type releaseSecrets struct {
 
 var _ driver.Driver = (*releaseSecrets)(nil)
 
-func newReleaseSecrets(impl corev1client.SecretInterface, log func(string, ...any)) *releaseSecrets {
+func newReleaseSecrets(impl corev1client.SecretInterface, log slog.Handler) *releaseSecrets {
 	d := driver.NewSecrets(impl)
-	d.Log = log
+	d.SetLogger(log)
 	return &releaseSecrets{Secrets: d, impl: impl}
 }
 
 // Create implements driver.Driver as Helm's Secrets driver does.
-func (s *releaseSecrets) Create(key string, rls *release.Release) error {
+func (s *releaseSecrets) Create(key string, r helmreleasei.Releaser) error {
+	rls, err := v1Release(r)
+	if err != nil {
+		return err
+	}
 	obj, err := releaseSecret(key, rls, "createdAt")
 	if err != nil {
 		return fmt.Errorf("create: failed to encode release %q: %w", rls.Name, err)
@@ -53,7 +59,11 @@ func (s *releaseSecrets) Create(key string, rls *release.Release) error {
 }
 
 // Update implements driver.Driver as Helm's Secrets driver does.
-func (s *releaseSecrets) Update(key string, rls *release.Release) error {
+func (s *releaseSecrets) Update(key string, r helmreleasei.Releaser) error {
+	rls, err := v1Release(r)
+	if err != nil {
+		return err
+	}
 	obj, err := releaseSecret(key, rls, "modifiedAt")
 	if err != nil {
 		return fmt.Errorf("update: failed to encode release %q: %w", rls.Name, err)

@@ -1,8 +1,8 @@
 package action
 
 import (
-	helmaction "helm.sh/helm/v3/pkg/action"
-	helmrelease "helm.sh/helm/v3/pkg/release"
+	helmaction "helm.sh/helm/v4/pkg/action"
+	helmrelease "helm.sh/helm/v4/pkg/release/v1"
 
 	helmv2 "gotk.dev/pkg/apis/helm/v2"
 )
@@ -16,7 +16,9 @@ func Test(cfg *helmaction.Configuration, obj *helmv2.HelmRelease) (*helmrelease.
 	test.Namespace = obj.GetReleaseNamespace()
 	test.Timeout = spec.GetTimeout(obj.GetTimeout())
 	test.Filters = Filters(spec.Filters)
-	return test.Run(obj.GetReleaseName())
+	// The shutdown func only collects hook pod logs, which are not kept.
+	rls, _, err := test.Run(obj.GetReleaseName())
+	return result(rls, err)
 }
 
 // Filters turns spec.test.filters into Helm's filter map: "name" selects

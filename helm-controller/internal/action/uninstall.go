@@ -3,22 +3,22 @@ package action
 import (
 	"errors"
 
-	helmaction "helm.sh/helm/v3/pkg/action"
-	helmrelease "helm.sh/helm/v3/pkg/release"
-	"helm.sh/helm/v3/pkg/storage/driver"
+	helmaction "helm.sh/helm/v4/pkg/action"
+	helmrelease "helm.sh/helm/v4/pkg/release/v1"
+	"helm.sh/helm/v4/pkg/storage/driver"
 
 	helmv2 "gotk.dev/pkg/apis/helm/v2"
 )
 
 // Uninstall removes obj's release name (the spec's, or one the spec moved
 // away from), honouring spec.uninstall. A release that is already gone is
-// not an error (nil response).
-func Uninstall(cfg *helmaction.Configuration, obj *helmv2.HelmRelease, name, description string) (*helmrelease.UninstallReleaseResponse, error) {
+// not an error (nil release). It returns the uninstalled release.
+func Uninstall(cfg *helmaction.Configuration, obj *helmv2.HelmRelease, name, description string) (*helmrelease.Release, error) {
 	spec := obj.GetUninstall()
 	uninstall := helmaction.NewUninstall(cfg)
 	uninstall.DisableHooks = spec.DisableHooks
 	uninstall.KeepHistory = spec.KeepHistory
-	uninstall.Wait = !spec.DisableWait
+	uninstall.WaitStrategy = waitStrategy(obj, spec.DisableWait)
 	uninstall.Timeout = spec.GetTimeout(obj.GetTimeout())
 	uninstall.DeletionPropagation = spec.GetDeletionPropagation()
 	uninstall.Description = description
@@ -26,5 +26,8 @@ func Uninstall(cfg *helmaction.Configuration, obj *helmv2.HelmRelease, name, des
 	if errors.Is(err, driver.ErrReleaseNotFound) {
 		return nil, nil
 	}
-	return res, err
+	if err != nil || res == nil {
+		return nil, err
+	}
+	return v1Release(res.Release)
 }

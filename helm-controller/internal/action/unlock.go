@@ -2,10 +2,12 @@ package action
 
 import (
 	"fmt"
+	"time"
 
-	helmaction "helm.sh/helm/v3/pkg/action"
-	helmrelease "helm.sh/helm/v3/pkg/release"
-	helmtime "helm.sh/helm/v3/pkg/time"
+	helmaction "helm.sh/helm/v4/pkg/action"
+	releasecommon "helm.sh/helm/v4/pkg/release/common"
+	helmrelease "helm.sh/helm/v4/pkg/release/v1"
+	releaseutil "helm.sh/helm/v4/pkg/release/v1/util"
 )
 
 // Unlock marks a release left in a pending state (its action was cut off,
@@ -15,9 +17,9 @@ func Unlock(cfg *helmaction.Configuration, rls *helmrelease.Release) error {
 		return nil
 	}
 	was := rls.Info.Status
-	rls.Info.Status = helmrelease.StatusFailed
+	rls.Info.Status = releasecommon.StatusFailed
 	rls.Info.Description = fmt.Sprintf("Release unlocked from stale '%s' state", was)
-	rls.Info.LastDeployed = helmtime.Now()
+	rls.Info.LastDeployed = time.Now()
 	if err := cfg.Releases.Update(rls); err != nil {
 		return fmt.Errorf("unlocking release %s/%s.v%d: %w", rls.Namespace, rls.Name, rls.Version, err)
 	}
@@ -34,5 +36,27 @@ func Last(cfg *helmaction.Configuration, name string) (*helmrelease.Release, err
 		}
 		return nil, err
 	}
-	return rls, nil
+	return v1Release(rls)
+}
+
+// History returns every stored version of the release named name, oldest
+// first; none when there is no such release.
+func History(cfg *helmaction.Configuration, name string) ([]*helmrelease.Release, error) {
+	h, err := cfg.Releases.History(name)
+	if err != nil {
+		if isNotFound(err) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	out := make([]*helmrelease.Release, 0, len(h))
+	for _, r := range h {
+		rls, err := v1Release(r)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rls)
+	}
+	releaseutil.SortByRevision(out)
+	return out, nil
 }

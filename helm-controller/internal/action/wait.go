@@ -3,17 +3,22 @@ package action
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sort"
 	"strings"
 	"time"
 
-	"helm.sh/helm/v3/pkg/kube"
+	helmaction "helm.sh/helm/v4/pkg/action"
+	"helm.sh/helm/v4/pkg/kube"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
 
+	helmv2 "gotk.dev/pkg/apis/helm/v2"
+	celhealth "gotk.dev/pkg/health"
 	"gotk.dev/pkg/runtime/reconcile"
 )
 
@@ -26,26 +31,81 @@ const (
 	waitMaxPoll   = 2 * time.Second
 )
 
-// kstatusClient is Helm's kube client with the readiness wait replaced:
-// objects are ready when kstatus computes them Current, polled with a
-// short, growing interval instead of Helm's fixed 2s. Helm still decides
-// what a failed wait means (the release is marked failed).
+// kstatusClient is Helm's kube client with the waiters chosen here: the
+// poller strategy (Helm's status-watcher strategy name) waits until
+// kstatus computes every object Current, polled with a short, growing
+// interval instead of Helm's watches (each of which builds its own REST
+// mapper and HTTP client); legacy is Helm 3's readiness checks; hook-only
+// waits for nothing but hooks. Hooks are always waited for as Helm 3
+// did. Helm still decides what a failed wait means (the release is
+// marked failed).
 type kstatusClient struct {
 	*kube.Client
 	dynamic dynamic.Interface
+	// exprs decide the health of their kinds in the poller's wait
+	// (spec.healthCheckExprs).
+	exprs map[schema.GroupKind]*celhealth.Expressions
+}
+
+var _ kube.InterfaceWaitOptions = (*kstatusClient)(nil)
+
+func newKstatusClient(f *cachingFactory, namespace string, log slog.Handler) *kstatusClient {
+	c := &kube.Client{Factory: f, Namespace: namespace}
+	c.SetLogger(log)
+	return &kstatusClient{Client: c, dynamic: f.dynamic}
+}
+
+// GetWaiter implements kube.Interface.
+func (c *kstatusClient) GetWaiter(ws kube.WaitStrategy) (kube.Waiter, error) {
+	return c.GetWaiterWithOptions(ws)
+}
+
+// GetWaiterWithOptions implements kube.InterfaceWaitOptions; the options
+// (contexts Helm's own waiters honour) are not used.
+func (c *kstatusClient) GetWaiterWithOptions(ws kube.WaitStrategy, _ ...kube.WaitOption) (kube.Waiter, error) {
+	legacy, err := c.Client.GetWaiterWithOptions(kube.LegacyStrategy)
+	if err != nil {
+		return nil, err
+	}
+	switch ws {
+	case kube.LegacyStrategy:
+		return legacy, nil
+	case kube.StatusWatcherStrategy:
+		return &pollWaiter{Waiter: legacy, dynamic: c.dynamic, exprs: c.exprs}, nil
+	case kube.HookOnlyStrategy:
+		return hookOnlyWaiter{Waiter: legacy}, nil
+	default:
+		return nil, fmt.Errorf("unknown wait strategy %q", ws)
+	}
+}
+
+// hookOnlyWaiter waits for hooks but neither for the release's objects
+// to become ready nor for deleted ones to be gone (disableWait).
+type hookOnlyWaiter struct{ kube.Waiter }
+
+func (hookOnlyWaiter) Wait(kube.ResourceList, time.Duration) error          { return nil }
+func (hookOnlyWaiter) WaitWithJobs(kube.ResourceList, time.Duration) error  { return nil }
+func (hookOnlyWaiter) WaitForDelete(kube.ResourceList, time.Duration) error { return nil }
+
+// pollWaiter waits for objects with kstatus polling; hooks and deletions
+// are the embedded waiter's.
+type pollWaiter struct {
+	kube.Waiter
+	dynamic dynamic.Interface
+	exprs   map[schema.GroupKind]*celhealth.Expressions
 }
 
 // Wait waits until every object is Current, ignoring Jobs.
-func (c *kstatusClient) Wait(resources kube.ResourceList, timeout time.Duration) error {
+func (c *pollWaiter) Wait(resources kube.ResourceList, timeout time.Duration) error {
 	return c.wait(resources, timeout, false)
 }
 
 // WaitWithJobs waits until every object, Jobs included, is Current.
-func (c *kstatusClient) WaitWithJobs(resources kube.ResourceList, timeout time.Duration) error {
+func (c *pollWaiter) WaitWithJobs(resources kube.ResourceList, timeout time.Duration) error {
 	return c.wait(resources, timeout, true)
 }
 
-func (c *kstatusClient) wait(resources kube.ResourceList, timeout time.Duration, jobs bool) error {
+func (c *pollWaiter) wait(resources kube.ResourceList, timeout time.Duration, jobs bool) error {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	pending := make([]*resourceRef, 0, len(resources))
@@ -88,7 +148,7 @@ type resourceRef struct {
 
 // check returns the objects not yet Current and why; a Failed object is an
 // error.
-func (c *kstatusClient) check(ctx context.Context, refs []*resourceRef) ([]*resourceRef, []string, error) {
+func (c *pollWaiter) check(ctx context.Context, refs []*resourceRef) ([]*resourceRef, []string, error) {
 	var pending []*resourceRef
 	var reasons []string
 	for _, r := range refs {
@@ -115,20 +175,46 @@ func (c *kstatusClient) check(ctx context.Context, refs []*resourceRef) ([]*reso
 			}
 			return nil, nil, err
 		}
-		res, err := status.Compute(u)
+		st, msg, err := c.status(u)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s %s/%s: computing status: %w", r.kind, r.namespace, r.name, err)
 		}
-		switch res.Status {
+		switch st {
 		case status.CurrentStatus:
 		case status.FailedStatus:
-			return nil, nil, fmt.Errorf("%s %s/%s failed: %s", r.kind, r.namespace, r.name, res.Message)
+			return nil, nil, fmt.Errorf("%s %s/%s failed: %s", r.kind, r.namespace, r.name, msg)
 		default:
 			pending = append(pending, r)
-			reasons = append(reasons, fmt.Sprintf("%s %s/%s: %s", r.kind, r.namespace, r.name, res.Message))
+			reasons = append(reasons, fmt.Sprintf("%s %s/%s: %s", r.kind, r.namespace, r.name, msg))
 		}
 	}
 	return pending, reasons, nil
+}
+
+// status is what the kind's health expressions say of u, else kstatus.
+func (c *pollWaiter) status(u *unstructured.Unstructured) (status.Status, string, error) {
+	if x, ok := c.exprs[u.GroupVersionKind().GroupKind()]; ok {
+		st, msg := x.Evaluate(u)
+		return st, msg, nil
+	}
+	res, err := status.Compute(u)
+	if err != nil {
+		return "", "", err
+	}
+	return res.Status, res.Message, nil
+}
+
+// useHealthExprs compiles obj's spec.healthCheckExprs for the poller wait
+// of cfg's actions; the error names the faulty expression.
+func useHealthExprs(cfg *helmaction.Configuration, obj *helmv2.HelmRelease) error {
+	exprs, err := celhealth.CompileExprs(obj.Spec.HealthCheckExprs)
+	if err != nil {
+		return err
+	}
+	if kc, ok := cfg.KubeClient.(*kstatusClient); ok {
+		kc.exprs = exprs
+	}
+	return nil
 }
 
 var getOptions = metav1.GetOptions{}

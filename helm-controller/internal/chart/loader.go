@@ -10,8 +10,9 @@ import (
 	"sync"
 
 	"golang.org/x/sync/singleflight"
-	helmchart "helm.sh/helm/v3/pkg/chart"
-	"helm.sh/helm/v3/pkg/chart/loader"
+	helmcommon "helm.sh/helm/v4/pkg/chart/common"
+	helmchart "helm.sh/helm/v4/pkg/chart/v2"
+	"helm.sh/helm/v4/pkg/chart/v2/loader"
 
 	"gotk.dev/pkg/artifact"
 )
@@ -152,9 +153,9 @@ func Clone(c *helmchart.Chart) *helmchart.Chart {
 		}
 		n.Metadata = &md
 	}
-	n.Templates = append([]*helmchart.File(nil), c.Templates...)
-	n.Files = append([]*helmchart.File(nil), c.Files...)
-	n.Raw = append([]*helmchart.File(nil), c.Raw...)
+	n.Templates = append([]*helmcommon.File(nil), c.Templates...)
+	n.Files = append([]*helmcommon.File(nil), c.Files...)
+	n.Raw = append([]*helmcommon.File(nil), c.Raw...)
 	n.Values = copyMap(c.Values)
 	deps := c.Dependencies()
 	clones := make([]*helmchart.Chart, len(deps))

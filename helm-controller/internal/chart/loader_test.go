@@ -8,9 +8,10 @@ import (
 	"testing"
 
 	. "github.com/onsi/gomega"
-	helmchart "helm.sh/helm/v3/pkg/chart"
-	"helm.sh/helm/v3/pkg/chart/loader"
-	"helm.sh/helm/v3/pkg/chartutil"
+	"helm.sh/helm/v4/pkg/chart/loader/archive"
+	helmchart "helm.sh/helm/v4/pkg/chart/v2"
+	"helm.sh/helm/v4/pkg/chart/v2/loader"
+	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
 
 	"gotk.dev/pkg/artifact"
 	"gotk.dev/pkg/testserver"
@@ -18,7 +19,7 @@ import (
 
 func packaged(t *testing.T) []byte {
 	t.Helper()
-	c, err := loader.LoadFiles([]*loader.BufferedFile{
+	c, err := loader.LoadFiles([]*archive.BufferedFile{
 		{Name: "Chart.yaml", Data: []byte("apiVersion: v2\nname: demo\nversion: 0.1.0\ndependencies:\n- name: sub\n  version: 0.1.0\n  condition: sub.enabled\n")},
 		{Name: "values.yaml", Data: []byte("sub:\n  enabled: true\n")},
 		{Name: "templates/cm.yaml", Data: []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n")},

@@ -371,7 +371,7 @@ func TestHelmReleaseInstallReplace(t *testing.T) {
 				return
 			}
 			got := eventuallyCondition(t, again, helmv2.ReleasedCondition, false, helmv2.InstallFailedReason, fieldsTimeout)
-			g.Expect(conditions.GetMessage(got, helmv2.ReleasedCondition)).To(ContainSubstring("re-use"))
+			g.Expect(conditions.GetMessage(got, helmv2.ReleasedCondition)).To(ContainSubstring("cannot reuse a name that is still in use"))
 		})
 	}
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/fluxcd/pkg/apis/meta"
 	"github.com/fluxcd/pkg/runtime/conditions"
 	. "github.com/onsi/gomega"
-	helmrelease "helm.sh/helm/v3/pkg/release"
+	releasecommon "helm.sh/helm/v4/pkg/release/common"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -173,7 +173,7 @@ func TestHelmReleaseInstallOptions(t *testing.T) {
 				}, 40*time.Second, 250*time.Millisecond).Should(Succeed())
 				hist := releaseHistory(t, hr)
 				g.Expect(len(hist)).To(BeNumerically(">=", 2), "the failed install is not uninstalled")
-				g.Expect(hist[0].Info.Status).To(Equal(helmrelease.StatusFailed))
+				g.Expect(hist[0].Info.Status).To(Equal(releasecommon.StatusFailed))
 			}},
 	}
 	for _, tc := range cases {

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
-	helmrelease "helm.sh/helm/v3/pkg/release"
+	releasecommon "helm.sh/helm/v4/pkg/release/common"
 	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -42,7 +42,7 @@ func TestHelmReleaseUninstallOptions(t *testing.T) {
 				g := NewWithT(t)
 				hist := releaseHistory(t, hr)
 				g.Expect(hist).To(HaveLen(1))
-				g.Expect(hist[0].Info.Status).To(Equal(helmrelease.StatusUninstalled))
+				g.Expect(hist[0].Info.Status).To(Equal(releasecommon.StatusUninstalled))
 				g.Expect(configMap(t, ns, "r-config")).To(BeNil(), "the objects are deleted all the same")
 			}},
 		{name: "deletionPropagation background", values: "deployment: true\n",

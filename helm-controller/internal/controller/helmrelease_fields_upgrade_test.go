@@ -8,7 +8,7 @@ import (
 	"github.com/fluxcd/pkg/apis/meta"
 	"github.com/fluxcd/pkg/runtime/conditions"
 	. "github.com/onsi/gomega"
-	helmrelease "helm.sh/helm/v3/pkg/release"
+	releasecommon "helm.sh/helm/v4/pkg/release/common"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	helmv2 "gotk.dev/pkg/apis/helm/v2"
@@ -114,7 +114,7 @@ func TestHelmReleaseUpgradeOptions(t *testing.T) {
 				g := NewWithT(t)
 				g.Expect(conditions.GetReason(got, helmv2.RemediatedCondition)).To(Equal(helmv2.RollbackSucceededReason))
 				hist := releaseHistory(t, hr)
-				g.Expect(hist[len(hist)-1].Info.Status).To(Equal(helmrelease.StatusDeployed))
+				g.Expect(hist[len(hist)-1].Info.Status).To(Equal(releasecommon.StatusDeployed))
 				g.Expect(hist[len(hist)-1].Info.Description).To(HavePrefix("Rollback to 1"))
 				g.Expect(string(configMap(t, ns, "r-hook").UID)).NotTo(Equal(hookUID), "the pre-rollback hook ran")
 			}},
@@ -175,7 +175,7 @@ func TestHelmReleaseUpgradeOptions(t *testing.T) {
 					g.Expect(conditions.Has(got, helmv2.RemediatedCondition)).To(BeFalse())
 				}, 40*time.Second, 250*time.Millisecond).Should(Succeed())
 				hist := releaseHistory(t, hr)
-				g.Expect(hist[len(hist)-1].Info.Status).To(Equal(helmrelease.StatusFailed))
+				g.Expect(hist[len(hist)-1].Info.Status).To(Equal(releasecommon.StatusFailed))
 			}},
 		{name: "maxHistory",
 			options: func(hr *helmv2.HelmRelease) { hr.Spec.MaxHistory = ptrTo(2) },

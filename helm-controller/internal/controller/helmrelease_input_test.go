@@ -84,7 +84,7 @@ spec:
 		{name: "chart-version-not-found", mutate: func(hr *helmv2.HelmRelease) { hr.Spec.ChartRef.Name = "unbuilt" },
 			cond: meta.ReadyCondition, reason: helmv2.ArtifactFailedReason, message: "not ready: no chart version found for app-9.9.9"},
 		{name: "hook-failure", mutate: func(hr *helmv2.HelmRelease) { hr.Spec.ChartRef.Name = "hooks" },
-			cond: helmv2.ReleasedCondition, reason: helmv2.InstallFailedReason, message: "failed pre-install: 1 error occurred:\n\t* pod hook-failure-pre failed"},
+			cond: helmv2.ReleasedCondition, reason: helmv2.InstallFailedReason, message: "failed pre-install: pod hook-failure-pre failed"},
 		{name: "hook-timeout", mutate: func(hr *helmv2.HelmRelease) {
 			hr.Spec.ChartRef.Name = "hooks"
 			hr.Spec.Values = jsonValues("exit: \"\"\n")

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"sort"
 
-	helmaction "helm.sh/helm/v3/pkg/action"
-	helmrelease "helm.sh/helm/v3/pkg/release"
+	helmaction "helm.sh/helm/v4/pkg/action"
+	helmrelease "helm.sh/helm/v4/pkg/release/v1"
 
 	helmv2 "gotk.dev/pkg/apis/helm/v2"
 	"gotk.dev/pkg/runtime/reconcile"

@@ -9,8 +9,7 @@ import (
 	"github.com/fluxcd/pkg/apis/meta"
 	"github.com/fluxcd/pkg/runtime/conditions"
 	. "github.com/onsi/gomega"
-	helmrelease "helm.sh/helm/v3/pkg/release"
-	"helm.sh/helm/v3/pkg/releaseutil"
+	helmrelease "helm.sh/helm/v4/pkg/release/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -72,11 +71,7 @@ func historyIn(t testing.TB, clients *action.Clients, hr *helmv2.HelmRelease) []
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := cfg.Releases.History(hr.GetReleaseName())
-	if err != nil {
-		return nil
-	}
-	releaseutil.SortByRevision(h)
+	h, _ := action.History(cfg, hr.GetReleaseName())
 	return h
 }
 

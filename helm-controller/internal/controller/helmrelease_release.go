@@ -1,15 +1,19 @@
 package controller
 
 import (
+	"log/slog"
+
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/go-logr/logr"
 	"strings"
 	"time"
 
 	"github.com/fluxcd/pkg/runtime/conditions"
-	helmaction "helm.sh/helm/v3/pkg/action"
-	helmrelease "helm.sh/helm/v3/pkg/release"
+	helmaction "helm.sh/helm/v4/pkg/action"
+	releasecommon "helm.sh/helm/v4/pkg/release/common"
+	helmrelease "helm.sh/helm/v4/pkg/release/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -304,7 +308,7 @@ func (run *releaseRun) remediateWith(ctx context.Context, cfg *helmaction.Config
 		return reconcile.Retry(helmv2.UninstallFailedReason, "%s", msg)
 	}
 	if latest := obj.Status.History.Latest(); latest != nil {
-		latest.Status = helmrelease.StatusUninstalled.String()
+		latest.Status = releasecommon.StatusUninstalled.String()
 		latest.Deleted = metav1.Now()
 	}
 	msg := fmt.Sprintf("Helm uninstall succeeded for %s", target)
@@ -334,7 +338,7 @@ func (run *releaseRun) checkDrift(ctx context.Context, cfg *helmaction.Configura
 	if err != nil {
 		return reconcile.Retry(ReasonDriftDetectionFailed, "reading the manifest of release %s: %w", release.FullName(cur), err)
 	}
-	drifted, err := drift.Detect(ctx, clients.Dynamic(), resources, dd.Ignore)
+	drifted, err := drift.Detect(ctx, clients.Dynamic(), drift.Release{Name: cur.Name, Namespace: cur.Namespace}, resources, dd.Ignore)
 	if err != nil {
 		return reconcile.Retry(ReasonDriftDetectionFailed, "detecting drift of release %s: %w", release.FullName(cur), err)
 	}
@@ -362,8 +366,7 @@ func (run *releaseRun) checkDrift(ctx context.Context, cfg *helmaction.Configura
 }
 
 // inSync finishes a reconcile whose release needs nothing: Ready takes
-// the Released condition's reason and message, plus what the Helm v3
-// engine could not honour.
+// the Released condition's reason and message.
 func (run *releaseRun) inSync(obj *helmv2.HelmRelease, cur *helmrelease.Release) {
 	obj.Status.ClearFailures()
 	if !conditions.IsTrue(obj, helmv2.ReleasedCondition) {
@@ -381,34 +384,6 @@ func (run *releaseRun) inSync(obj *helmv2.HelmRelease, cur *helmrelease.Release)
 		run.readyReason = helmv2.TestSucceededReason
 		run.readyMessage = conditions.GetMessage(obj, helmv2.TestSuccessCondition)
 	}
-	if notes := engineNotes(obj); len(notes) > 0 {
-		run.readyMessage += " (not honoured by the Helm v3 engine: " + strings.Join(notes, "; ") + ")"
-	}
-}
-
-// engineNotes lists the fields set on obj that the Helm v3 engine cannot
-// honour, so users see them instead of having them ignored silently.
-func engineNotes(obj *helmv2.HelmRelease) []string {
-	var notes []string
-	if ssa := obj.GetInstall().ServerSideApply; ssa != nil && *ssa {
-		notes = append(notes, "install.serverSideApply=true (client-side apply is used)")
-	}
-	if obj.GetUpgrade().ServerSideApply == helmv2.ServerSideApplyEnabled {
-		notes = append(notes, "upgrade.serverSideApply=enabled (client-side apply is used)")
-	}
-	if obj.GetRollback().ServerSideApply == helmv2.ServerSideApplyEnabled {
-		notes = append(notes, "rollback.serverSideApply=enabled (client-side apply is used)")
-	}
-	if ws := obj.Spec.WaitStrategy; ws != nil && ws.Name == helmv2.WaitStrategyPoller {
-		notes = append(notes, "waitStrategy=poller (Helm's legacy readiness checks are used)")
-	}
-	if len(obj.Spec.HealthCheckExprs) > 0 {
-		notes = append(notes, "healthCheckExprs (not evaluated)")
-	}
-	if s := obj.Spec.PostRenderStrategy; len(obj.Spec.PostRenderers) > 0 && (s == helmv2.PostRenderStrategyCombined || s == helmv2.PostRenderStrategySeparate) {
-		notes = append(notes, fmt.Sprintf("postRenderStrategy=%s (hooks are not post-rendered)", s))
-	}
-	return notes
 }
 
 // event records a news event carrying the chart revision metadata.
@@ -430,9 +405,8 @@ func (run *releaseRun) event(obj *helmv2.HelmRelease, eventType, reason, msg str
 }
 
 // helmLogger sends Helm's debug output to the reconcile's logger.
-func helmLogger(ctx context.Context) func(string, ...any) {
-	log := ctrl.LoggerFrom(ctx).V(2)
-	return func(format string, args ...any) { log.Info(fmt.Sprintf(format, args...)) }
+func helmLogger(ctx context.Context) slog.Handler {
+	return logr.ToSlogHandler(ctrl.LoggerFrom(ctx).V(2))
 }
 
 // finalize deletes the generated HelmChart and uninstalls the release
@@ -470,13 +444,13 @@ func (run *releaseRun) finalize(ctx context.Context, obj *helmv2.HelmRelease) er
 	if err != nil {
 		return reconcile.Retry(helmv2.InitFailedReason, "Helm configuration: %w", err)
 	}
-	res, err := action.Uninstall(cfg, obj, name, "Deletion of the HelmRelease")
+	rls, err := action.Uninstall(cfg, obj, name, "Deletion of the HelmRelease")
 	if err != nil {
 		return reconcile.Retry(helmv2.UninstallFailedReason, "Helm uninstall failed for release %s/%s: %s", releaseNS, name, err)
 	}
-	if res != nil && res.Release != nil {
+	if rls != nil {
 		run.event(obj, corev1.EventTypeNormal, helmv2.UninstallSucceededReason,
-			fmt.Sprintf("Helm uninstall succeeded for release %s", release.FullName(res.Release)))
+			fmt.Sprintf("Helm uninstall succeeded for release %s", release.FullName(rls)))
 	}
 	if key := remoteKey(obj); key != "" && run.r.Remotes != nil {
 		run.r.Remotes.Forget(key)

@@ -8,12 +8,14 @@ import (
 	"github.com/fluxcd/pkg/apis/meta"
 	"github.com/fluxcd/pkg/runtime/conditions"
 	. "github.com/onsi/gomega"
-	helmrelease "helm.sh/helm/v3/pkg/release"
+	releasecommon "helm.sh/helm/v4/pkg/release/common"
 	"k8s.io/apimachinery/pkg/types"
 
 	helmv2 "gotk.dev/pkg/apis/helm/v2"
 
 	"gotk.dev/helm-controller/internal/release"
+
+	"gotk.dev/helm-controller/internal/action"
 )
 
 // TestUpgradeFailureRollsBack: an upgrade the API server rejects is rolled
@@ -49,9 +51,9 @@ func TestUpgradeFailureRollsBack(t *testing.T) {
 	hist := releaseHistory(t, hr)
 	g.Expect(hist).To(HaveLen(5))
 	last := hist[len(hist)-1]
-	g.Expect(last.Info.Status).To(Equal(helmrelease.StatusDeployed))
+	g.Expect(last.Info.Status).To(Equal(releasecommon.StatusDeployed))
 	g.Expect(last.Info.Description).To(HavePrefix("Rollback to "))
-	g.Expect(hist[1].Info.Status).To(Equal(helmrelease.StatusFailed))
+	g.Expect(hist[1].Info.Status).To(Equal(releasecommon.StatusFailed))
 
 	// Stalled: nothing more happens until a human acts.
 	token := requestReconcile(t, hr)
@@ -107,14 +109,14 @@ func TestInstallFailureUninstallsAndRetries(t *testing.T) {
 	// remediateLastFailure unset) is left for inspection.
 	hist := releaseHistory(t, hr)
 	g.Expect(hist).To(HaveLen(1))
-	g.Expect(hist[0].Info.Status).To(Equal(helmrelease.StatusFailed))
+	g.Expect(hist[0].Info.Status).To(Equal(releasecommon.StatusFailed))
 
 	g.Expect(env.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: "inst"}, hr)).To(Succeed())
 	hr.Spec.Values = jsonValues("message: ok\n")
 	g.Expect(env.Client.Update(ctx, hr)).To(Succeed())
 	got = eventuallyReady(t, hr, 90*time.Second)
 	g.Expect(got.Status.InstallFailures).To(BeZero())
-	g.Expect(releaseHistory(t, hr)[len(releaseHistory(t, hr))-1].Info.Status).To(Equal(helmrelease.StatusDeployed))
+	g.Expect(releaseHistory(t, hr)[len(releaseHistory(t, hr))-1].Info.Status).To(Equal(releasecommon.StatusDeployed))
 }
 
 // TestPendingReleaseRecovered: a release left in pending-upgrade by a
@@ -133,18 +135,18 @@ func TestPendingReleaseRecovered(t *testing.T) {
 	// Simulate a crash in the middle of an upgrade: the stored release is
 	// left pending-upgrade.
 	cfg := helmConfig(t, hr)
-	rls, err := cfg.Releases.Last("lock")
+	rls, err := action.Last(cfg, "lock")
 	g.Expect(err).NotTo(HaveOccurred())
-	rls.Info.Status = helmrelease.StatusPendingUpgrade
+	rls.Info.Status = releasecommon.StatusPendingUpgrade
 	g.Expect(cfg.Releases.Update(rls)).To(Succeed())
 
 	requestReconcile(t, hr)
 	g.Eventually(func(g Gomega) {
 		hist := releaseHistory(t, hr)
 		g.Expect(hist).To(HaveLen(2))
-		g.Expect(hist[0].Info.Status).To(Equal(helmrelease.StatusSuperseded))
+		g.Expect(hist[0].Info.Status).To(Equal(releasecommon.StatusSuperseded))
 		g.Expect(hist[0].Info.Description).To(ContainSubstring("unlocked from stale 'pending-upgrade'"))
-		g.Expect(hist[1].Info.Status).To(Equal(helmrelease.StatusDeployed))
+		g.Expect(hist[1].Info.Status).To(Equal(releasecommon.StatusDeployed))
 	}, 90*time.Second, 500*time.Millisecond).Should(Succeed())
 	got := eventuallyReady(t, hr, 30*time.Second)
 	g.Expect(got.Status.History.Latest().Version).To(Equal(2))

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	helmrelease "helm.sh/helm/v3/pkg/release"
+	releasecommon "helm.sh/helm/v4/pkg/release/common"
 	corev1 "k8s.io/api/core/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 
@@ -37,7 +37,7 @@ func (run *releaseRun) uninstallMoved(ctx context.Context, clients *action.Clien
 	}
 	// A release already uninstalled (remediation, or by hand) only loses
 	// its history; Helm refuses to uninstall it again when history is kept.
-	if old != nil && old.Info != nil && old.Info.Status != helmrelease.StatusUninstalled {
+	if old != nil && old.Info != nil && old.Info.Status != releasecommon.StatusUninstalled {
 		if _, err := action.Uninstall(cfg, obj, prev.Name, "Uninstalled by the helm-controller: "+why); err != nil {
 			msg := fmt.Sprintf("Helm uninstall failed for previous %s (%s): %s", target, why, err)
 			run.event(obj, corev1.EventTypeWarning, helmv2.UninstallFailedReason, msg)

@@ -9,8 +9,7 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
-	helmrelease "helm.sh/helm/v3/pkg/release"
-	"helm.sh/helm/v3/pkg/releaseutil"
+	helmrelease "helm.sh/helm/v4/pkg/release/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -18,6 +17,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	helmv2 "gotk.dev/pkg/apis/helm/v2"
+
+	"gotk.dev/helm-controller/internal/action"
 )
 
 // stored returns the versions of release name in storageNS, oldest first.
@@ -27,11 +28,7 @@ func stored(t testing.TB, storageNS, name string) []*helmrelease.Release {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := cfg.Releases.History(name)
-	if err != nil {
-		return nil
-	}
-	releaseutil.SortByRevision(h)
+	h, _ := action.History(cfg, name)
 	return h
 }
 

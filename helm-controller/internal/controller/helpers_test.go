@@ -9,9 +9,8 @@ import (
 	"github.com/fluxcd/pkg/apis/meta"
 	"github.com/fluxcd/pkg/runtime/conditions"
 	. "github.com/onsi/gomega"
-	helmaction "helm.sh/helm/v3/pkg/action"
-	helmrelease "helm.sh/helm/v3/pkg/release"
-	"helm.sh/helm/v3/pkg/releaseutil"
+	helmaction "helm.sh/helm/v4/pkg/action"
+	helmrelease "helm.sh/helm/v4/pkg/release/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -19,6 +18,8 @@ import (
 
 	helmv2 "gotk.dev/pkg/apis/helm/v2"
 	"gotk.dev/pkg/testserver"
+
+	"gotk.dev/helm-controller/internal/action"
 )
 
 // jsonValues turns YAML into spec.values.
@@ -52,11 +53,7 @@ func helmConfig(t testing.TB, hr *helmv2.HelmRelease) *helmaction.Configuration 
 // first.
 func releaseHistory(t testing.TB, hr *helmv2.HelmRelease) []*helmrelease.Release {
 	t.Helper()
-	h, err := helmConfig(t, hr).Releases.History(hr.GetReleaseName())
-	if err != nil {
-		return nil
-	}
-	releaseutil.SortByRevision(h)
+	h, _ := action.History(helmConfig(t, hr), hr.GetReleaseName())
 	return h
 }
 

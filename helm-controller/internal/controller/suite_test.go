@@ -16,8 +16,9 @@ import (
 	"github.com/fluxcd/pkg/runtime/events"
 	"github.com/go-logr/logr"
 	. "github.com/onsi/gomega"
-	"helm.sh/helm/v3/pkg/chart/loader"
-	"helm.sh/helm/v3/pkg/chartutil"
+	"helm.sh/helm/v4/pkg/chart/loader/archive"
+	"helm.sh/helm/v4/pkg/chart/v2/loader"
+	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -135,9 +136,9 @@ func packageChart(t testing.TB, name, version string, files map[string]string) [
 		paths = append(paths, p)
 	}
 	sort.Strings(paths)
-	var buffered []*loader.BufferedFile
+	var buffered []*archive.BufferedFile
 	for _, p := range paths {
-		buffered = append(buffered, &loader.BufferedFile{Name: p, Data: []byte(all[p])})
+		buffered = append(buffered, &archive.BufferedFile{Name: p, Data: []byte(all[p])})
 	}
 	c, err := loader.LoadFiles(buffered)
 	if err != nil {

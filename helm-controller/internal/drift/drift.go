@@ -13,7 +13,7 @@ import (
 	"strings"
 
 	"github.com/fluxcd/pkg/apis/kustomize"
-	"helm.sh/helm/v3/pkg/kube"
+	"helm.sh/helm/v4/pkg/kube"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -44,10 +44,22 @@ func (o Object) String() string {
 	return o.ID + " (" + strings.Join(o.Fields, ", ") + ")"
 }
 
-// Detect returns the manifest objects whose live state differs from what
-// applying the manifest would produce, ignoring the rules' JSON pointers
-// and objects labelled or annotated with driftDetection: disabled.
-func Detect(ctx context.Context, dyn dynamic.Interface, resources kube.ResourceList, rules []helmv2.IgnoreRule) ([]Object, error) {
+// Helm's ownership metadata, which Helm adds to every release object it
+// applies but not to the release manifest.
+const (
+	managedByLabel             = "app.kubernetes.io/managed-by"
+	releaseNameAnnotation      = "meta.helm.sh/release-name"
+	releaseNamespaceAnnotation = "meta.helm.sh/release-namespace"
+)
+
+// Release names the Helm release whose objects are compared.
+type Release struct{ Name, Namespace string }
+
+// Detect returns the manifest objects of rls whose live state differs from
+// what applying the manifest would produce, ignoring the rules' JSON
+// pointers and objects labelled or annotated with driftDetection:
+// disabled.
+func Detect(ctx context.Context, dyn dynamic.Interface, rls Release, resources kube.ResourceList, rules []helmv2.IgnoreRule) ([]Object, error) {
 	var drifted []Object
 	for _, info := range resources {
 		u, ok := info.Object.(*unstructured.Unstructured)
@@ -58,6 +70,9 @@ func Detect(ctx context.Context, dyn dynamic.Interface, resources kube.ResourceL
 		if disabled(desired) {
 			continue
 		}
+		// As Helm applied it: with server-side apply by the same manager,
+		// metadata missing here would read as drift and be removed.
+		setOwnership(desired, rls)
 		var ri dynamic.ResourceInterface = dyn.Resource(info.Mapping.Resource)
 		if info.Namespaced() {
 			desired.SetNamespace(info.Namespace)
@@ -107,6 +122,22 @@ func Correct(ctx context.Context, drifted []Object) error {
 		}
 	}
 	return nil
+}
+
+func setOwnership(u *unstructured.Unstructured, rls Release) {
+	l := u.GetLabels()
+	if l == nil {
+		l = map[string]string{}
+	}
+	l[managedByLabel] = "Helm"
+	u.SetLabels(l)
+	a := u.GetAnnotations()
+	if a == nil {
+		a = map[string]string{}
+	}
+	a[releaseNameAnnotation] = rls.Name
+	a[releaseNamespaceAnnotation] = rls.Namespace
+	u.SetAnnotations(a)
 }
 
 func disabled(u *unstructured.Unstructured) bool {

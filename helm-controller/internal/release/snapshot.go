@@ -7,7 +7,8 @@ import (
 	"encoding/hex"
 	"fmt"
 
-	helmrelease "helm.sh/helm/v3/pkg/release"
+	releasecommon "helm.sh/helm/v4/pkg/release/common"
+	helmrelease "helm.sh/helm/v4/pkg/release/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	helmv2 "gotk.dev/pkg/apis/helm/v2"
@@ -56,10 +57,10 @@ func NewSnapshot(rls *helmrelease.Release, action, ociDigest string) *helmv2.Sna
 		s.AppVersion = rls.Chart.Metadata.AppVersion
 	}
 	if rls.Info != nil {
-		s.FirstDeployed = metav1.NewTime(rls.Info.FirstDeployed.Time)
-		s.LastDeployed = metav1.NewTime(rls.Info.LastDeployed.Time)
+		s.FirstDeployed = metav1.NewTime(rls.Info.FirstDeployed)
+		s.LastDeployed = metav1.NewTime(rls.Info.LastDeployed)
 		if !rls.Info.Deleted.IsZero() {
-			s.Deleted = metav1.NewTime(rls.Info.Deleted.Time)
+			s.Deleted = metav1.NewTime(rls.Info.Deleted)
 		}
 	}
 	if hooks := TestHooks(rls); hooks != nil {
@@ -80,8 +81,8 @@ func TestHooks(rls *helmrelease.Release) map[string]*helmv2.TestHookStatus {
 			out = map[string]*helmv2.TestHookStatus{}
 		}
 		out[h.Name] = &helmv2.TestHookStatus{
-			LastStarted:   metav1.NewTime(h.LastRun.StartedAt.Time),
-			LastCompleted: metav1.NewTime(h.LastRun.CompletedAt.Time),
+			LastStarted:   metav1.NewTime(h.LastRun.StartedAt),
+			LastCompleted: metav1.NewTime(h.LastRun.CompletedAt),
 			Phase:         h.LastRun.Phase.String(),
 		}
 	}
@@ -136,7 +137,7 @@ func chartOf(rls *helmrelease.Release) (string, string) {
 
 func status(rls *helmrelease.Release) string {
 	if rls.Info == nil {
-		return string(helmrelease.StatusUnknown)
+		return string(releasecommon.StatusUnknown)
 	}
 	return rls.Info.Status.String()
 }

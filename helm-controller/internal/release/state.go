@@ -3,7 +3,8 @@ package release
 import (
 	"fmt"
 
-	helmrelease "helm.sh/helm/v3/pkg/release"
+	releasecommon "helm.sh/helm/v4/pkg/release/common"
+	helmrelease "helm.sh/helm/v4/pkg/release/v1"
 
 	helmv2 "gotk.dev/pkg/apis/helm/v2"
 )
@@ -61,7 +62,7 @@ func Next(obj *helmv2.HelmRelease, cur *helmrelease.Release, d Desired) Decision
 	if cur != nil && cur.Info != nil && cur.Info.Status.IsPending() {
 		return Decision{Unlock, fmt.Sprintf("release %s is locked in %s", FullName(cur), cur.Info.Status)}
 	}
-	deployed := cur != nil && cur.Info != nil && cur.Info.Status == helmrelease.StatusDeployed
+	deployed := cur != nil && cur.Info != nil && cur.Info.Status == releasecommon.StatusDeployed
 	if deployed && !d.Force {
 		if diff := drift(obj, cur, d); diff == "" {
 			if mustTest(obj, cur) {
@@ -73,7 +74,7 @@ func Next(obj *helmv2.HelmRelease, cur *helmrelease.Release, d Desired) Decision
 	if rem := obj.GetActiveRemediation(); rem != nil && !retryOnFailure(obj) && rem.GetFailureCount(obj) > 0 && rem.RetriesExhausted(obj) && !d.Force {
 		return Decision{Stall, fmt.Sprintf("%s retries exhausted after %d failure(s)", obj.Status.LastAttemptedReleaseAction, rem.GetFailureCount(obj))}
 	}
-	if cur == nil || cur.Info == nil || cur.Info.Status == helmrelease.StatusUninstalled {
+	if cur == nil || cur.Info == nil || cur.Info.Status == releasecommon.StatusUninstalled {
 		return Decision{Install, "no release in storage"}
 	}
 	if !deployed {

@@ -4,14 +4,15 @@ import (
 	"testing"
 
 	. "github.com/onsi/gomega"
-	helmchart "helm.sh/helm/v3/pkg/chart"
-	helmrelease "helm.sh/helm/v3/pkg/release"
+	helmchart "helm.sh/helm/v4/pkg/chart/v2"
+	releasecommon "helm.sh/helm/v4/pkg/release/common"
+	helmrelease "helm.sh/helm/v4/pkg/release/v1"
 
 	helmv2 "gotk.dev/pkg/apis/helm/v2"
 	"gotk.dev/pkg/helm/values"
 )
 
-func rls(version int, status helmrelease.Status, chartVersion string, cfg map[string]any) *helmrelease.Release {
+func rls(version int, status releasecommon.Status, chartVersion string, cfg map[string]any) *helmrelease.Release {
 	return &helmrelease.Release{
 		Name: "app", Namespace: "ns", Version: version,
 		Info:   &helmrelease.Info{Status: status},
@@ -24,7 +25,7 @@ func rls(version int, status helmrelease.Status, chartVersion string, cfg map[st
 func TestNext(t *testing.T) {
 	vals := map[string]any{"a": "1"}
 	desired := Desired{ChartName: "app", ChartVersion: "1.0.0", Revision: "1.0.0", ConfigDigest: values.Digest(vals)}
-	deployed := rls(1, helmrelease.StatusDeployed, "1.0.0", vals)
+	deployed := rls(1, releasecommon.StatusDeployed, "1.0.0", vals)
 	snapshot := func(r *helmrelease.Release, tested string) helmv2.Snapshots {
 		s := NewSnapshot(r, "install", "")
 		if tested != "" {
@@ -42,7 +43,7 @@ func TestNext(t *testing.T) {
 		msg    string
 	}{
 		{name: "no release installs", cur: nil, action: Install},
-		{name: "uninstalled release installs", cur: rls(1, helmrelease.StatusUninstalled, "1.0.0", vals), action: Install},
+		{name: "uninstalled release installs", cur: rls(1, releasecommon.StatusUninstalled, "1.0.0", vals), action: Install},
 		{name: "unchanged and recorded is in sync",
 			obj: func(o *helmv2.HelmRelease) { o.Status.History = snapshot(deployed, "") }, cur: deployed, action: None},
 		{name: "values changed upgrades", obj: func(o *helmv2.HelmRelease) { o.Status.History = snapshot(deployed, "") },
@@ -52,8 +53,8 @@ func TestNext(t *testing.T) {
 		{name: "release unknown to history upgrades", cur: deployed, action: Upgrade, msg: "changed outside the controller"},
 		{name: "force upgrades", obj: func(o *helmv2.HelmRelease) { o.Status.History = snapshot(deployed, "") },
 			cur: deployed, d: func(d *Desired) { d.Force = true }, action: Upgrade, msg: "forceAt"},
-		{name: "pending release unlocks", cur: rls(2, helmrelease.StatusPendingUpgrade, "1.0.0", vals), action: Unlock, msg: "locked in pending-upgrade"},
-		{name: "failed release upgrades", cur: rls(2, helmrelease.StatusFailed, "1.0.0", vals), action: Upgrade, msg: "is failed"},
+		{name: "pending release unlocks", cur: rls(2, releasecommon.StatusPendingUpgrade, "1.0.0", vals), action: Unlock, msg: "locked in pending-upgrade"},
+		{name: "failed release upgrades", cur: rls(2, releasecommon.StatusFailed, "1.0.0", vals), action: Upgrade, msg: "is failed"},
 		{name: "untested release with tests enabled tests",
 			obj: func(o *helmv2.HelmRelease) {
 				o.Spec.Test = &helmv2.Test{Enable: true}
@@ -104,7 +105,7 @@ func TestNext(t *testing.T) {
 				o.Spec.Install = &helmv2.Install{Strategy: &helmv2.InstallStrategy{Name: string(helmv2.ActionStrategyRetryOnFailure)}}
 				o.Status.LastAttemptedReleaseAction = helmv2.ReleaseActionInstall
 				o.Status.InstallFailures = 7
-			}, cur: rls(1, helmrelease.StatusFailed, "1.0.0", vals), action: Upgrade},
+			}, cur: rls(1, releasecommon.StatusFailed, "1.0.0", vals), action: Upgrade},
 		{name: "preserved values are not a change",
 			obj: func(o *helmv2.HelmRelease) {
 				o.Spec.Upgrade = &helmv2.Upgrade{PreserveValues: true}
@@ -138,16 +139,16 @@ func TestRecordKeepsRollbackTarget(t *testing.T) {
 	g := NewWithT(t)
 	var h helmv2.Snapshots
 	vals := map[string]any{}
-	Record(&h, NewSnapshot(rls(1, helmrelease.StatusDeployed, "1.0.0", vals), "install", ""), false)
-	Record(&h, NewSnapshot(rls(2, helmrelease.StatusFailed, "1.0.1", vals), "upgrade", ""), false)
-	Record(&h, NewSnapshot(rls(3, helmrelease.StatusFailed, "1.0.2", vals), "upgrade", ""), false)
+	Record(&h, NewSnapshot(rls(1, releasecommon.StatusDeployed, "1.0.0", vals), "install", ""), false)
+	Record(&h, NewSnapshot(rls(2, releasecommon.StatusFailed, "1.0.1", vals), "upgrade", ""), false)
+	Record(&h, NewSnapshot(rls(3, releasecommon.StatusFailed, "1.0.2", vals), "upgrade", ""), false)
 	g.Expect(h.Latest().Version).To(Equal(3))
 	g.Expect(h.Previous(false).Version).To(Equal(1))
 	// Recording the same version again replaces it and keeps test results.
-	s := NewSnapshot(rls(3, helmrelease.StatusFailed, "1.0.2", vals), "upgrade", "")
+	s := NewSnapshot(rls(3, releasecommon.StatusFailed, "1.0.2", vals), "upgrade", "")
 	s.SetTestHooks(map[string]*helmv2.TestHookStatus{})
 	Record(&h, s, false)
-	Record(&h, NewSnapshot(rls(3, helmrelease.StatusDeployed, "1.0.2", vals), "upgrade", ""), false)
+	Record(&h, NewSnapshot(rls(3, releasecommon.StatusDeployed, "1.0.2", vals), "upgrade", ""), false)
 	g.Expect(h.Latest().Status).To(Equal("deployed"))
 	g.Expect(h.Latest().HasBeenTested()).To(BeTrue())
 }

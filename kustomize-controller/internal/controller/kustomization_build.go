@@ -10,11 +10,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	kustomizev1 "gotk.dev/pkg/apis/kustomize/v1"
+	celhealth "gotk.dev/pkg/health"
 	"gotk.dev/pkg/kustomize"
 	"gotk.dev/pkg/runtime/reconcile"
 
 	"gotk.dev/kustomize-controller/internal/drift"
-	"gotk.dev/kustomize-controller/internal/health"
 	"gotk.dev/kustomize-controller/internal/inventory"
 )
 
@@ -34,9 +34,9 @@ type kustomizationRun struct {
 	// watcher sees drift in that cluster (nil: no drift watch).
 	watcher *drift.Watcher
 	// exprs are the compiled spec.healthCheckExprs.
-	exprs map[schema.GroupKind]*health.Expressions
+	exprs map[schema.GroupKind]*celhealth.Expressions
 	// readyExprs are the compiled spec.dependsOn[].readyExpr, by index.
-	readyExprs map[int]*health.ReadyExpr
+	readyExprs map[int]*celhealth.ReadyExpr
 }
 
 // build runs kustomize over the artifact with post-build substitution,

@@ -14,9 +14,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	kustomizev1 "gotk.dev/pkg/apis/kustomize/v1"
+	celhealth "gotk.dev/pkg/health"
 	"gotk.dev/pkg/runtime/reconcile"
 
-	"gotk.dev/kustomize-controller/internal/health"
 	"gotk.dev/kustomize-controller/internal/inventory"
 )
 
@@ -63,7 +63,7 @@ func (run *kustomizationRun) dependencies(ctx context.Context, obj *kustomizev1.
 
 // readyByExpr evaluates a dependency's readyExpr, which replaces the
 // built-in readiness check (as in Flux): nil when it is true.
-func readyByExpr(x *health.ReadyExpr, self, dep *kustomizev1.Kustomization) error {
+func readyByExpr(x *celhealth.ReadyExpr, self, dep *kustomizev1.Kustomization) error {
 	selfMap, err := runtime.DefaultUnstructuredConverter.ToUnstructured(self)
 	if err != nil {
 		return err

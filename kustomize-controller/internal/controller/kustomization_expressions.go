@@ -4,9 +4,8 @@ import (
 	"context"
 
 	kustomizev1 "gotk.dev/pkg/apis/kustomize/v1"
+	celhealth "gotk.dev/pkg/health"
 	"gotk.dev/pkg/runtime/reconcile"
-
-	"gotk.dev/kustomize-controller/internal/health"
 )
 
 // compileExpressions compiles the CEL expressions of
@@ -14,7 +13,7 @@ import (
 // steps, and stalls on one that does not compile, before anything is
 // applied.
 func (run *kustomizationRun) compileExpressions(_ context.Context, obj *kustomizev1.Kustomization) error {
-	exprs, err := health.CompileExprs(obj.Spec.HealthCheckExprs)
+	exprs, err := celhealth.CompileExprs(obj.Spec.HealthCheckExprs)
 	if err != nil {
 		return reconcile.Stall(kustomizev1.InvalidCELExpressionReason, "%s", err)
 	}
@@ -23,12 +22,12 @@ func (run *kustomizationRun) compileExpressions(_ context.Context, obj *kustomiz
 		if d.ReadyExpr == "" {
 			continue
 		}
-		x, err := health.CompileReadyExpr(d.ReadyExpr)
+		x, err := celhealth.CompileReadyExpr(d.ReadyExpr)
 		if err != nil {
 			return reconcile.Stall(kustomizev1.InvalidCELExpressionReason, "dependsOn[%d] (%s): %s", i, d.Name, err)
 		}
 		if run.readyExprs == nil {
-			run.readyExprs = map[int]*health.ReadyExpr{}
+			run.readyExprs = map[int]*celhealth.ReadyExpr{}
 		}
 		run.readyExprs[i] = x
 	}

@@ -16,6 +16,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"gotk.dev/kustomize-controller/internal/inventory"
+
+	celhealth "gotk.dev/pkg/health"
 )
 
 // DefaultPollInterval is how often objects are read while waiting.
@@ -32,7 +34,7 @@ type Checker struct {
 	Canceled func(ctx context.Context) (string, bool)
 	// Exprs, when set, decide the health of their kinds instead of kstatus
 	// (spec.healthCheckExprs).
-	Exprs map[schema.GroupKind]*Expressions
+	Exprs map[schema.GroupKind]*celhealth.Expressions
 }
 
 // ErrCanceled is wrapped when Canceled ended the wait.

@@ -21,7 +21,7 @@ type Kustomize struct {
 	Spec helmv2.Kustomize
 }
 
-// Run implements postrender.PostRenderer.
+// Run implements Renderer.
 func (k *Kustomize) Run(in *bytes.Buffer) (*bytes.Buffer, error) {
 	if len(k.Spec.Patches) == 0 && len(k.Spec.Images) == 0 {
 		return in, nil

@@ -10,17 +10,23 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"helm.sh/helm/v3/pkg/postrender"
 	"sigs.k8s.io/kustomize/kyaml/kio"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	helmv2 "gotk.dev/pkg/apis/helm/v2"
 )
 
-// Chain runs post-renderers in order.
-type Chain []postrender.PostRenderer
+// Renderer changes a stream of rendered manifests. It has the method set of
+// Helm's post-renderer, so every Renderer is one; defining it here keeps
+// Helm's plugin machinery out of the packages that only post-render.
+type Renderer interface {
+	Run(renderedManifests *bytes.Buffer) (*bytes.Buffer, error)
+}
 
-// Run implements postrender.PostRenderer.
+// Chain runs post-renderers in order.
+type Chain []Renderer
+
+// Run implements Renderer.
 func (c Chain) Run(in *bytes.Buffer) (*bytes.Buffer, error) {
 	var err error
 	for _, pr := range c {
@@ -34,7 +40,7 @@ func (c Chain) Run(in *bytes.Buffer) (*bytes.Buffer, error) {
 // For returns the post-renderers of obj: its kustomize post-renderers,
 // then common metadata, then owner labels (last, so nothing overrides
 // them).
-func For(obj *helmv2.HelmRelease) postrender.PostRenderer {
+func For(obj *helmv2.HelmRelease) Renderer {
 	var chain Chain
 	for _, p := range obj.Spec.PostRenderers {
 		if p.Kustomize != nil {
@@ -73,7 +79,7 @@ type Metadata struct {
 	Labels, Annotations map[string]string
 }
 
-// Run implements postrender.PostRenderer.
+// Run implements Renderer.
 func (m *Metadata) Run(in *bytes.Buffer) (*bytes.Buffer, error) {
 	return eachNode(in, func(n *yaml.RNode) error {
 		if len(m.Labels) > 0 {

@@ -20,8 +20,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	. "github.com/onsi/gomega"
-	"helm.sh/helm/v3/pkg/chart"
-	"helm.sh/helm/v3/pkg/chartutil"
+	helmcommon "helm.sh/helm/v4/pkg/chart/common"
+	chart "helm.sh/helm/v4/pkg/chart/v2"
+	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -36,7 +37,7 @@ import (
 // (tag = version with "+" written "_"); it returns the manifest digest.
 func pushOCIChart(g Gomega, t *testing.T, repo name.Repository, chartName, version string, auth authn.Authenticator) string {
 	ch := &chart.Chart{Metadata: &chart.Metadata{APIVersion: "v2", Name: chartName, Version: version},
-		Templates: []*chart.File{{Name: "templates/cm.yaml", Data: []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n")}}}
+		Templates: []*helmcommon.File{{Name: "templates/cm.yaml", Data: []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n")}}}
 	path, err := chartutil.Save(ch, t.TempDir())
 	g.Expect(err).NotTo(HaveOccurred())
 	data, err := os.ReadFile(path)

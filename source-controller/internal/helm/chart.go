@@ -9,9 +9,11 @@ import (
 	"path"
 	"strings"
 
-	"helm.sh/helm/v3/pkg/chart"
-	"helm.sh/helm/v3/pkg/chart/loader"
-	"helm.sh/helm/v3/pkg/chartutil"
+	helmcommon "helm.sh/helm/v4/pkg/chart/common"
+	valuesutil "helm.sh/helm/v4/pkg/chart/common/util"
+	chart "helm.sh/helm/v4/pkg/chart/v2"
+	"helm.sh/helm/v4/pkg/chart/v2/loader"
+	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
 	"sigs.k8s.io/yaml"
 
 	"gotk.dev/pkg/artifact/securepath"
@@ -202,7 +204,7 @@ func checkFileSizes(ch *chart.Chart, max int64) error {
 	if max <= 0 {
 		return nil
 	}
-	for _, f := range append(append([]*chart.File{}, ch.Raw...), ch.Files...) {
+	for _, f := range append(append([]*helmcommon.File{}, ch.Raw...), ch.Files...) {
 		if int64(len(f.Data)) > max {
 			return fmt.Errorf("file %q of chart %q is %d bytes, over the limit of %d", f.Name, ch.Name(), len(f.Data), max)
 		}
@@ -232,7 +234,7 @@ func MergeValuesFiles(ch *chart.Chart, files []string, ignoreMissing bool) ([]st
 		if err := yaml.Unmarshal(data, &values); err != nil {
 			return nil, fmt.Errorf("values file %q: %w", name, err)
 		}
-		merged = chartutil.CoalesceTables(values, merged)
+		merged = valuesutil.CoalesceTables(values, merged)
 		used = append(used, name)
 	}
 	ch.Values = merged
@@ -249,7 +251,7 @@ func MergeValuesFiles(ch *chart.Chart, files []string, ignoreMissing bool) ([]st
 }
 
 func chartFile(ch *chart.Chart, name string) ([]byte, bool) {
-	for _, f := range append(append([]*chart.File{}, ch.Raw...), ch.Files...) {
+	for _, f := range append(append([]*helmcommon.File{}, ch.Raw...), ch.Files...) {
 		if f.Name == name {
 			return f.Data, true
 		}

@@ -6,9 +6,10 @@ import (
 	"fmt"
 	"io/fs"
 
-	"helm.sh/helm/v3/pkg/chart"
-	"helm.sh/helm/v3/pkg/chart/loader"
-	"helm.sh/helm/v3/pkg/ignore"
+	"helm.sh/helm/v4/pkg/chart/loader/archive"
+	chart "helm.sh/helm/v4/pkg/chart/v2"
+	"helm.sh/helm/v4/pkg/chart/v2/loader"
+	"helm.sh/helm/v4/pkg/ignore"
 
 	"gotk.dev/pkg/artifact/securepath"
 )
@@ -16,14 +17,18 @@ import (
 // utf8BOM is dropped from the start of chart files, as Helm does.
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 
+// defaultMaxFileBytes is the per-file limit when none is given: the 5 MiB
+// Helm 3 enforced while loading charts (Helm 4 only limits the whole chart).
+const defaultMaxFileBytes int64 = 5 << 20
+
 // loadChartFiles loads the chart whose directory is dir, with the rules
 // of Helm's directory loader (.helmignore and its defaults, regular files
 // only, a UTF-8 BOM dropped) but reading through dir's os.Root, so that
 // no symlink in the source makes it read a file outside. A file larger
-// than maxFileBytes (0: Helm's own limit) is refused before it is read.
+// than maxFileBytes (0: defaultMaxFileBytes) is refused before it is read.
 func loadChartFiles(dir *securepath.Root, maxFileBytes int64) (*chart.Chart, error) {
 	if maxFileBytes <= 0 {
-		maxFileBytes = loader.MaxDecompressedFileSize
+		maxFileBytes = defaultMaxFileBytes
 	}
 	rules := ignore.Empty()
 	data, err := dir.ReadFile(ignore.HelmIgnore)
@@ -38,7 +43,7 @@ func loadChartFiles(dir *securepath.Root, maxFileBytes int64) (*chart.Chart, err
 	rules.AddDefaults()
 
 	fsys := dir.FS()
-	var files []*loader.BufferedFile
+	var files []*archive.BufferedFile
 	err = fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -73,7 +78,7 @@ func loadChartFiles(dir *securepath.Root, maxFileBytes int64) (*chart.Chart, err
 		if err != nil {
 			return fmt.Errorf("chart file %q: %w", name, err)
 		}
-		files = append(files, &loader.BufferedFile{Name: name, Data: bytes.TrimPrefix(data, utf8BOM)})
+		files = append(files, &archive.BufferedFile{Name: name, Data: bytes.TrimPrefix(data, utf8BOM)})
 		return nil
 	})
 	if err != nil {

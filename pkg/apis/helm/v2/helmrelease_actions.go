@@ -424,8 +424,8 @@ type Rollback struct {
 	// +optional
 	DisableHooks bool `json:"disableHooks,omitempty"`
 
-	// Recreate restarted workloads in Helm 3; it has no effect with the
-	// Helm 4 SDK.
+	// Recreate deletes the pods of the release's workloads after the
+	// rollback so they restart, as Helm 3 did (Helm 4 dropped the option).
 	// Deprecated: kept for compatibility only.
 	// +optional
 	Recreate bool `json:"recreate,omitempty"`

@@ -522,6 +522,23 @@ func (in *HelmRelease) GetDriftDetection() DriftDetection {
 	return *in.Spec.DriftDetection
 }
 
+// GetPostRenderStrategy returns spec.postRenderStrategy, combined when
+// unset.
+func (in *HelmRelease) GetPostRenderStrategy() PostRenderStrategy {
+	if in.Spec.PostRenderStrategy == "" {
+		return PostRenderStrategyCombined
+	}
+	return in.Spec.PostRenderStrategy
+}
+
+// GetWaitStrategyName returns spec.waitStrategy.name, poller when unset.
+func (in *HelmRelease) GetWaitStrategyName() WaitStrategyName {
+	if in.Spec.WaitStrategy == nil || in.Spec.WaitStrategy.Name == "" {
+		return WaitStrategyPoller
+	}
+	return in.Spec.WaitStrategy.Name
+}
+
 // GetActiveRemediation returns the remediation of the last attempted
 // action, or nil when no install or upgrade was attempted.
 func (in *HelmRelease) GetActiveRemediation() Remediation {

@@ -1,3 +1,6 @@
+// Package health evaluates the CEL health expressions of custom kinds
+// (spec.healthCheckExprs) and dependsOn ready expressions, for the
+// controllers that wait on applied objects.
 package health
 
 import (
