@@ -76,6 +76,7 @@ func benchKustomizations(b *testing.B, url string, n int) {
 	pid := kc.Proc.Pid()
 	cpu0 := resetUsage(b, pid)
 	total0, writes0 := clientRequests(b, kc.MetricsPort)
+	profiles := startProfiles(ctx, b, kc.MetricsPort, fmt.Sprintf("kustomize-controller-N%d", n))
 	start := time.Now()
 	created := createAll(ctx, b, n, func(i int) client.Object {
 		return &kustomizev1.Kustomization{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("app-%d", i)},
@@ -93,6 +94,7 @@ func benchKustomizations(b *testing.B, url string, n int) {
 		b.Fatal(err)
 	}
 	total, writes := clientRequests(b, kc.MetricsPort)
+	profiles.Finish(ctx, b)
 	floor := writeFloor(ctx, b, n)
 	b.ReportMetric(elapsed.Seconds(), "s-to-all-ready")
 	b.ReportMetric(floor.Seconds(), "s-write-floor")
