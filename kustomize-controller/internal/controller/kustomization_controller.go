@@ -35,17 +35,13 @@ import (
 const FieldManager = "kustomize-controller"
 
 // Defaults of --concurrent, --kube-api-qps and --kube-api-burst (Flux:
-// 4, 50, 300). A new Kustomization of a few objects is three round trips
-// in a row (finalizer, the applies in parallel, status), each waiting on
-// the API server, about two requests in flight per worker: 32 workers
-// keep as many requests in flight as the write floor's 64 appliers, where
-// 10 left a lightly loaded API server idle between round trips (3.3× the
-// floor at 1000 Kustomizations). At 50 QPS 1000 Kustomizations of 7
-// requests take at least 140 s. The API server's priority and fairness
-// queues what it cannot take at once, so the client limit only has to
-// stop a runaway.
+// 4, 50, 300). A Kustomization of a few objects is a handful of API round
+// trips, each waiting on the API server: at 4 workers the controller is
+// latency-bound, and at 50 QPS 1000 Kustomizations of 7 requests take
+// at least 140 s. The API server's priority and fairness queues what it
+// cannot take at once, so the client limit only has to stop a runaway.
 const (
-	DefaultConcurrent   = 32
+	DefaultConcurrent   = 10
 	DefaultKubeAPIQPS   = 1000
 	DefaultKubeAPIBurst = 2000
 )
