@@ -76,7 +76,9 @@ spec:
 // VmHWM, restarted (garbage collected, freed memory returned, Linux
 // clear_refs) right before the size's Kustomizations are created, so it
 // covers the controller reconciling N objects plus the benchmark's own
-// watch, not earlier sizes or the test set-up.
+// watch, not earlier sizes or the test set-up. The controller's own peak
+// RSS, apart from any benchmark, is e2e's BenchmarkKustomizations'
+// kustomize-peak-RSS-MiB (the controller runs there as its own process).
 func BenchmarkScale(b *testing.B) {
 	for _, n := range testenv.Sizes(b, "ks", *testenv.BenchKustomizations) {
 		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {

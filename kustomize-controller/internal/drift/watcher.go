@@ -118,6 +118,8 @@ func (w *Watcher) Ensure(gvks []schema.GroupVersionKind) bool {
 			}
 			inf = metadatainformer.NewFilteredMetadataInformer(w.Client, m.Resource, metav1.NamespaceAll, 0, cache.Indexers{},
 				func(o *metav1.ListOptions) { o.LabelSelector = kustomizev1.NameLabel }).Informer()
+			// Before Run, as SetTransform requires.
+			_ = inf.SetTransform(w.slim)
 			kind := gvk.Kind
 			_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 				UpdateFunc: func(oldObj, newObj any) { w.onUpdate(kind, oldObj, newObj) },

@@ -1,6 +1,7 @@
 package drift
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -37,13 +38,30 @@ func TestFieldPaths(t *testing.T) {
 	}
 }
 
+// TestOnUpdateFiltersAndFights runs on objects as the API server sends
+// them and as the informers' transform (slim) keeps them: both must
+// report the same drift and fights.
 func TestOnUpdateFiltersAndFights(t *testing.T) {
+	for _, slimmed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("slim=%v", slimmed), func(t *testing.T) { testOnUpdateFiltersAndFights(t, slimmed) })
+	}
+}
+
+func testOnUpdateFiltersAndFights(t *testing.T, slimmed bool) {
 	var changes []Change
 	w := &Watcher{FieldManager: "kustomize-controller", Notify: func(c Change) { changes = append(changes, c) }}
-	labels := map[string]string{"kustomize.toolkit.fluxcd.io/name": "app", "kustomize.toolkit.fluxcd.io/namespace": "ns"}
+	labels := map[string]string{"kustomize.toolkit.fluxcd.io/name": "app", "kustomize.toolkit.fluxcd.io/namespace": "ns", "app": "web"}
 	obj := func(rv string, mf ...metav1.ManagedFieldsEntry) *metav1.PartialObjectMetadata {
-		return &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "ns", UID: "u1",
+		o := &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "ns", UID: "u1",
 			ResourceVersion: rv, Labels: labels, ManagedFields: mf}}
+		if !slimmed {
+			return o
+		}
+		s, err := w.slim(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.(*metav1.PartialObjectMetadata)
 	}
 	// Our apply entry; a foreign write of spec.replicas moves the field
 	// out of it (lost), a correction brings it back.
@@ -145,5 +163,49 @@ func TestRepeatedEditsWithoutCorrectionAreNoFight(t *testing.T) {
 	}
 	if len(w.Fights()) != 0 {
 		t.Fatalf("edits without corrections reported as a fight: %v", w.Fights())
+	}
+}
+
+// TestSlim checks what the informers' transform keeps of an object.
+func TestSlim(t *testing.T) {
+	w := &Watcher{FieldManager: "kustomize-controller"}
+	ours := entry("kustomize-controller", "", `{"f:spec":{"f:replicas":{}}}`, 1)
+	ours.Operation = metav1.ManagedFieldsOperationApply
+	status := entry("kube-controller-manager", "status", `{"f:status":{"f:replicas":{}}}`, 2)
+	scale := entry("kubectl", "scale", `{"f:spec":{"f:replicas":{}}}`, 3)
+	edit := entry("kubectl-edit", "", `{"f:data":{"f:b":{}}}`, 4)
+	in := &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "ns", UID: "u1", ResourceVersion: "7",
+		Labels:          map[string]string{"kustomize.toolkit.fluxcd.io/name": "app", "kustomize.toolkit.fluxcd.io/namespace": "ns", "app": "web"},
+		Annotations:     map[string]string{"deployment.kubernetes.io/revision": "1"},
+		OwnerReferences: []metav1.OwnerReference{{Name: "x"}},
+		ManagedFields:   []metav1.ManagedFieldsEntry{ours, status, scale, edit}}}
+	out, err := w.slim(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := out.(*metav1.PartialObjectMetadata)
+	if o.Name != "web" || o.Namespace != "ns" || o.UID != "u1" || o.ResourceVersion != "7" {
+		t.Errorf("identity not kept: %+v", o.ObjectMeta)
+	}
+	if len(o.Labels) != 2 || len(o.Annotations) != 0 || len(o.OwnerReferences) != 0 {
+		t.Errorf("kept labels %v, annotations %v, owners %v; want the two owner labels only", o.Labels, o.Annotations, o.OwnerReferences)
+	}
+	if key, ok := owner(o); !ok || key != (client.ObjectKey{Namespace: "ns", Name: "app"}) {
+		t.Errorf("owner = %v, %v", key, ok)
+	}
+	for i, tt := range []struct {
+		in     metav1.ManagedFieldsEntry
+		digest bool
+	}{{ours, true}, {status, true}, {scale, false}, {edit, false}} {
+		got := o.ManagedFields[i]
+		if got.Manager != tt.in.Manager || got.Subresource != tt.in.Subresource || !got.Time.Equal(tt.in.Time) {
+			t.Errorf("entry %d: %+v, want the manager, subresource and time of %+v", i, got, tt.in)
+		}
+		if kept := string(got.FieldsV1.Raw) == string(tt.in.FieldsV1.Raw); kept == tt.digest {
+			t.Errorf("entry %d (%s/%s): fields %q, digest wanted: %v", i, tt.in.Manager, tt.in.Subresource, got.FieldsV1.Raw, tt.digest)
+		}
+	}
+	if string(in.ManagedFields[0].FieldsV1.Raw) != `{"f:spec":{"f:replicas":{}}}` {
+		t.Error("the input object was changed")
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/fluxcd/pkg/runtime/events"
 	"github.com/fluxcd/pkg/runtime/logger"
+	"github.com/fluxcd/pkg/runtime/pprof"
 	"k8s.io/apimachinery/pkg/runtime"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -70,11 +71,12 @@ func New(name string, scheme *runtime.Scheme, o Options, uncached ...ctrlclient.
 
 	restConfig := o.restConfig()
 	lease, renew, retry := o.LeaderElection.LeaseDuration, o.LeaderElection.RenewDeadline, o.LeaderElection.RetryPeriod
+	// The metrics endpoint serves pprof too, as Flux's controllers' does.
 	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{
 		Scheme:                        scheme,
 		Cache:                         cacheOpts,
 		Client:                        ctrlclient.Options{Cache: &ctrlclient.CacheOptions{DisableFor: uncached}},
-		Metrics:                       metricsserver.Options{BindAddress: o.MetricsAddr},
+		Metrics:                       metricsserver.Options{BindAddress: o.MetricsAddr, ExtraHandlers: pprof.GetHandlers()},
 		HealthProbeBindAddress:        o.HealthAddr,
 		LeaderElection:                o.LeaderElection.Enable,
 		LeaderElectionID:              LeaderElectionID(name, o.WatchLabelSelector),

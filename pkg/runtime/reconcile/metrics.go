@@ -6,9 +6,9 @@ import (
 
 	"github.com/fluxcd/pkg/apis/meta"
 	"github.com/fluxcd/pkg/runtime/conditions"
-	"github.com/fluxcd/pkg/runtime/metrics"
-	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
 )
 
 // Metric names every gotk controller exports on its metrics endpoint, the
@@ -26,11 +26,15 @@ const (
 
 // MeasuredConditions are the condition types whose status is exported,
 // as Flux's runtime records them (Ready, Reconciling, Stalled).
-var MeasuredConditions = []string{meta.ReadyCondition, meta.ReconcilingCondition, meta.StalledCondition}
+var MeasuredConditions = [...]string{meta.ReadyCondition, meta.ReconcilingCondition, meta.StalledCondition}
 
-// recorder is Flux's metrics recorder, registered once with
+// recorder holds Flux's per-object metrics, registered once with
 // controller-runtime's registry, which the manager serves on --metrics-addr.
-var recorder = metrics.MustMakeRecorder()
+var recorder = func() *objectMetrics {
+	m := newObjectMetrics()
+	metrics.Registry.MustRegister(m)
+	return m
+}()
 
 // measured wraps the skeleton to record, after every reconcile, its
 // duration, the suspend flag and the Ready/Reconciling/Stalled statuses;
@@ -46,33 +50,23 @@ type measured[T Object] struct {
 func (m *measured[T]) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	start := time.Now()
 	res, obj, live, err := m.inner.ReconcileObject(ctx, req)
-	ref := corev1.ObjectReference{Kind: m.kind, Namespace: req.Namespace, Name: req.Name}
+	key := objectKey{kind: m.kind, namespace: req.Namespace, name: req.Name}
 	if !live {
 		// A failed finalizer keeps the object, and its series, for the retry.
 		if err == nil {
-			forget(ref)
+			recorder.forget(key)
 		}
 		return res, err
 	}
-	recorder.RecordDuration(ref, start)
-	recorder.RecordSuspend(ref, obj.IsSuspended())
-	for _, t := range MeasuredConditions {
-		c := conditions.Get(obj, t)
-		if c == nil {
-			// Absent means Unknown, as in Flux (kstatus drops Reconciling
-			// and Stalled when they are not True).
-			c = conditions.UnknownCondition(t, "", "")
+	var statuses [len(MeasuredConditions)]metav1.ConditionStatus
+	for i, t := range MeasuredConditions {
+		// Absent means Unknown, as in Flux (kstatus drops Reconciling
+		// and Stalled when they are not True).
+		statuses[i] = metav1.ConditionUnknown
+		if c := conditions.Get(obj, t); c != nil {
+			statuses[i] = c.Status
 		}
-		recorder.RecordCondition(ref, *c)
 	}
+	recorder.record(key, obj.IsSuspended(), statuses[:], time.Since(start))
 	return res, err
-}
-
-// forget deletes every series of ref.
-func forget(ref corev1.ObjectReference) {
-	recorder.DeleteDuration(ref)
-	recorder.DeleteSuspend(ref)
-	for _, t := range MeasuredConditions {
-		recorder.DeleteCondition(ref, t)
-	}
 }
