@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -36,12 +37,20 @@ func main() {
 	pflag.Parse()
 	opts.Kinds = controller.Kinds()
 	manager.Run(controllerName, apis.MustNewScheme(), opts, func(c *manager.Controller) error {
-		return setup(c, opts, eventsAddr, receiverAddr, rateLimitInterval, tenancy.NoCrossNamespaceRefs)
+		return setup(c, opts, endpoints{eventsAddr: eventsAddr, receiverAddr: receiverAddr}, rateLimitInterval, tenancy.NoCrossNamespaceRefs)
 	}, &corev1.Secret{}, &corev1.ServiceAccount{})
 }
 
+// endpoints say where the two servers listen: on an address, or on a
+// listener already bound (tests: no window in which another process can
+// take a port picked for them).
+type endpoints struct {
+	eventsAddr, receiverAddr string
+	events, receiver         net.Listener
+}
+
 // setup wires the Receiver reconciler and the two servers into the manager.
-func setup(c *manager.Controller, opts manager.Options, eventsAddr, receiverAddr string, rateLimit time.Duration, noCrossNS bool) error {
+func setup(c *manager.Controller, opts manager.Options, ep endpoints, rateLimit time.Duration, noCrossNS bool) error {
 	mgr := c.Manager
 	ctx := context.Background()
 	if err := server.IndexReceivers(ctx, mgr); err != nil {
@@ -54,14 +63,14 @@ func setup(c *manager.Controller, opts manager.Options, eventsAddr, receiverAddr
 		return fmt.Errorf("setting up the Receiver controller: %w", err)
 	}
 	if err := mgr.Add(&server.EventServer{
-		Addr: eventsAddr, Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: c.Events,
+		Addr: ep.eventsAddr, Listener: ep.events, Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: c.Events,
 		RateLimit: rateLimit, NoCrossNamespaceRefs: noCrossNS, Log: ctrl.Log.WithName("event-server"),
 		WorkloadIdentity: c.Features.Enabled(manager.GateObjectLevelWorkloadIdentity), Tokens: mgr.GetClient(),
 	}); err != nil {
 		return err
 	}
 	return mgr.Add(&server.ReceiverServer{
-		Addr: receiverAddr, Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), SecretMeta: mgr.GetCache(),
+		Addr: ep.receiverAddr, Listener: ep.receiver, Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), SecretMeta: mgr.GetCache(),
 		NoCrossNamespaceRefs: noCrossNS, Log: ctrl.Log.WithName("receiver-server"),
 	})
 }

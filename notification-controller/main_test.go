@@ -52,6 +52,17 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// listen binds a listener on a free local port, closed when t ends.
+func listen(t *testing.T) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	return ln
+}
+
 func freeAddr(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -73,13 +84,24 @@ func TestSetup(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred())
 	rec, err := events.NewRecorder(ctrl.Log, "", controllerName, events.WithManager(mgr))
 	g.Expect(err).NotTo(HaveOccurred())
-	eventsAddr, receiverAddr := freeAddr(t), freeAddr(t)
+	eventsLn, receiverLn := listen(t), listen(t)
+	eventsAddr, receiverAddr := eventsLn.Addr().String(), receiverLn.Addr().String()
 	g.Expect(setup(&manager.Controller{Manager: mgr, Events: rec}, manager.Options{Concurrent: 2},
-		eventsAddr, receiverAddr, time.Minute, false)).To(Succeed())
+		endpoints{events: eventsLn, receiver: receiverLn}, time.Minute, false)).To(Succeed())
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = mgr.Start(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	stopped := make(chan error, 1)
+	go func() { stopped <- mgr.Start(ctx) }()
+	t.Cleanup(func() { cancel(); <-stopped })
+	// A manager that stops early leaves its cache unsynced, and a cached
+	// read would then wait forever: fail with the manager's error instead.
+	running := func() {
+		select {
+		case err := <-stopped:
+			stopped <- err
+			StopTrying(fmt.Sprintf("the manager stopped: %v", err)).Now()
+		default:
+		}
+	}
 
 	ns := env.NewNamespace(t)
 	sink := testserver.NewWebhookSinkForTest(t)
@@ -105,8 +127,11 @@ func TestSetup(t *testing.T) {
 	})
 	// Wait until the servers' cache has the Alert and Provider, then send once.
 	g.Eventually(func(g Gomega) {
-		g.Expect(mgr.GetClient().Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "all"}, &notificationv1beta3.Alert{})).To(Succeed())
-		g.Expect(mgr.GetClient().Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "hook"}, &notificationv1beta3.Provider{})).To(Succeed())
+		running()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		g.Expect(mgr.GetClient().Get(ctx, client.ObjectKey{Namespace: ns, Name: "all"}, &notificationv1beta3.Alert{})).To(Succeed())
+		g.Expect(mgr.GetClient().Get(ctx, client.ObjectKey{Namespace: ns, Name: "hook"}, &notificationv1beta3.Provider{})).To(Succeed())
 	}, 20*time.Second, 50*time.Millisecond).Should(Succeed())
 	g.Eventually(func(g Gomega) {
 		resp, err := http.Post("http://"+eventsAddr+"/", "application/json", bytes.NewReader(ev))
