@@ -30,6 +30,11 @@ var testingImporters = map[string]string{
 	// Flux's go-git-providers, the client bootstrap bitbucket-server uses:
 	// its multierror.go exports a test helper taking testing.TB.
 	"github.com/fluxcd/go-git-providers/validation": "exports TestExpectErrors",
+	// Helm 4 asks testing.Testing() to give test binaries a fixed
+	// client-go version and default Kubernetes capabilities; a binary
+	// reads both from its build information.
+	"helm.sh/helm/v4/internal/version": "calls testing.Testing for the client-go version",
+	"helm.sh/helm/v4/pkg/chart/common": "calls testing.Testing for the default capabilities",
 }
 
 // isTestOnly reports whether package path is, or is under, a test-only package.

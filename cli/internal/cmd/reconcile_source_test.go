@@ -8,8 +8,10 @@ import (
 	. "github.com/onsi/gomega"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/retry"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/fluxcd/pkg/apis/meta"
@@ -36,7 +38,10 @@ func (readyOf[T]) Finalize(context.Context, T) error { return nil }
 func startReady[T reconcile.Object](t *testing.T, mgr ctrl.Manager, newObj func() T) {
 	t.Helper()
 	r := &reconcile.Reconciler[T]{Client: mgr.GetClient(), ControllerName: "test", Kind: readyOf[T]{}, NewObject: newObj}
+	// Several tests of the package run managers for the same kinds, and
+	// controller names are unique per process unless told otherwise.
 	if err := ctrl.NewControllerManagedBy(mgr).For(newObj()).
+		WithOptions(controller.Options{SkipNameValidation: ptr.To(true)}).
 		WithEventFilter(predicates.GenerationOrRequest()).Complete(r); err != nil {
 		t.Fatal(err)
 	}
