@@ -11,14 +11,10 @@ import (
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	kustomizev1 "gotk.dev/pkg/apis/kustomize/v1"
 	sourcev1 "gotk.dev/pkg/apis/source/v1"
-	"gotk.dev/pkg/runtime/predicates"
-	"gotk.dev/pkg/runtime/reconcile"
 )
 
 // stampKind stands in for source-controller's Git logic: it publishes a
@@ -35,22 +31,9 @@ func (stampKind) Finalize(context.Context, *sourcev1.GitRepository) error { retu
 
 func startGitReconciler(t *testing.T) {
 	t.Helper()
-	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{Scheme: env.Scheme, Metrics: metricsserver.Options{BindAddress: "0"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &reconcile.Reconciler[*sourcev1.GitRepository]{
-		Client: mgr.GetClient(), ControllerName: "test", Kind: stampKind{},
-		NewObject: func() *sourcev1.GitRepository { return &sourcev1.GitRepository{} },
-	}
-	if err := ctrl.NewControllerManagedBy(mgr).For(&sourcev1.GitRepository{}).
-		WithEventFilter(predicates.GenerationOrRequest()).Complete(r); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = mgr.Start(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	mgr := newTestManager(t)
+	standIn[*sourcev1.GitRepository](t, mgr, stampKind{}, func() *sourcev1.GitRepository { return &sourcev1.GitRepository{} })
+	runManager(t, mgr)
 }
 
 func TestDayTwoCommands(t *testing.T) {

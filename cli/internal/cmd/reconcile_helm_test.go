@@ -7,15 +7,11 @@ import (
 
 	. "github.com/onsi/gomega"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/fluxcd/pkg/apis/meta"
 
 	helmv2 "gotk.dev/pkg/apis/helm/v2"
-	"gotk.dev/pkg/runtime/predicates"
-	"gotk.dev/pkg/runtime/reconcile"
 )
 
 // readyRelease stands in for helm-controller's release logic: every
@@ -33,22 +29,10 @@ func (readyRelease) Finalize(context.Context, *helmv2.HelmRelease) error { retur
 // token (how the controller tells those requests apart: tested in
 // helm-controller); other kinds refuse them.
 func TestReconcileHelmReleaseForceReset(t *testing.T) {
-	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{Scheme: env.Scheme, Metrics: metricsserver.Options{BindAddress: "0"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &reconcile.Reconciler[*helmv2.HelmRelease]{
-		Client: mgr.GetClient(), ControllerName: "test", Kind: readyRelease{},
-		NewObject: func() *helmv2.HelmRelease { return &helmv2.HelmRelease{} },
-	}
-	if err := ctrl.NewControllerManagedBy(mgr).For(&helmv2.HelmRelease{}).
-		WithEventFilter(predicates.GenerationOrRequest()).Complete(r); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = mgr.Start(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	mgr := newTestManager(t)
+	standIn[*helmv2.HelmRelease](t, mgr, readyRelease{}, func() *helmv2.HelmRelease { return &helmv2.HelmRelease{} })
+	runManager(t, mgr)
+	ctx := context.Background()
 
 	ns := env.NewNamespace(t)
 	hr := &helmv2.HelmRelease{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: ns},
@@ -74,6 +58,6 @@ func TestReconcileHelmReleaseForceReset(t *testing.T) {
 		g.Expect(hr.Annotations[helmv2.ForceRequestAnnotation] == token).To(Equal(tc.force), "%v: %v", tc.args, hr.Annotations)
 		g.Expect(hr.Annotations[helmv2.ResetRequestAnnotation] == token).To(Equal(tc.reset), "%v: %v", tc.args, hr.Annotations)
 	}
-	_, err = run(t, "-n", ns, "reconcile", "kustomization", "web", "--force")
+	_, err := run(t, "-n", ns, "reconcile", "kustomization", "web", "--force")
 	g.Expect(err).To(MatchError(ContainSubstring("--force and --reset are for HelmReleases, not kustomization")))
 }

@@ -34,10 +34,29 @@ func (readyOf[T]) Reconcile(context.Context, T) (string, string, error) {
 
 func (readyOf[T]) Finalize(context.Context, T) error { return nil }
 
-// startReady runs the skeleton with readyOf for kind T.
-func startReady[T reconcile.Object](t *testing.T, mgr ctrl.Manager, newObj func() T) {
+// newTestManager makes a manager for stand-in controllers; runManager
+// starts it until the test ends.
+func newTestManager(t *testing.T) ctrl.Manager {
 	t.Helper()
-	r := &reconcile.Reconciler[T]{Client: mgr.GetClient(), ControllerName: "test", Kind: readyOf[T]{}, NewObject: newObj}
+	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{Scheme: env.Scheme, Metrics: metricsserver.Options{BindAddress: "0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mgr
+}
+
+func runManager(t *testing.T, mgr ctrl.Manager) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = mgr.Start(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+}
+
+// standIn runs the real skeleton for kind T on mgr with kind's logic in
+// place of a controller's, so the CLI is driven through it.
+func standIn[T reconcile.Object](t *testing.T, mgr ctrl.Manager, kind reconcile.Kind[T], newObj func() T) {
+	t.Helper()
+	r := &reconcile.Reconciler[T]{Client: mgr.GetClient(), ControllerName: "test", Kind: kind, NewObject: newObj}
 	// Several tests of the package run managers for the same kinds, and
 	// controller names are unique per process unless told otherwise.
 	if err := ctrl.NewControllerManagedBy(mgr).For(newObj()).
@@ -47,22 +66,23 @@ func startReady[T reconcile.Object](t *testing.T, mgr ctrl.Manager, newObj func(
 	}
 }
 
+// startReady runs the skeleton with readyOf for kind T.
+func startReady[T reconcile.Object](t *testing.T, mgr ctrl.Manager, newObj func() T) {
+	t.Helper()
+	standIn[T](t, mgr, readyOf[T]{}, newObj)
+}
+
 // TestReconcileKustomizationWithExternalArtifactSource: --with-source on
 // a Kustomization whose source is an ExternalArtifact reconciles the
 // ArtifactGenerator that produces it (the ExternalArtifact itself has no
 // reconciler); an ExternalArtifact produced elsewhere is skipped with a
 // note, and a missing one is a clear error.
 func TestReconcileKustomizationWithExternalArtifactSource(t *testing.T) {
-	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{Scheme: env.Scheme, Metrics: metricsserver.Options{BindAddress: "0"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	mgr := newTestManager(t)
 	startReady(t, mgr, func() *kustomizev1.Kustomization { return &kustomizev1.Kustomization{} })
 	startReady(t, mgr, func() *sourceextv1beta1.ArtifactGenerator { return &sourceextv1beta1.ArtifactGenerator{} })
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = mgr.Start(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	runManager(t, mgr)
+	ctx := context.Background()
 
 	g := NewWithT(t)
 	ns := env.NewNamespace(t)
@@ -111,17 +131,12 @@ func TestReconcileKustomizationWithExternalArtifactSource(t *testing.T) {
 // for spec.chart; before that HelmChart is known the source is skipped
 // with a note.
 func TestReconcileHelmReleaseWithSource(t *testing.T) {
-	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{Scheme: env.Scheme, Metrics: metricsserver.Options{BindAddress: "0"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	mgr := newTestManager(t)
 	startReady(t, mgr, func() *helmv2.HelmRelease { return &helmv2.HelmRelease{} })
 	startReady(t, mgr, func() *sourcev1.OCIRepository { return &sourcev1.OCIRepository{} })
 	startReady(t, mgr, func() *sourcev1.HelmChart { return &sourcev1.HelmChart{} })
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = mgr.Start(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	runManager(t, mgr)
+	ctx := context.Background()
 
 	g := NewWithT(t)
 	ns := env.NewNamespace(t)
