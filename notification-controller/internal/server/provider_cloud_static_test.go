@@ -211,15 +211,8 @@ func TestProviderStaticCloudCredentials(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			g := NewWithT(t)
-			if tc.check != nil {
-				tc.check(g, tc.name)
-				g.Expect(warnings(g, ns, tc.name)).To(BeEmpty())
-				return
-			}
-			g.Eventually(func(g Gomega) {
-				g.Expect(warnings(g, ns, tc.name)).To(ContainElement(tc.warning))
-			}, 10*time.Second, 50*time.Millisecond).Should(Succeed())
-			if tc.noMessage != "" {
+			expectOutcome(g, ns, tc.name, tc.check, tc.warning)
+			if tc.check == nil && tc.noMessage != "" {
 				g.Expect(cloud.Messages()).NotTo(ContainElement(HaveField("Target", tc.noMessage)))
 			}
 		})
