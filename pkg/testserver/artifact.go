@@ -51,30 +51,44 @@ func NewArtifactServerForTest(t testing.TB) *ArtifactServer {
 	return forTest(t, a, err)
 }
 
-// AddFiles publishes a tarball holding files (slash-separated relative path
-// -> content, mode 0644) under name (e.g. "app.tar.gz" or
-// "gitrepository/default/app/abc.tar.gz"). It returns the download URL, the
-// digest "sha256:<hex>" of the tarball bytes and their size.
+// AddFiles publishes a tarball holding files (see Tarball) under name
+// (e.g. "app.tar.gz" or "gitrepository/default/app/abc.tar.gz"). It
+// returns the download URL, the digest "sha256:<hex>" of the tarball bytes
+// and their size.
 func (a *ArtifactServer) AddFiles(name string, files map[string]string) (url, digest string, size int64, err error) {
-	dir, err := os.MkdirTemp("", "gotk-artifact-")
+	data, err := Tarball(files)
 	if err != nil {
 		return "", "", 0, err
+	}
+	return a.AddBytes(name, data)
+}
+
+// Tarball returns a gzip tarball, as the controllers store artifacts,
+// holding files (slash-separated relative path -> content, mode 0644).
+func Tarball(files map[string]string) ([]byte, error) {
+	dir, err := os.MkdirTemp("", "gotk-artifact-")
+	if err != nil {
+		return nil, err
 	}
 	defer os.RemoveAll(dir)
 	for p, content := range files {
 		clean, err := localserver.CleanRepoPath(p)
 		if err != nil {
-			return "", "", 0, err
+			return nil, err
 		}
 		full := filepath.Join(dir, filepath.FromSlash(clean))
 		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			return "", "", 0, err
+			return nil, err
 		}
 		if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
-			return "", "", 0, err
+			return nil, err
 		}
 	}
-	return a.AddDir(name, dir)
+	var buf bytes.Buffer
+	if err := tarball.Archive(&buf, dir, nil); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 // AddDir publishes a tarball of the directory tree dir under name and

@@ -1,10 +1,7 @@
 package controller
 
 import (
-	"bytes"
 	"context"
-	"os"
-	"path/filepath"
 	"testing"
 
 	. "github.com/onsi/gomega"
@@ -12,20 +9,14 @@ import (
 
 	sourcev1 "gotk.dev/pkg/apis/source/v1"
 	sourceextv1beta1 "gotk.dev/pkg/apis/sourceextensions/v1beta1"
-	"gotk.dev/pkg/artifact/tarball"
 	"gotk.dev/pkg/testserver"
 )
 
 // tarballOf returns a gzip tarball holding files (path → content).
-func tarballOf(g Gomega, t *testing.T, files map[string]string) string {
-	dir := t.TempDir()
-	for p, c := range files {
-		g.Expect(os.MkdirAll(filepath.Dir(filepath.Join(dir, p)), 0o755)).To(Succeed())
-		g.Expect(os.WriteFile(filepath.Join(dir, p), []byte(c), 0o644)).To(Succeed())
-	}
-	var buf bytes.Buffer
-	g.Expect(tarball.Archive(&buf, dir, nil)).To(Succeed())
-	return buf.String()
+func tarballOf(g Gomega, files map[string]string) string {
+	data, err := testserver.Tarball(files)
+	g.Expect(err).NotTo(HaveOccurred())
+	return string(data)
 }
 
 // TestArtifactGeneratorExtractAlternatives: an Extract copy's from takes
@@ -39,10 +30,10 @@ func TestArtifactGeneratorExtractAlternatives(t *testing.T) {
 	ns := env.NewNamespace(t)
 	srv := testserver.NewGitHTTPForTest(t, testserver.GitHTTPOptions{})
 	_, err := srv.CommitFiles("bundles", "main", map[string]string{
-		"charts/app.tgz":   tarballOf(g, t, map[string]string{"crds/app.yaml": "kind: CustomResourceDefinition\n"}),
+		"charts/app.tgz":   tarballOf(g, map[string]string{"crds/app.yaml": "kind: CustomResourceDefinition\n"}),
 		"charts/README.md": "docs\n",
-		"extra/db/db.tgz":  tarballOf(g, t, map[string]string{"crds/db.yaml": "kind: CustomResourceDefinition\n"}),
-		"other/skip.tgz":   tarballOf(g, t, map[string]string{"crds/skip.yaml": "kind: CustomResourceDefinition\n"}),
+		"extra/db/db.tgz":  tarballOf(g, map[string]string{"crds/db.yaml": "kind: CustomResourceDefinition\n"}),
+		"other/skip.tgz":   tarballOf(g, map[string]string{"crds/skip.yaml": "kind: CustomResourceDefinition\n"}),
 		"values/prod.yaml": "replicas: 3\n",
 		"values/base.yaml": "replicas: 1\n",
 	}, "bundles")
